@@ -1,0 +1,299 @@
+package v1
+
+import "time"
+
+// Cluster states.
+const (
+	ClusterStatePending      = "Pending"
+	ClusterStateProvisioning = "Provisioning"
+	ClusterStateRunning      = "Running"
+	ClusterStateDeleting     = "Deleting"
+)
+
+// CloudTypeLocal is the cloud type of clusters the embedded local provider builds.
+const CloudTypeLocal = "local"
+
+// Taint is a node taint of a machine pool.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"`
+}
+
+// SpectroClusterProfileEntity attaches a profile to a cluster, optionally overriding pack values.
+type SpectroClusterProfileEntity struct {
+	UID        string             `json:"uid"`
+	PackValues []PackValuesEntity `json:"packValues,omitempty"`
+}
+
+// PackValuesEntity overrides one pack's values in a cluster.
+type PackValuesEntity struct {
+	Name      string          `json:"name"`
+	Tag       string          `json:"tag,omitempty"`
+	Values    string          `json:"values,omitempty"`
+	Manifests []ManifestInput `json:"manifests,omitempty"`
+}
+
+// MachinePoolCloudConfigEntity is a pool's cloud-specific settings. Values is Palette's YAML
+// (a KubeadmControlPlane or MachineDeployment naming the pool and its replicas); the structured
+// fields are easel's own for the local provider.
+type MachinePoolCloudConfigEntity struct {
+	Values         string   `json:"values,omitempty"`
+	InstanceType   string   `json:"instanceType,omitempty"`
+	RootDeviceSize int64    `json:"rootDeviceSize,omitempty"`
+	Azs            []string `json:"azs,omitempty"`
+}
+
+// MachinePoolBaseConfigEntity is a pool's cloud-independent settings.
+type MachinePoolBaseConfigEntity struct {
+	Name                    string            `json:"name,omitempty"`
+	Size                    *int32            `json:"size,omitempty"`
+	IsControlPlane          bool              `json:"isControlPlane"`
+	UseControlPlaneAsWorker bool              `json:"useControlPlaneAsWorker"`
+	Labels                  []string          `json:"labels,omitempty"`
+	AdditionalLabels        map[string]string `json:"additionalLabels,omitempty"`
+	Taints                  []Taint           `json:"taints,omitempty"`
+	UpdateStrategy          *struct {
+		Type string `json:"type,omitempty"`
+	} `json:"updateStrategy,omitempty"`
+}
+
+// MachinePoolConfigEntity is one machine pool of a cluster being created, or of a pool operation.
+type MachinePoolConfigEntity struct {
+	CloudConfig MachinePoolCloudConfigEntity `json:"cloudConfig"`
+	PoolConfig  MachinePoolBaseConfigEntity  `json:"poolConfig"`
+}
+
+// ClusterCloudConfigEntity is the cluster-wide cloud settings (Palette's YAML values).
+type ClusterCloudConfigEntity struct {
+	Values string `json:"values,omitempty"`
+}
+
+// SpectroClusterEntity is the body of POST /v1/spectroclusters/cloudTypes/{cloudType}.
+type SpectroClusterEntity struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		CloudAccountUID   string                        `json:"cloudAccountUid,omitempty"`
+		CloudConfig       ClusterCloudConfigEntity      `json:"cloudConfig"`
+		Machinepoolconfig []MachinePoolConfigEntity     `json:"machinepoolconfig"`
+		Profiles          []SpectroClusterProfileEntity `json:"profiles"`
+	} `json:"spec"`
+}
+
+// ClusterCondition is one milestone of a cluster's life.
+type ClusterCondition struct {
+	Type               string    `json:"type"`
+	Status             string    `json:"status"`
+	Reason             string    `json:"reason,omitempty"`
+	Message            string    `json:"message,omitempty"`
+	LastProbeTime      time.Time `json:"lastProbeTime,omitzero"`
+	LastTransitionTime time.Time `json:"lastTransitionTime,omitzero"`
+}
+
+// Upgrade records why nodes were replaced and when.
+type Upgrade struct {
+	Reason    []string  `json:"reason"`
+	Timestamp time.Time `json:"timestamp,omitzero"`
+}
+
+// ClusterProfileTemplateMeta is a profile as attached to a cluster.
+type ClusterProfileTemplateMeta struct {
+	UID       string    `json:"uid,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	CloudType string    `json:"cloudType,omitempty"`
+	Type      string    `json:"type,omitempty"`
+	Version   int32     `json:"version,omitempty"`
+	Packs     []PackRef `json:"packs"`
+}
+
+// SpectroClusterSpec is the desired state of a cluster as shown.
+type SpectroClusterSpec struct {
+	CloudConfigRef          ObjectReference              `json:"cloudConfigRef"`
+	CloudType               string                       `json:"cloudType"`
+	ClusterType             string                       `json:"clusterType,omitempty"`
+	ClusterProfileTemplates []ClusterProfileTemplateMeta `json:"clusterProfileTemplates"`
+}
+
+// ClusterRepaveStatus is the repave state of a cluster.
+type ClusterRepaveStatus struct {
+	State string `json:"state,omitempty"`
+}
+
+// SpectroClusterStatus is the observed state of a cluster.
+type SpectroClusterStatus struct {
+	State      string              `json:"state"`
+	Conditions []ClusterCondition  `json:"conditions"`
+	Upgrades   []Upgrade           `json:"upgrades"`
+	Services   []any               `json:"services"`
+	Packs      []any               `json:"packs"`
+	Repave     ClusterRepaveStatus `json:"repave"`
+}
+
+// SpectroCluster is one cluster.
+type SpectroCluster struct {
+	APIVersion string               `json:"apiVersion,omitempty"`
+	Kind       string               `json:"kind,omitempty"`
+	Metadata   ObjectMeta           `json:"metadata"`
+	Spec       SpectroClusterSpec   `json:"spec"`
+	Status     SpectroClusterStatus `json:"status"`
+}
+
+// ClusterStatusOnly is the answer of GET /v1/spectroclusters/{uid}/status.
+type ClusterStatusOnly struct {
+	Status SpectroClusterStatus `json:"status"`
+}
+
+// MachinePoolMeta is a pool as summarised in a cluster summary.
+type MachinePoolMeta struct {
+	Name             string `json:"name"`
+	IsControlPlane   bool   `json:"isControlPlane"`
+	Size             int32  `json:"size"`
+	HealthyNodeCount int32  `json:"healthyNodeCount"`
+}
+
+// CloudConfigMeta is the cloud config as summarised in a cluster summary.
+type CloudConfigMeta struct {
+	UID          string            `json:"uid"`
+	CloudType    string            `json:"cloudType"`
+	MachinePools []MachinePoolMeta `json:"machinePools"`
+}
+
+// SpectroClusterHealth is the health of a cluster as its agent reports it.
+type SpectroClusterHealth struct {
+	State                  string    `json:"state,omitempty"`
+	AgentVersion           string    `json:"agentVersion,omitempty"`
+	LastHeartBeatTimestamp time.Time `json:"lastHeartBeatTimestamp,omitzero"`
+	Conditions             []any     `json:"conditions"`
+}
+
+// SpectroClusterSummary is one cluster as searched and listed on dashboards.
+type SpectroClusterSummary struct {
+	Metadata    ObjectMeta `json:"metadata"`
+	SpecSummary struct {
+		CloudConfig             CloudConfigMeta              `json:"cloudConfig"`
+		ClusterProfileTemplates []ClusterProfileTemplateMeta `json:"clusterProfileTemplates"`
+		ProjectMeta             ObjectEntity                 `json:"projectMeta"`
+	} `json:"specSummary"`
+	Status struct {
+		State  string                `json:"state"`
+		Health *SpectroClusterHealth `json:"health,omitempty"`
+		Repave ClusterRepaveStatus   `json:"repave"`
+	} `json:"status"`
+}
+
+// SpectroClustersSummary is one page of a cluster search.
+type SpectroClustersSummary struct {
+	Items    []SpectroClusterSummary `json:"items"`
+	Listmeta ListMeta                `json:"listmeta"`
+}
+
+// SpectroClusterUIDSummary is the answer of GET /v1/dashboard/spectroclusters/{uid} and …/overview.
+type SpectroClusterUIDSummary struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		CloudConfig             CloudConfigMeta              `json:"cloudConfig"`
+		ClusterProfileTemplates []ClusterProfileTemplateMeta `json:"clusterProfileTemplates"`
+		ArchTypes               []string                     `json:"archTypes"`
+	} `json:"spec"`
+	Status struct {
+		State      string                `json:"state"`
+		Health     *SpectroClusterHealth `json:"health,omitempty"`
+		Conditions []ClusterCondition    `json:"conditions"`
+		Upgrades   []Upgrade             `json:"upgrades"`
+		Repave     ClusterRepaveStatus   `json:"repave"`
+	} `json:"status"`
+}
+
+// SpectroClustersMetadata is the answer of GET /v1/dashboard/spectroclusters/meta.
+type SpectroClustersMetadata struct {
+	Items []ObjectMeta `json:"items"`
+}
+
+// MachinePoolConfig is one pool of a cloud config as shown.
+type MachinePoolConfig struct {
+	Name                    string            `json:"name"`
+	Size                    int32             `json:"size"`
+	IsControlPlane          bool              `json:"isControlPlane"`
+	UseControlPlaneAsWorker bool              `json:"useControlPlaneAsWorker"`
+	AdditionalLabels        map[string]string `json:"additionalLabels,omitempty"`
+	Taints                  []Taint           `json:"taints"`
+	InstanceType            string            `json:"instanceType"`
+	RootDeviceSize          int64             `json:"rootDeviceSize"`
+	Azs                     []string          `json:"azs"`
+	UpdateStrategy          string            `json:"updateStrategy,omitempty"`
+	Values                  string            `json:"values,omitempty"`
+}
+
+// CloudConfig is the answer of GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}.
+type CloudConfig struct {
+	Kind     string     `json:"kind,omitempty"`
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		ClusterConfig     ClusterCloudConfigEntity `json:"clusterConfig"`
+		MachinePoolConfig []MachinePoolConfig      `json:"machinePoolConfig"`
+	} `json:"spec"`
+}
+
+// Machine is one machine of a pool.
+type Machine struct {
+	APIVersion string     `json:"apiVersion,omitempty"`
+	Kind       string     `json:"kind,omitempty"`
+	Metadata   ObjectMeta `json:"metadata"`
+	Spec       struct {
+		InstanceType string `json:"instanceType,omitempty"`
+		Zone         string `json:"zone,omitempty"`
+	} `json:"spec"`
+	Status struct {
+		InstanceState string `json:"instanceState,omitempty"`
+	} `json:"status"`
+}
+
+// Machines is the answer of GET …/machinePools/{name}/machines.
+type Machines struct {
+	Items    []Machine `json:"items"`
+	Listmeta ListMeta  `json:"listmeta"`
+}
+
+// SearchFilterSummarySpec is the body of POST /v1/dashboard/spectroclusters/search.
+type SearchFilterSummarySpec struct {
+	Filter *SearchFilterSpec  `json:"filter,omitempty"`
+	Sort   []SearchFilterSort `json:"sort,omitempty"`
+}
+
+// SearchFilterSpec is groups of filters joined by a conjunction.
+type SearchFilterSpec struct {
+	Conjunction  string              `json:"conjunction,omitempty"`
+	FilterGroups []SearchFilterGroup `json:"filterGroups,omitempty"`
+}
+
+// SearchFilterGroup is filters joined by a conjunction.
+type SearchFilterGroup struct {
+	Conjunction string             `json:"conjunction,omitempty"`
+	Filters     []SearchFilterItem `json:"filters,omitempty"`
+}
+
+// SearchFilterItem is one condition on one property.
+type SearchFilterItem struct {
+	Property  string `json:"property"`
+	Type      string `json:"type,omitempty"`
+	Condition struct {
+		String *struct {
+			Operator   string `json:"operator,omitempty"`
+			Negation   bool   `json:"negation,omitempty"`
+			IgnoreCase bool   `json:"ignoreCase,omitempty"`
+			Match      struct {
+				Conjunction string   `json:"conjunction,omitempty"`
+				Values      []string `json:"values"`
+			} `json:"match"`
+		} `json:"string,omitempty"`
+		Bool *struct {
+			Value bool `json:"value"`
+		} `json:"bool,omitempty"`
+	} `json:"condition"`
+}
+
+// SearchFilterSort orders a search by a field.
+type SearchFilterSort struct {
+	Field string `json:"field"`
+	Order string `json:"order,omitempty"`
+}

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// dialect holds what differs between SQLite and PostgreSQL.
+type dialect struct {
+	name   string
+	autoID string
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite", autoID: "INTEGER PRIMARY KEY AUTOINCREMENT"}
+	postgresDialect = dialect{name: "postgres", autoID: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"}
+)
+
+// rebind turns the ? placeholders the queries are written with into PostgreSQL's $n.
+func (d dialect) rebind(query string) string {
+	if d.name != "postgres" {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// position renders the 1-based position of a bound substring in col, 0 when absent.
+func (d dialect) position(col string) string {
+	if d.name == "postgres" {
+		return "STRPOS(" + col + ", ?)"
+	}
+	return "INSTR(" + col + ", ?)"
+}
+
+func (d dialect) isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// Open opens (and migrates) the store a URL names: postgres://… or postgresql://… for PostgreSQL,
+// anything else is the path of a SQLite file (created with its directory if missing).
+func Open(ctx context.Context, url string) (Store, error) {
+	var (
+		db  *sql.DB
+		d   dialect
+		err error
+	)
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		d = postgresDialect
+		db, err = sql.Open("pgx", url)
+		if err != nil {
+			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
+		}
+		db.SetMaxOpenConns(32)
+	} else {
+		d = sqliteDialect
+		path := strings.TrimPrefix(url, "sqlite://")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("creating the store directory: %w", err)
+		}
+		// WAL lets readers run beside the writer; immediate transactions take the write lock up
+		// front so two writers wait (busy_timeout) instead of failing on lock upgrade.
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		db, err = sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("opening SQLite %s: %w", path, err)
+		}
+		db.SetMaxOpenConns(8)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to the %s store: %w", d.name, err)
+	}
+	s := &sqlStore{queries: queries{ex: db, d: d}, db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies the embedded migrations not yet applied, each in its own transaction.
+func (s *sqlStore) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = s.Tx(ctx, func(q Queries) error {
+			ex := q.(queries).ex
+			var applied int
+			if err := ex.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&applied); err != nil {
+				return err
+			}
+			if applied > 0 {
+				return nil
+			}
+			script := stripComments(strings.ReplaceAll(string(body), "{{autoid}}", s.d.autoID))
+			for _, stmt := range strings.Split(script, ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := ex.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%w\n%s", err, stmt)
+				}
+			}
+			_, err := ex.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version) VALUES (?)`), version)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("applying migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// stripComments drops the script's comment lines (they may hold semicolons).
+func stripComments(script string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(script, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+type sqlStore struct {
+	queries
+	db *sql.DB
+}
+
+func (s *sqlStore) Dialect() string { return s.d.name }
+
+func (s *sqlStore) Close() error { return s.db.Close() }
+
+func (s *sqlStore) Tx(ctx context.Context, fn func(q Queries) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a transaction: %w", err)
+	}
+	if err := fn(queries{ex: tx, d: s.d}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
