@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The test command for easel; .ci/run calls it and nothing else.
+#
+#   ./hack/test.sh                               gofmt, go vet and all tests
+#   ./hack/test.sh -run Foo ./internal/store/    ... with these go test arguments instead of ./...
+#
+# Works on a fresh Debian machine as root: installs what the tests need, then
+# runs every test against one shared throwaway PostgreSQL server.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "Installing PostgreSQL (if missing)"
+hack/postgres.sh install
+
+# Further test dependencies (pinned Kubernetes binaries, Chromium) are
+# installed here, before any server is started.
+
+step "Starting the shared PostgreSQL server"
+pgdir=$(mktemp -d "${TMPDIR:-/tmp}/easel-test-pg.XXXXXX")
+cleanup() {
+	hack/postgres.sh stop "$pgdir" || true
+	rm -rf "$pgdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+EASEL_TEST_POSTGRES=$(hack/postgres.sh start "$pgdir")
+export EASEL_TEST_POSTGRES
+echo "EASEL_TEST_POSTGRES=$EASEL_TEST_POSTGRES" >&2
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+if [[ -n $unformatted ]]; then
+	echo "These files are not gofmt-formatted (run gofmt -w on them):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test"
+if (($# > 0)); then
+	args=("$@")
+else
+	args=(./...)
+fi
+go test -race -count=1 -timeout 20m "${args[@]}"
