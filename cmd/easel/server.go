@@ -1,0 +1,37 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/easelhq/easel/internal/hub"
+)
+
+func serverCommand() *cobra.Command {
+	cfg := hub.Config{Out: os.Stdout}
+	home, _ := os.UserHomeDir()
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the hub: the /v1 API, /healthz, /readyz and /metrics",
+		Long: `Run the easel hub. On the first start of an empty store it creates the tenant, a tenant
+admin, an API key (EASEL_ADMIN_API_KEY sets it instead) and the "default" project, and prints how
+to log in. SIGTERM or SIGINT shut it down gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			cfg.AdminAPIKey = os.Getenv("EASEL_ADMIN_API_KEY")
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			return hub.Run(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on")
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", filepath.Join(home, ".local", "share", "easel"), "directory for the SQLite store and blobs")
+	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL: postgres://… for PostgreSQL (default: SQLite in --data-dir)")
+	return cmd
+}

@@ -1,0 +1,270 @@
+// Package clusters turns cluster specs submitted through the API into validated, stored clusters
+// (profiles, machine pools, status) and holds the typed condition helper every writer of cluster
+// status uses.
+package clusters
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/validate"
+)
+
+// ErrInvalid marks a cluster spec the API must refuse with 400.
+var ErrInvalid = errors.New("invalid cluster")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// InstanceType is a machine size of the local provider.
+type InstanceType struct {
+	CPU       int
+	MemoryGiB int
+}
+
+// InstanceTypes are the machine sizes a local cluster's pools may use.
+var InstanceTypes = map[string]InstanceType{
+	"small":  {CPU: 2, MemoryGiB: 4},
+	"medium": {CPU: 4, MemoryGiB: 8},
+	"large":  {CPU: 8, MemoryGiB: 16},
+	"xlarge": {CPU: 16, MemoryGiB: 32},
+}
+
+// Zones are the availability zones of the local provider.
+var Zones = []string{"local-a", "local-b", "local-c"}
+
+// Defaults and limits of a machine pool.
+const (
+	DefaultInstanceType = "small"
+	DefaultDiskGiB      = 60
+	MinDiskGiB          = 20
+	MaxDiskGiB          = 2048
+	MaxPoolSize         = 1000
+)
+
+// SupportedCloudTypes are the cloud types clusters can be created for.
+var SupportedCloudTypes = []string{v1.CloudTypeLocal}
+
+// Pool is one machine pool.
+type Pool struct {
+	Name                    string            `json:"name"`
+	ControlPlane            bool              `json:"controlPlane"`
+	UseControlPlaneAsWorker bool              `json:"useControlPlaneAsWorker,omitempty"`
+	Size                    int               `json:"size"`
+	InstanceType            string            `json:"instanceType"`
+	DiskGiB                 int64             `json:"diskGiB"`
+	Zones                   []string          `json:"zones"`
+	Labels                  map[string]string `json:"labels,omitempty"`
+	Taints                  []v1.Taint        `json:"taints,omitempty"`
+	UpdateStrategy          string            `json:"updateStrategy"`
+	Values                  string            `json:"values,omitempty"`
+}
+
+// PackValues overrides one pack's values for this cluster.
+type PackValues struct {
+	Name   string `json:"name"`
+	Tag    string `json:"tag,omitempty"`
+	Values string `json:"values"`
+}
+
+// ProfileRef is a profile attached to a cluster.
+type ProfileRef struct {
+	UID        string       `json:"uid"`
+	Name       string       `json:"name"`
+	Version    string       `json:"version"`
+	Type       string       `json:"type"`
+	PackValues []PackValues `json:"packValues,omitempty"`
+}
+
+// Status is the observed state of a cluster.
+type Status struct {
+	State      string                `json:"state"`
+	Conditions []v1.ClusterCondition `json:"conditions"`
+	Upgrades   []v1.Upgrade          `json:"upgrades"`
+}
+
+// Cluster is the stored document of a cluster.
+type Cluster struct {
+	Labels         map[string]string `json:"labels,omitempty"`
+	Annotations    map[string]string `json:"annotations,omitempty"`
+	CloudType      string            `json:"cloudType"`
+	CloudConfigUID string            `json:"cloudConfigUid"`
+	ClusterValues  string            `json:"clusterValues,omitempty"`
+	Profiles       []ProfileRef      `json:"profiles"`
+	Pools          []Pool            `json:"pools"`
+	Status         Status            `json:"status"`
+}
+
+// ProfileResolver finds a profile the caller may use, by uid.
+type ProfileResolver func(uid string) (profiles.Profile, bool)
+
+// FromEntity validates a create request for a cluster of cloudType and returns the cluster to
+// store (without uids and status). Every problem is an ErrInvalid naming the field.
+func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileResolver) (Cluster, error) {
+	c := Cluster{CloudType: cloudType, Labels: e.Metadata.Labels, Annotations: e.Metadata.Annotations,
+		ClusterValues: e.Spec.CloudConfig.Values}
+	if !slices.Contains(SupportedCloudTypes, cloudType) {
+		return c, invalid("cloud type %q is not supported (supported: %s)", cloudType, strings.Join(SupportedCloudTypes, ", "))
+	}
+	if err := validate.Name("metadata.name", e.Metadata.Name); err != nil {
+		return c, invalid("%v", err)
+	}
+	if err := validate.YAML("spec.cloudConfig.values", c.ClusterValues); err != nil {
+		return c, invalid("%v", err)
+	}
+	refs, err := ResolveProfiles(cloudType, e.Spec.Profiles, resolve)
+	if err != nil {
+		return c, err
+	}
+	c.Profiles = refs
+	if len(e.Spec.Machinepoolconfig) == 0 {
+		return c, invalid("spec.machinepoolconfig: a cluster needs a control-plane pool")
+	}
+	names := map[string]bool{}
+	for i, mp := range e.Spec.Machinepoolconfig {
+		p, err := PoolFromEntity(fmt.Sprintf("spec.machinepoolconfig[%d]", i), mp)
+		if err != nil {
+			return c, err
+		}
+		if names[p.Name] {
+			return c, invalid("spec.machinepoolconfig[%d]: pool name %q is used twice", i, p.Name)
+		}
+		names[p.Name] = true
+		c.Pools = append(c.Pools, p)
+	}
+	if err := CheckPools(c.Pools); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// ResolveProfiles checks the profiles of a cluster: exactly one infra (or full cluster) profile,
+// any number of add-on profiles, all published and for this cloud type, pack values well-formed.
+func ResolveProfiles(cloudType string, in []v1.SpectroClusterProfileEntity, resolve ProfileResolver) ([]ProfileRef, error) {
+	var (
+		refs  []ProfileRef
+		infra int
+		seen  = map[string]bool{}
+	)
+	for i, pe := range in {
+		field := fmt.Sprintf("spec.profiles[%d]", i)
+		if pe.UID == "" {
+			return nil, invalid("%s.uid is required", field)
+		}
+		if seen[pe.UID] {
+			return nil, invalid("%s: profile %s is attached twice", field, pe.UID)
+		}
+		seen[pe.UID] = true
+		p, ok := resolve(pe.UID)
+		if !ok {
+			return nil, invalid("%s: profile %s not found", field, pe.UID)
+		}
+		if !p.Published {
+			return nil, invalid("%s: profile %s (%s) is a draft; publish it first", field, p.Name, p.Version)
+		}
+		if !p.SupportsCloud(cloudType) {
+			return nil, invalid("%s: profile %s (%s) is for cloud type %q, not %q", field, p.Name, p.Version, p.CloudType, cloudType)
+		}
+		if p.Infra() {
+			infra++
+		}
+		ref := ProfileRef{UID: pe.UID, Name: p.Name, Version: p.Version, Type: p.Type}
+		for j, pv := range pe.PackValues {
+			vfield := fmt.Sprintf("%s.packValues[%d]", field, j)
+			pk, ok := p.FindPack(pv.Name)
+			if !ok {
+				return nil, invalid("%s: profile %s has no pack %q", vfield, p.Name, pv.Name)
+			}
+			if pv.Tag != "" && pv.Tag != pk.Version {
+				return nil, invalid("%s: pack %s is at %s in profile %s, not %s", vfield, pv.Name, pk.Version, p.Name, pv.Tag)
+			}
+			if err := validate.YAML(vfield+".values", pv.Values); err != nil {
+				return nil, invalid("%v", err)
+			}
+			ref.PackValues = append(ref.PackValues, PackValues{Name: pv.Name, Tag: pk.Version, Values: pv.Values})
+		}
+		refs = append(refs, ref)
+	}
+	if infra != 1 {
+		return nil, invalid("spec.profiles: a cluster needs exactly one infra or cluster profile (it has %d)", infra)
+	}
+	return refs, nil
+}
+
+// CheckPools checks the pools as a whole: exactly one control-plane pool.
+func CheckPools(pools []Pool) error {
+	var cp []string
+	for _, p := range pools {
+		if p.ControlPlane {
+			cp = append(cp, p.Name)
+		}
+	}
+	switch len(cp) {
+	case 0:
+		return invalid("spec.machinepoolconfig: a cluster needs a control-plane pool (poolConfig.isControlPlane: true)")
+	case 1:
+		return nil
+	default:
+		return invalid("spec.machinepoolconfig: only one pool may be the control plane, not %s", strings.Join(cp, " and "))
+	}
+}
+
+// Encode returns the stored document.
+func (c Cluster) Encode() []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // a Cluster always marshals
+	}
+	return b
+}
+
+// Decode reads a stored cluster document.
+func Decode(doc []byte) (Cluster, error) {
+	var c Cluster
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return c, fmt.Errorf("decoding stored cluster: %w", err)
+	}
+	return c, nil
+}
+
+// Pool returns the pool of that name.
+func (c *Cluster) Pool(name string) (*Pool, bool) {
+	for i := range c.Pools {
+		if c.Pools[i].Name == name {
+			return &c.Pools[i], true
+		}
+	}
+	return nil, false
+}
+
+// Condition types: the milestones of a cluster's life, in order.
+const (
+	ConditionInfrastructureReady = "InfrastructureReady"
+)
+
+// SetCondition sets a condition of the status, keeping its transition time when the status does not
+// change, and reports whether anything changed (callers emit an event when it did).
+func (s *Status) SetCondition(condType, status, reason, message string, now time.Time) bool {
+	for i := range s.Conditions {
+		c := &s.Conditions[i]
+		if c.Type != condType {
+			continue
+		}
+		changed := c.Status != status || c.Reason != reason || c.Message != message
+		if c.Status != status {
+			c.LastTransitionTime = now
+		}
+		c.Status, c.Reason, c.Message, c.LastProbeTime = status, reason, message, now
+		return changed
+	}
+	s.Conditions = append(s.Conditions, v1.ClusterCondition{Type: condType, Status: status, Reason: reason,
+		Message: message, LastProbeTime: now, LastTransitionTime: now})
+	return true
+}

@@ -1,0 +1,78 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/store"
+)
+
+const (
+	settingTenantUID = "tenant.uid"
+	// AdminEmail is the tenant admin the first start creates.
+	AdminEmail = "admin@easel.local"
+	// DefaultProject is the project the first start creates.
+	DefaultProject = "default"
+)
+
+// Bootstrapped is what the first start of an empty store created; the secrets are shown once.
+type Bootstrapped struct {
+	TenantUID         string
+	DefaultProjectUID string
+	AdminEmail        string
+	AdminPassword     string
+	APIKey            string
+}
+
+// Bootstrap creates the tenant, its admin, an API key and the default project when the store is
+// empty, and returns nil when it is not. apiKey, if not empty, becomes the admin's key (for
+// automation); otherwise one is generated.
+func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrapped, error) {
+	var out *Bootstrapped
+	err := st.Tx(ctx, func(q store.Queries) error {
+		_, err := q.GetSetting(ctx, settingTenantUID)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		b := &Bootstrapped{TenantUID: newUID(), DefaultProjectUID: newUID(), AdminEmail: AdminEmail,
+			AdminPassword: newSecret("")[:20], APIKey: apiKey}
+		if b.APIKey == "" {
+			b.APIKey = newSecret("easel-")
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(b.AdminPassword), bcrypt.DefaultCost)
+		if err != nil {
+			return err
+		}
+		adminUID := newUID()
+		doc, _ := json.Marshal(user{Email: AdminEmail, FirstName: "Tenant", LastName: "Admin",
+			PasswordHash: string(hash), TenantRoles: []string{v1.RoleTenantAdmin}})
+		if err := q.CreateObject(ctx, &store.Record{Kind: kindUser, UID: adminUID, TenantUID: b.TenantUID,
+			Name: AdminEmail, Doc: doc}); err != nil {
+			return err
+		}
+		if err := q.CreateObject(ctx, &store.Record{Kind: kindProject, UID: b.DefaultProjectUID,
+			TenantUID: b.TenantUID, Name: DefaultProject, Doc: []byte(`{}`)}); err != nil {
+			return err
+		}
+		if err := q.CreateCredential(ctx, &store.Credential{UID: newUID(), Kind: store.CredentialAPIKey,
+			TenantUID: b.TenantUID, UserUID: adminUID, Name: "bootstrap", Hash: hashSecret(b.APIKey), Active: true}); err != nil {
+			return fmt.Errorf("storing the bootstrap API key: %w", err)
+		}
+		if err := q.AddAudit(ctx, &store.Audit{UID: newUID(), TenantUID: b.TenantUID, ActorType: "system",
+			ActorName: "easel", Action: "create", ResourceKind: "tenant", ResourceUID: b.TenantUID,
+			Message: "Created the tenant, its admin " + AdminEmail + " and project " + DefaultProject}); err != nil {
+			return err
+		}
+		out = b
+		return q.PutSetting(ctx, settingTenantUID, b.TenantUID)
+	})
+	return out, err
+}

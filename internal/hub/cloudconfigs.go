@@ -1,0 +1,177 @@
+package hub
+
+import (
+	"errors"
+	"net/http"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// cloudConfigRecord returns the cluster whose cloud config the path names.
+func (s *Server) cloudConfigRecord(r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
+	uid := r.PathValue("configUid")
+	rec, err := s.store.GetObjectByAltUID(r.Context(), kindCluster, uid)
+	if err != nil || !visible(c, rec) || rec.Category != r.PathValue("cloudType") {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			err = errNotFound("cloud config", uid)
+		}
+		return rec, clusters.Cluster{}, err
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	return rec, cl, err
+}
+
+func poolWire(p clusters.Pool) v1.MachinePoolConfig {
+	return v1.MachinePoolConfig{Name: p.Name, Size: int32(p.Size), IsControlPlane: p.ControlPlane,
+		UseControlPlaneAsWorker: p.UseControlPlaneAsWorker, AdditionalLabels: p.Labels, Taints: orEmpty(p.Taints),
+		InstanceType: p.InstanceType, RootDeviceSize: p.DiskGiB, Azs: p.Zones, UpdateStrategy: p.UpdateStrategy, Values: p.Values}
+}
+
+func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.cloudConfigRecord(r, c)
+	if err != nil {
+		return err
+	}
+	var out v1.CloudConfig
+	out.Kind = "CloudConfig"
+	out.Metadata = v1.ObjectMeta{UID: cl.CloudConfigUID, Name: rec.Name, CreationTimestamp: rec.CreatedAt, LastModifiedTimestamp: rec.UpdatedAt}
+	out.Spec.ClusterConfig.Values = cl.ClusterValues
+	out.Spec.MachinePoolConfig = []v1.MachinePoolConfig{}
+	for _, p := range cl.Pools {
+		out.Spec.MachinePoolConfig = append(out.Spec.MachinePoolConfig, poolWire(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// changePools applies a pool change to the stored cluster spec (a new generation), with an event
+// and an audit entry, after checking the pools as a whole.
+func (s *Server) changePools(r *http.Request, c *call, rec store.Record, cl clusters.Cluster, action, message string) error {
+	if !c.p.can(rec.ProjectUID, permWriteClusters) {
+		return errForbidden("your role does not allow you to change clusters here")
+	}
+	if err := clusters.CheckPools(cl.Pools); err != nil {
+		return err
+	}
+	rec.Doc = cl.Encode()
+	rec.Generation++
+	return s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.UpdateObject(r.Context(), &rec); err != nil {
+			return err
+		}
+		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "MachinePoolChanged", message); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, rec.ProjectUID, action, kindCluster, rec.UID, rec.Name, message)
+	})
+}
+
+func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.cloudConfigRecord(r, c)
+	if err != nil {
+		return err
+	}
+	var in v1.MachinePoolConfigEntity
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	p, err := clusters.PoolFromEntity("machinePool", in)
+	if err != nil {
+		return err
+	}
+	if _, exists := cl.Pool(p.Name); exists {
+		return errConflict("cluster %s already has a pool named %s", rec.Name, p.Name)
+	}
+	cl.Pools = append(cl.Pools, p)
+	if err := s.changePools(r, c, rec, cl, "update", "Added machine pool "+p.Name); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v1.UID{UID: p.Name})
+	return nil
+}
+
+func (s *Server) updateMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.cloudConfigRecord(r, c)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("poolName")
+	old, ok := cl.Pool(name)
+	if !ok {
+		return errNotFound("machine pool", name)
+	}
+	var in v1.MachinePoolConfigEntity
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.PoolConfig.Name == "" {
+		in.PoolConfig.Name = name
+	}
+	p, err := clusters.PoolFromEntity("machinePool", in)
+	if err != nil {
+		return err
+	}
+	if p.Name != name {
+		return errBadRequest("poolConfig.name %q differs from the pool in the path (%s); pools cannot be renamed", p.Name, name)
+	}
+	*old = p
+	if err := s.changePools(r, c, rec, cl, "update", "Updated machine pool "+name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.cloudConfigRecord(r, c)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("poolName")
+	p, ok := cl.Pool(name)
+	if !ok {
+		return errNotFound("machine pool", name)
+	}
+	if p.ControlPlane {
+		return errBadRequest("pool %s is the control plane; a cluster cannot lose it", name)
+	}
+	var kept []clusters.Pool
+	for _, other := range cl.Pools {
+		if other.Name != name {
+			kept = append(kept, other)
+		}
+	}
+	cl.Pools = kept
+	if err := s.changePools(r, c, rec, cl, "update", "Deleted machine pool "+name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listMachines lists a pool's machines: none until a provider has built them.
+func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) error {
+	_, cl, err := s.cloudConfigRecord(r, c)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("poolName")
+	if _, ok := cl.Pool(name); !ok {
+		return errNotFound("machine pool", name)
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v1.Machines{Items: []v1.Machine{}, Listmeta: pg.listMeta(0, 0)})
+	return nil
+}
+
+func (s *Server) getMachine(w http.ResponseWriter, r *http.Request, c *call) error {
+	if _, _, err := s.cloudConfigRecord(r, c); err != nil {
+		return err
+	}
+	return errNotFound("machine", r.PathValue("machineUid"))
+}

@@ -1,0 +1,229 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// profileResolver finds profiles a cluster in the call's project may use.
+func (s *Server) profileResolver(ctx context.Context, c *call) clusters.ProfileResolver {
+	return func(uid string) (profiles.Profile, bool) {
+		rec, err := s.object(ctx, c, kindProfile, uid)
+		if err != nil {
+			return profiles.Profile{}, false
+		}
+		p, err := profiles.Decode(rec.Doc)
+		return p, err == nil
+	}
+}
+
+func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.project == "" {
+		return errBadRequest("clusters belong to a project: set the ProjectUid header")
+	}
+	if _, err := writeScope(c, permWriteClusters, "create clusters"); err != nil {
+		return err
+	}
+	var in v1.SpectroClusterEntity
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	cl, err := clusters.FromEntity(r.PathValue("cloudType"), in, s.profileResolver(r.Context(), c))
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	cl.CloudConfigUID = newUID()
+	cl.Status = clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}
+	cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "False", "WaitingForProvisioning",
+		"Waiting for provisioning: the "+cl.CloudType+" provider has not started on this cluster yet", now)
+	rec := &store.Record{Kind: kindCluster, UID: newUID(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
+		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.CreateObject(r.Context(), rec); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return errConflict("a cluster named %s already exists in this project", rec.Name)
+			}
+			return err
+		}
+		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, "Created", clusterCreatedMessage(cl)); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, c.project, "create", kindCluster, rec.UID, rec.Name, "Created cluster "+rec.Name)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
+	return nil
+}
+
+func clusterCreatedMessage(cl clusters.Cluster) string {
+	var pools []string
+	for _, p := range cl.Pools {
+		pools = append(pools, p.Name+"×"+strconv.Itoa(p.Size))
+	}
+	return "Cluster created (cloud type " + cl.CloudType + ", pools " + strings.Join(pools, ", ") + "); waiting for provisioning"
+}
+
+func (s *Server) clusterRecord(r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
+	rec, err := s.object(r.Context(), c, kindCluster, r.PathValue("uid"))
+	if err != nil {
+		return rec, clusters.Cluster{}, err
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	return rec, cl, err
+}
+
+// profileTemplates shows the cluster's profiles; withPacks loads each profile for its packs.
+func (s *Server) profileTemplates(ctx context.Context, cl clusters.Cluster, withPacks bool) ([]v1.ClusterProfileTemplateMeta, error) {
+	out := []v1.ClusterProfileTemplateMeta{}
+	for _, ref := range cl.Profiles {
+		t := v1.ClusterProfileTemplateMeta{UID: ref.UID, Name: ref.Name, Type: ref.Type, CloudType: cl.CloudType, Version: 1, Packs: []v1.PackRef{}}
+		if withPacks {
+			rec, err := s.store.GetObject(ctx, kindProfile, ref.UID)
+			if err != nil {
+				return nil, err
+			}
+			p, err := profiles.Decode(rec.Doc)
+			if err != nil {
+				return nil, err
+			}
+			t.Packs = p.PackRefs()
+			for i := range t.Packs {
+				for _, pv := range ref.PackValues {
+					if pv.Name == t.Packs[i].Name {
+						t.Packs[i].Values = pv.Values
+					}
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.clusterRecord(r, c)
+	if err != nil {
+		return err
+	}
+	out := v1.SpectroCluster{APIVersion: "v1", Kind: "SpectroCluster", Metadata: clusterMeta(rec, cl)}
+	out.Spec.CloudType = cl.CloudType
+	out.Spec.ClusterType = "PureManage"
+	out.Spec.CloudConfigRef = v1.ObjectReference{Kind: "CloudConfig", Name: rec.Name, UID: cl.CloudConfigUID}
+	if out.Spec.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, true); err != nil {
+		return err
+	}
+	out.Status = statusWire(cl.Status)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func clusterMeta(rec store.Record, cl clusters.Cluster) v1.ObjectMeta {
+	m := meta(rec)
+	m.Labels, m.Annotations = cl.Labels, cl.Annotations
+	return m
+}
+
+func statusWire(st clusters.Status) v1.SpectroClusterStatus {
+	return v1.SpectroClusterStatus{State: st.State, Conditions: orEmpty(st.Conditions), Upgrades: orEmpty(st.Upgrades),
+		Services: []any{}, Packs: []any{}}
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request, c *call) error {
+	_, cl, err := s.clusterRecord(r, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v1.ClusterStatusOnly{Status: statusWire(cl.Status)})
+	return nil
+}
+
+func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, _, err := s.clusterRecord(r, c)
+	if err != nil {
+		return err
+	}
+	if !c.p.can(rec.ProjectUID, permWriteClusters) {
+		return errForbidden("your role does not allow you to delete clusters here")
+	}
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.DeleteObject(r.Context(), kindCluster, rec.UID); err != nil {
+			return err
+		}
+		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "Deleted", "Cluster deleted"); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, rec.ProjectUID, "delete", kindCluster, rec.UID, rec.Name, "Deleted cluster "+rec.Name)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func cloudConfigMeta(cl clusters.Cluster) v1.CloudConfigMeta {
+	m := v1.CloudConfigMeta{UID: cl.CloudConfigUID, CloudType: cl.CloudType, MachinePools: []v1.MachinePoolMeta{}}
+	for _, p := range cl.Pools {
+		m.MachinePools = append(m.MachinePools, v1.MachinePoolMeta{Name: p.Name, IsControlPlane: p.ControlPlane, Size: int32(p.Size)})
+	}
+	return m
+}
+
+func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.clusterRecord(r, c)
+	if err != nil {
+		return err
+	}
+	var out v1.SpectroClusterUIDSummary
+	out.Metadata = clusterMeta(rec, cl)
+	out.Spec.CloudConfig = cloudConfigMeta(cl)
+	out.Spec.ArchTypes = []string{"amd64"}
+	if out.Spec.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, true); err != nil {
+		return err
+	}
+	st := statusWire(cl.Status)
+	out.Status.State, out.Status.Conditions, out.Status.Upgrades = st.State, st.Conditions, st.Upgrades
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) clustersMeta(w http.ResponseWriter, r *http.Request, c *call) error {
+	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindCluster, TenantUID: c.p.TenantUID,
+		ProjectUIDs: clusterProjects(c)})
+	if err != nil {
+		return err
+	}
+	out := v1.SpectroClustersMetadata{Items: []v1.ObjectMeta{}}
+	for _, rec := range recs {
+		out.Items = append(out.Items, meta(rec))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// clusterProjects is the projects whose clusters a list in the call's scope shows: the header's
+// project, or every project the caller sees (all, for a tenant admin).
+func clusterProjects(c *call) []string {
+	if c.project != "" {
+		return []string{c.project}
+	}
+	return c.p.projects()
+}

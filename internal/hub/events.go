@@ -1,0 +1,64 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// object returns an object the caller may see in the call's scope; anything else is 404, so that
+// the existence of other projects' objects does not leak.
+func (s *Server) object(ctx context.Context, c *call, kind, uid string) (store.Record, error) {
+	rec, err := s.store.GetObject(ctx, kind, uid)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !visible(c, rec) {
+		return rec, errNotFound(kind, uid)
+	}
+	return rec, err
+}
+
+func visible(c *call, rec store.Record) bool {
+	if rec.TenantUID != c.p.TenantUID || !c.p.sees(rec.ProjectUID) {
+		return false
+	}
+	return c.project == "" || rec.ProjectUID == "" || rec.ProjectUID == c.project
+}
+
+// event appends to an object's event stream, inside the caller's transaction.
+func (s *Server) event(ctx context.Context, q store.Queries, rec *store.Record, severity, reason, message string) error {
+	return q.AddEvent(ctx, &store.Event{UID: newUID(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
+		ObjectKind: rec.Kind, ObjectUID: rec.UID, ObjectName: rec.Name, Reason: reason, Message: message,
+		Severity: severity, Component: "hub", CreatedAt: s.clock.Now()})
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *call) error {
+	kind := r.PathValue("objectKind")
+	if kind != kindCluster && kind != kindProfile {
+		return errBadRequest("events are kept for objects of kind %s and %s, not %q", kindCluster, kindProfile, kind)
+	}
+	rec, err := s.object(r.Context(), c, kind, r.PathValue("objectUid"))
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	events, total, err := s.store.ListEvents(r.Context(), rec.UID, pg.limit, pg.offset)
+	if err != nil {
+		return err
+	}
+	out := v1.Events{Items: []v1.Event{}, Listmeta: pg.listMeta(len(events), total)}
+	for _, e := range events {
+		out.Items = append(out.Items, v1.Event{
+			Metadata:       v1.ObjectMeta{UID: e.UID, CreationTimestamp: e.CreatedAt, LastModifiedTimestamp: e.CreatedAt},
+			InvolvedObject: v1.ObjectReference{Kind: e.ObjectKind, Name: e.ObjectName, UID: e.ObjectUID},
+			Reason:         e.Reason, Message: e.Message, Severity: e.Severity,
+			Source: v1.EventSource{Component: e.Component},
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

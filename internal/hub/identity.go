@@ -1,0 +1,342 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/store"
+)
+
+func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) error {
+	var in v1.AuthLogin
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.EmailID == "" || in.Password == "" {
+		return errBadRequest("emailId and password are required")
+	}
+	token, err := s.login(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v1.UserToken{Authorization: token})
+	return nil
+}
+
+func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, c *call) error {
+	writeJSON(w, http.StatusOK, v1.UserInfo{OrgName: "easel", TenantUID: c.p.TenantUID, UserUID: c.p.UserUID})
+	return nil
+}
+
+func requireTenantAdmin(c *call) error {
+	if !c.p.TenantAdmin {
+		return errForbidden("only a tenant admin may do this")
+	}
+	return nil
+}
+
+func userWire(rec store.Record) (v1.User, error) {
+	var u user
+	if err := json.Unmarshal(rec.Doc, &u); err != nil {
+		return v1.User{}, err
+	}
+	out := v1.User{Metadata: meta(rec), Spec: v1.UserSpec{EmailID: u.Email, FirstName: u.FirstName,
+		LastName: u.LastName, Roles: u.TenantRoles, ProjectRoles: u.ProjectRoles}}
+	if out.Spec.Roles == nil {
+		out.Spec.Roles = []string{}
+	}
+	out.Status.IsActive = true
+	return out, nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := requireTenantAdmin(c); err != nil {
+		return err
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	recs, total, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindUser, TenantUID: c.p.TenantUID,
+		Limit: pg.limit, Offset: pg.offset})
+	if err != nil {
+		return err
+	}
+	out := v1.Users{Items: []v1.User{}, Listmeta: pg.listMeta(len(recs), total)}
+	for _, rec := range recs {
+		u, err := userWire(rec)
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, u)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+var roleNames = []string{v1.RoleProjectAdmin, v1.RoleClusterAdmin, v1.RoleViewer}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := requireTenantAdmin(c); err != nil {
+		return err
+	}
+	var in v1.UserEntity
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	email := strings.ToLower(strings.TrimSpace(in.Spec.EmailID))
+	if at := strings.Index(email, "@"); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t") {
+		return errBadRequest("spec.emailId %q is not an email address", in.Spec.EmailID)
+	}
+	u := user{Email: email, FirstName: in.Spec.FirstName, LastName: in.Spec.LastName, TenantRoles: []string{}}
+	for _, role := range in.Spec.Roles {
+		if role != v1.RoleTenantAdmin {
+			return errBadRequest("spec.roles: %q is not a tenant role (only %s); grant project roles in spec.projectRoles", role, v1.RoleTenantAdmin)
+		}
+		u.TenantRoles = append(u.TenantRoles, role)
+	}
+	for i, pr := range in.Spec.ProjectRoles {
+		if !slices.Contains(roleNames, pr.Role) {
+			return errBadRequest("spec.projectRoles[%d].role %q must be one of %s", i, pr.Role, strings.Join(roleNames, ", "))
+		}
+		if _, err := s.store.GetObject(r.Context(), kindProject, pr.ProjectUID); err != nil {
+			return errBadRequest("spec.projectRoles[%d]: project %q not found", i, pr.ProjectUID)
+		}
+		u.ProjectRoles = append(u.ProjectRoles, pr)
+	}
+	if in.Spec.Password != "" {
+		if len(in.Spec.Password) < 12 {
+			return errBadRequest("spec.password must be at least 12 characters")
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(in.Spec.Password), bcrypt.DefaultCost)
+		if err != nil {
+			return errBadRequest("spec.password: %v", err)
+		}
+		u.PasswordHash = string(hash)
+	}
+	doc, _ := json.Marshal(u)
+	rec := &store.Record{Kind: kindUser, UID: newUID(), TenantUID: c.p.TenantUID, Name: email, Doc: doc}
+	err := s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.CreateObject(r.Context(), rec); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, "", "create", kindUser, rec.UID, email, "Created user "+email)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
+	return nil
+}
+
+func (s *Server) userRecord(r *http.Request, c *call) (store.Record, error) {
+	uid := r.PathValue("uid")
+	rec, err := s.store.GetObject(r.Context(), kindUser, uid)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != c.p.TenantUID || !c.p.TenantAdmin && uid != c.p.UserUID) {
+		return rec, errNotFound("user", uid)
+	}
+	return rec, err
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, err := s.userRecord(r, c)
+	if err != nil {
+		return err
+	}
+	u, err := userWire(rec)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := requireTenantAdmin(c); err != nil {
+		return err
+	}
+	rec, err := s.userRecord(r, c)
+	if err != nil {
+		return err
+	}
+	if rec.UID == c.p.UserUID {
+		return errConflict("a user cannot delete themselves")
+	}
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.DeleteObject(r.Context(), kindUser, rec.UID); err != nil {
+			return err
+		}
+		for _, kind := range []string{store.CredentialAPIKey, store.CredentialSession} {
+			creds, err := q.ListCredentials(r.Context(), rec.TenantUID, kind)
+			if err != nil {
+				return err
+			}
+			for _, cred := range creds {
+				if cred.UserUID == rec.UID {
+					if err := q.DeleteCredential(r.Context(), cred.UID); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return s.audit(r.Context(), q, c, "", "delete", kindUser, rec.UID, rec.Name, "Deleted user "+rec.Name)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in v1.APIKeyEntity
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := validateKeyName(in.Metadata.Name); err != nil {
+		return err
+	}
+	owner := c.p.UserUID
+	// Palette clients send the tenant uid here; a tenant admin may name another user.
+	if u := in.Spec.UserUID; u != "" && u != c.p.TenantUID && u != c.p.UserUID {
+		if !c.p.TenantAdmin {
+			return errForbidden("only a tenant admin may create API keys for another user")
+		}
+		if rec, err := s.store.GetObject(r.Context(), kindUser, u); err != nil || rec.TenantUID != c.p.TenantUID {
+			return errBadRequest("spec.userUid: user %q not found", u)
+		}
+		owner = u
+	}
+	if !in.Spec.Expiry.IsZero() && !in.Spec.Expiry.After(s.clock.Now()) {
+		return errBadRequest("spec.expiry %s is in the past", in.Spec.Expiry.Format(time.RFC3339))
+	}
+	key := newSecret("easel-")
+	cred := &store.Credential{UID: newUID(), Kind: store.CredentialAPIKey, TenantUID: c.p.TenantUID, UserUID: owner,
+		Name: in.Metadata.Name, Hash: hashSecret(key), ExpiresAt: in.Spec.Expiry, Active: true,
+		Annotations: in.Metadata.Annotations}
+	err := s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.CreateCredential(r.Context(), cred); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, "", "create", "apiKey", cred.UID, cred.Name, "Created API key "+cred.Name)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v1.APIKeyCreateResponse{APIKey: key, UID: cred.UID})
+	return nil
+}
+
+func validateKeyName(name string) error {
+	if strings.TrimSpace(name) == "" || len(name) > 128 {
+		return errBadRequest("metadata.name is required (at most 128 characters)")
+	}
+	return nil
+}
+
+func (s *Server) apiKeyWire(r *http.Request, cred store.Credential) v1.APIKey {
+	var k v1.APIKey
+	k.Metadata = v1.ObjectMeta{UID: cred.UID, Name: cred.Name, Annotations: cred.Annotations, CreationTimestamp: cred.CreatedAt}
+	k.Spec.Expiry = cred.ExpiresAt
+	k.Spec.User.UID = cred.UserUID
+	k.Status.IsActive = cred.Active && (cred.ExpiresAt.IsZero() || s.clock.Now().Before(cred.ExpiresAt))
+	return k
+}
+
+func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, c *call) error {
+	creds, err := s.store.ListCredentials(r.Context(), c.p.TenantUID, store.CredentialAPIKey)
+	if err != nil {
+		return err
+	}
+	out := v1.APIKeys{Items: []v1.APIKey{}}
+	for _, cred := range creds {
+		if c.p.TenantAdmin || cred.UserUID == c.p.UserUID {
+			out.Items = append(out.Items, s.apiKeyWire(r, cred))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) apiKeyRecord(r *http.Request, c *call) (store.Credential, error) {
+	uid := r.PathValue("uid")
+	cred, err := s.store.GetCredential(r.Context(), uid)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (cred.Kind != store.CredentialAPIKey ||
+		cred.TenantUID != c.p.TenantUID || !c.p.TenantAdmin && cred.UserUID != c.p.UserUID) {
+		return cred, errNotFound("API key", uid)
+	}
+	return cred, err
+}
+
+func (s *Server) getAPIKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	cred, err := s.apiKeyRecord(r, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.apiKeyWire(r, cred))
+	return nil
+}
+
+func (s *Server) updateAPIKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	cred, err := s.apiKeyRecord(r, c)
+	if err != nil {
+		return err
+	}
+	var in v1.APIKeyEntity
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Metadata.Name != "" {
+		if err := validateKeyName(in.Metadata.Name); err != nil {
+			return err
+		}
+		cred.Name = in.Metadata.Name
+	}
+	if !in.Spec.Expiry.IsZero() {
+		cred.ExpiresAt = in.Spec.Expiry
+	}
+	if in.Metadata.Annotations != nil {
+		cred.Annotations = in.Metadata.Annotations
+	}
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.UpdateCredential(r.Context(), &cred); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, "", "update", "apiKey", cred.UID, cred.Name, "Updated API key "+cred.Name)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	cred, err := s.apiKeyRecord(r, c)
+	if err != nil {
+		return err
+	}
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.DeleteCredential(r.Context(), cred.UID); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, "", "delete", "apiKey", cred.UID, cred.Name, "Deleted API key "+cred.Name)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// meta is the metadata of a stored object.
+func meta(rec store.Record) v1.ObjectMeta {
+	return v1.ObjectMeta{UID: rec.UID, Name: rec.Name, CreationTimestamp: rec.CreatedAt, LastModifiedTimestamp: rec.UpdatedAt}
+}

@@ -1,0 +1,59 @@
+package hub
+
+// routes registers every authenticated /v1 operation; the Palette v1 paths are kept as they are.
+func (s *Server) routes(handle func(pattern string, h handler)) {
+	// Identity and tenancy.
+	handle("GET /v1/users/info", s.userInfo)
+	handle("GET /v1/users", s.listUsers)
+	handle("POST /v1/users", s.createUser)
+	handle("GET /v1/users/{uid}", s.getUser)
+	handle("DELETE /v1/users/{uid}", s.deleteUser)
+	handle("POST /v1/apiKeys", s.createAPIKey)
+	handle("GET /v1/apiKeys", s.listAPIKeys)
+	handle("GET /v1/apiKeys/{uid}", s.getAPIKey)
+	handle("PUT /v1/apiKeys/{uid}", s.updateAPIKey)
+	handle("DELETE /v1/apiKeys/{uid}", s.deleteAPIKey)
+	handle("POST /v1/projects", s.createProject)
+	handle("GET /v1/projects/{uid}", s.getProject)
+	handle("PUT /v1/projects/{uid}", s.updateProject)
+	handle("DELETE /v1/projects/{uid}", s.deleteProject)
+	handle("GET /v1/dashboard/projects/metadata", s.projectsMetadata)
+	handle("GET /v1/audits", s.listAudits)
+	handle("GET /v1/audits/{uid}", s.getAudit)
+
+	// Packs and profiles.
+	handle("GET /v1/packs", s.listPacks)
+	handle("POST /v1/packs/search", s.searchPacks)
+	handle("GET /v1/packs/{uid}", s.getPack)
+	handle("GET /v1/registries/pack", s.listRegistries)
+	handle("POST /v1/clusterprofiles", s.createProfile)
+	handle("GET /v1/clusterprofiles/{uid}", s.getProfile)
+	handle("PUT /v1/clusterprofiles/{uid}", s.updateProfile)
+	handle("DELETE /v1/clusterprofiles/{uid}", s.deleteProfile)
+	handle("PATCH /v1/clusterprofiles/{uid}/publish", s.publishProfile)
+	handle("GET /v1/dashboard/clusterprofiles/metadata", s.profilesMetadata)
+	handle("GET /v1/dashboard/clusterprofiles/{uid}", s.getProfile)
+	handle("GET /v1/clusterprofiles/{uid}/packs", s.profilePacks)
+	handle("GET /v1/clusterprofiles/{uid}/packs/{packName}/manifests", s.profilePackManifests)
+	handle("GET /v1/clusterprofiles/{uid}/export", s.exportProfile)
+	handle("POST /v1/clusterprofiles/import/file", s.importProfile)
+
+	// Clusters.
+	handle("POST /v1/spectroclusters/cloudTypes/{cloudType}", s.createCluster)
+	handle("GET /v1/spectroclusters/{uid}", s.getCluster)
+	handle("DELETE /v1/spectroclusters/{uid}", s.deleteCluster)
+	handle("GET /v1/spectroclusters/{uid}/status", s.clusterStatus)
+	handle("POST /v1/dashboard/spectroclusters/search", s.searchClusters)
+	handle("GET /v1/dashboard/spectroclusters/meta", s.clustersMeta)
+	handle("GET /v1/dashboard/spectroclusters/{uid}", s.clusterSummary)
+	handle("GET /v1/dashboard/spectroclusters/{uid}/overview", s.clusterSummary)
+	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}", s.getCloudConfig)
+	handle("POST /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools", s.createMachinePool)
+	handle("PUT /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", s.updateMachinePool)
+	handle("DELETE /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", s.deleteMachinePool)
+	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines", s.listMachines)
+	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}", s.getMachine)
+
+	// Events.
+	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)
+}

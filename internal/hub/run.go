@@ -1,0 +1,110 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// Config is how `easel server` runs.
+type Config struct {
+	Listen  string // address to listen on, e.g. 127.0.0.1:8080
+	DataDir string // where the SQLite store (and later blobs) live
+	DB      string // store URL; empty means SQLite under DataDir
+	// AdminAPIKey, if set, is the API key the first start gives the tenant admin.
+	AdminAPIKey string
+	// Out is where the first start prints how to log in.
+	Out    io.Writer
+	Logger *slog.Logger
+	// Ready, if set, receives the listening address once the hub serves.
+	Ready func(addr string)
+}
+
+// Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
+// gracefully (in-flight requests get ten seconds).
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	url := cfg.DB
+	if url == "" {
+		url = filepath.Join(cfg.DataDir, "easel.db")
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	catalog, err := packs.Builtin()
+	if err != nil {
+		return fmt.Errorf("loading the built-in pack catalog: %w", err)
+	}
+	boot, err := Bootstrap(ctx, st, cfg.AdminAPIKey)
+	if err != nil {
+		return fmt.Errorf("bootstrapping the store: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	if boot != nil && cfg.Out != nil {
+		printWelcome(cfg.Out, addr, boot, cfg.AdminAPIKey != "")
+	}
+	srv := &http.Server{
+		Handler:           New(st, catalog, Options{Logger: log}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("Serving the easel hub", "address", "http://"+addr, "store", st.Dialect())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if cfg.Ready != nil {
+		cfg.Ready(addr)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("Shutting down the easel hub")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+func printWelcome(out io.Writer, addr string, b *Bootstrapped, keyFromEnv bool) {
+	key := b.APIKey
+	if keyFromEnv {
+		key = "$EASEL_ADMIN_API_KEY"
+	}
+	fmt.Fprintf(out, `
+easel is ready at http://%[1]s — this is its first start, so it created:
+  tenant admin   %[2]s  password: %[3]s
+  API key        %[4]s
+  project        %[5]s (%[6]s)
+These secrets are shown once; only their hashes are stored.
+
+Log the CLI in:   easel login --hub http://%[1]s --api-key "%[4]s"
+Then try:         easel profile apply -f examples/profile.yaml
+                  easel cluster create -f examples/cluster.yaml
+                  easel cluster list
+API:              http://%[1]s/v1/…  (ApiKey header, ProjectUid header for a project)
+Health, metrics:  http://%[1]s/healthz  http://%[1]s/metrics
+
+`, addr, b.AdminEmail, b.AdminPassword, key, DefaultProject, b.DefaultProjectUID)
+}

@@ -1,0 +1,163 @@
+package hub
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// searchProperties maps the cluster search properties easel filters on to stored fields.
+var searchProperties = map[string]store.Field{
+	"clusterName":  store.FieldName,
+	"clusterState": store.FieldState,
+	"environment":  store.FieldCategory, // the cloud type
+}
+
+// searchSortFields maps sort fields to stored fields; other sort fields are ignored.
+var searchSortFields = map[string]store.Field{
+	"clusterName":           store.FieldName,
+	"clusterState":          store.FieldState,
+	"environment":           store.FieldCategory,
+	"creationTimestamp":     store.FieldCreatedAt,
+	"lastModifiedTimestamp": store.FieldUpdatedAt,
+}
+
+// searchOptions turns a Palette search filter into list options. It reports none=true when the
+// filter can match no cluster (e.g. isDeleted=true: deleted clusters are not kept).
+func searchOptions(spec v1.SearchFilterSummarySpec) (opts store.ListOptions, none bool, err error) {
+	for _, so := range spec.Sort {
+		if f, ok := searchSortFields[so.Field]; ok {
+			opts.OrderBy, opts.Desc = f, so.Order == "desc"
+			break
+		}
+	}
+	if spec.Filter == nil {
+		return opts, false, nil
+	}
+	var nonEmpty int
+	for _, g := range spec.Filter.FilterGroups {
+		if len(g.Filters) > 0 {
+			nonEmpty++
+		}
+	}
+	if strings.EqualFold(spec.Filter.Conjunction, "or") && nonEmpty > 1 {
+		return opts, false, errBadRequest("filter.conjunction \"or\" between filter groups is not supported; join groups with \"and\"")
+	}
+	for gi, g := range spec.Filter.FilterGroups {
+		var group []store.Condition
+		for fi, item := range g.Filters {
+			field := fmt.Sprintf("filter.filterGroups[%d].filters[%d]", gi, fi)
+			if item.Property == "isDeleted" {
+				if item.Condition.Bool == nil {
+					return opts, false, errBadRequest("%s: isDeleted needs a bool condition", field)
+				}
+				if item.Condition.Bool.Value {
+					none = true
+				}
+				continue
+			}
+			col, ok := searchProperties[item.Property]
+			if !ok {
+				return opts, false, errBadRequest("%s: cannot filter on property %q (supported: clusterName, clusterState, environment, isDeleted)", field, item.Property)
+			}
+			sc := item.Condition.String
+			if sc == nil {
+				return opts, false, errBadRequest("%s: property %s needs a string condition", field, item.Property)
+			}
+			op := sc.Operator
+			if op == "" {
+				op = store.OpEq
+			}
+			if !slices.Contains([]string{store.OpEq, store.OpBeginsWith, store.OpContains}, op) {
+				return opts, false, errBadRequest("%s: operator %q must be eq, beginsWith or contains", field, op)
+			}
+			if len(sc.Match.Values) == 0 {
+				return opts, false, errBadRequest("%s: condition.string.match.values is empty", field)
+			}
+			cond := store.Condition{Field: col, Op: op, Values: sc.Match.Values, Negate: sc.Negation, IgnoreCase: sc.IgnoreCase}
+			if strings.EqualFold(sc.Match.Conjunction, "and") {
+				for _, v := range sc.Match.Values {
+					one := cond
+					one.Values = []string{v}
+					group = append(group, one)
+				}
+			} else {
+				group = append(group, cond)
+			}
+		}
+		if strings.EqualFold(g.Conjunction, "or") {
+			opts.AnyOf = append(opts.AnyOf, group)
+		} else {
+			opts.Conditions = append(opts.Conditions, group...)
+		}
+	}
+	return opts, none, nil
+}
+
+func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call) error {
+	var spec v1.SearchFilterSummarySpec
+	if r.ContentLength != 0 {
+		if err := decode(r, &spec); err != nil {
+			return err
+		}
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	opts, none, err := searchOptions(spec)
+	if err != nil {
+		return err
+	}
+	out := v1.SpectroClustersSummary{Items: []v1.SpectroClusterSummary{}}
+	if none {
+		out.Listmeta = pg.listMeta(0, 0)
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+	opts.Kind, opts.TenantUID, opts.ProjectUIDs = kindCluster, c.p.TenantUID, clusterProjects(c)
+	opts.Limit, opts.Offset = pg.limit, pg.offset
+	recs, total, err := s.store.ListObjects(r.Context(), opts)
+	if err != nil {
+		return err
+	}
+	projectNames, err := s.projectNames(r, c)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		cl, err := clusters.Decode(rec.Doc)
+		if err != nil {
+			return err
+		}
+		var sum v1.SpectroClusterSummary
+		sum.Metadata = clusterMeta(rec, cl)
+		sum.SpecSummary.CloudConfig = cloudConfigMeta(cl)
+		sum.SpecSummary.ProjectMeta = v1.ObjectEntity{UID: rec.ProjectUID, Name: projectNames[rec.ProjectUID]}
+		if sum.SpecSummary.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, false); err != nil {
+			return err
+		}
+		sum.Status.State = cl.Status.State
+		out.Items = append(out.Items, sum)
+	}
+	out.Listmeta = pg.listMeta(len(recs), total)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) projectNames(r *http.Request, c *call) (map[string]string, error) {
+	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProject, TenantUID: c.p.TenantUID})
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(recs))
+	for _, rec := range recs {
+		names[rec.UID] = rec.Name
+	}
+	return names, nil
+}

@@ -1,0 +1,176 @@
+// Package hub is easel's API server: the Palette v1 REST API over the store, with authentication,
+// project scoping, RBAC, validation and the audit trail.
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/utils/clock"
+
+	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// Server serves the /v1 API, /healthz, /readyz and /metrics.
+type Server struct {
+	store   store.Store
+	catalog *packs.Catalog
+	log     *slog.Logger
+	clock   clock.PassiveClock
+
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// Options configure a Server; zero values take defaults.
+type Options struct {
+	Logger *slog.Logger
+	Clock  clock.PassiveClock
+}
+
+// New returns a Server over st and the built-in pack catalog.
+func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
+	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.clock == nil {
+		s.clock = clock.RealClock{}
+	}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "easel_http_requests_total", Help: "API requests by route and status code.",
+	}, []string{"method", "route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "easel_http_request_duration_seconds", Help: "API request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+	}, []string{"method", "route"})
+	s.registry.MustRegister(s.requests, s.latency,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return s
+}
+
+// Registry is where other parts of the hub register their metrics, served at /metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// call is what an API handler gets besides the request: who is calling and in which scope.
+type call struct {
+	p principal
+	// project is the ProjectUid header's project ("" for the tenant scope), already checked to
+	// exist and to be visible to p.
+	project string
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// Handler returns the HTTP handler of the whole API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("POST /v1/auth/authenticate", s.wrapPublic(s.authenticateHandler))
+	s.routes(func(pattern string, h handler) { mux.HandleFunc(pattern, s.wrap(h)) })
+	mux.HandleFunc("/v1/", s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
+		return &apiError{http.StatusNotFound, "ResourceNotFound", "no such API operation: " + r.Method + " " + r.URL.Path}
+	}))
+	return s.instrument(mux)
+}
+
+// instrument limits request bodies, recovers from panics and records metrics for every request.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("Handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeError(sw, &apiError{http.StatusInternalServerError, "InternalError", "internal error"}, "")
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			s.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
+			s.latency.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap authenticates, resolves the project scope and answers errors in Palette's shape.
+func (s *Server) wrap(h handler) http.HandlerFunc {
+	return s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r.Context(), r)
+		if err != nil {
+			return err
+		}
+		c := &call{p: p}
+		if project := r.Header.Get("ProjectUid"); project != "" {
+			rec, err := s.store.GetObject(r.Context(), kindProject, project)
+			if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != p.TenantUID || !p.sees(project)) {
+				return errNotFound("project", project)
+			}
+			if err != nil {
+				return err
+			}
+			c.project = project
+		}
+		return h(w, r, c)
+	})
+}
+
+func (s *Server) wrapPublic(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		ae, known := toAPIError(err)
+		ref := newUID()
+		if !known {
+			s.log.Error("Request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)
+		}
+		writeError(w, ae, ref)
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.GetSetting(ctx, settingTenantUID); err != nil {
+		http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+// audit records a write in the audit trail, inside the write's transaction.
+func (s *Server) audit(ctx context.Context, q store.Queries, c *call, project, action, kind, uid, name, message string) error {
+	return q.AddAudit(ctx, &store.Audit{UID: newUID(), TenantUID: c.p.TenantUID, ProjectUID: project,
+		ActorType: c.p.ActorType, ActorUID: c.p.UserUID, ActorName: c.p.Name, Action: action,
+		ResourceKind: kind, ResourceUID: uid, ResourceName: name, Message: message, CreatedAt: s.clock.Now()})
+}
