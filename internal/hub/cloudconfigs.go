@@ -34,6 +34,7 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", etag(rec))
 	var out v1.CloudConfig
 	out.Kind = "CloudConfig"
 	out.Metadata = v1.ObjectMeta{UID: cl.CloudConfigUID, Name: rec.Name, CreationTimestamp: rec.CreatedAt, LastModifiedTimestamp: rec.UpdatedAt}
@@ -51,6 +52,9 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 func (s *Server) changePools(r *http.Request, c *call, rec store.Record, cl clusters.Cluster, action, message string) error {
 	if !c.p.can(rec.ProjectUID, permWriteClusters) {
 		return errForbidden("your role does not allow you to change clusters here")
+	}
+	if err := checkIfMatch(r, rec); err != nil {
+		return err
 	}
 	if err := clusters.CheckPools(cl.Pools); err != nil {
 		return err

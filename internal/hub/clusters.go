@@ -116,6 +116,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", etag(rec))
 	out := v1.SpectroCluster{APIVersion: "v1", Kind: "SpectroCluster", Metadata: clusterMeta(rec, cl)}
 	out.Spec.CloudType = cl.CloudType
 	out.Spec.ClusterType = "PureManage"

@@ -91,6 +91,7 @@ func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", etag(rec))
 	out := v1.ClusterProfile{APIVersion: "v1", Kind: "ClusterProfile", Metadata: meta(rec)}
 	out.Metadata.Labels, out.Metadata.Annotations = p.Labels, p.Annotations
 	tmpl := p.Template(rec.UID)
@@ -151,6 +152,9 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	if !c.p.can(rec.ProjectUID, permWriteProfiles) {
 		return errForbidden("your role does not allow you to change profiles here")
+	}
+	if err := checkIfMatch(r, rec); err != nil {
+		return err
 	}
 	if old.Published {
 		return errConflict("profile %s %s is published and cannot change; create a new version (same name, another spec.version)", old.Name, old.Version)
