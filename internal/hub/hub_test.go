@@ -112,7 +112,9 @@ func TestProjectIsolation(t *testing.T) {
 		alice.in(a).fails(403, "Forbidden", "POST", "/v1/clusterprofiles", profile("mine", "1.0.0"))
 		alice.fails(403, "Forbidden", "POST", "/v1/clusterprofiles", profile("mine", "1.0.0"), "tenant admin")
 		alice.fails(403, "Forbidden", "POST", "/v1/projects", map[string]any{"metadata": map[string]any{"name": "x"}})
-		var projects struct{ Items []struct{ Metadata struct{ Name string } } }
+		var projects struct {
+			Items []struct{ Metadata struct{ Name string } }
+		}
 		alice.must(200, "GET", "/v1/dashboard/projects/metadata", nil, &projects)
 		if len(projects.Items) != 1 || projects.Items[0].Metadata.Name != "team-a" {
 			t.Errorf("alice's projects = %+v, want only team-a", projects.Items)
@@ -294,8 +296,8 @@ func TestClusterLifecycle(t *testing.T) {
 		var cl struct {
 			Metadata struct{ Name string }
 			Spec     struct {
-				CloudType      string
-				CloudConfigRef struct{ UID string }
+				CloudType               string
+				CloudConfigRef          struct{ UID string }
 				ClusterProfileTemplates []struct {
 					Name  string
 					Packs []struct{ Name string }
