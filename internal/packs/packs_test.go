@@ -342,6 +342,8 @@ func TestRenderErrors(t *testing.T) {
 	}{
 		{"invalid YAML", "cni-calico", "3.30.3", "calico:\n  podCIDR: 10.0.0.0/8\n  mtu: [1500\n", []string{"cni-calico/3.30.3", "line"}},
 		{"error on the first line", "easel-agent", "0.1.0", "agent: x: y\n", []string{"easel-agent/0.1.0", "line 1"}},
+		{"invalid UTF-8", "easel-agent", "0.1.0", "agent:\n  token: a\n  hubURL: \xc7m\n", []string{"line 3", "UTF-8"}},
+		{"control character", "easel-agent", "0.1.0", "agent:\n  token: \"a\x01\"\n", []string{"line 2", "control character"}},
 		{"tab indentation", "easel-agent", "0.1.0", "agent:\n\thubURL: x\n", []string{"easel-agent/0.1.0", "line 2"}},
 		{"duplicate key", "easel-agent", "0.1.0", "agent:\n  token: a\n  token: b\n", []string{"line 3", "already defined"}},
 		{"not a mapping", "easel-agent", "0.1.0", "- a\n- b\n", []string{"easel-agent/0.1.0", "mapping"}},

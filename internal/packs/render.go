@@ -10,6 +10,7 @@ import (
 	"maps"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -128,6 +129,9 @@ func checkObjects(src []byte) error {
 
 // parseValues parses a values document. Empty input, comments only or null mean no values.
 func parseValues(src string) (map[string]any, error) {
+	if err := checkText(src); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(strings.NewReader(src))
 	var doc any
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -164,12 +168,38 @@ func withLine(err error) error {
 	if !strings.HasPrefix(msg, "yaml: ") || strings.Contains(msg, "line ") {
 		return err
 	}
-	for _, s := range []string{"anchor", "aliasing", "base64", "map key", "map merge", "unknown kind", "invalid array", "end of stream"} {
+	for _, s := range []string{"anchor", "aliasing", "base64", "map key", "map merge", "unknown kind", "invalid array", "end of stream",
+		"UTF-8", "UTF-16", "control characters", "Unicode"} {
 		if strings.Contains(msg, s) {
 			return err
 		}
 	}
 	return firstLineError{err}
+}
+
+// checkText rejects the characters the YAML reader rejects, naming their line (the reader itself
+// does not).
+func checkText(src string) error {
+	line := 1
+	for i, r := range src {
+		switch {
+		case r == '\n':
+			line++
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(src[i:]); size == 1 {
+				return fmt.Errorf("yaml: line %d: invalid UTF-8", line)
+			}
+		case !yamlPrintable(r):
+			return fmt.Errorf("yaml: line %d: control character %U is not allowed", line, r)
+		}
+	}
+	return nil
+}
+
+// yamlPrintable reports whether YAML 1.2 allows r in a document.
+func yamlPrintable(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0x7e) || r == 0x85 ||
+		(r >= 0xa0 && r <= 0xd7ff) || (r >= 0xe000 && r <= 0xfffd) || (r >= 0x10000 && r <= 0x10ffff)
 }
 
 type firstLineError struct{ err error }

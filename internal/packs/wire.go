@@ -69,9 +69,9 @@ func (p Pack) Summary(registryUID string) v1.PackSummary {
 }
 
 // Summaries returns the answer of GET /v1/packs for packs served from the built-in registry.
-func Summaries(packs []Pack) v1.PackSummaries {
-	out := v1.PackSummaries{Items: make([]v1.PackSummary, len(packs)), Listmeta: &v1.ListMeta{Count: int64(len(packs))}}
-	for i, p := range packs {
+func Summaries(ps []Pack) v1.PackSummaries {
+	out := v1.PackSummaries{Items: make([]v1.PackSummary, len(ps)), Listmeta: &v1.ListMeta{Count: int64(len(ps))}}
+	for i, p := range ps {
 		out.Items[i] = p.Summary(RegistryUID)
 	}
 	return out
@@ -135,12 +135,12 @@ func (c *Catalog) NamedTagEntity(name string) (v1.PackTagEntity, bool) {
 	return vs[len(vs)-1].TagEntity(RegistryUID, vs), true
 }
 
-// GroupMetadata groups packs by name into the items of POST /v1/packs/search, in the order the
+// GroupMetadata groups ps by name into the items of POST /v1/packs/search, in the order the
 // names first appear. Each item describes the latest version and names the registry it is in.
-func GroupMetadata(packs []Pack, registryUID, registryName string) []v1.PackMetadata {
+func GroupMetadata(ps []Pack, registryUID, registryName string) []v1.PackMetadata {
 	var names []string
 	byName := map[string][]Pack{}
-	for _, p := range packs {
+	for _, p := range ps {
 		if _, seen := byName[p.Name]; !seen {
 			names = append(names, p.Name)
 		}

@@ -2,6 +2,8 @@ package packs_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -130,6 +132,9 @@ func TestGroupMetadata(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
+	if sum := sha256.Sum256([]byte(packs.RegistryName)); packs.RegistryUID != hex.EncodeToString(sum[:])[:24] {
+		t.Errorf("RegistryUID %s is not derived from RegistryName", packs.RegistryUID)
+	}
 	r := packs.Registry()
 	if r.Metadata.UID != packs.RegistryUID || r.Metadata.Name != "easel-builtin" || r.Spec.Endpoint == "" || r.Spec.Auth.Type == "" {
 		t.Errorf("Registry = %+v", r)
