@@ -555,3 +555,11 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Fatalf("metrics lack the request counter:\n%s", body)
 	}
 }
+
+func TestNotYetImplementedIsSaid(t *testing.T) {
+	h := newTestHub(t, t.TempDir()+"/easel.db")
+	c := h.admin().in(h.defaultPrj)
+	uid := c.createCluster("web", c.publishedProfile("base"))
+	c.fails(501, "NotImplemented", "GET", "/v1/spectroclusters/"+uid+"/assets/kubeconfig", nil, "kubeconfig", "not implemented")
+	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/heartbeat", map[string]any{}, "agent protocol")
+}

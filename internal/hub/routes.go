@@ -1,5 +1,7 @@
 package hub
 
+import "net/http"
+
 // routes registers every authenticated /v1 operation; the Palette v1 paths are kept as they are.
 func (s *Server) routes(handle func(pattern string, h handler)) {
 	// Identity and tenancy.
@@ -56,4 +58,31 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)
+
+	// Palette operations easel will serve but does not yet: a clear 501 rather than a 404.
+	for pattern, what := range map[string]string{
+		"GET /v1/projects/{uid}/preferences/clusterSettings":                                                     "project cluster settings",
+		"PUT /v1/projects/{uid}/preferences/clusterSettings/nodesAutoRemediationSetting":                         "node auto-remediation",
+		"POST /v1/spectroclusters/generic/import":                                                                "importing an existing cluster",
+		"GET /v1/spectroclusters/{uid}/import/manifest":                                                          "the agent import manifest",
+		"GET /v1/spectroclusters/{uid}/profiles":                                                                 "a cluster's profile list",
+		"PUT /v1/spectroclusters/{uid}/profiles":                                                                 "changing a cluster's profiles",
+		"PATCH /v1/spectroclusters/{uid}/profiles":                                                               "changing a cluster's profiles",
+		"GET /v1/spectroclusters/{uid}/assets/kubeconfig":                                                        "kubeconfig download (it needs a provisioned cluster)",
+		"GET /v1/spectroclusters/{uid}/assets/adminKubeconfig":                                                   "kubeconfig download (it needs a provisioned cluster)",
+		"GET /v1/spectroclusters/{uid}/repave/status":                                                            "repave",
+		"PATCH /v1/spectroclusters/{uid}/repave/approve":                                                         "repave",
+		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":                                                   "certificate renewal",
+		"PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance": "maintenance mode",
+		"POST /v1/spectroclusters/{uid}/features/logFetcher":                                                     "log bundles",
+		"GET /v1/spectroclusters/{uid}/features/logFetcher":                                                      "log bundles",
+		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                                             "log bundles",
+		"POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}":                                              "the workload report",
+		"PUT /v1/spectroclusters/{uid}/heartbeat":                                                                "the agent protocol",
+		"PATCH /v1/spectroclusters/{uid}/status/conditions":                                                      "the agent protocol",
+		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                                          "the agent protocol",
+		"PUT /v1/spectroclusters/{uid}/status/services":                                                          "the agent protocol",
+	} {
+		handle(pattern, func(http.ResponseWriter, *http.Request, *call) error { return errNotImplemented(what) })
+	}
 }

@@ -1,0 +1,32 @@
+package bench_test
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/easelhq/easel/internal/bench"
+	"github.com/easelhq/easel/internal/testenv/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// The benchmark itself runs end to end on both stores (tiny numbers; the speed is not asserted).
+func TestRunAPI(t *testing.T) {
+	for _, db := range []string{"", pgtest.DSN(t)} {
+		results, err := bench.RunAPI(context.Background(), bench.APIConfig{DB: db, Clusters: 30,
+			Duration: 200 * time.Millisecond, Concurrency: 2, Progress: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(results) != 3 {
+			t.Fatalf("%d results, want 3", len(results))
+		}
+		for _, r := range results {
+			if r.Requests == 0 || r.Errors != 0 || r.P99 < r.P50 {
+				t.Errorf("%s: %+v", r.Operation, r)
+			}
+		}
+	}
+}
