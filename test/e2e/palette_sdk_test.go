@@ -1,0 +1,566 @@
+// Package e2e_test drives a whole easel hub from the outside, the way users and their tools do.
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spectrocloud/palette-sdk-go/api/apiutil/transport"
+	"github.com/spectrocloud/palette-sdk-go/api/models"
+	"github.com/spectrocloud/palette-sdk-go/client"
+
+	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/testenv/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const adminKey = "easel-e2e-admin-key-0123456789abcdef"
+
+// syncBuffer collects the hub's log, shown only when a test fails.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startHub runs a hub in-process on the store db ("" is SQLite under a temporary directory) and
+// returns its address; it stops when the test ends.
+func startHub(t *testing.T, db string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- hub.Run(ctx, hub.Config{
+			Listen:      "127.0.0.1:0",
+			DataDir:     t.TempDir(),
+			DB:          db,
+			AdminAPIKey: adminKey,
+			Out:         io.Discard,
+			Logger:      slog.New(slog.NewTextHandler(logs, nil)),
+			Ready:       func(addr string) { ready <- addr },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("hub.Run: %v", err)
+		}
+		// Every request of the flow must be answered without an internal error.
+		if strings.Contains(logs.String(), "level=ERROR") {
+			t.Error("the hub logged an error")
+		}
+		if t.Failed() {
+			t.Logf("hub log:\n%s", logs.String())
+		}
+	})
+	select {
+	case addr := <-ready:
+		return addr
+	case err := <-done:
+		done <- err
+		t.Fatalf("hub did not start: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("hub did not start within a minute")
+	}
+	return ""
+}
+
+func TestPaletteSDK(t *testing.T) {
+	stores := []struct {
+		name string
+		db   func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return "" }},
+		{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			addr := startHub(t, st.db(t))
+			paletteFlow(t, addr)
+		})
+	}
+}
+
+// httpStatus is the HTTP status of an SDK error, 0 if it carries none.
+func httpStatus(err error) int {
+	var te *transport.TransportError
+	if errors.As(err, &te) {
+		return te.HttpCode
+	}
+	return 0
+}
+
+// apiError is the HTTP status and Palette error code of an SDK error ("" if it has no body).
+func apiError(err error) (int, string) {
+	var te *transport.TransportError
+	if errors.As(err, &te) && te.Payload != nil {
+		return te.HttpCode, te.Payload.Code
+	}
+	return httpStatus(err), ""
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func tenantClient(addr, key string) *client.V1Client {
+	return client.New(client.WithPaletteURI(addr), client.WithAPIKey(key), client.WithSchemes([]string{"http"}))
+}
+
+const controlPlaneValues = `apiVersion: controlplane.cluster.x-k8s.io/v1beta1
+kind: KubeadmControlPlane
+metadata:
+  name: control-plane
+spec:
+  replicas: 1
+`
+
+const workerValues = `apiVersion: cluster.x-k8s.io/v1beta1
+kind: MachineDeployment
+metadata:
+  name: worker-pool
+spec:
+  replicas: 2
+  template:
+    spec:
+      failureDomain: local-b
+`
+
+func paletteFlow(t *testing.T, addr string) {
+	tenant := tenantClient(addr, adminKey)
+
+	// Identity and tenancy.
+	info, err := tenant.GetUsersInfo()
+	if err != nil {
+		t.Fatalf("GetUsersInfo: %v", err)
+	}
+	if info.TenantUID == "" || info.UserUID == "" || info.OrgName != "easel" {
+		t.Fatalf("GetUsersInfo = %+v; want tenant and user uids and org easel", info)
+	}
+	tenantUID, err := tenant.GetTenantUID()
+	if err != nil || tenantUID != info.TenantUID {
+		t.Fatalf("GetTenantUID = %q, %v; want %q", tenantUID, err, info.TenantUID)
+	}
+
+	projectUID, err := tenant.CreateProject(&models.V1ProjectEntity{
+		Metadata: &models.V1ObjectMeta{Name: "sdk-e2e"},
+		Spec:     &models.V1ProjectEntitySpec{},
+	})
+	if err != nil {
+		t.Fatalf("CreateProject: %v", err)
+	}
+	if len(projectUID) != 24 {
+		t.Fatalf("CreateProject uid = %q; want 24 hex digits", projectUID)
+	}
+	project, err := tenant.GetProject(projectUID)
+	if err != nil {
+		t.Fatalf("GetProject: %v", err)
+	}
+	if project.Metadata.UID != projectUID || project.Metadata.Name != "sdk-e2e" {
+		t.Fatalf("GetProject metadata = %+v; want uid %s name sdk-e2e", project.Metadata, projectUID)
+	}
+	projects, err := tenant.GetProjects()
+	if err != nil {
+		t.Fatalf("GetProjects: %v", err)
+	}
+	var names []string
+	for _, p := range projects.Items {
+		names = append(names, p.Metadata.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"default", "sdk-e2e"}) {
+		t.Fatalf("GetProjects names = %v; want [default sdk-e2e]", names)
+	}
+	if uid, err := tenant.GetProjectUID("sdk-e2e"); err != nil || uid != projectUID {
+		t.Fatalf("GetProjectUID(sdk-e2e) = %q, %v; want %q", uid, err, projectUID)
+	}
+
+	// A new API key works as a credential of its own.
+	newKey, err := tenant.CreateAPIKey("sdk-e2e-key", map[string]string{"purpose": "e2e"}, time.Hour)
+	if err != nil {
+		t.Fatalf("CreateAPIKey: %v", err)
+	}
+	if newKey == "" || newKey == adminKey {
+		t.Fatalf("CreateAPIKey = %q; want a new key", newKey)
+	}
+	if uid, err := tenantClient(addr, newKey).GetTenantUID(); err != nil || uid != tenantUID {
+		t.Fatalf("GetTenantUID with the new key = %q, %v; want %q", uid, err, tenantUID)
+	}
+	keys, err := tenant.GetAPIKeys()
+	if err != nil {
+		t.Fatalf("GetAPIKeys: %v", err)
+	}
+	var keyNames []string
+	for _, k := range keys.Items {
+		keyNames = append(keyNames, k.Metadata.Name)
+	}
+	slices.Sort(keyNames)
+	if !slices.Equal(keyNames, []string{"bootstrap", "sdk-e2e-key"}) {
+		t.Fatalf("GetAPIKeys names = %v; want [bootstrap sdk-e2e-key]", keyNames)
+	}
+	_, err = tenantClient(addr, "not-a-key").GetUsersInfo()
+	if status, code := apiError(err); status != 401 || code != "Unauthorized" {
+		t.Fatalf("GetUsersInfo with a wrong key: %d %q (%v); want 401 Unauthorized", status, code, err)
+	}
+
+	pc := client.New(client.WithPaletteURI(addr), client.WithAPIKey(adminKey), client.WithSchemes([]string{"http"}),
+		client.WithScopeProject(projectUID))
+
+	// Packs.
+	found, err := pc.SearchPacks(&models.V1PackFilterSpec{
+		Name:  &models.V1FilterString{Eq: ptr("kubernetes")},
+		Layer: []models.V1PackLayer{models.V1PackLayerK8s},
+	}, nil)
+	if err != nil {
+		t.Fatalf("SearchPacks: %v", err)
+	}
+	if len(found) != 1 || found[0].Spec.Name != "kubernetes" || found[0].Spec.Layer != models.V1PackLayerK8s ||
+		len(found[0].Spec.Registries) != 1 || found[0].Spec.Registries[0].LatestVersion != "1.34.4" {
+		t.Fatalf("SearchPacks(kubernetes, k8s) = %s; want one kubernetes item, latest 1.34.4", dump(found))
+	}
+	k8s, err := pc.GetPack(found[0].Spec.Registries[0].LatestPackUID)
+	if err != nil {
+		t.Fatalf("GetPack: %v", err)
+	}
+	var k8sTags []string
+	for _, tag := range k8s.Tags {
+		k8sTags = append(k8sTags, tag.Version)
+	}
+	if k8s.Name != "kubernetes" || !slices.Equal(k8sTags, []string{"1.33.8", "1.34.4"}) {
+		t.Fatalf("GetPack(kubernetes) name %q versions %v; want kubernetes [1.33.8 1.34.4]", k8s.Name, k8sTags)
+	}
+	all, err := pc.GetPacks(nil, "")
+	if err != nil {
+		t.Fatalf("GetPacks: %v", err)
+	}
+	packUID := map[string]string{} // name/version → uid
+	for _, p := range all {
+		packUID[p.Spec.Name+"/"+p.Spec.Version] = p.Metadata.UID
+	}
+	for _, nv := range []string{"ubuntu/24.04", "kubernetes/1.33.8", "kubernetes/1.34.4", "cni-calico/3.30.3",
+		"csi-local-path/0.0.32", "prometheus-operator/0.85.0"} {
+		if packUID[nv] == "" {
+			t.Fatalf("GetPacks lists no %s (it lists %d packs)", nv, len(all))
+		}
+	}
+	if packUID["kubernetes/1.34.4"] != found[0].Spec.Registries[0].LatestPackUID {
+		t.Fatalf("GetPacks uid of kubernetes 1.34.4 = %s; SearchPacks said %s", packUID["kubernetes/1.34.4"],
+			found[0].Spec.Registries[0].LatestPackUID)
+	}
+	registryUID := k8s.RegistryUID
+	if registryUID == "" {
+		t.Fatal("GetPack: registryUid is empty")
+	}
+	k8sPacks, err := pc.GetPacks([]string{"spec.name=kubernetes", "spec.layer=k8s"}, registryUID)
+	if err != nil {
+		t.Fatalf("GetPacks(spec.name=kubernetes AND spec.layer=k8s): %v", err)
+	}
+	var k8sVersions []string
+	for _, p := range k8sPacks {
+		k8sVersions = append(k8sVersions, p.Spec.Version)
+	}
+	slices.Sort(k8sVersions)
+	if !slices.Equal(k8sVersions, []string{"1.33.8", "1.34.4"}) {
+		t.Fatalf("GetPacks(spec.name=kubernetes AND spec.layer=k8s) versions = %v; want [1.33.8 1.34.4]", k8sVersions)
+	}
+
+	// A cluster profile, from draft to published.
+	pack := func(name, tag string, layer models.V1PackLayer) *models.V1PackManifestEntity {
+		return &models.V1PackManifestEntity{Name: ptr(name), Tag: tag, Layer: string(layer), UID: packUID[name+"/"+tag],
+			RegistryUID: registryUID, Type: ptr(models.V1PackTypeSpectro)}
+	}
+	profileUID, err := pc.CreateClusterProfile(&models.V1ClusterProfileEntity{
+		Metadata: &models.V1ObjectMeta{Name: "sdk-profile", Labels: map[string]string{"team": "e2e"}},
+		Spec: &models.V1ClusterProfileEntitySpec{
+			Version: "1.0.0",
+			Template: &models.V1ClusterProfileTemplateDraft{
+				CloudType: "local",
+				Type:      ptr(models.V1ProfileTypeCluster),
+				// Out of layer order on purpose: the hub stacks them.
+				Packs: []*models.V1PackManifestEntity{
+					pack("prometheus-operator", "0.85.0", models.V1PackLayerAddon),
+					pack("kubernetes", "1.34.4", models.V1PackLayerK8s),
+					pack("ubuntu", "24.04", models.V1PackLayerOs),
+					pack("csi-local-path", "0.0.32", models.V1PackLayerCsi),
+					pack("cni-calico", "3.30.3", models.V1PackLayerCni),
+				},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateClusterProfile: %v", err)
+	}
+	wantLayers := []string{"ubuntu/os", "kubernetes/k8s", "cni-calico/cni", "csi-local-path/csi", "prometheus-operator/addon"}
+	profile, err := pc.GetClusterProfile(profileUID)
+	if err != nil || profile == nil {
+		t.Fatalf("GetClusterProfile = %v, %v", profile, err)
+	}
+	if profile.Metadata.Name != "sdk-profile" || profile.Spec.Version != "1.0.0" || profile.Status.IsPublished ||
+		profile.Spec.Draft == nil || profile.Spec.Published != nil {
+		t.Fatalf("GetClusterProfile before publish = %s; want a draft sdk-profile 1.0.0", dump(profile))
+	}
+	if got := templateLayers(profile.Spec.Draft); !slices.Equal(got, wantLayers) {
+		t.Fatalf("draft packs = %v; want %v", got, wantLayers)
+	}
+	if err := pc.PublishClusterProfile(profileUID); err != nil {
+		t.Fatalf("PublishClusterProfile: %v", err)
+	}
+	profile, err = pc.GetClusterProfile(profileUID)
+	if err != nil || profile == nil {
+		t.Fatalf("GetClusterProfile after publish = %v, %v", profile, err)
+	}
+	if !profile.Status.IsPublished || profile.Spec.Published == nil || profile.Spec.Draft != nil {
+		t.Fatalf("GetClusterProfile after publish = %s; want published", dump(profile))
+	}
+	if got := templateLayers(profile.Spec.Published); !slices.Equal(got, wantLayers) {
+		t.Fatalf("published packs = %v; want %v", got, wantLayers)
+	}
+	if p := profile.Spec.Published.Packs[1]; p.Tag != "1.34.4" || p.PackUID != packUID["kubernetes/1.34.4"] {
+		t.Fatalf("published kubernetes pack tag %q uid %q; want 1.34.4 %s", p.Tag, p.PackUID, packUID["kubernetes/1.34.4"])
+	}
+	if uid, err := pc.GetClusterProfileUID("sdk-profile", "1.0.0"); err != nil || uid != profileUID {
+		t.Fatalf("GetClusterProfileUID(sdk-profile, 1.0.0) = %q, %v; want %q", uid, err, profileUID)
+	}
+	profilePacks, err := pc.GetPacksByProfile(profileUID)
+	if err != nil {
+		t.Fatalf("GetPacksByProfile: %v", err)
+	}
+	var ppNames []string
+	for _, p := range profilePacks {
+		ppNames = append(ppNames, p.Spec.Name+"/"+p.Spec.Version)
+	}
+	if want := []string{"ubuntu/24.04", "kubernetes/1.34.4", "cni-calico/3.30.3", "csi-local-path/0.0.32",
+		"prometheus-operator/0.85.0"}; !slices.Equal(ppNames, want) {
+		t.Fatalf("GetPacksByProfile = %v; want %v", ppNames, want)
+	}
+
+	// Export, then import the export as a new version.
+	exported, err := pc.ExportClusterProfile(profileUID, "json")
+	if err != nil {
+		t.Fatalf("ExportClusterProfile: %v", err)
+	}
+	var export map[string]any
+	if err := json.Unmarshal(exported.Bytes(), &export); err != nil {
+		t.Fatalf("ExportClusterProfile is not JSON: %v\n%s", err, exported.String())
+	}
+	spec, _ := export["spec"].(map[string]any)
+	if spec == nil || spec["version"] != "1.0.0" {
+		t.Fatalf("export spec.version = %v; want 1.0.0", spec["version"])
+	}
+	spec["version"] = "1.0.1"
+	bumped, _ := json.Marshal(export)
+	importedUID, err := pc.ImportClusterProfile(string(bumped))
+	if err != nil {
+		t.Fatalf("ImportClusterProfile: %v", err)
+	}
+	imported, err := pc.GetClusterProfile(importedUID)
+	if err != nil || imported == nil {
+		t.Fatalf("GetClusterProfile(imported) = %v, %v", imported, err)
+	}
+	if importedUID == profileUID || imported.Metadata.Name != "sdk-profile" || imported.Spec.Version != "1.0.1" ||
+		!imported.Status.IsPublished || !slices.Equal(templateLayers(imported.Spec.Published), wantLayers) {
+		t.Fatalf("imported profile = %s; want sdk-profile 1.0.1, published, same packs", dump(imported))
+	}
+	if uid, err := pc.GetClusterProfileUID("sdk-profile", "1.0.1"); err != nil || uid != importedUID {
+		t.Fatalf("GetClusterProfileUID(sdk-profile, 1.0.1) = %q, %v; want %q", uid, err, importedUID)
+	}
+	_, err = pc.ImportClusterProfile(string(bumped))
+	if status, code := apiError(err); status != 409 || code != "Conflict" {
+		t.Fatalf("importing version 1.0.1 twice: %d %q (%v); want 409 Conflict", status, code, err)
+	}
+
+	// A cluster described the Palette way: pool YAML in cloudConfig.values.
+	clusterEntity := func(name string, pools ...*models.V1CustomMachinePoolConfigEntity) *models.V1SpectroCustomClusterEntity {
+		return &models.V1SpectroCustomClusterEntity{
+			Metadata: &models.V1ObjectMetaInputEntity{Name: name, Labels: map[string]string{"env": "e2e"}},
+			Spec: &models.V1SpectroCustomClusterEntitySpec{
+				CloudAccountUID:   ptr(""),
+				CloudConfig:       &models.V1CustomClusterConfig{Values: ptr("")},
+				Machinepoolconfig: pools,
+				Profiles:          []*models.V1SpectroClusterProfileEntity{{UID: profileUID}},
+			},
+		}
+	}
+	cpPool := &models.V1CustomMachinePoolConfigEntity{
+		CloudConfig: &models.V1CustomMachinePoolCloudConfigEntity{Values: controlPlaneValues},
+		PoolConfig:  &models.V1CustomMachinePoolBaseConfigEntity{IsControlPlane: true, Taints: []*models.V1Taint{}},
+	}
+	workerPool := &models.V1CustomMachinePoolConfigEntity{
+		CloudConfig: &models.V1CustomMachinePoolCloudConfigEntity{Values: workerValues},
+		PoolConfig: &models.V1CustomMachinePoolBaseConfigEntity{AdditionalLabels: map[string]string{"role": "worker"},
+			Taints: []*models.V1Taint{}},
+	}
+	clusterUID, err := pc.CreateClusterCustomCloud(clusterEntity("sdk-cluster", cpPool, workerPool), "local")
+	if err != nil {
+		t.Fatalf("CreateClusterCustomCloud: %v", err)
+	}
+	cluster, err := pc.GetCluster(clusterUID)
+	if err != nil || cluster == nil {
+		t.Fatalf("GetCluster = %v, %v", cluster, err)
+	}
+	if cluster.Metadata.Name != "sdk-cluster" || cluster.Metadata.Labels["env"] != "e2e" || cluster.Status.State != "Pending" {
+		t.Fatalf("GetCluster = %s; want sdk-cluster, label env=e2e, state Pending", dump(cluster))
+	}
+	var infra *models.V1ClusterCondition
+	for _, c := range cluster.Status.Conditions {
+		if c.Type != nil && *c.Type == "InfrastructureReady" {
+			infra = c
+		}
+	}
+	if infra == nil || infra.Status == nil || *infra.Status != "False" || infra.Reason != "WaitingForProvisioning" {
+		t.Fatalf("GetCluster conditions = %s; want InfrastructureReady False WaitingForProvisioning", dump(cluster.Status.Conditions))
+	}
+	if len(cluster.Spec.ClusterProfileTemplates) != 1 || cluster.Spec.ClusterProfileTemplates[0].UID != profileUID ||
+		len(cluster.Spec.ClusterProfileTemplates[0].Packs) != 5 {
+		t.Fatalf("GetCluster profiles = %s; want sdk-profile with 5 packs", dump(cluster.Spec.ClusterProfileTemplates))
+	}
+	if cluster.Spec.CloudConfigRef == nil || cluster.Spec.CloudConfigRef.UID == "" {
+		t.Fatalf("GetCluster cloudConfigRef = %v; want a uid", cluster.Spec.CloudConfigRef)
+	}
+	cloudConfig, err := pc.GetCloudConfigCustomCloud(cluster.Spec.CloudConfigRef.UID, "local")
+	if err != nil {
+		t.Fatalf("GetCloudConfigCustomCloud: %v", err)
+	}
+	type poolShape struct {
+		name  string
+		cp    bool
+		size  int32
+		label string
+	}
+	var pools []poolShape
+	var machines int32
+	for _, p := range cloudConfig.Spec.MachinePoolConfig {
+		pools = append(pools, poolShape{p.Name, p.IsControlPlane != nil && *p.IsControlPlane, p.Size, p.AdditionalLabels["role"]})
+		machines += p.Size
+	}
+	if want := []poolShape{{"control-plane", true, 1, ""}, {"worker-pool", false, 2, "worker"}}; !slices.Equal(pools, want) || machines != 3 {
+		t.Fatalf("cloud config pools = %+v (%d machines); want %+v (3 machines)", pools, machines, want)
+	}
+	if cloudConfig.Spec.MachinePoolConfig[1].Values != workerValues {
+		t.Fatalf("worker pool values = %q; want the YAML sent", cloudConfig.Spec.MachinePoolConfig[1].Values)
+	}
+
+	summaries, err := pc.SearchClusterSummaries(&models.V1SearchFilterSpec{
+		Conjunction: ptr(models.V1SearchFilterConjunctionOperatorAnd),
+		FilterGroups: []*models.V1SearchFilterGroup{{
+			Conjunction: ptr(models.V1SearchFilterConjunctionOperatorAnd),
+			Filters: []*models.V1SearchFilterItem{{
+				Property: "clusterName",
+				Type:     models.V1SearchFilterPropertyTypeString,
+				Condition: &models.V1SearchFilterCondition{String: &models.V1SearchFilterStringCondition{
+					Operator: models.V1SearchFilterStringOperatorEq,
+					Match: &models.V1SearchFilterStringConditionMatch{
+						Conjunction: ptr(models.V1SearchFilterConjunctionOperatorOr), Values: []string{"sdk-cluster"}},
+				}},
+			}},
+		}},
+	}, nil)
+	if err != nil {
+		t.Fatalf("SearchClusterSummaries: %v", err)
+	}
+	if len(summaries) != 1 || summaries[0].Metadata.UID != clusterUID || summaries[0].Status.State != "Pending" ||
+		summaries[0].SpecSummary.ProjectMeta.Name != "sdk-e2e" {
+		t.Fatalf("SearchClusterSummaries(clusterName eq sdk-cluster) = %s; want sdk-cluster, Pending, in sdk-e2e", dump(summaries))
+	}
+	byName, err := pc.GetClusterByName("sdk-cluster", false)
+	if err != nil || byName == nil || byName.Metadata.UID != clusterUID {
+		t.Fatalf("GetClusterByName(sdk-cluster) = %v, %v; want cluster %s", byName, err, clusterUID)
+	}
+	overview, err := pc.GetClusterOverview(clusterUID)
+	if err != nil {
+		t.Fatalf("GetClusterOverview: %v", err)
+	}
+	if overview.Metadata.UID != clusterUID || overview.Status.State != "Pending" || len(overview.Spec.CloudConfig.MachinePools) != 2 {
+		t.Fatalf("GetClusterOverview = %s; want sdk-cluster, Pending, 2 pools", dump(overview))
+	}
+
+	events, err := pc.GetEvents("spectrocluster", clusterUID, nil, nil, nil, nil, nil, nil, nil)
+	if err != nil {
+		t.Fatalf("GetEvents: %v", err)
+	}
+	if len(events) != 1 || events[0].Reason != "Created" || events[0].InvolvedObject.UID != clusterUID ||
+		events[0].Severity != "Info" {
+		t.Fatalf("GetEvents = %s; want one Info Created event of the cluster", dump(events))
+	}
+
+	// Bad input is a 400; a missing cluster is nil, not an error.
+	_, err = pc.CreateClusterCustomCloud(clusterEntity("sdk-no-cp", workerPool), "local")
+	if status, code := apiError(err); status != 400 || code != "InvalidArgument" {
+		t.Fatalf("creating a cluster without a control plane: %d %q (%v); want 400 InvalidArgument", status, code, err)
+	}
+	_, err = pc.CreateClusterCustomCloud(clusterEntity("sdk-cluster", cpPool, workerPool), "local")
+	if status, code := apiError(err); status != 409 || code != "Conflict" {
+		t.Fatalf("creating sdk-cluster twice: %d %q (%v); want 409 Conflict", status, code, err)
+	}
+	if c, err := pc.GetCluster("000000000000000000000000"); c != nil || err != nil {
+		t.Fatalf("GetCluster(missing) = %v, %v; want nil, nil", c, err)
+	}
+	_, err = pc.GetClusterOverview("000000000000000000000000")
+	if status, code := apiError(err); status != 404 || code != "ResourceNotFound" {
+		t.Fatalf("GetClusterOverview(missing): %d %q (%v); want 404 ResourceNotFound", status, code, err)
+	}
+
+	if err := pc.DeleteCluster(clusterUID); err != nil {
+		t.Fatalf("DeleteCluster: %v", err)
+	}
+	if c, err := pc.GetCluster(clusterUID); c != nil || err != nil {
+		t.Fatalf("GetCluster after delete = %v, %v; want nil, nil", c, err)
+	}
+	if err := pc.DeleteCluster("000000000000000000000000"); err != nil {
+		t.Fatalf("DeleteCluster(missing) = %v; want nil", err)
+	}
+	if err := pc.DeleteClusterProfile(importedUID); err != nil {
+		t.Fatalf("DeleteClusterProfile: %v", err)
+	}
+	if p, err := pc.GetClusterProfile(importedUID); p != nil || err != nil {
+		t.Fatalf("GetClusterProfile after delete = %v, %v; want nil, nil", p, err)
+	}
+}
+
+// templateLayers lists a profile template's packs as name/layer.
+func templateLayers(tmpl *models.V1ClusterProfileTemplate) []string {
+	if tmpl == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range tmpl.Packs {
+		out = append(out, deref(p.Name)+"/"+deref(p.Layer))
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func dump(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
