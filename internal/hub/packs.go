@@ -50,3 +50,23 @@ func (s *Server) listRegistries(w http.ResponseWriter, r *http.Request, c *call)
 	writeJSON(w, http.StatusOK, v1.PackRegistries{Items: []v1.PackRegistry{packs.Registry()}, Listmeta: &v1.ListMeta{Count: 1}})
 	return nil
 }
+
+func (s *Server) getPackByName(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, registry := r.PathValue("packName"), r.PathValue("registryUid")
+	out, ok := s.catalog.NamedTagEntity(name)
+	if !ok || registry != packs.RegistryUID {
+		return errNotFound("pack", name+" in registry "+registry)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) registriesSummary(w http.ResponseWriter, r *http.Request, c *call) error {
+	writeJSON(w, http.StatusOK, v1.PackRegistriesSummary{Items: []v1.PackRegistrySummary{packs.RegistrySummary()}, Listmeta: &v1.ListMeta{Count: 1}})
+	return nil
+}
+
+func (s *Server) registriesMetadata(w http.ResponseWriter, r *http.Request, c *call) error {
+	writeJSON(w, http.StatusOK, v1.RegistriesMetadata{Items: []v1.RegistryMetadata{packs.RegistryMetadata()}})
+	return nil
+}

@@ -374,3 +374,12 @@ func (s *Server) importProfile(w http.ResponseWriter, r *http.Request, c *call) 
 	writeJSON(w, http.StatusCreated, v1.UID{UID: uid})
 	return nil
 }
+
+// profileVariables answers Palette's profile variables: easel profiles have none.
+func (s *Server) profileVariables(w http.ResponseWriter, r *http.Request, c *call) error {
+	if _, _, err := s.profileRecord(r, c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string][]any{"variables": {}})
+	return nil
+}

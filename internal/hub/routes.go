@@ -27,7 +27,10 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 	handle("GET /v1/packs", s.listPacks)
 	handle("POST /v1/packs/search", s.searchPacks)
 	handle("GET /v1/packs/{uid}", s.getPack)
+	handle("GET /v1/packs/{packName}/registries/{registryUid}", s.getPackByName)
 	handle("GET /v1/registries/pack", s.listRegistries)
+	handle("GET /v1/registries/pack/summary", s.registriesSummary)
+	handle("GET /v1/registries/metadata", s.registriesMetadata)
 	handle("POST /v1/clusterprofiles", s.createProfile)
 	handle("GET /v1/clusterprofiles/{uid}", s.getProfile)
 	handle("PUT /v1/clusterprofiles/{uid}", s.updateProfile)
@@ -38,6 +41,7 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 	handle("GET /v1/clusterprofiles/{uid}/packs", s.profilePacks)
 	handle("GET /v1/clusterprofiles/{uid}/packs/{packName}/manifests", s.profilePackManifests)
 	handle("GET /v1/clusterprofiles/{uid}/export", s.exportProfile)
+	handle("GET /v1/clusterprofiles/{uid}/variables", s.profileVariables)
 	handle("POST /v1/clusterprofiles/import/file", s.importProfile)
 
 	// Clusters.
@@ -69,6 +73,7 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 		"PUT /v1/spectroclusters/{uid}/profiles":                                                                 "changing a cluster's profiles",
 		"PATCH /v1/spectroclusters/{uid}/profiles":                                                               "changing a cluster's profiles",
 		"GET /v1/spectroclusters/{uid}/assets/kubeconfig":                                                        "kubeconfig download (it needs a provisioned cluster)",
+		"GET /v1/spectroclusters/{uid}/assets/kubeconfigclient":                                                  "kubeconfig download (it needs a provisioned cluster)",
 		"GET /v1/spectroclusters/{uid}/assets/adminKubeconfig":                                                   "kubeconfig download (it needs a provisioned cluster)",
 		"GET /v1/spectroclusters/{uid}/repave/status":                                                            "repave",
 		"PATCH /v1/spectroclusters/{uid}/repave/approve":                                                         "repave",

@@ -354,6 +354,17 @@ func paletteFlow(t *testing.T, addr string) {
 		"prometheus-operator/0.85.0"}; !slices.Equal(ppNames, want) {
 		t.Fatalf("GetPacksByProfile = %v; want %v", ppNames, want)
 	}
+	if vars, err := pc.GetProfileVariables(profileUID); err != nil || len(vars) != 0 {
+		t.Fatalf("GetProfileVariables = %v, %v; want none", vars, err)
+	}
+	registries, err := pc.ListPackRegistries()
+	if err != nil || len(registries) != 1 || registries[0].Metadata.Name != "easel-builtin" {
+		t.Fatalf("ListPackRegistries = %s, %v; want easel-builtin", dump(registries), err)
+	}
+	kubernetesPack, err := pc.GetPacksByNameAndRegistry("kubernetes", registries[0].Metadata.UID)
+	if err != nil || len(kubernetesPack.Tags) != 2 {
+		t.Fatalf("GetPacksByNameAndRegistry(kubernetes) = %s, %v; want two tags", dump(kubernetesPack), err)
+	}
 
 	// Export, then import the export as a new version.
 	exported, err := pc.ExportClusterProfile(profileUID, "json")
