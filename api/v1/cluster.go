@@ -98,12 +98,14 @@ type Upgrade struct {
 
 // ClusterProfileTemplateMeta is a profile as attached to a cluster.
 type ClusterProfileTemplateMeta struct {
-	UID       string    `json:"uid,omitempty"`
-	Name      string    `json:"name,omitempty"`
-	CloudType string    `json:"cloudType,omitempty"`
-	Type      string    `json:"type,omitempty"`
-	Version   int32     `json:"version,omitempty"`
-	Packs     []PackRef `json:"packs"`
+	UID       string `json:"uid,omitempty"`
+	Name      string `json:"name,omitempty"`
+	CloudType string `json:"cloudType,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Version   int32  `json:"version,omitempty"`
+	// ProfileVersion is the profile's own version (easel's addition).
+	ProfileVersion string    `json:"profileVersion,omitempty"`
+	Packs          []PackRef `json:"packs"`
 }
 
 // SpectroClusterSpec is the desired state of a cluster as shown.
@@ -274,22 +276,34 @@ type SearchFilterGroup struct {
 
 // SearchFilterItem is one condition on one property.
 type SearchFilterItem struct {
-	Property  string `json:"property"`
-	Type      string `json:"type,omitempty"`
-	Condition struct {
-		String *struct {
-			Operator   string `json:"operator,omitempty"`
-			Negation   bool   `json:"negation,omitempty"`
-			IgnoreCase bool   `json:"ignoreCase,omitempty"`
-			Match      struct {
-				Conjunction string   `json:"conjunction,omitempty"`
-				Values      []string `json:"values"`
-			} `json:"match"`
-		} `json:"string,omitempty"`
-		Bool *struct {
-			Value bool `json:"value"`
-		} `json:"bool,omitempty"`
-	} `json:"condition"`
+	Property  string                `json:"property"`
+	Type      string                `json:"type,omitempty"`
+	Condition SearchFilterCondition `json:"condition"`
+}
+
+// SearchFilterCondition holds the condition of the property's type.
+type SearchFilterCondition struct {
+	String *SearchFilterStringCondition `json:"string,omitempty"`
+	Bool   *SearchFilterBoolCondition   `json:"bool,omitempty"`
+}
+
+// SearchFilterStringCondition matches a string property against values.
+type SearchFilterStringCondition struct {
+	Operator   string            `json:"operator,omitempty"` // eq, beginsWith, contains
+	Negation   bool              `json:"negation,omitempty"`
+	IgnoreCase bool              `json:"ignoreCase,omitempty"`
+	Match      SearchFilterMatch `json:"match"`
+}
+
+// SearchFilterMatch is the values a string condition matches, joined by a conjunction (or, default).
+type SearchFilterMatch struct {
+	Conjunction string   `json:"conjunction,omitempty"`
+	Values      []string `json:"values"`
+}
+
+// SearchFilterBoolCondition matches a bool property.
+type SearchFilterBoolCondition struct {
+	Value bool `json:"value"`
 }
 
 // SearchFilterSort orders a search by a field.

@@ -1,16 +1,55 @@
 package main
 
 import (
+	"context"
+	"io"
+	"os"
+
 	"github.com/spf13/cobra"
+
+	"github.com/easelhq/easel/internal/cli"
+	"github.com/easelhq/easel/internal/client"
 )
 
 func rootCommand() *cobra.Command {
+	g := &globals{getenv: os.Getenv}
 	root := &cobra.Command{
 		Use:           "easel",
 		Short:         "easel manages a fleet of Kubernetes clusters from one hub",
 		SilenceUsage:  true,
 		SilenceErrors: false,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return cli.CheckFormat(g.flags.Output)
+		},
 	}
-	root.AddCommand(serverCommand())
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.flags.Hub, "hub", "", "URL of the hub, e.g. http://127.0.0.1:8080 (env "+cli.EnvHub+")")
+	pf.StringVar(&g.flags.APIKey, "api-key", "", "API key to authenticate with (env "+cli.EnvAPIKey+")")
+	pf.StringVar(&g.flags.Project, "project", "", "project name or uid to act in (env "+cli.EnvProject+")")
+	pf.StringVarP(&g.flags.Output, "output", "o", cli.FormatTable, "output format: table, json or yaml")
+	pf.StringVar(&g.flags.Config, "config", "", "config file (env "+cli.EnvConfig+"; default $XDG_CONFIG_HOME/easel/config.yaml or ~/.config/easel/config.yaml)")
+	root.AddCommand(serverCommand(), loginCommand(g), profileCommand(g), clusterCommand(g), eventsCommand(g), benchCommand())
 	return root
+}
+
+// globals are the root's persistent flags, shared by the client commands.
+type globals struct {
+	flags  cli.Flags
+	getenv func(string) string
+}
+
+func (g *globals) settings() (cli.Settings, error) { return cli.LoadSettings(g.flags, g.getenv) }
+
+// client is a client of the configured hub in the configured project.
+func (g *globals) client(ctx context.Context) (*client.Client, error) {
+	s, err := g.settings()
+	if err != nil {
+		return nil, err
+	}
+	return s.Client(ctx)
+}
+
+// print writes obj as -o asks: the API object as JSON or YAML, or the table.
+func (g *globals) print(cmd *cobra.Command, obj any, table func(w io.Writer) error) error {
+	return cli.Print(cmd.OutOrStdout(), g.flags.Output, obj, table)
 }

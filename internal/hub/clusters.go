@@ -87,7 +87,8 @@ func (s *Server) clusterRecord(r *http.Request, c *call) (store.Record, clusters
 func (s *Server) profileTemplates(ctx context.Context, cl clusters.Cluster, withPacks bool) ([]v1.ClusterProfileTemplateMeta, error) {
 	out := []v1.ClusterProfileTemplateMeta{}
 	for _, ref := range cl.Profiles {
-		t := v1.ClusterProfileTemplateMeta{UID: ref.UID, Name: ref.Name, Type: ref.Type, CloudType: cl.CloudType, Version: 1, Packs: []v1.PackRef{}}
+		t := v1.ClusterProfileTemplateMeta{UID: ref.UID, Name: ref.Name, Type: ref.Type, CloudType: cl.CloudType, Version: 1,
+			ProfileVersion: ref.Version, Packs: []v1.PackRef{}}
 		if withPacks {
 			rec, err := s.store.GetObject(ctx, kindProfile, ref.UID)
 			if err != nil {
@@ -168,7 +169,8 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		if err := q.DeleteObject(r.Context(), kindCluster, rec.UID); err != nil {
 			return err
 		}
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "Deleted", "Cluster deleted"); err != nil {
+		// Nothing can read a deleted cluster's events; the audit trail keeps the deletion.
+		if err := q.DeleteEvents(r.Context(), rec.UID); err != nil {
 			return err
 		}
 		return s.audit(r.Context(), q, c, rec.ProjectUID, "delete", kindCluster, rec.UID, rec.Name, "Deleted cluster "+rec.Name)

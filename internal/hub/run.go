@@ -100,7 +100,7 @@ easel is ready at http://%[1]s — this is its first start, so it created:
 These secrets are shown once; only their hashes are stored.
 
 Log the CLI in:   easel login --hub http://%[1]s --api-key "%[4]s"
-Then try:         easel profile apply -f examples/profile.yaml
+Then try:         easel profile apply -f examples/profile.yaml --publish
                   easel cluster create -f examples/cluster.yaml
                   easel cluster list
 API:              http://%[1]s/v1/…  (ApiKey header, ProjectUid header for a project)

@@ -283,6 +283,13 @@ func (q queries) AddEvent(ctx context.Context, ev *Event) error {
 	return nil
 }
 
+func (q queries) DeleteEvents(ctx context.Context, objectUID string) error {
+	if _, err := q.exec(ctx, `DELETE FROM events WHERE object_uid = ?`, objectUID); err != nil {
+		return fmt.Errorf("deleting events of %s: %w", objectUID, err)
+	}
+	return nil
+}
+
 func (q queries) ListEvents(ctx context.Context, objectUID string, limit, offset int) ([]Event, int, error) {
 	var total int
 	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM events WHERE object_uid = ?`, objectUID).Scan(&total); err != nil {

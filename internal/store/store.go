@@ -161,6 +161,8 @@ type Queries interface {
 
 	// AddEvent appends an event and drops the object's events beyond the newest EventsKept.
 	AddEvent(ctx context.Context, ev *Event) error
+	// DeleteEvents drops all events of an object (when the object itself is deleted).
+	DeleteEvents(ctx context.Context, objectUID string) error
 	// ListEvents returns an object's events, newest first, and their total.
 	ListEvents(ctx context.Context, objectUID string, limit, offset int) ([]Event, int, error)
 

@@ -224,6 +224,15 @@ func TestEventsKeepNewest1000(t *testing.T) {
 		if _, other, _ := s.ListEvents(ctx, "c2", 10, 0); other != 1 {
 			t.Fatalf("other object's events: %d, want 1", other)
 		}
+		if err := s.DeleteEvents(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, left, _ := s.ListEvents(ctx, "c1", 10, 0); left != 0 {
+			t.Fatalf("%d events left after DeleteEvents", left)
+		}
+		if _, other, _ := s.ListEvents(ctx, "c2", 10, 0); other != 1 {
+			t.Fatalf("DeleteEvents touched another object's events (%d left)", other)
+		}
 	})
 }
 

@@ -1,0 +1,484 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/cli"
+	"github.com/easelhq/easel/internal/hub"
+)
+
+// testHub is a real hub on SQLite, served in-process on a free port.
+type testHub struct {
+	url, apiKey, adminPassword string
+}
+
+func startHub(t *testing.T) testHub {
+	t.Helper()
+	const key = "easel-test-admin-key"
+	dataDir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var welcome bytes.Buffer // written before Ready is called, so reading it after is safe
+	go func() {
+		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key,
+			Out: &welcome, Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("hub exited before serving: %v", err)
+	case <-time.After(time.Minute):
+		cancel()
+		t.Fatal("hub did not start within a minute")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("hub shut down with %v", err)
+		}
+	})
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(welcome.String())
+	if m == nil {
+		t.Fatalf("the hub's welcome text names no admin password:\n%s", welcome.String())
+	}
+	return testHub{url: "http://" + addr, apiKey: key, adminPassword: m[1]}
+}
+
+// useConfig points the CLI at a fresh config file and keeps the caller's environment out.
+func useConfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "easel", "config.yaml")
+	t.Setenv(cli.EnvConfig, path)
+	for _, env := range []string{cli.EnvHub, cli.EnvAPIKey, cli.EnvProject} {
+		t.Setenv(env, "")
+	}
+	return path
+}
+
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+// easel runs the CLI as a user would, with stdin, and captures what it prints.
+func easel(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	root := rootCommand()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	return result{out.String(), errOut.String(), err}
+}
+
+// mustEasel runs the CLI and fails the test if the command fails.
+func mustEasel(t *testing.T, args ...string) result {
+	t.Helper()
+	r := easel(t, "", args...)
+	if r.err != nil {
+		t.Fatalf("easel %s: %v\nstderr: %s", strings.Join(args, " "), r.err, r.stderr)
+	}
+	return r
+}
+
+// rows splits a table into the whitespace-separated fields of each line.
+func rows(table string) [][]string {
+	var out [][]string
+	for _, line := range strings.Split(strings.TrimRight(table, "\n"), "\n") {
+		out = append(out, strings.Fields(line))
+	}
+	return out
+}
+
+// section returns the lines of a get view after the line "title:" up to the next blank line.
+func section(t *testing.T, view, title string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(view, "\n"+title+":\n")
+	if !ok {
+		t.Fatalf("no %s section in:\n%s", title, view)
+	}
+	body, _, _ := strings.Cut(rest, "\n\n")
+	return body
+}
+
+var (
+	uidPattern     = regexp.MustCompile(`^[0-9a-f]{24}$`)
+	secondsPattern = regexp.MustCompile(`^[0-9]+s$`)
+)
+
+func TestCLIWalkthrough(t *testing.T) {
+	h := startHub(t)
+	cfgPath := useConfig(t)
+
+	// Login verifies the key, picks the default project and saves the config for the owner only.
+	r := mustEasel(t, "login", "--hub", h.url, "--api-key", h.apiKey)
+	login := regexp.MustCompile(`^Logged in to ` + regexp.QuoteMeta(h.url) + ` as user [0-9a-f]{24} \(tenant [0-9a-f]{24}\)
+Project: default \(([0-9a-f]{24})\)
+Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
+	if login == nil {
+		t.Fatalf("login printed:\n%s", r.stdout)
+	}
+	projectUID := login[1]
+	fi, err := os.Stat(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("config file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	saved, err := cli.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (cli.Config{Hub: h.url, APIKey: h.apiKey, Project: projectUID, ProjectName: "default"}); saved != want {
+		t.Errorf("saved config = %+v, want %+v", saved, want)
+	}
+
+	// Apply creates a draft; applying the same file again updates that draft.
+	r = mustEasel(t, "profile", "apply", "-f", "../../examples/profile.yaml")
+	profileUID := strings.TrimSpace(r.stdout)
+	if !uidPattern.MatchString(profileUID) {
+		t.Fatalf("profile apply printed %q, want a uid", r.stdout)
+	}
+	if r.stderr != "Created profile local-cluster 1.0.0 (draft)\n" {
+		t.Errorf("first apply said %q", r.stderr)
+	}
+	r = mustEasel(t, "profile", "apply", "-f", "../../examples/profile.yaml")
+	if got := strings.TrimSpace(r.stdout); got != profileUID {
+		t.Errorf("second apply printed uid %q, want the draft's %q", got, profileUID)
+	}
+	if r.stderr != "Updated the draft of profile local-cluster 1.0.0 (draft)\n" {
+		t.Errorf("second apply said %q", r.stderr)
+	}
+
+	r = mustEasel(t, "profile", "list")
+	wantList := [][]string{
+		{"NAME", "VERSION", "TYPE", "CLOUD", "STATE", "UID"},
+		{"local-cluster", "1.0.0", "cluster", "local", "draft", profileUID},
+	}
+	if got := rows(r.stdout); !slices.EqualFunc(got, wantList, slices.Equal) {
+		t.Errorf("profile list =\n%s\nwant rows %q", r.stdout, wantList)
+	}
+
+	r = mustEasel(t, "profile", "publish", "local-cluster@1.0.0")
+	if want := "Published profile local-cluster 1.0.0 (" + profileUID + ")\n"; r.stdout != want {
+		t.Errorf("publish printed %q, want %q", r.stdout, want)
+	}
+
+	// A published profile is immutable: applying the file again must say so, and how to move on.
+	r = easel(t, "", "profile", "apply", "-f", "../../examples/profile.yaml")
+	if !errors.Is(r.err, cli.ErrProfilePublished) {
+		t.Fatalf("apply of a published profile: err = %v, want ErrProfilePublished", r.err)
+	}
+	if want := "Error: profile local-cluster 1.0.0 is published, and published profiles are immutable; bump spec.version to apply your changes as a new version\n"; r.stderr != want {
+		t.Errorf("apply of a published profile printed %q, want %q", r.stderr, want)
+	}
+
+	r = mustEasel(t, "profile", "get", "local-cluster")
+	if got := rows(section(t, r.stdout, "Packs")); !slices.EqualFunc(got, [][]string{
+		{"LAYER", "NAME", "VERSION", "TYPE", "UID"},
+		{"os", "ubuntu", "24.04", "spectro", got[1][4]},
+		{"k8s", "kubernetes", "1.34.4", "spectro", got[2][4]},
+		{"cni", "cni-calico", "3.30.3", "spectro", got[3][4]},
+		{"csi", "csi-local-path", "0.0.32", "spectro", got[4][4]},
+		{"addon", "easel-agent", "0.1.0", "spectro", got[5][4]},
+	}, slices.Equal) {
+		t.Errorf("profile get packs =\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "State:     published\n") {
+		t.Errorf("profile get does not show it published:\n%s", r.stdout)
+	}
+
+	// The cluster file names its profile by name and version; the CLI sends the uid.
+	r = mustEasel(t, "cluster", "create", "-f", "../../examples/cluster.yaml")
+	clusterUID := strings.TrimSpace(r.stdout)
+	if !uidPattern.MatchString(clusterUID) {
+		t.Fatalf("cluster create printed %q, want a uid", r.stdout)
+	}
+
+	r = mustEasel(t, "cluster", "list")
+	got := rows(r.stdout)
+	if len(got) != 2 || !slices.Equal(got[0], []string{"NAME", "STATE", "CLOUD", "POOLS", "PROJECT", "AGE"}) ||
+		!slices.Equal(got[1][:5], []string{"demo", "Pending", "local", "control-plane:1,workers:2", "default"}) ||
+		!secondsPattern.MatchString(got[1][5]) {
+		t.Errorf("cluster list =\n%s", r.stdout)
+	}
+
+	r = mustEasel(t, "cluster", "get", "demo")
+	for _, line := range []string{"Name:     demo\n", "UID:      " + clusterUID + "\n", "Cloud:    local\n", "State:    Pending\n"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("cluster get lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	conds := rows(section(t, r.stdout, "Conditions"))
+	if len(conds) != 2 || !slices.Equal(conds[0], []string{"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}) ||
+		!slices.Equal(conds[1][:3], []string{"InfrastructureReady", "False", "WaitingForProvisioning"}) ||
+		!secondsPattern.MatchString(conds[1][3]) ||
+		strings.Join(conds[1][4:], " ") != "Waiting for provisioning: the local provider has not started on this cluster yet" {
+		t.Errorf("cluster get conditions =\n%s", r.stdout)
+	}
+	if got := rows(section(t, r.stdout, "Pools")); !slices.EqualFunc(got, [][]string{
+		{"NAME", "ROLE", "SIZE", "HEALTHY"},
+		{"control-plane", "control-plane", "1", "0"},
+		{"workers", "worker", "2", "0"},
+	}, slices.Equal) {
+		t.Errorf("cluster get pools =\n%s", r.stdout)
+	}
+	if got := rows(section(t, r.stdout, "Profiles")); !slices.EqualFunc(got, [][]string{
+		{"NAME", "VERSION", "TYPE", "UID"},
+		{"local-cluster", "1.0.0", "cluster", profileUID},
+	}, slices.Equal) {
+		t.Errorf("cluster get profiles =\n%s", r.stdout)
+	}
+
+	r = mustEasel(t, "events", "demo")
+	events := rows(r.stdout)
+	if len(events) != 2 || !slices.Equal(events[0], []string{"AGE", "SEVERITY", "REASON", "MESSAGE"}) ||
+		!slices.Equal(events[1][1:3], []string{"Info", "Created"}) ||
+		strings.Join(events[1][3:], " ") != "Cluster created (cloud type local, pools control-plane×1, workers×2); waiting for provisioning" {
+		t.Errorf("events =\n%s", r.stdout)
+	}
+
+	// -o json and -o yaml print the API objects.
+	r = mustEasel(t, "cluster", "get", clusterUID, "-o", "json")
+	var cl v1.SpectroCluster
+	if err := json.Unmarshal([]byte(r.stdout), &cl); err != nil {
+		t.Fatalf("cluster get -o json is not a SpectroCluster: %v\n%s", err, r.stdout)
+	}
+	if cl.Metadata.UID != clusterUID || cl.Status.State != v1.ClusterStatePending || len(cl.Status.Conditions) != 1 ||
+		cl.Status.Conditions[0].Reason != "WaitingForProvisioning" || cl.Metadata.Labels["env"] != "dev" {
+		t.Errorf("cluster get -o json = %+v", cl)
+	}
+	r = mustEasel(t, "events", "demo", "-o", "yaml")
+	var ev v1.Events
+	if err := yaml.Unmarshal([]byte(r.stdout), &ev); err != nil {
+		t.Fatalf("events -o yaml: %v\n%s", err, r.stdout)
+	}
+	if len(ev.Items) != 1 || ev.Items[0].Reason != "Created" || ev.Items[0].InvolvedObject.UID != clusterUID {
+		t.Errorf("events -o yaml = %+v", ev)
+	}
+
+	// A profile a cluster uses cannot go; the hub's reason reaches the user.
+	r = easel(t, "", "profile", "delete", "local-cluster")
+	if want := "Error: deleting profile local-cluster 1.0.0: profile local-cluster 1.0.0 is used by 1 cluster(s) (" + clusterUID + "); detach it first\n"; r.stderr != want {
+		t.Errorf("profile delete of a used profile printed %q, want %q", r.stderr, want)
+	}
+
+	r = mustEasel(t, "cluster", "delete", "demo")
+	if want := "Deleted cluster demo (" + clusterUID + ")\n"; r.stdout != want {
+		t.Errorf("cluster delete printed %q, want %q", r.stdout, want)
+	}
+	r = mustEasel(t, "cluster", "list")
+	if got := rows(r.stdout); !slices.EqualFunc(got, [][]string{{"NAME", "STATE", "CLOUD", "POOLS", "PROJECT", "AGE"}}, slices.Equal) {
+		t.Errorf("cluster list after delete =\n%s", r.stdout)
+	}
+	r = easel(t, "", "cluster", "get", "demo")
+	if want := "Error: cluster \"demo\" not found: no cluster in scope has that name or uid\n"; r.stderr != want {
+		t.Errorf("cluster get of a deleted cluster printed %q, want %q", r.stderr, want)
+	}
+}
+
+func TestLogin(t *testing.T) {
+	h := startHub(t)
+	tests := []struct {
+		name      string
+		stdin     string
+		args      []string
+		wantErr   string // the whole message cobra prints
+		wantSaved bool
+	}{
+		{
+			name:    "wrong API key",
+			args:    []string{"login", "--hub", h.url, "--api-key", "easel-not-a-key"},
+			wantErr: "Error: logging in to " + h.url + ": invalid credentials\n",
+		},
+		{
+			name:    "wrong password",
+			stdin:   "not-the-password\n",
+			args:    []string{"login", "--hub", h.url, "--email", "admin@easel.local", "--password-stdin"},
+			wantErr: "Error: logging in to " + h.url + " as admin@easel.local: wrong email or password\n",
+		},
+		{
+			name:    "email without password-stdin",
+			args:    []string{"login", "--hub", h.url, "--email", "admin@easel.local"},
+			wantErr: "Error: --email needs --password-stdin: pipe the password in, so that it stays out of the shell history\n",
+		},
+		{
+			name:    "unknown project",
+			args:    []string{"login", "--hub", h.url, "--api-key", h.apiKey, "--project", "nosuch"},
+			wantErr: "Error: project \"nosuch\" not found (projects: default)\n",
+		},
+		{
+			name:    "no hub",
+			args:    []string{"login", "--api-key", h.apiKey},
+			wantErr: "Error: --hub is required (or EASEL_HUB), e.g. --hub http://127.0.0.1:8080\n",
+		},
+		{
+			name:      "email and password",
+			stdin:     h.adminPassword + "\n",
+			args:      []string{"login", "--hub", h.url, "--email", "admin@easel.local", "--password-stdin", "--project", "default"},
+			wantSaved: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfgPath := useConfig(t)
+			r := easel(t, tt.stdin, tt.args...)
+			if tt.wantErr != "" {
+				if r.err == nil || r.stderr != tt.wantErr {
+					t.Errorf("stderr = %q (err %v), want %q", r.stderr, r.err, tt.wantErr)
+				}
+			} else if r.err != nil {
+				t.Fatalf("login failed: %v", r.err)
+			}
+			_, statErr := os.Stat(cfgPath)
+			if saved := statErr == nil; saved != tt.wantSaved {
+				t.Fatalf("config saved = %v, want %v", saved, tt.wantSaved)
+			}
+			if !tt.wantSaved {
+				return
+			}
+			// A session token works for the other commands.
+			c, err := cli.LoadConfig(cfgPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.APIKey != "" || c.Token == "" || c.ProjectName != "default" {
+				t.Errorf("saved config = %+v, want a token and the default project", c)
+			}
+			r = mustEasel(t, "profile", "list")
+			if r.stdout != "NAME   VERSION   TYPE   CLOUD   STATE   UID\n" {
+				t.Errorf("profile list with a session token = %q", r.stdout)
+			}
+		})
+	}
+}
+
+func TestGlobalFlagsAndEnvironment(t *testing.T) {
+	h := startHub(t)
+	useConfig(t)
+	mustEasel(t, "login", "--hub", h.url, "--api-key", h.apiKey)
+	tenantScope := filepath.Join(t.TempDir(), "config.yaml")
+	if err := cli.SaveConfig(tenantScope, cli.Config{Hub: h.url, APIKey: h.apiKey}); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantOut string
+		wantErr string
+	}{
+		{
+			name:    "project by name",
+			args:    []string{"cluster", "list", "--project", "default"},
+			wantOut: "NAME   STATE   CLOUD   POOLS   PROJECT   AGE\n",
+		},
+		{
+			name:    "unknown project from the environment",
+			env:     map[string]string{cli.EnvProject: "nosuch"},
+			args:    []string{"cluster", "list"},
+			wantErr: "Error: project \"nosuch\" not found (projects: default)\n",
+		},
+		{
+			name:    "API key from the environment overrides the file",
+			env:     map[string]string{cli.EnvAPIKey: "easel-not-a-key"},
+			args:    []string{"profile", "list"},
+			wantErr: "Error: listing profiles: invalid credentials\n",
+		},
+		{
+			name:    "hub flag overrides the file",
+			args:    []string{"profile", "list", "--hub", "ftp://example.com"},
+			wantErr: "Error: hub URL \"ftp://example.com\" must be http:// or https:// and name a host, e.g. http://127.0.0.1:8080\n",
+		},
+		{
+			name:    "unknown output format",
+			args:    []string{"profile", "list", "-o", "xml"},
+			wantErr: "Error: output format \"xml\" must be table, json or yaml\n",
+		},
+		{
+			name:    "json list",
+			args:    []string{"cluster", "list", "-o", "json"},
+			wantOut: "{\n  \"items\": []\n}\n",
+		},
+		{
+			name:    "profile that does not exist",
+			args:    []string{"profile", "get", "nosuch@1.0.0"},
+			wantErr: "Error: profile \"nosuch\" not found; `easel profile list` shows the profiles in scope\n",
+		},
+		{
+			name:    "cluster outside a project",
+			env:     map[string]string{cli.EnvConfig: tenantScope},
+			args:    []string{"cluster", "create", "-f", "../../examples/cluster.yaml"},
+			wantErr: "Error: clusters belong to a project: pass --project NAME, or log in with one\n",
+		},
+		{
+			name:    "cluster file with an unknown profile",
+			args:    []string{"cluster", "create", "-f", "../../examples/cluster.yaml"},
+			wantErr: "Error: spec.profiles[0]: profile \"local-cluster\" not found; `easel profile list` shows the profiles in scope\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			r := easel(t, "", tt.args...)
+			if r.stdout != tt.wantOut || r.stderr != tt.wantErr || (r.err != nil) != (tt.wantErr != "") {
+				t.Errorf("stdout = %q, stderr = %q, err = %v; want stdout %q, stderr %q", r.stdout, r.stderr, r.err, tt.wantOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestExamplesAreAccepted(t *testing.T) {
+	h := startHub(t)
+	useConfig(t)
+	mustEasel(t, "login", "--hub", h.url, "--api-key", h.apiKey)
+	r := mustEasel(t, "profile", "apply", "-f", "../../examples/addon-profile.yaml", "--publish", "-o", "json")
+	var uid v1.UID
+	if err := json.Unmarshal([]byte(r.stdout), &uid); err != nil || !uidPattern.MatchString(uid.UID) {
+		t.Fatalf("profile apply -o json printed %q (%v)", r.stdout, err)
+	}
+	if r.stderr != "Created profile monitoring 1.0.0 (published)\n" {
+		t.Errorf("apply --publish said %q", r.stderr)
+	}
+	r = mustEasel(t, "profile", "get", uid.UID, "-o", "yaml")
+	var p v1.ClusterProfile
+	if err := yaml.Unmarshal([]byte(r.stdout), &p); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := cli.ProfileTemplate(&p)
+	if !p.Status.IsPublished || tmpl.Type != v1.ProfileTypeAddOn || len(tmpl.Packs) != 1 || tmpl.Packs[0].Name != "prometheus-operator" {
+		t.Errorf("add-on profile = %+v", p)
+	}
+	r = mustEasel(t, "profile", "delete", "monitoring")
+	if want := "Deleted profile monitoring 1.0.0 (" + uid.UID + ")\n"; r.stdout != want {
+		t.Errorf("profile delete printed %q, want %q", r.stdout, want)
+	}
+	if r := mustEasel(t, "profile", "list"); r.stdout != "NAME   VERSION   TYPE   CLOUD   STATE   UID\n" {
+		t.Errorf("profile list after delete = %q", r.stdout)
+	}
+}

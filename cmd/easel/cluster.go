@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/cli"
+)
+
+func clusterCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "cluster",
+		Aliases: []string{"clusters"},
+		Short:   "Create, list, show and delete clusters",
+	}
+	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g))
+	return cmd
+}
+
+func clusterCreateCommand(g *globals) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "create -f FILE",
+		Short: "Create a cluster from a YAML or JSON file",
+		Long: `Create a cluster from a file holding a SpectroClusterEntity (metadata.name, spec.profiles,
+spec.machinepoolconfig). Besides Palette's fields the file may say cloudType (default local) and
+name profiles by name and version instead of uid; easel resolves them before sending. Prints the
+cluster's uid.`,
+		Example: `  easel cluster create -f examples/cluster.yaml`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := cli.ReadCluster(file, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if c.Project() == "" {
+				// The hub would say "set the ProjectUid header", which is not what a CLI user sets.
+				return fmt.Errorf("clusters belong to a project: pass --project NAME, or log in with one")
+			}
+			if err := cli.ResolveClusterProfiles(cmd.Context(), c, &f); err != nil {
+				return err
+			}
+			uid, err := c.CreateCluster(cmd.Context(), f.CloudType, f.Entity)
+			if err != nil {
+				return fmt.Errorf("creating cluster %s: %w", f.Entity.Metadata.Name, err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Created cluster %s (cloud type %s)\n", f.Entity.Metadata.Name, f.CloudType)
+			return g.print(cmd, v1.UID{UID: uid}, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, uid)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&file, "filename", "f", "", `cluster file, YAML or JSON ("-" for stdin)`)
+	cmd.MarkFlagRequired("filename")
+	return cmd
+}
+
+func clusterListCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the clusters of the project (of every project you see without one)",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			items, err := c.AllClusters(cmd.Context(), v1.SearchFilterSummarySpec{
+				Sort: []v1.SearchFilterSort{{Field: "clusterName", Order: "asc"}}})
+			if err != nil {
+				return fmt.Errorf("listing clusters: %w", err)
+			}
+			list := struct {
+				Items []v1.SpectroClusterSummary `json:"items"`
+			}{items}
+			return g.print(cmd, list, func(w io.Writer) error {
+				now := time.Now()
+				t := cli.NewTable(w, "NAME", "STATE", "CLOUD", "POOLS", "PROJECT", "AGE")
+				for _, cl := range items {
+					t.Row(cl.Metadata.Name, cl.Status.State, cl.SpecSummary.CloudConfig.CloudType,
+						pools(cl.SpecSummary.CloudConfig.MachinePools), cl.SpecSummary.ProjectMeta.Name,
+						cli.Age(cl.Metadata.CreationTimestamp, now))
+				}
+				return t.Flush()
+			})
+		},
+	}
+}
+
+// pools is "name:size" of each pool, e.g. control-plane:1,workers:2.
+func pools(ps []v1.MachinePoolMeta) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name+":"+strconv.Itoa(int(p.Size)))
+	}
+	return strings.Join(out, ",")
+}
+
+func clusterGetCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get NAME|UID",
+		Short: "Show a cluster: its state, conditions, pools and profiles",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := g.client(ctx)
+			if err != nil {
+				return err
+			}
+			ref, err := cli.FindCluster(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			if g.flags.Output == cli.FormatJSON || g.flags.Output == cli.FormatYAML {
+				cl, err := c.GetCluster(ctx, ref.UID)
+				if err != nil {
+					return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
+				}
+				return g.print(cmd, cl, nil)
+			}
+			sum, err := c.ClusterSummary(ctx, ref.UID)
+			if err != nil {
+				return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
+			}
+			// The cluster shows its profiles' names and uids; their versions come from the profiles.
+			versions := map[string]string{}
+			if list, err := c.ListProfiles(ctx); err == nil {
+				for _, p := range list.Items {
+					versions[p.Metadata.UID] = p.Spec.Version
+				}
+			}
+			return describeCluster(cmd.OutOrStdout(), sum, versions, time.Now())
+		},
+	}
+}
+
+func describeCluster(w io.Writer, sum *v1.SpectroClusterUIDSummary, profileVersions map[string]string, now time.Time) error {
+	created := ""
+	if ts := sum.Metadata.CreationTimestamp; !ts.IsZero() {
+		created = ts.Local().Format(time.RFC3339) + " (" + cli.Age(ts, now) + " ago)"
+	}
+	err := cli.Fields(w,
+		"Name", sum.Metadata.Name,
+		"UID", sum.Metadata.UID,
+		"Cloud", sum.Spec.CloudConfig.CloudType,
+		"State", sum.Status.State,
+		"Created", created,
+	)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nConditions:")
+	t := cli.NewTable(w, "TYPE", "STATUS", "REASON", "AGE", "MESSAGE")
+	for _, cond := range sum.Status.Conditions {
+		t.Row(cond.Type, cond.Status, cond.Reason, cli.Age(cond.LastTransitionTime, now), cond.Message)
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nPools:")
+	t = cli.NewTable(w, "NAME", "ROLE", "SIZE", "HEALTHY")
+	for _, p := range sum.Spec.CloudConfig.MachinePools {
+		role := "worker"
+		if p.IsControlPlane {
+			role = "control-plane"
+		}
+		t.Row(p.Name, role, strconv.Itoa(int(p.Size)), strconv.Itoa(int(p.HealthyNodeCount)))
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nProfiles:")
+	t = cli.NewTable(w, "NAME", "VERSION", "TYPE", "UID")
+	for _, p := range sum.Spec.ClusterProfileTemplates {
+		t.Row(p.Name, profileVersions[p.UID], p.Type, p.UID)
+	}
+	return t.Flush()
+}
+
+func clusterDeleteCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "delete NAME|UID",
+		Aliases: []string{"rm"},
+		Short:   "Delete a cluster (without asking)",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ref, err := cli.FindCluster(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteCluster(cmd.Context(), ref.UID); err != nil {
+				return fmt.Errorf("deleting cluster %s: %w", ref.Name, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleted cluster %s (%s)\n", ref.Name, ref.UID)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,112 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	v1 "github.com/easelhq/easel/api/v1"
+)
+
+// Event object kinds, as GET /v1/events/components/{objectKind}/{objectUid} names them.
+const (
+	KindCluster = "spectrocluster"
+	KindProfile = "clusterprofile"
+)
+
+// CreateCluster creates a cluster of cloudType (e.g. v1.CloudTypeLocal) in the client's project
+// and returns its uid.
+func (c *Client) CreateCluster(ctx context.Context, cloudType string, e v1.SpectroClusterEntity) (string, error) {
+	if cloudType == "" {
+		cloudType = v1.CloudTypeLocal
+	}
+	return c.create(ctx, uidPath("/v1/spectroclusters/cloudTypes", cloudType), e)
+}
+
+// GetCluster returns one cluster with its profiles and status.
+func (c *Client) GetCluster(ctx context.Context, uid string) (*v1.SpectroCluster, error) {
+	if uid == "" {
+		return nil, errEmptyUID
+	}
+	var out v1.SpectroCluster
+	if err := c.do(ctx, http.MethodGet, uidPath("/v1/spectroclusters", uid), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteCluster deletes a cluster.
+func (c *Client) DeleteCluster(ctx context.Context, uid string) error {
+	if uid == "" {
+		return errEmptyUID
+	}
+	return c.do(ctx, http.MethodDelete, uidPath("/v1/spectroclusters", uid), nil, nil, nil)
+}
+
+// ClusterSummary returns the dashboard summary of a cluster: its pools, profiles and conditions.
+func (c *Client) ClusterSummary(ctx context.Context, uid string) (*v1.SpectroClusterUIDSummary, error) {
+	if uid == "" {
+		return nil, errEmptyUID
+	}
+	var out v1.SpectroClusterUIDSummary
+	if err := c.do(ctx, http.MethodGet, uidPath("/v1/dashboard/spectroclusters", uid), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SearchClusters returns one page of the clusters matching spec; continueToken is the
+// listmeta.continue of the previous page ("" for the first).
+func (c *Client) SearchClusters(ctx context.Context, spec v1.SearchFilterSummarySpec, continueToken string) (*v1.SpectroClustersSummary, error) {
+	q := url.Values{}
+	if continueToken != "" {
+		q.Set("continue", continueToken)
+	}
+	var out v1.SpectroClustersSummary
+	if err := c.do(ctx, http.MethodPost, "/v1/dashboard/spectroclusters/search", q, spec, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// maxPages stops following continue tokens of a hub that keeps issuing them.
+const maxPages = 10000
+
+// AllClusters returns every cluster matching spec, following listmeta.continue across pages.
+func (c *Client) AllClusters(ctx context.Context, spec v1.SearchFilterSummarySpec) ([]v1.SpectroClusterSummary, error) {
+	items := []v1.SpectroClusterSummary{}
+	token := ""
+	for range maxPages {
+		page, err := c.SearchClusters(ctx, spec, token)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, page.Items...)
+		if page.Listmeta.Continue == "" || page.Listmeta.Continue == token {
+			return items, nil
+		}
+		token = page.Listmeta.Continue
+	}
+	return items, nil
+}
+
+// Events returns a page of an object's events, newest first. kind is KindCluster or KindProfile;
+// limit 0 takes the hub's default.
+func (c *Client) Events(ctx context.Context, kind, uid string, limit, offset int) (*v1.Events, error) {
+	if uid == "" {
+		return nil, errEmptyUID
+	}
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if offset > 0 {
+		q.Set("offset", strconv.Itoa(offset))
+	}
+	var out v1.Events
+	if err := c.do(ctx, http.MethodGet, uidPath("/v1/events/components", kind, uid), q, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
