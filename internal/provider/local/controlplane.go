@@ -1,0 +1,339 @@
+// Package local is the `local` provider: for each cluster a real Kubernetes control plane (etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler) and KWOK simulating its kubelets, run as
+// detached child processes on 127.0.0.1, with the cluster's own PKI. See
+// docs/design/001-local-provider-engine-agent.md.
+package local
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/provider/local/pki"
+)
+
+// Network settings shared by every local cluster (each has its own API server, so they never clash).
+const (
+	ServiceCIDR = "10.96.0.0/16"
+	PodCIDR     = "10.244.0.0/16"
+	// advertiseIP is kube-apiserver's --advertise-address: it must not be a loopback address (the
+	// "kubernetes" Endpoints sync fails every 10 s otherwise) while the server binds 127.0.0.1.
+	advertiseIP = "192.0.2.10"
+)
+
+var serviceIP = net.ParseIP("10.96.0.1")
+
+// Ports are a control plane's loopback ports, allocated once and kept across restarts.
+type Ports struct {
+	Etcd              int `json:"etcd"`
+	EtcdPeer          int `json:"etcdPeer"`
+	APIServer         int `json:"apiServer"`
+	ControllerManager int `json:"controllerManager"`
+	Scheduler         int `json:"scheduler"`
+	Kwok              int `json:"kwok"`
+}
+
+// state is what a control plane keeps in <dir>/state.json so a restarted hub finds it.
+type state struct {
+	Ports     Ports      `json:"ports"`
+	Processes []*process `json:"processes"`
+}
+
+// ControlPlane is one cluster's control plane on this machine.
+type ControlPlane struct {
+	Name string // the cluster's name, used in kubeconfigs
+	Dir  string // everything of this control plane lives here
+	Bins k8sbin.Paths
+	Log  *slog.Logger
+
+	st  state
+	pki *pki.Bundle
+}
+
+// Components in start order; they are stopped in reverse.
+const (
+	compEtcd              = "etcd"
+	compAPIServer         = "kube-apiserver"
+	compControllerManager = "kube-controller-manager"
+	compScheduler         = "kube-scheduler"
+	compKwok              = "kwok"
+)
+
+var startOrder = []string{compEtcd, compAPIServer, compControllerManager, compScheduler, compKwok}
+
+func (cp *ControlPlane) statePath() string { return filepath.Join(cp.Dir, "state.json") }
+
+func (cp *ControlPlane) load() error {
+	data, err := os.ReadFile(cp.statePath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, &cp.st)
+}
+
+func (cp *ControlPlane) save() error {
+	data, _ := json.MarshalIndent(cp.st, "", "  ")
+	tmp := cp.statePath() + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, cp.statePath())
+}
+
+// Ensure brings the control plane up, idempotently: it allocates ports and writes the PKI on the
+// first call, adopts components that still run (after a hub restart) and starts those that do
+// not. It does not wait for readiness; see Ready.
+func (cp *ControlPlane) Ensure(ctx context.Context) error {
+	if cp.Log == nil {
+		cp.Log = slog.Default()
+	}
+	if err := os.MkdirAll(cp.Dir, 0o700); err != nil {
+		return err
+	}
+	if err := cp.load(); err != nil {
+		return fmt.Errorf("reading %s: %w", cp.statePath(), err)
+	}
+	if cp.st.Ports == (Ports{}) {
+		ports, err := freePorts(6)
+		if err != nil {
+			return err
+		}
+		cp.st.Ports = Ports{Etcd: ports[0], EtcdPeer: ports[1], APIServer: ports[2], ControllerManager: ports[3],
+			Scheduler: ports[4], Kwok: ports[5]}
+		if err := cp.save(); err != nil {
+			return err
+		}
+	}
+	bundle, err := pki.Ensure(pki.Options{Dir: filepath.Join(cp.Dir, "pki"), ClusterName: cp.Name,
+		APIServerPort: cp.st.Ports.APIServer, ServiceIP: serviceIP, AdvertiseIP: net.ParseIP(advertiseIP)})
+	if err != nil {
+		return fmt.Errorf("preparing the cluster's certificates: %w", err)
+	}
+	cp.pki = bundle
+	if err := cp.writeKwokConfig(); err != nil {
+		return err
+	}
+	want := cp.processes()
+	for _, name := range startOrder {
+		p := want[name]
+		if old := cp.recorded(name); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
+			continue // adopted
+		} else if old != nil && old.alive() {
+			old.stop(10 * time.Second) // its flags changed: replace it
+		}
+		cp.Log.Info("Starting control-plane component", "cluster", cp.Name, "component", name)
+		if err := p.start(filepath.Join(cp.Dir, "logs")); err != nil {
+			return err
+		}
+		cp.record(p)
+		if err := cp.save(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (cp *ControlPlane) recorded(name string) *process {
+	for _, p := range cp.st.Processes {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+func (cp *ControlPlane) record(p *process) {
+	for i, old := range cp.st.Processes {
+		if old.Name == p.Name {
+			cp.st.Processes[i] = p
+			return
+		}
+	}
+	cp.st.Processes = append(cp.st.Processes, p)
+}
+
+// processes is the command line of every component.
+func (cp *ControlPlane) processes() map[string]*process {
+	p, b, ports := cp.pki, cp.Bins, cp.st.Ports
+	loop := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
+	return map[string]*process{
+		compEtcd: {Name: compEtcd, Binary: b.Etcd, Args: []string{
+			"--name=default",
+			"--data-dir=" + filepath.Join(cp.Dir, "etcd"),
+			"--listen-client-urls=" + loop(ports.Etcd), "--advertise-client-urls=" + loop(ports.Etcd),
+			"--listen-peer-urls=" + loop(ports.EtcdPeer), "--initial-advertise-peer-urls=" + loop(ports.EtcdPeer),
+			"--initial-cluster=default=" + loop(ports.EtcdPeer),
+			"--unsafe-no-fsync", // a simulated cluster's etcd trades durability on power loss for speed
+			"--quota-backend-bytes=2147483648",
+		}},
+		compAPIServer: {Name: compAPIServer, Binary: b.APIServer, Args: []string{
+			"--etcd-servers=" + loop(ports.Etcd),
+			"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports.APIServer),
+			"--advertise-address=" + advertiseIP,
+			"--tls-cert-file=" + p.APIServerCert, "--tls-private-key-file=" + p.APIServerKey,
+			"--client-ca-file=" + p.CACert,
+			"--kubelet-client-certificate=" + p.KubeletClientCert, "--kubelet-client-key=" + p.KubeletClientKey,
+			"--service-account-key-file=" + p.SAPub, "--service-account-signing-key-file=" + p.SAKey,
+			"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+			"--service-cluster-ip-range=" + ServiceCIDR,
+			"--authorization-mode=Node,RBAC",
+			"--allow-privileged=true",
+			"--profiling=false",
+		}},
+		compControllerManager: {Name: compControllerManager, Binary: b.ControllerManager, Args: []string{
+			"--kubeconfig=" + p.ControllerManagerKubeconfig,
+			"--authentication-kubeconfig=" + p.ControllerManagerKubeconfig,
+			"--authorization-kubeconfig=" + p.ControllerManagerKubeconfig,
+			"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports.ControllerManager),
+			"--service-account-private-key-file=" + p.SAKey, "--root-ca-file=" + p.CACert,
+			"--cluster-signing-cert-file=" + p.CACert, "--cluster-signing-key-file=" + p.CAKey,
+			"--use-service-account-credentials=true",
+			"--cluster-cidr=" + PodCIDR, "--service-cluster-ip-range=" + ServiceCIDR,
+			"--leader-elect=false",
+			"--profiling=false",
+		}},
+		compScheduler: {Name: compScheduler, Binary: b.Scheduler, Args: []string{
+			"--kubeconfig=" + p.SchedulerKubeconfig,
+			"--authentication-kubeconfig=" + p.SchedulerKubeconfig,
+			"--authorization-kubeconfig=" + p.SchedulerKubeconfig,
+			"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports.Scheduler),
+			"--leader-elect=false",
+			"--profiling=false",
+		}},
+		compKwok: {Name: compKwok, Binary: b.Kwok, Args: []string{
+			"--kubeconfig=" + p.KwokKubeconfig,
+			"--config=" + filepath.Join(cp.Dir, "kwok.yaml"),
+			"--manage-all-nodes=false",
+			"--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=fake",
+			"--node-lease-duration-seconds=40",
+			"--server-address=127.0.0.1:" + strconv.Itoa(ports.Kwok),
+		}},
+	}
+}
+
+// Ready reports whether the API server answers /readyz; the error says why not.
+func (cp *ControlPlane) Ready(ctx context.Context) error {
+	client, err := cp.httpClient()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", cp.Server()+"/readyz", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("kube-apiserver is not answering: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("kube-apiserver is not ready: %d %s", resp.StatusCode, body)
+	}
+	return nil
+}
+
+// Server is the API server's URL.
+func (cp *ControlPlane) Server() string {
+	return "https://127.0.0.1:" + strconv.Itoa(cp.st.Ports.APIServer)
+}
+
+// AdminKubeconfig returns the cluster-admin kubeconfig.
+func (cp *ControlPlane) AdminKubeconfig() ([]byte, error) {
+	if cp.pki == nil {
+		return nil, errors.New("the control plane has not been prepared")
+	}
+	return cp.pki.AdminKubeconfigBytes()
+}
+
+// AdminKubeconfigPath is the file of the cluster-admin kubeconfig.
+func (cp *ControlPlane) AdminKubeconfigPath() string { return cp.pki.AdminKubeconfig }
+
+func (cp *ControlPlane) httpClient() (*http.Client, error) {
+	if cp.pki == nil {
+		return nil, errors.New("the control plane has not been prepared")
+	}
+	caPEM, err := os.ReadFile(cp.pki.CACert)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(cp.pki.Dir, "admin.crt"), filepath.Join(cp.pki.Dir, "admin.key"))
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}, nil
+}
+
+// Stop stops every component (KWOK, scheduler, controller-manager, the API server, then etcd) and
+// keeps the data: Ensure brings the same cluster back.
+func (cp *ControlPlane) Stop() error {
+	if err := cp.load(); err != nil {
+		return err
+	}
+	var errs []error
+	for i := len(startOrder) - 1; i >= 0; i-- {
+		if p := cp.recorded(startOrder[i]); p != nil {
+			errs = append(errs, p.stop(15*time.Second))
+		}
+	}
+	errs = append(errs, cp.save())
+	return errors.Join(errs...)
+}
+
+// Destroy stops the control plane and removes all of its data.
+func (cp *ControlPlane) Destroy() error {
+	if err := cp.Stop(); err != nil {
+		return err
+	}
+	return os.RemoveAll(cp.Dir)
+}
+
+// Running lists the components whose processes are alive.
+func (cp *ControlPlane) Running() []string {
+	var out []string
+	for _, name := range startOrder {
+		if p := cp.recorded(name); p != nil && p.alive() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// freePorts asks the kernel for n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var (
+		ports []int
+		lns   []net.Listener
+	)
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

@@ -1,0 +1,119 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/k8sbin"
+)
+
+// Labels easel puts on every node of a local cluster.
+const (
+	LabelPool    = "easel.dev/pool"
+	LabelMachine = "easel.dev/machine"
+)
+
+// Machine is one machine of a pool: on a local cluster, a KWOK node.
+type Machine struct {
+	Name         string
+	UID          string
+	Pool         string
+	ControlPlane bool
+	InstanceType string
+	Zone         string
+	CPU          int
+	MemoryGiB    int
+	DiskGiB      int64
+	Labels       map[string]string
+	Taints       []v1.Taint
+}
+
+// node is the Node object that plays the machine.
+func (m Machine) node() *corev1.Node {
+	labels := map[string]string{
+		"kubernetes.io/hostname":           m.Name,
+		"kubernetes.io/os":                 "linux",
+		"kubernetes.io/arch":               "amd64",
+		"node.kubernetes.io/instance-type": m.InstanceType,
+		"topology.kubernetes.io/zone":      m.Zone,
+		LabelPool:                          m.Pool,
+		LabelMachine:                       m.UID,
+	}
+	for k, v := range m.Labels {
+		labels[k] = v
+	}
+	var taints []corev1.Taint
+	if m.ControlPlane {
+		labels["node-role.kubernetes.io/control-plane"] = ""
+		taints = append(taints, corev1.Taint{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule})
+	}
+	for _, t := range m.Taints {
+		taints = append(taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
+	}
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:              resource.MustParse(strconv.Itoa(m.CPU)),
+		corev1.ResourceMemory:           resource.MustParse(strconv.Itoa(m.MemoryGiB) + "Gi"),
+		corev1.ResourcePods:             resource.MustParse("110"),
+		corev1.ResourceEphemeralStorage: resource.MustParse(strconv.FormatInt(m.DiskGiB, 10) + "Gi"),
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Labels: labels, Annotations: map[string]string{KwokNodeAnnotation: "fake"}},
+		Spec:       corev1.NodeSpec{Taints: taints},
+		Status: corev1.NodeStatus{
+			Capacity: capacity, Allocatable: capacity,
+			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: k8sbin.KubernetesVersion, OSImage: "Ubuntu 24.04 LTS",
+				Architecture: "amd64", OperatingSystem: "linux"},
+		},
+	}
+}
+
+// Client returns a client-go clientset with the cluster-admin identity.
+func (cp *ControlPlane) Client() (kubernetes.Interface, error) {
+	kubeconfig, err := cp.AdminKubeconfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading the admin kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	return kubernetes.NewForConfig(cfg)
+}
+
+// EnsureMachine registers the machine's node (as a kubelet would); an existing node is kept.
+func (cp *ControlPlane) EnsureMachine(ctx context.Context, c kubernetes.Interface, m Machine) error {
+	_, err := c.CoreV1().Nodes().Create(ctx, m.node(), metav1.CreateOptions{FieldManager: "easel"})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("registering node %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+// DeleteMachine removes the machine's node; a node already gone is fine.
+func (cp *ControlPlane) DeleteMachine(ctx context.Context, c kubernetes.Interface, name string) error {
+	err := c.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting node %s: %w", name, err)
+	}
+	return nil
+}
+
+// NodeReady reports whether a node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

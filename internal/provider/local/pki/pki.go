@@ -1,0 +1,312 @@
+// Package pki generates and maintains the certificates, keys and kubeconfigs
+// that one local cluster's control plane (etcd aside) needs: a cluster CA, the
+// kube-apiserver serving certificate, the service-account signing key pair and
+// client identities for the admin, kube-controller-manager, kube-scheduler,
+// KWOK and the apiserver's kubelet client.
+//
+// Everything lives in one directory. Ensure is idempotent: material that is
+// present and still valid is loaded, never rewritten, so restarting a cluster
+// keeps its CA (and with it every kubeconfig handed out) and its
+// service-account key (and with it every token issued).
+package pki
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// File names inside Options.Dir.
+const (
+	caCertFile            = "ca.crt"
+	caKeyFile             = "ca.key"
+	apiServerCertFile     = "apiserver.crt"
+	apiServerKeyFile      = "apiserver.key"
+	saKeyFile             = "sa.key"
+	saPubFile             = "sa.pub"
+	kubeletClientBaseName = "apiserver-kubelet-client"
+)
+
+const (
+	// DefaultValidity is the lifetime of the serving and client certificates.
+	DefaultValidity = 365 * 24 * time.Hour
+	// CAValidity is the lifetime of the cluster CA.
+	CAValidity = 10 * 365 * 24 * time.Hour
+)
+
+// ErrNoOptions is returned by RenewServing on a Bundle that was not returned
+// by Ensure, since it does not know which names the serving cert must carry.
+var ErrNoOptions = errors.New("pki: bundle was not created by Ensure")
+
+// Options describe one cluster's PKI.
+type Options struct {
+	// Dir holds every file; created with mode 0700 if missing.
+	Dir string
+	// ClusterName names the cluster, context and users in the kubeconfigs.
+	ClusterName string
+	// APIServerPort is the port kube-apiserver listens on at 127.0.0.1.
+	APIServerPort int
+	// ServiceIP is the first IP of the service CIDR (e.g. 10.96.0.1), the
+	// address of the in-cluster "kubernetes" Service. Required.
+	ServiceIP net.IP
+	// AdvertiseIP is kube-apiserver's --advertise-address. Optional.
+	AdvertiseIP net.IP
+	// Validity of the serving and client certs; DefaultValidity if zero.
+	// Certificates within Validity/10 of expiry are re-issued by Ensure.
+	Validity time.Duration
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+}
+
+// Bundle holds the paths of everything Ensure wrote. The client certificates
+// of the admin, controller-manager, scheduler and KWOK are embedded in their
+// kubeconfigs (and also kept as <name>.crt/<name>.key next to them).
+type Bundle struct {
+	Dir string
+
+	CACert string
+	// CAKey is the CA's private key, for kube-controller-manager's
+	// --cluster-signing-key-file.
+	CAKey string
+
+	APIServerCert string
+	APIServerKey  string
+
+	SAKey string
+	SAPub string
+
+	KubeletClientCert string
+	KubeletClientKey  string
+
+	AdminKubeconfig             string
+	ControllerManagerKubeconfig string
+	SchedulerKubeconfig         string
+	KwokKubeconfig              string
+
+	opts *Options // nil unless returned by Ensure
+}
+
+// clientSpec is one client identity signed by the cluster CA.
+type clientSpec struct {
+	base       string // file base name: <base>.crt, <base>.key, <base>.kubeconfig
+	cn         string
+	orgs       []string
+	kubeconfig bool
+}
+
+var clients = []clientSpec{
+	{base: "admin", cn: "kubernetes-admin", orgs: []string{"system:masters"}, kubeconfig: true},
+	{base: "controller-manager", cn: "system:kube-controller-manager", kubeconfig: true},
+	{base: "scheduler", cn: "system:kube-scheduler", kubeconfig: true},
+	{base: "kwok", cn: "kwok-controller", orgs: []string{"system:masters"}, kubeconfig: true},
+	{base: kubeletClientBaseName, cn: "kube-apiserver-kubelet-client", orgs: []string{"system:masters"}},
+}
+
+// Ensure creates the cluster's PKI in o.Dir, or loads it when it is already
+// there and valid. Whatever is missing, corrupt, expiring, signed by another
+// CA or (for the serving cert) carrying other names is re-issued; kubeconfigs
+// are rewritten only when their content would change (e.g. a new port).
+// A CA or service-account key that is present and valid is always kept.
+func Ensure(o Options) (*Bundle, error) {
+	if err := o.normalize(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating pki dir: %w", err)
+	}
+	b := newBundle(&o)
+	now := o.Now()
+
+	ca, err := b.ensureCA(now)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.ensureServiceAccountKey(); err != nil {
+		return nil, err
+	}
+	if err := b.ensureLeaves(ca, now, false); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// RenewServing re-issues, as of now, the apiserver serving certificate and
+// every client certificate and kubeconfig, keeping the CA and the
+// service-account key. The running components must be restarted to use them.
+func (b *Bundle) RenewServing(now time.Time) error {
+	if b.opts == nil {
+		return ErrNoOptions
+	}
+	ca, err := loadKeyPair(b.CACert, b.CAKey)
+	if err != nil {
+		return fmt.Errorf("loading CA: %w", err)
+	}
+	if !validCA(ca, now, 0) {
+		return fmt.Errorf("renewing certificates: CA %s is not valid at %s", b.CACert, now.UTC().Format(time.RFC3339))
+	}
+	return b.ensureLeaves(ca, now, true)
+}
+
+// ServingNotAfter returns the expiry of the apiserver serving certificate.
+func (b *Bundle) ServingNotAfter() (time.Time, error) {
+	c, err := loadCert(b.APIServerCert)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("loading serving cert: %w", err)
+	}
+	return c.NotAfter, nil
+}
+
+// AdminKubeconfigBytes returns the content of the admin kubeconfig.
+func (b *Bundle) AdminKubeconfigBytes() ([]byte, error) {
+	return os.ReadFile(b.AdminKubeconfig)
+}
+
+func (o *Options) normalize() error {
+	if o.Dir == "" {
+		return errors.New("pki: Options.Dir is required")
+	}
+	if o.ClusterName == "" {
+		return errors.New("pki: Options.ClusterName is required")
+	}
+	if o.APIServerPort <= 0 || o.APIServerPort > 65535 {
+		return fmt.Errorf("pki: invalid APIServerPort %d", o.APIServerPort)
+	}
+	if o.ServiceIP == nil || o.ServiceIP.To16() == nil {
+		return errors.New("pki: Options.ServiceIP is required")
+	}
+	if o.Validity < 0 {
+		return fmt.Errorf("pki: negative Validity %s", o.Validity)
+	}
+	if o.Validity == 0 {
+		o.Validity = DefaultValidity
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+func newBundle(o *Options) *Bundle {
+	p := func(name string) string { return filepath.Join(o.Dir, name) }
+	return &Bundle{
+		Dir:                         o.Dir,
+		CACert:                      p(caCertFile),
+		CAKey:                       p(caKeyFile),
+		APIServerCert:               p(apiServerCertFile),
+		APIServerKey:                p(apiServerKeyFile),
+		SAKey:                       p(saKeyFile),
+		SAPub:                       p(saPubFile),
+		KubeletClientCert:           p(kubeletClientBaseName + ".crt"),
+		KubeletClientKey:            p(kubeletClientBaseName + ".key"),
+		AdminKubeconfig:             p("admin.kubeconfig"),
+		ControllerManagerKubeconfig: p("controller-manager.kubeconfig"),
+		SchedulerKubeconfig:         p("scheduler.kubeconfig"),
+		KwokKubeconfig:              p("kwok.kubeconfig"),
+		opts:                        o,
+	}
+}
+
+// renewBefore is how long before expiry Ensure replaces a certificate, so a
+// control plane started from a loaded cert does not fail soon after.
+func (o *Options) renewBefore() time.Duration { return o.Validity / 10 }
+
+func (b *Bundle) server() string {
+	return "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(b.opts.APIServerPort))
+}
+
+func (b *Bundle) ensureCA(now time.Time) (*keyPair, error) {
+	ca, err := loadKeyPair(b.CACert, b.CAKey)
+	if err == nil && validCA(ca, now, b.opts.renewBefore()) {
+		return ca, nil
+	}
+	if err != nil && !isInvalid(err) {
+		return nil, fmt.Errorf("loading CA: %w", err)
+	}
+	ca, err = newCA(b.opts.ClusterName, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := ca.write(b.CACert, b.CAKey); err != nil {
+		return nil, fmt.Errorf("writing CA: %w", err)
+	}
+	return ca, nil
+}
+
+// ensureLeaves issues (when force, or when invalid) the serving cert and the
+// client certs, then brings the kubeconfigs up to date.
+func (b *Bundle) ensureLeaves(ca *keyPair, now time.Time, force bool) error {
+	o := b.opts
+	dns, ips := servingSANs(o)
+	serving, err := loadKeyPair(b.APIServerCert, b.APIServerKey)
+	if err != nil && !isInvalid(err) {
+		return fmt.Errorf("loading serving cert: %w", err)
+	}
+	if force || err != nil || !validServing(serving, ca, now, o.renewBefore(), dns, ips) {
+		serving, err = issue(ca, leafTemplate{
+			cn: "kube-apiserver", dns: dns, ips: ips,
+			usage: x509.ExtKeyUsageServerAuth,
+		}, now, o.Validity)
+		if err != nil {
+			return fmt.Errorf("issuing serving cert: %w", err)
+		}
+		if err := serving.write(b.APIServerCert, b.APIServerKey); err != nil {
+			return fmt.Errorf("writing serving cert: %w", err)
+		}
+	}
+
+	for _, c := range clients {
+		certPath := filepath.Join(b.Dir, c.base+".crt")
+		keyPath := filepath.Join(b.Dir, c.base+".key")
+		kp, err := loadKeyPair(certPath, keyPath)
+		if err != nil && !isInvalid(err) {
+			return fmt.Errorf("loading %s client cert: %w", c.base, err)
+		}
+		if force || err != nil || !validClient(kp, ca, now, o.renewBefore(), c) {
+			kp, err = issue(ca, leafTemplate{cn: c.cn, orgs: c.orgs, usage: x509.ExtKeyUsageClientAuth}, now, o.Validity)
+			if err != nil {
+				return fmt.Errorf("issuing %s client cert: %w", c.base, err)
+			}
+			if err := kp.write(certPath, keyPath); err != nil {
+				return fmt.Errorf("writing %s client cert: %w", c.base, err)
+			}
+		}
+		if !c.kubeconfig {
+			continue
+		}
+		kc := Kubeconfig(b.server(), o.ClusterName, c.base, ca.certPEM, kp.certPEM, kp.keyPEM)
+		if err := writeIfChanged(filepath.Join(b.Dir, c.base+".kubeconfig"), kc, 0o600); err != nil {
+			return fmt.Errorf("writing %s kubeconfig: %w", c.base, err)
+		}
+	}
+	return nil
+}
+
+// servingSANs are the names kube-apiserver is reached by: on loopback, and
+// in-cluster through the "kubernetes" Service.
+func servingSANs(o *Options) ([]string, []net.IP) {
+	dns := []string{
+		"localhost",
+		"kubernetes",
+		"kubernetes.default",
+		"kubernetes.default.svc",
+		"kubernetes.default.svc.cluster.local",
+	}
+	var ips []net.IP
+	seen := map[string]bool{}
+	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), o.ServiceIP, o.AdvertiseIP} {
+		if ip == nil || seen[ip.String()] {
+			continue
+		}
+		seen[ip.String()] = true
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		ips = append(ips, ip)
+	}
+	return dns, ips
+}

@@ -1,0 +1,93 @@
+package local
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// process is one supervised component of a control plane. It outlives the hub (own process group,
+// detached), and a restarted hub adopts it by its recorded PID and command line.
+type process struct {
+	Name   string   `json:"name"`
+	Binary string   `json:"binary"`
+	Args   []string `json:"args"`
+	PID    int      `json:"pid"`
+}
+
+// alive reports whether the recorded PID still runs this binary with these arguments (a reused
+// PID, a zombie or another program are not ours).
+func (p *process) alive() bool {
+	if p.PID <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID))
+	if err != nil {
+		return false
+	}
+	// The state is the field after the parenthesised command name.
+	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
+	if err != nil {
+		return false
+	}
+	want := strings.Join(append([]string{p.Binary}, p.Args...), "\x00") + "\x00"
+	return string(cmdline) == want
+}
+
+// start runs the process detached with its output appended to logDir/<name>.log.
+func (p *process) start(logDir string) error {
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(logDir, p.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	fmt.Fprintf(logFile, "\n--- easel starting %s at %s\n", p.Name, time.Now().UTC().Format(time.RFC3339))
+	cmd := exec.Command(p.Binary, p.Args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", p.Name, err)
+	}
+	p.PID = cmd.Process.Pid
+	// Reap it when it exits while this hub runs; an adopted process is reaped by init.
+	go cmd.Wait()
+	return nil
+}
+
+// stop sends SIGTERM, waits up to grace for the process to go, then kills it.
+func (p *process) stop(grace time.Duration) error {
+	if !p.alive() {
+		p.PID = 0
+		return nil
+	}
+	if err := syscall.Kill(p.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("stopping %s (pid %d): %w", p.Name, p.PID, err)
+	}
+	deadline := time.Now().Add(grace)
+	for p.alive() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if p.alive() {
+		syscall.Kill(p.PID, syscall.SIGKILL)
+		for i := 0; p.alive() && i < 100; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	p.PID = 0
+	return nil
+}
+
+func (p *process) String() string { return p.Name + " (pid " + strconv.Itoa(p.PID) + ")" }
