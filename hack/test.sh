@@ -14,8 +14,13 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 step "Installing PostgreSQL (if missing)"
 hack/postgres.sh install
 
-# Further test dependencies (pinned Kubernetes binaries, Chromium) are
-# installed here, before any server is started.
+step "Building the pinned Kubernetes binaries (cached after the first run)"
+EASEL_K8S_BIN=$(hack/k8s-binaries.sh)
+export EASEL_K8S_BIN
+echo "EASEL_K8S_BIN=$EASEL_K8S_BIN" >&2
+
+# Further test dependencies (Chromium) are installed here, before any server
+# is started.
 
 step "Starting the shared PostgreSQL server"
 pgdir=$(mktemp -d "${TMPDIR:-/tmp}/easel-test-pg.XXXXXX")

@@ -217,31 +217,40 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Fatalf("cluster create printed %q, want a uid", r.stdout)
 	}
 
+	// The engine provisions it: a real control plane, then KWOK nodes for the three machines.
+	waitForCluster(t, "demo", func(cl v1.SpectroCluster) bool { return hasCondition(cl, "WorkerNodesReady", "True") })
+
 	r = mustEasel(t, "cluster", "list")
 	got := rows(r.stdout)
 	if len(got) != 2 || !slices.Equal(got[0], []string{"NAME", "STATE", "CLOUD", "POOLS", "PROJECT", "AGE"}) ||
-		!slices.Equal(got[1][:5], []string{"demo", "Pending", "local", "control-plane:1,workers:2", "default"}) ||
+		!slices.Equal(got[1][:5], []string{"demo", "Provisioning", "local", "control-plane:1,workers:2", "default"}) ||
 		!secondsPattern.MatchString(got[1][5]) {
 		t.Errorf("cluster list =\n%s", r.stdout)
 	}
 
 	r = mustEasel(t, "cluster", "get", "demo")
-	for _, line := range []string{"Name:     demo\n", "UID:      " + clusterUID + "\n", "Cloud:    local\n", "State:    Pending\n"} {
+	for _, line := range []string{"Name:     demo\n", "UID:      " + clusterUID + "\n", "Cloud:    local\n", "State:    Provisioning\n"} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("cluster get lacks %q:\n%s", line, r.stdout)
 		}
 	}
 	conds := rows(section(t, r.stdout, "Conditions"))
-	if len(conds) != 2 || !slices.Equal(conds[0], []string{"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}) ||
-		!slices.Equal(conds[1][:3], []string{"InfrastructureReady", "False", "WaitingForProvisioning"}) ||
-		!secondsPattern.MatchString(conds[1][3]) ||
-		strings.Join(conds[1][4:], " ") != "Waiting for provisioning: the local provider has not started on this cluster yet" {
+	var condSummary []string
+	for _, c := range conds[1:] {
+		condSummary = append(condSummary, strings.Join(c[:3], " "))
+	}
+	if !slices.Equal(conds[0], []string{"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}) || !slices.Equal(condSummary, []string{
+		"InfrastructureReady True ControlPlaneReady",
+		"ControlPlaneNodesReady True NodesReady",
+		"WorkerNodesReady True NodesReady",
+		"AgentDeployed False NotImplemented",
+	}) {
 		t.Errorf("cluster get conditions =\n%s", r.stdout)
 	}
 	if got := rows(section(t, r.stdout, "Pools")); !slices.EqualFunc(got, [][]string{
 		{"NAME", "ROLE", "SIZE", "HEALTHY"},
-		{"control-plane", "control-plane", "1", "0"},
-		{"workers", "worker", "2", "0"},
+		{"control-plane", "control-plane", "1", "1"},
+		{"workers", "worker", "2", "2"},
 	}, slices.Equal) {
 		t.Errorf("cluster get pools =\n%s", r.stdout)
 	}
@@ -254,9 +263,11 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 
 	r = mustEasel(t, "events", "demo")
 	events := rows(r.stdout)
-	if len(events) != 2 || !slices.Equal(events[0], []string{"AGE", "SEVERITY", "REASON", "MESSAGE"}) ||
-		!slices.Equal(events[1][1:3], []string{"Info", "Created"}) ||
-		strings.Join(events[1][3:], " ") != "Cluster created (cloud type local, pools control-plane×1, workers×2); waiting for provisioning" {
+	last := events[len(events)-1]
+	if !slices.Equal(events[0], []string{"AGE", "SEVERITY", "REASON", "MESSAGE"}) ||
+		!slices.Equal(last[1:3], []string{"Info", "Created"}) ||
+		strings.Join(last[3:], " ") != "Cluster created (cloud type local, pools control-plane×1, workers×2); waiting for provisioning" ||
+		!strings.Contains(r.stdout, "WorkerNodesReady: 2 of 2 worker nodes Ready") {
 		t.Errorf("events =\n%s", r.stdout)
 	}
 
@@ -266,8 +277,8 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	if err := json.Unmarshal([]byte(r.stdout), &cl); err != nil {
 		t.Fatalf("cluster get -o json is not a SpectroCluster: %v\n%s", err, r.stdout)
 	}
-	if cl.Metadata.UID != clusterUID || cl.Status.State != v1.ClusterStatePending || len(cl.Status.Conditions) != 1 ||
-		cl.Status.Conditions[0].Reason != "WaitingForProvisioning" || cl.Metadata.Labels["env"] != "dev" {
+	if cl.Metadata.UID != clusterUID || cl.Status.State != v1.ClusterStateProvisioning || len(cl.Status.Conditions) != 4 ||
+		cl.Metadata.Labels["env"] != "dev" {
 		t.Errorf("cluster get -o json = %+v", cl)
 	}
 	r = mustEasel(t, "events", "demo", "-o", "yaml")
@@ -275,7 +286,7 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	if err := yaml.Unmarshal([]byte(r.stdout), &ev); err != nil {
 		t.Fatalf("events -o yaml: %v\n%s", err, r.stdout)
 	}
-	if len(ev.Items) != 1 || ev.Items[0].Reason != "Created" || ev.Items[0].InvolvedObject.UID != clusterUID {
+	if len(ev.Items) < 5 || ev.Items[len(ev.Items)-1].Reason != "Created" || ev.Items[0].InvolvedObject.UID != clusterUID {
 		t.Errorf("events -o yaml = %+v", ev)
 	}
 
@@ -286,9 +297,10 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	}
 
 	r = mustEasel(t, "cluster", "delete", "demo")
-	if want := "Deleted cluster demo (" + clusterUID + ")\n"; r.stdout != want {
+	if want := "Deleting cluster demo (" + clusterUID + "): its machines and control plane are torn down in the background\n"; r.stdout != want {
 		t.Errorf("cluster delete printed %q, want %q", r.stdout, want)
 	}
+	waitForClusterGone(t, "demo")
 	r = mustEasel(t, "cluster", "list")
 	if got := rows(r.stdout); !slices.EqualFunc(got, [][]string{{"NAME", "STATE", "CLOUD", "POOLS", "PROJECT", "AGE"}}, slices.Equal) {
 		t.Errorf("cluster list after delete =\n%s", r.stdout)
@@ -480,5 +492,46 @@ func TestExamplesAreAccepted(t *testing.T) {
 	}
 	if r := mustEasel(t, "profile", "list"); r.stdout != "NAME   VERSION   TYPE   CLOUD   STATE   UID\n" {
 		t.Errorf("profile list after delete = %q", r.stdout)
+	}
+}
+
+func hasCondition(cl v1.SpectroCluster, condType, status string) bool {
+	for _, c := range cl.Status.Conditions {
+		if c.Type == condType {
+			return c.Status == status
+		}
+	}
+	return false
+}
+
+// waitForCluster polls `easel cluster get NAME -o json` until ok holds.
+func waitForCluster(t *testing.T, name string, ok func(v1.SpectroCluster) bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		r := mustEasel(t, "cluster", "get", name, "-o", "json")
+		var cl v1.SpectroCluster
+		if err := json.Unmarshal([]byte(r.stdout), &cl); err != nil {
+			t.Fatalf("cluster get -o json: %v\n%s", err, r.stdout)
+		}
+		if ok(cl) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster %s did not get there in 3m; status %+v", name, cl.Status)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// waitForClusterGone polls `easel cluster list` until the cluster is no longer listed.
+func waitForClusterGone(t *testing.T, name string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for strings.Contains(mustEasel(t, "cluster", "list").stdout, name+" ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster %s still listed 2m after delete", name)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }

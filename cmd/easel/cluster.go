@@ -207,7 +207,7 @@ func clusterDeleteCommand(g *globals) *cobra.Command {
 			if err := c.DeleteCluster(cmd.Context(), ref.UID); err != nil {
 				return fmt.Errorf("deleting cluster %s: %w", ref.Name, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted cluster %s (%s)\n", ref.Name, ref.UID)
+			fmt.Fprintf(cmd.OutOrStdout(), "Deleting cluster %s (%s): its machines and control plane are torn down in the background\n", ref.Name, ref.UID)
 			return nil
 		},
 	}

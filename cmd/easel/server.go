@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,9 @@ to log in. SIGTERM or SIGINT shut it down gracefully.`,
 	}
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on")
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", filepath.Join(home, ".local", "share", "easel"), "directory for the SQLite store and blobs")
+	cmd.Flags().IntVar(&cfg.LocalVCPULimit, "local-vcpu-limit", 0, "vCPUs all local clusters' machines may use together, like a cloud quota (default 16 per host CPU)")
+	cmd.Flags().IntVar(&cfg.ReconcileWorkers, "reconcile-workers", 4, "clusters reconciled at once")
+	cmd.Flags().DurationVar(&cfg.Resync, "resync", time.Minute, "how often every cluster is reconciled again")
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL: postgres://… for PostgreSQL (default: SQLite in --data-dir)")
 	return cmd
 }

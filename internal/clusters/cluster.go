@@ -88,6 +88,9 @@ type Status struct {
 	State      string                `json:"state"`
 	Conditions []v1.ClusterCondition `json:"conditions"`
 	Upgrades   []v1.Upgrade          `json:"upgrades"`
+	Machines   []Machine             `json:"machines,omitempty"`
+	// ObservedGeneration is the spec generation the engine last acted on.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
 // Cluster is the stored document of a cluster.
@@ -248,6 +251,16 @@ func (c *Cluster) Pool(name string) (*Pool, bool) {
 const (
 	ConditionInfrastructureReady = "InfrastructureReady"
 )
+
+// HasCondition reports whether the status has the condition with that status.
+func (s *Status) HasCondition(condType, status string) bool {
+	for _, c := range s.Conditions {
+		if c.Type == condType {
+			return c.Status == status
+		}
+	}
+	return false
+}
 
 // SetCondition sets a condition of the status, keeping its transition time when the status does not
 // change, and reports whether anything changed (callers emit an event when it did).

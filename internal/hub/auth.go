@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 // Kinds of stored objects.
@@ -28,13 +29,6 @@ const (
 
 // SessionLifetime is how long a login token from POST /v1/auth/authenticate is valid.
 const SessionLifetime = 24 * time.Hour
-
-// newUID returns a random 24-hex-digit uid, Palette's shape.
-func newUID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
 
 // newSecret returns a random secret for an API key or token; prefix says what it is.
 func newSecret(prefix string) string {
@@ -188,7 +182,7 @@ func (s *Server) login(ctx context.Context, in v1.AuthLogin) (string, error) {
 		return "", errUnauthorized("wrong email or password")
 	}
 	token := newSecret("easel-session-")
-	cred := &store.Credential{UID: newUID(), Kind: store.CredentialSession, TenantUID: tenantUID, UserUID: rec.UID,
+	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialSession, TenantUID: tenantUID, UserUID: rec.UID,
 		Hash: hashSecret(token), Active: true, ExpiresAt: s.clock.Now().Add(SessionLifetime)}
 	if err := s.store.CreateCredential(ctx, cred); err != nil {
 		return "", err

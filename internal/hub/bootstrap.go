@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 const (
@@ -42,7 +43,7 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		b := &Bootstrapped{TenantUID: newUID(), DefaultProjectUID: newUID(), AdminEmail: AdminEmail,
+		b := &Bootstrapped{TenantUID: uid.New(), DefaultProjectUID: uid.New(), AdminEmail: AdminEmail,
 			AdminPassword: newSecret("")[:20], APIKey: apiKey}
 		if b.APIKey == "" {
 			b.APIKey = newSecret("easel-")
@@ -51,7 +52,7 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 		if err != nil {
 			return err
 		}
-		adminUID := newUID()
+		adminUID := uid.New()
 		doc, _ := json.Marshal(user{Email: AdminEmail, FirstName: "Tenant", LastName: "Admin",
 			PasswordHash: string(hash), TenantRoles: []string{v1.RoleTenantAdmin}})
 		if err := q.CreateObject(ctx, &store.Record{Kind: kindUser, UID: adminUID, TenantUID: b.TenantUID,
@@ -62,11 +63,11 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 			TenantUID: b.TenantUID, Name: DefaultProject, Doc: []byte(`{}`)}); err != nil {
 			return err
 		}
-		if err := q.CreateCredential(ctx, &store.Credential{UID: newUID(), Kind: store.CredentialAPIKey,
+		if err := q.CreateCredential(ctx, &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey,
 			TenantUID: b.TenantUID, UserUID: adminUID, Name: "bootstrap", Hash: hashSecret(b.APIKey), Active: true}); err != nil {
 			return fmt.Errorf("storing the bootstrap API key: %w", err)
 		}
-		if err := q.AddAudit(ctx, &store.Audit{UID: newUID(), TenantUID: b.TenantUID, ActorType: "system",
+		if err := q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: b.TenantUID, ActorType: "system",
 			ActorName: "easel", Action: "create", ResourceKind: "tenant", ResourceUID: b.TenantUID,
 			Message: "Created the tenant, its admin " + AdminEmail + " and project " + DefaultProject}); err != nil {
 			return err

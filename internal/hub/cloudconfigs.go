@@ -59,9 +59,12 @@ func (s *Server) changePools(r *http.Request, c *call, rec store.Record, cl clus
 	if err := clusters.CheckPools(cl.Pools); err != nil {
 		return err
 	}
+	if cl.Status.State == v1.ClusterStateDeleting {
+		return errConflict("cluster %s is being deleted", rec.Name)
+	}
 	rec.Doc = cl.Encode()
 	rec.Generation++
-	return s.store.Tx(r.Context(), func(q store.Queries) error {
+	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.UpdateObject(r.Context(), &rec); err != nil {
 			return err
 		}
@@ -70,6 +73,10 @@ func (s *Server) changePools(r *http.Request, c *call, rec store.Record, cl clus
 		}
 		return s.audit(r.Context(), q, c, rec.ProjectUID, action, kindCluster, rec.UID, rec.Name, message)
 	})
+	if err == nil {
+		s.notify(rec.UID)
+	}
+	return err
 }
 
 func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -155,7 +162,20 @@ func (s *Server) deleteMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 	return nil
 }
 
-// listMachines lists a pool's machines: none until a provider has built them.
+func machineWire(m clusters.Machine) v1.Machine {
+	var out v1.Machine
+	out.APIVersion, out.Kind = "v1", "Machine"
+	out.Metadata = v1.ObjectMeta{UID: m.UID, Name: m.Name, CreationTimestamp: m.CreatedAt,
+		Labels: map[string]string{"pool": m.Pool}}
+	out.Spec.InstanceType, out.Spec.Zone = m.InstanceType, m.Zone
+	out.Status.InstanceState = "Pending"
+	if m.Ready {
+		out.Status.InstanceState = "Running"
+	}
+	return out
+}
+
+// listMachines lists a pool's machines: none until the engine has planned them.
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) error {
 	_, cl, err := s.cloudConfigRecord(r, c)
 	if err != nil {
@@ -169,13 +189,28 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v1.Machines{Items: []v1.Machine{}, Listmeta: pg.listMeta(0, 0)})
+	var all []v1.Machine
+	for _, m := range cl.Status.Machines {
+		if m.Pool == name {
+			all = append(all, machineWire(m))
+		}
+	}
+	page := all[min(pg.offset, len(all)):min(pg.offset+pg.limit, len(all))]
+	writeJSON(w, http.StatusOK, v1.Machines{Items: orEmpty(page), Listmeta: pg.listMeta(len(page), len(all))})
 	return nil
 }
 
 func (s *Server) getMachine(w http.ResponseWriter, r *http.Request, c *call) error {
-	if _, _, err := s.cloudConfigRecord(r, c); err != nil {
+	_, cl, err := s.cloudConfigRecord(r, c)
+	if err != nil {
 		return err
 	}
-	return errNotFound("machine", r.PathValue("machineUid"))
+	id := r.PathValue("machineUid")
+	for _, m := range cl.Status.Machines {
+		if m.Pool == r.PathValue("poolName") && (m.UID == id || m.Name == id) {
+			writeJSON(w, http.StatusOK, machineWire(m))
+			return nil
+		}
+	}
+	return errNotFound("machine", id)
 }

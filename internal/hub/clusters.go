@@ -10,7 +10,9 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 // profileResolver finds profiles a cluster in the call's project may use.
@@ -41,11 +43,11 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	now := s.clock.Now()
-	cl.CloudConfigUID = newUID()
+	cl.CloudConfigUID = uid.New()
 	cl.Status = clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}
 	cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "False", "WaitingForProvisioning",
 		"Waiting for provisioning: the "+cl.CloudType+" provider has not started on this cluster yet", now)
-	rec := &store.Record{Kind: kindCluster, UID: newUID(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
+	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
 		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateObject(r.Context(), rec); err != nil {
@@ -62,6 +64,7 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
+	s.notify(rec.UID)
 	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
 	return nil
 }
@@ -157,35 +160,70 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
+// deleteCluster marks the cluster Deleting; the engine tears it down and then removes the record.
 func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, _, err := s.clusterRecord(r, c)
+	rec, cl, err := s.clusterRecord(r, c)
 	if err != nil {
 		return err
 	}
 	if !c.p.can(rec.ProjectUID, permWriteClusters) {
 		return errForbidden("your role does not allow you to delete clusters here")
 	}
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := q.DeleteObject(r.Context(), kindCluster, rec.UID); err != nil {
+	if cl.Status.State != v1.ClusterStateDeleting {
+		cl.Status.State = v1.ClusterStateDeleting
+		rec.Doc, rec.State = cl.Encode(), cl.Status.State
+		err = s.store.Tx(r.Context(), func(q store.Queries) error {
+			if err := q.UpdateObject(r.Context(), &rec); err != nil {
+				return err
+			}
+			if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "Deleting", "Cluster deletion requested; tearing it down"); err != nil {
+				return err
+			}
+			return s.audit(r.Context(), q, c, rec.ProjectUID, "delete", kindCluster, rec.UID, rec.Name, "Deleted cluster "+rec.Name)
+		})
+		if err != nil {
 			return err
 		}
-		// Nothing can read a deleted cluster's events; the audit trail keeps the deletion.
-		if err := q.DeleteEvents(r.Context(), rec.UID); err != nil {
-			return err
-		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "delete", kindCluster, rec.UID, rec.Name, "Deleted cluster "+rec.Name)
-	})
+	}
+	s.notify(rec.UID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// clusterKubeconfig serves the cluster-admin kubeconfig once the control plane exists.
+func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.clusterRecord(r, c)
 	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	prov, ok := s.providers[cl.CloudType]
+	if !ok {
+		return errConflict("cluster %s has no provider in this hub", rec.Name)
+	}
+	if !cl.Status.HasCondition(clusters.ConditionInfrastructureReady, "True") {
+		return errConflict("cluster %s has no control plane yet (state %s); try again once InfrastructureReady is True", rec.Name, cl.Status.State)
+	}
+	data, err := prov.Kubeconfig(r.Context(), provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: cl})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.Name+`.kubeconfig"`)
+	w.Write(data)
 	return nil
 }
 
 func cloudConfigMeta(cl clusters.Cluster) v1.CloudConfigMeta {
 	m := v1.CloudConfigMeta{UID: cl.CloudConfigUID, CloudType: cl.CloudType, MachinePools: []v1.MachinePoolMeta{}}
 	for _, p := range cl.Pools {
-		m.MachinePools = append(m.MachinePools, v1.MachinePoolMeta{Name: p.Name, IsControlPlane: p.ControlPlane, Size: int32(p.Size)})
+		healthy := 0
+		for _, mc := range cl.Status.Machines {
+			if mc.Pool == p.Name && mc.Ready {
+				healthy++
+			}
+		}
+		m.MachinePools = append(m.MachinePools, v1.MachinePoolMeta{Name: p.Name, IsControlPlane: p.ControlPlane,
+			Size: int32(p.Size), HealthyNodeCount: int32(healthy)})
 	}
 	return m
 }

@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 // object returns an object the caller may see in the call's scope; anything else is 404, so that
@@ -42,7 +43,7 @@ func visible(c *call, rec store.Record) bool {
 
 // event appends to an object's event stream, inside the caller's transaction.
 func (s *Server) event(ctx context.Context, q store.Queries, rec *store.Record, severity, reason, message string) error {
-	return q.AddEvent(ctx, &store.Event{UID: newUID(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
+	return q.AddEvent(ctx, &store.Event{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
 		ObjectKind: rec.Kind, ObjectUID: rec.UID, ObjectName: rec.Name, Reason: reason, Message: message,
 		Severity: severity, Component: "hub", CreatedAt: s.clock.Now()})
 }

@@ -392,9 +392,16 @@ func TestClusterLifecycle(t *testing.T) {
 			t.Fatalf("events newest first = %v", reasons)
 		}
 
+		// Deleting is asynchronous: the engine tears the cluster down, then removes it. This hub runs
+		// no engine, so the cluster stays Deleting and no longer accepts changes.
 		c.must(204, "DELETE", "/v1/spectroclusters/"+uid, nil, nil)
-		c.fails(404, "ResourceNotFound", "GET", "/v1/spectroclusters/"+uid, nil)
-		c.fails(404, "ResourceNotFound", "DELETE", "/v1/spectroclusters/"+uid, nil)
+		c.must(200, "GET", "/v1/spectroclusters/"+uid, nil, &cl)
+		if cl.Status.State != "Deleting" {
+			t.Fatalf("state after delete = %s, want Deleting", cl.Status.State)
+		}
+		c.must(204, "DELETE", "/v1/spectroclusters/"+uid, nil, nil)
+		c.fails(409, "Conflict", "PUT", cfg+"/machinePools/workers", map[string]any{"poolConfig": map[string]any{"size": 1}}, "being deleted")
+		c.fails(409, "Conflict", "GET", "/v1/spectroclusters/"+uid+"/assets/kubeconfig", nil, "no provider")
 	})
 }
 
@@ -560,6 +567,6 @@ func TestNotYetImplementedIsSaid(t *testing.T) {
 	h := newTestHub(t, t.TempDir()+"/easel.db")
 	c := h.admin().in(h.defaultPrj)
 	uid := c.createCluster("web", c.publishedProfile("base"))
-	c.fails(501, "NotImplemented", "GET", "/v1/spectroclusters/"+uid+"/assets/kubeconfig", nil, "kubeconfig", "not implemented")
+	c.fails(501, "NotImplemented", "GET", "/v1/spectroclusters/"+uid+"/repave/status", nil, "repave", "not implemented")
 	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/heartbeat", map[string]any{}, "agent protocol")
 }

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) error {
@@ -122,7 +123,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 		u.PasswordHash = string(hash)
 	}
 	doc, _ := json.Marshal(u)
-	rec := &store.Record{Kind: kindUser, UID: newUID(), TenantUID: c.p.TenantUID, Name: email, Doc: doc}
+	rec := &store.Record{Kind: kindUser, UID: uid.New(), TenantUID: c.p.TenantUID, Name: email, Doc: doc}
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			return err
@@ -218,7 +219,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 		return errBadRequest("spec.expiry %s is in the past", in.Spec.Expiry.Format(time.RFC3339))
 	}
 	key := newSecret("easel-")
-	cred := &store.Credential{UID: newUID(), Kind: store.CredentialAPIKey, TenantUID: c.p.TenantUID, UserUID: owner,
+	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey, TenantUID: c.p.TenantUID, UserUID: owner,
 		Name: in.Metadata.Name, Hash: hashSecret(key), ExpiresAt: in.Spec.Expiry, Active: true,
 		Annotations: in.Metadata.Annotations}
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {

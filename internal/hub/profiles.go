@@ -14,6 +14,7 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/profiles"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 // writeScope is the project a write lands in: the ProjectUid header's, or the tenant scope.
@@ -51,7 +52,7 @@ func (s *Server) storeNewProfile(r *http.Request, c *call, in v1.ClusterProfileE
 		return "", err
 	}
 	p.Published = publish
-	rec := &store.Record{Kind: kindProfile, UID: newUID(), TenantUID: c.p.TenantUID, ProjectUID: project,
+	rec := &store.Record{Kind: kindProfile, UID: uid.New(), TenantUID: c.p.TenantUID, ProjectUID: project,
 		Name: p.Name, Version: p.Version, State: profileState(p), Category: p.Type}
 	p.AssignManifestUIDs(rec.UID)
 	rec.Doc = p.Encode()

@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/validate"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
 		return errBadRequest("%v", err)
 	}
-	rec := &store.Record{Kind: kindProject, UID: newUID(), TenantUID: c.p.TenantUID, Name: in.Metadata.Name, Doc: []byte(`{}`)}
+	rec := &store.Record{Kind: kindProject, UID: uid.New(), TenantUID: c.p.TenantUID, Name: in.Metadata.Name, Doc: []byte(`{}`)}
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			return err

@@ -49,6 +49,9 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 	handle("GET /v1/spectroclusters/{uid}", s.getCluster)
 	handle("DELETE /v1/spectroclusters/{uid}", s.deleteCluster)
 	handle("GET /v1/spectroclusters/{uid}/status", s.clusterStatus)
+	handle("GET /v1/spectroclusters/{uid}/assets/kubeconfig", s.clusterKubeconfig)
+	handle("GET /v1/spectroclusters/{uid}/assets/kubeconfigclient", s.clusterKubeconfig)
+	handle("GET /v1/spectroclusters/{uid}/assets/adminKubeconfig", s.clusterKubeconfig)
 	handle("POST /v1/dashboard/spectroclusters/search", s.searchClusters)
 	handle("GET /v1/dashboard/spectroclusters/meta", s.clustersMeta)
 	handle("GET /v1/dashboard/spectroclusters/{uid}", s.clusterSummary)
@@ -72,9 +75,6 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 		"GET /v1/spectroclusters/{uid}/profiles":                                                                 "a cluster's profile list",
 		"PUT /v1/spectroclusters/{uid}/profiles":                                                                 "changing a cluster's profiles",
 		"PATCH /v1/spectroclusters/{uid}/profiles":                                                               "changing a cluster's profiles",
-		"GET /v1/spectroclusters/{uid}/assets/kubeconfig":                                                        "kubeconfig download (it needs a provisioned cluster)",
-		"GET /v1/spectroclusters/{uid}/assets/kubeconfigclient":                                                  "kubeconfig download (it needs a provisioned cluster)",
-		"GET /v1/spectroclusters/{uid}/assets/adminKubeconfig":                                                   "kubeconfig download (it needs a provisioned cluster)",
 		"GET /v1/spectroclusters/{uid}/repave/status":                                                            "repave",
 		"PATCH /v1/spectroclusters/{uid}/repave/approve":                                                         "repave",
 		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":                                                   "certificate renewal",

@@ -9,9 +9,18 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"time"
 
+	"k8s.io/utils/clock"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/controllers/cluster"
+	"github.com/easelhq/easel/internal/engine"
+	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -27,6 +36,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready, if set, receives the listening address once the hub serves.
 	Ready func(addr string)
+	// LocalVCPULimit bounds the vCPUs of all local clusters' machines together (default 16 per host CPU).
+	LocalVCPULimit int
+	// ReconcileWorkers is how many clusters are reconciled at once (default 4).
+	ReconcileWorkers int
+	// Resync is how often every cluster is reconciled again (default 1m).
+	Resync time.Duration
 }
 
 // Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
@@ -61,8 +76,29 @@ func Run(ctx context.Context, cfg Config) error {
 	if boot != nil && cfg.Out != nil {
 		printWelcome(cfg.Out, addr, boot, cfg.AdminAPIKey != "")
 	}
+	if _, err := k8sbin.Find(); err != nil {
+		log.Warn("Local clusters cannot be provisioned until the Kubernetes binaries are built", "err", err)
+	}
+	if cfg.LocalVCPULimit <= 0 {
+		cfg.LocalVCPULimit = 16 * runtime.NumCPU()
+	}
+	providers := map[string]provider.Provider{
+		v1.CloudTypeLocal: &local.Provider{Root: filepath.Join(cfg.DataDir, "clusters"), VCPULimit: cfg.LocalVCPULimit,
+			Binaries: k8sbin.Find, Log: log},
+	}
+	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log}
+	hub := New(st, catalog, Options{Logger: log, Providers: providers})
+	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
+		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },
+		Logger: log, Registerer: hub.Registry()})
+	hub.notify = eng.Enqueue
+	engineDone := make(chan struct{})
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { eng.Run(engineCtx); close(engineDone) }()
+	defer func() { stopEngine(); <-engineDone }()
+
 	srv := &http.Server{
-		Handler:           New(st, catalog, Options{Logger: log}).Handler(),
+		Handler:           hub.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,

@@ -15,7 +15,9 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 // Server serves the /v1 API, /healthz, /readyz and /metrics.
@@ -24,6 +26,9 @@ type Server struct {
 	catalog *packs.Catalog
 	log     *slog.Logger
 	clock   clock.PassiveClock
+	// notify wakes the engine for a cluster; providers are by cloud type.
+	notify    func(clusterUID string)
+	providers map[string]provider.Provider
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -34,11 +39,20 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	Clock  clock.PassiveClock
+	// Notify is told the uid of every cluster whose spec changed (the engine's Enqueue); nil when
+	// no engine runs.
+	Notify func(clusterUID string)
+	// Providers build the clusters, by cloud type; the API reads kubeconfigs through them.
+	Providers map[string]provider.Provider
 }
 
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
-	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry()}
+	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry(),
+		notify: o.Notify, providers: o.Providers}
+	if s.notify == nil {
+		s.notify = func(string) {}
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -150,7 +164,7 @@ func (s *Server) wrapPublic(h func(w http.ResponseWriter, r *http.Request) error
 			return
 		}
 		ae, known := toAPIError(err)
-		ref := newUID()
+		ref := uid.New()
 		if !known {
 			s.log.Error("Request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)
 		}
@@ -169,8 +183,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // audit records a write in the audit trail, inside the write's transaction.
-func (s *Server) audit(ctx context.Context, q store.Queries, c *call, project, action, kind, uid, name, message string) error {
-	return q.AddAudit(ctx, &store.Audit{UID: newUID(), TenantUID: c.p.TenantUID, ProjectUID: project,
+func (s *Server) audit(ctx context.Context, q store.Queries, c *call, project, action, kind, resourceUID, name, message string) error {
+	return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: c.p.TenantUID, ProjectUID: project,
 		ActorType: c.p.ActorType, ActorUID: c.p.UserUID, ActorName: c.p.Name, Action: action,
-		ResourceKind: kind, ResourceUID: uid, ResourceName: name, Message: message, CreatedAt: s.clock.Now()})
+		ResourceKind: kind, ResourceUID: resourceUID, ResourceName: name, Message: message, CreatedAt: s.clock.Now()})
 }

@@ -203,6 +203,23 @@ func (q queries) ListObjects(ctx context.Context, o ListOptions) ([]Record, int,
 	return out, total, rows.Err()
 }
 
+func (q queries) ListUIDs(ctx context.Context, kind string) ([]string, error) {
+	rows, err := q.query(ctx, `SELECT uid FROM objects WHERE kind = ? ORDER BY uid`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s uids: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&uid); err != nil {
+			return nil, err
+		}
+		out = append(out, uid)
+	}
+	return out, rows.Err()
+}
+
 func (q queries) CreateObject(ctx context.Context, r *Record) error {
 	if r.Kind == "" || r.UID == "" || r.TenantUID == "" || r.Name == "" {
 		return fmt.Errorf("creating object: kind, uid, tenant and name are required")

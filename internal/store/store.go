@@ -153,6 +153,8 @@ type Queries interface {
 	// ListObjects returns one page and the total number of matches.
 	ListObjects(ctx context.Context, opts ListOptions) ([]Record, int, error)
 	// CreateObject stores a new object; a duplicate name is ErrConflict.
+	// ListUIDs returns the uid of every object of a kind, across tenants (for the engine's resync).
+	ListUIDs(ctx context.Context, kind string) ([]string, error)
 	CreateObject(ctx context.Context, rec *Record) error
 	// UpdateObject replaces an object whose ResourceVersion is still rec.ResourceVersion; otherwise
 	// ErrConflict. On success rec carries the new ResourceVersion and UpdatedAt.

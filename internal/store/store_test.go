@@ -158,6 +158,14 @@ func TestListObjects(t *testing.T) {
 				t.Errorf("%s: got %v (total %d), want %s (total %d)", tt.name, got, total, tt.want, tt.total)
 			}
 		}
+		other := cluster("z9", "p1", "other-tenant")
+		other.TenantUID = "t2"
+		if err := s.CreateObject(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if uids, err := s.ListUIDs(ctx, "cluster"); err != nil || fmt.Sprint(uids) != "[u0 u1 u2 u3 u4 z9]" {
+			t.Errorf("ListUIDs = %v, %v; want every cluster of every tenant", uids, err)
+		}
 		if _, _, err := s.ListObjects(ctx, store.ListOptions{Kind: "cluster", TenantUID: "t1",
 			Conditions: []store.Condition{{Field: "doc", Values: []string{"x"}}}}); err == nil {
 			t.Error("filtering on an unknown field: no error")

@@ -19,6 +19,7 @@ import (
 	"github.com/spectrocloud/palette-sdk-go/client"
 
 	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
 
@@ -89,6 +90,9 @@ func startHub(t *testing.T, db string) string {
 }
 
 func TestPaletteSDK(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("the SDK flow provisions a local cluster: %v", err)
+	}
 	stores := []struct {
 		name string
 		db   func(t *testing.T) string
@@ -123,6 +127,34 @@ func apiError(err error) (int, string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func hasCondition(c *models.V1SpectroCluster, condType, status string) bool {
+	for _, cond := range c.Status.Conditions {
+		if cond.Type != nil && *cond.Type == condType {
+			return cond.Status != nil && *cond.Status == status
+		}
+	}
+	return false
+}
+
+// waitForCondition polls the cluster through the SDK until the condition has the status.
+func waitForCondition(t *testing.T, pc *client.V1Client, uid, condType, status string) *models.V1SpectroCluster {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		c, err := pc.GetCluster(uid)
+		if err != nil || c == nil {
+			t.Fatalf("GetCluster(%s) = %v, %v", uid, c, err)
+		}
+		if hasCondition(c, condType, status) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster %s: %s is not %s after 3m; conditions %s", uid, condType, status, dump(c.Status.Conditions))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
 
 func tenantClient(addr, key string) *client.V1Client {
 	return client.New(client.WithPaletteURI(addr), client.WithAPIKey(key), client.WithSchemes([]string{"http"}))
@@ -426,21 +458,19 @@ func paletteFlow(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatalf("CreateClusterCustomCloud: %v", err)
 	}
-	cluster, err := pc.GetCluster(clusterUID)
-	if err != nil || cluster == nil {
-		t.Fatalf("GetCluster = %v, %v", cluster, err)
+	// The engine provisions it: a real control plane, then KWOK nodes for the three machines.
+	cluster := waitForCondition(t, pc, clusterUID, "WorkerNodesReady", "True")
+	if cluster.Metadata.Name != "sdk-cluster" || cluster.Metadata.Labels["env"] != "e2e" || cluster.Status.State != "Provisioning" {
+		t.Fatalf("GetCluster = %s; want sdk-cluster, label env=e2e, state Provisioning", dump(cluster))
 	}
-	if cluster.Metadata.Name != "sdk-cluster" || cluster.Metadata.Labels["env"] != "e2e" || cluster.Status.State != "Pending" {
-		t.Fatalf("GetCluster = %s; want sdk-cluster, label env=e2e, state Pending", dump(cluster))
-	}
-	var infra *models.V1ClusterCondition
-	for _, c := range cluster.Status.Conditions {
-		if c.Type != nil && *c.Type == "InfrastructureReady" {
-			infra = c
+	for _, want := range []string{"InfrastructureReady", "ControlPlaneNodesReady"} {
+		if !hasCondition(cluster, want, "True") {
+			t.Fatalf("GetCluster conditions = %s; want %s True", dump(cluster.Status.Conditions), want)
 		}
 	}
-	if infra == nil || infra.Status == nil || *infra.Status != "False" || infra.Reason != "WaitingForProvisioning" {
-		t.Fatalf("GetCluster conditions = %s; want InfrastructureReady False WaitingForProvisioning", dump(cluster.Status.Conditions))
+	kubeconfig, err := pc.GetClusterAdminKubeConfig(clusterUID)
+	if err != nil || !strings.Contains(kubeconfig, "server: https://127.0.0.1:") {
+		t.Fatalf("GetClusterAdminKubeConfig = %q, %v; want a kubeconfig for the local API server", kubeconfig, err)
 	}
 	if len(cluster.Spec.ClusterProfileTemplates) != 1 || cluster.Spec.ClusterProfileTemplates[0].UID != profileUID ||
 		len(cluster.Spec.ClusterProfileTemplates[0].Packs) != 5 {
@@ -490,9 +520,9 @@ func paletteFlow(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatalf("SearchClusterSummaries: %v", err)
 	}
-	if len(summaries) != 1 || summaries[0].Metadata.UID != clusterUID || summaries[0].Status.State != "Pending" ||
+	if len(summaries) != 1 || summaries[0].Metadata.UID != clusterUID || summaries[0].Status.State != "Provisioning" ||
 		summaries[0].SpecSummary.ProjectMeta.Name != "sdk-e2e" {
-		t.Fatalf("SearchClusterSummaries(clusterName eq sdk-cluster) = %s; want sdk-cluster, Pending, in sdk-e2e", dump(summaries))
+		t.Fatalf("SearchClusterSummaries(clusterName eq sdk-cluster) = %s; want sdk-cluster, Provisioning, in sdk-e2e", dump(summaries))
 	}
 	byName, err := pc.GetClusterByName("sdk-cluster", false)
 	if err != nil || byName == nil || byName.Metadata.UID != clusterUID {
@@ -502,17 +532,28 @@ func paletteFlow(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatalf("GetClusterOverview: %v", err)
 	}
-	if overview.Metadata.UID != clusterUID || overview.Status.State != "Pending" || len(overview.Spec.CloudConfig.MachinePools) != 2 {
-		t.Fatalf("GetClusterOverview = %s; want sdk-cluster, Pending, 2 pools", dump(overview))
+	if overview.Metadata.UID != clusterUID || overview.Status.State != "Provisioning" || len(overview.Spec.CloudConfig.MachinePools) != 2 {
+		t.Fatalf("GetClusterOverview = %s; want sdk-cluster, Provisioning, 2 pools", dump(overview))
 	}
 
 	events, err := pc.GetEvents("spectrocluster", clusterUID, nil, nil, nil, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatalf("GetEvents: %v", err)
 	}
-	if len(events) != 1 || events[0].Reason != "Created" || events[0].InvolvedObject.UID != clusterUID ||
-		events[0].Severity != "Info" {
-		t.Fatalf("GetEvents = %s; want one Info Created event of the cluster", dump(events))
+	var reasons []string
+	for _, e := range events {
+		if e.InvolvedObject.UID != clusterUID {
+			t.Fatalf("GetEvents returned another object's event: %s", dump(e))
+		}
+		reasons = append(reasons, e.Reason)
+	}
+	for _, want := range []string{"Created", "MachineCreating", "ControlPlaneReady", "MachineReady", "NodesReady"} {
+		if !slices.Contains(reasons, want) {
+			t.Fatalf("GetEvents reasons = %v; want %s among them", reasons, want)
+		}
+	}
+	if reasons[len(reasons)-1] != "Created" {
+		t.Fatalf("GetEvents = %v; want newest first, Created last", reasons)
 	}
 
 	// Bad input is a 400; a missing cluster is nil, not an error.
@@ -535,8 +576,20 @@ func paletteFlow(t *testing.T, addr string) {
 	if err := pc.DeleteCluster(clusterUID); err != nil {
 		t.Fatalf("DeleteCluster: %v", err)
 	}
-	if c, err := pc.GetCluster(clusterUID); c != nil || err != nil {
-		t.Fatalf("GetCluster after delete = %v, %v; want nil, nil", c, err)
+	// The engine tears the control plane down, then the record goes: GetCluster becomes nil.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		c, err := pc.GetCluster(clusterUID)
+		if err != nil {
+			t.Fatalf("GetCluster while deleting: %v", err)
+		}
+		if c == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster still there 2m after DeleteCluster: %s", dump(c.Status))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if err := pc.DeleteCluster("000000000000000000000000"); err != nil {
 		t.Fatalf("DeleteCluster(missing) = %v; want nil", err)

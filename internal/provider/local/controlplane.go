@@ -255,26 +255,27 @@ func (cp *ControlPlane) Server() string {
 
 // AdminKubeconfig returns the cluster-admin kubeconfig.
 func (cp *ControlPlane) AdminKubeconfig() ([]byte, error) {
-	if cp.pki == nil {
-		return nil, errors.New("the control plane has not been prepared")
+	data, err := os.ReadFile(cp.AdminKubeconfigPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New("the control plane has not been prepared yet")
 	}
-	return cp.pki.AdminKubeconfigBytes()
+	return data, err
 }
 
 // AdminKubeconfigPath is the file of the cluster-admin kubeconfig.
-func (cp *ControlPlane) AdminKubeconfigPath() string { return cp.pki.AdminKubeconfig }
+func (cp *ControlPlane) AdminKubeconfigPath() string {
+	return filepath.Join(cp.Dir, "pki", "admin.kubeconfig")
+}
 
 func (cp *ControlPlane) httpClient() (*http.Client, error) {
-	if cp.pki == nil {
-		return nil, errors.New("the control plane has not been prepared")
-	}
-	caPEM, err := os.ReadFile(cp.pki.CACert)
+	dir := filepath.Join(cp.Dir, "pki")
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	cert, err := tls.LoadX509KeyPair(filepath.Join(cp.pki.Dir, "admin.crt"), filepath.Join(cp.pki.Dir, "admin.key"))
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key"))
 	if err != nil {
 		return nil, err
 	}

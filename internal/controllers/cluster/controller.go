@@ -1,0 +1,238 @@
+// Package cluster is the cluster controller: it moves each cluster record towards a running
+// cluster through its provider — control plane, then machines — recording every milestone as a
+// condition and an event, and tears the cluster down when it is deleted.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/engine"
+	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
+)
+
+// Kind is the stored kind of clusters.
+const Kind = "spectrocluster"
+
+// Condition types after InfrastructureReady, in order.
+const (
+	ConditionControlPlaneNodesReady = "ControlPlaneNodesReady"
+	ConditionWorkerNodesReady       = "WorkerNodesReady"
+	ConditionAgentDeployed          = "AgentDeployed"
+)
+
+// Poll is how soon a cluster that is on its way is looked at again.
+const Poll = 2 * time.Second
+
+// QuotaRetry is how soon a cluster that did not fit is tried again.
+const QuotaRetry = 15 * time.Second
+
+// Controller reconciles clusters.
+type Controller struct {
+	Store     store.Store
+	Providers map[string]provider.Provider // by cloud type
+	Clock     clock.PassiveClock
+	Log       *slog.Logger
+}
+
+var _ engine.Reconciler = (*Controller)(nil)
+
+// pending collects what one reconcile changes, written at the end in one transaction.
+type pending struct {
+	events []store.Event
+}
+
+func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, error) {
+	rec, err := c.Store.GetObject(ctx, Kind, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return engine.Result{}, nil
+	}
+	if err != nil {
+		return engine.Result{}, err
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	log := c.Log.With("cluster", rec.Name, "uid", rec.UID)
+	prov, ok := c.Providers[cl.CloudType]
+	if !ok {
+		return engine.Result{}, fmt.Errorf("no provider for cloud type %q", cl.CloudType)
+	}
+	pc := provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: cl}
+	if cl.Status.State == v1.ClusterStateDeleting {
+		return engine.Result{}, c.delete(ctx, log, rec, prov, pc)
+	}
+
+	var p pending
+	before := string(cl.Encode())
+	res, stepErr := c.provision(ctx, log, &rec, &cl, prov, &p)
+	cl.Status.ObservedGeneration = rec.Generation
+	if string(cl.Encode()) == before && len(p.events) == 0 {
+		return res, stepErr
+	}
+	if err := c.writeStatus(ctx, &rec, cl, p); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// The spec changed meanwhile: look again at once with what is stored now.
+			return engine.Result{RequeueAfter: 10 * time.Millisecond}, nil
+		}
+		return engine.Result{}, errors.Join(stepErr, err)
+	}
+	return res, stepErr
+}
+
+// provision takes the next steps towards a running cluster.
+func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store.Record, cl *clusters.Cluster,
+	prov provider.Provider, p *pending) (engine.Result, error) {
+	now := c.Clock.Now()
+	if cl.Status.State == v1.ClusterStatePending {
+		cl.Status.State = v1.ClusterStateProvisioning
+	}
+	pc := provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: *cl}
+
+	// Machines are recorded before they are created: a crash in between never duplicates one.
+	add, remove := clusters.PlanMachines(cl, now, uid.New)
+	if len(add) > 0 {
+		cl.Status.Machines = append(cl.Status.Machines, add...)
+		for _, m := range add {
+			c.event(p, rec, v1.SeverityInfo, "MachineCreating", fmt.Sprintf("Creating machine %s in pool %s (%s, %s)", m.Name, m.Pool, m.InstanceType, m.Zone))
+		}
+		return engine.Result{RequeueAfter: time.Millisecond}, nil
+	}
+
+	if err := prov.EnsureControlPlane(ctx, pc); err != nil {
+		reason, severity, retry := "ControlPlaneNotReady", v1.SeverityWarning, Poll
+		switch {
+		case errors.Is(err, provider.ErrQuota):
+			reason, severity, retry = "QuotaExceeded", v1.SeverityError, QuotaRetry
+		case errors.Is(err, k8sbin.ErrMissing):
+			reason, severity, retry = "BinariesMissing", v1.SeverityError, QuotaRetry
+		}
+		c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "False", reason, err.Error(), severity)
+		log.Info("Waiting for the control plane", "reason", reason, "err", err)
+		return engine.Result{RequeueAfter: retry}, nil
+	}
+	c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady",
+		"The control plane answers", v1.SeverityInfo)
+
+	for _, m := range remove {
+		log.Info("Deleting machine", "machine", m.Name)
+		if err := prov.DeleteMachine(ctx, pc, m); err != nil {
+			return engine.Result{}, err
+		}
+		cl.Status.Machines = slices.DeleteFunc(cl.Status.Machines, func(x clusters.Machine) bool { return x.UID == m.UID })
+		c.event(p, rec, v1.SeverityInfo, "MachineDeleted", fmt.Sprintf("Deleted machine %s of pool %s", m.Name, m.Pool))
+	}
+
+	observed, err := prov.Machines(ctx, pc)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	for i := range cl.Status.Machines {
+		m := &cl.Status.Machines[i]
+		st := observed[m.Name]
+		if !st.Exists {
+			if err := prov.EnsureMachine(ctx, pc, *m); err != nil {
+				return engine.Result{}, err
+			}
+		}
+		if st.Ready && !m.Ready {
+			c.event(p, rec, v1.SeverityInfo, "MachineReady", fmt.Sprintf("Machine %s of pool %s is Ready", m.Name, m.Pool))
+		}
+		m.Ready = st.Ready
+	}
+	cpReady := c.nodesCondition(p, rec, cl, ConditionControlPlaneNodesReady, true)
+	workersReady := c.nodesCondition(p, rec, cl, ConditionWorkerNodesReady, false)
+	if !cpReady || !workersReady {
+		return engine.Result{RequeueAfter: Poll}, nil
+	}
+	c.condition(p, rec, cl, ConditionAgentDeployed, "False", "NotImplemented",
+		"The easel agent is not built yet, so packs are not applied and the cluster does not become Running", v1.SeverityInfo)
+	return engine.Result{}, nil
+}
+
+// nodesCondition sets the readiness condition of the control-plane or the worker machines.
+func (c *Controller) nodesCondition(p *pending, rec *store.Record, cl *clusters.Cluster, condType string, controlPlane bool) bool {
+	total, ready := 0, 0
+	for _, m := range cl.Status.Machines {
+		if m.ControlPlane == controlPlane {
+			total++
+			if m.Ready {
+				ready++
+			}
+		}
+	}
+	what := "worker"
+	if controlPlane {
+		what = "control-plane"
+	}
+	if ready == total {
+		c.condition(p, rec, cl, condType, "True", "NodesReady", fmt.Sprintf("%d of %d %s nodes Ready", ready, total, what), v1.SeverityInfo)
+		return true
+	}
+	c.condition(p, rec, cl, condType, "False", "WaitingForNodes", fmt.Sprintf("%d of %d %s nodes Ready", ready, total, what), v1.SeverityInfo)
+	return false
+}
+
+// condition sets a condition and, when it changed, queues an event telling the story.
+func (c *Controller) condition(p *pending, rec *store.Record, cl *clusters.Cluster, condType, status, reason, message, severity string) {
+	if cl.Status.SetCondition(condType, status, reason, message, c.Clock.Now()) {
+		c.event(p, rec, severity, reason, condType+": "+message)
+	}
+}
+
+func (c *Controller) event(p *pending, rec *store.Record, severity, reason, message string) {
+	p.events = append(p.events, store.Event{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
+		ObjectKind: rec.Kind, ObjectUID: rec.UID, ObjectName: rec.Name, Reason: reason, Message: message,
+		Severity: severity, Component: "engine", CreatedAt: c.Clock.Now()})
+}
+
+// writeStatus stores the cluster and its new events in one transaction, optimistically.
+func (c *Controller) writeStatus(ctx context.Context, rec *store.Record, cl clusters.Cluster, p pending) error {
+	rec.Doc, rec.State = cl.Encode(), cl.Status.State
+	return c.Store.Tx(ctx, func(q store.Queries) error {
+		if err := q.UpdateObject(ctx, rec); err != nil {
+			return err
+		}
+		for i := range p.events {
+			if err := q.AddEvent(ctx, &p.events[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// delete tears the cluster's infrastructure down, then removes its record, events and credentials.
+func (c *Controller) delete(ctx context.Context, log *slog.Logger, rec store.Record, prov provider.Provider, pc provider.Cluster) error {
+	log.Info("Deleting cluster infrastructure")
+	if err := prov.Delete(ctx, pc); err != nil {
+		return fmt.Errorf("deleting the infrastructure of %s: %w", rec.Name, err)
+	}
+	err := c.Store.Tx(ctx, func(q store.Queries) error {
+		if err := q.DeleteObject(ctx, Kind, rec.UID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := q.DeleteEvents(ctx, rec.UID); err != nil {
+			return err
+		}
+		return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
+			ActorType: "system", ActorName: "engine", Action: "delete", ResourceKind: Kind, ResourceUID: rec.UID,
+			ResourceName: rec.Name, Message: "Cluster " + rec.Name + " torn down and removed", CreatedAt: c.Clock.Now()})
+	})
+	if err == nil {
+		log.Info("Deleted cluster")
+	}
+	return err
+}

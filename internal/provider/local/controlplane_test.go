@@ -1,0 +1,115 @@
+package local_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/provider/local"
+)
+
+func binaries(t *testing.T) k8sbin.Paths {
+	t.Helper()
+	bins, err := k8sbin.Find()
+	if err != nil {
+		t.Fatalf("the local provider tests need the pinned Kubernetes binaries: %v", err)
+	}
+	return bins
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: still not true after %s: %v", what, d, err)
+}
+
+// A real control plane comes up, KWOK makes its nodes Ready, pods run on them, and a restart of
+// the supervising side adopts the running processes instead of starting new ones.
+func TestControlPlaneLifecycle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c1")
+	cp := &local.ControlPlane{Name: "c1", Dir: dir, Bins: binaries(t)}
+	t.Cleanup(func() { cp.Destroy() })
+	ctx := context.Background()
+
+	if err := cp.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "kube-apiserver ready", func() error { return cp.Ready(ctx) })
+	if got := cp.Running(); len(got) != 5 {
+		t.Fatalf("running components = %v, want all five", got)
+	}
+	c, err := cp.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	machines := []local.Machine{
+		{Name: "cp-abcde", UID: "m1", Pool: "cp", ControlPlane: true, InstanceType: "small", Zone: "local-a", CPU: 2, MemoryGiB: 4, DiskGiB: 60},
+		{Name: "workers-fghij", UID: "m2", Pool: "workers", InstanceType: "medium", Zone: "local-b", CPU: 4, MemoryGiB: 8, DiskGiB: 60,
+			Labels: map[string]string{"team": "web"}, Taints: []v1.Taint{{Key: "dedicated", Value: "web", Effect: "NoSchedule"}}},
+	}
+	for _, m := range machines {
+		if err := cp.EnsureMachine(ctx, c, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.EnsureMachine(ctx, c, m); err != nil {
+			t.Fatalf("registering %s twice: %v", m.Name, err)
+		}
+	}
+	eventually(t, 60*time.Second, "nodes Ready", func() error { return allReady(ctx, c, 2) })
+	n, _ := c.CoreV1().Nodes().Get(ctx, "workers-fghij", metav1.GetOptions{})
+	if n.Labels["node.kubernetes.io/instance-type"] != "medium" || n.Labels["topology.kubernetes.io/zone"] != "local-b" ||
+		n.Labels["team"] != "web" || n.Status.Capacity.Cpu().Value() != 4 || len(n.Spec.Taints) != 1 {
+		t.Fatalf("worker node = labels %v capacity %v taints %v", n.Labels, n.Status.Capacity, n.Spec.Taints)
+	}
+	cpNode, _ := c.CoreV1().Nodes().Get(ctx, "cp-abcde", metav1.GetOptions{})
+	if !slices.ContainsFunc(cpNode.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "node-role.kubernetes.io/control-plane" }) {
+		t.Fatalf("control-plane node taints = %v", cpNode.Spec.Taints)
+	}
+
+	// A restart adopts the running processes: the same PIDs, the same cluster.
+	before := pids(t, dir)
+	again := &local.ControlPlane{Name: "c1", Dir: dir, Bins: cp.Bins}
+	if err := again.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := pids(t, dir); !slices.Equal(before, after) {
+		t.Fatalf("adoption restarted processes: %v → %v", before, after)
+	}
+
+	// Stop keeps the data; Ensure brings the same nodes back.
+	if err := again.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Running(); len(got) != 0 {
+		t.Fatalf("still running after Stop: %v", got)
+	}
+	if err := again.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "kube-apiserver ready after restart", func() error { return again.Ready(ctx) })
+	c, _ = again.Client()
+	eventually(t, 60*time.Second, "the same nodes after restart", func() error { return allReady(ctx, c, 2) })
+
+	if err := again.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("data dir left after Destroy: %v", err)
+	}
+}

@@ -1,0 +1,172 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/provider"
+)
+
+// Provider is the local provider: one control plane per cluster under Root, machines as KWOK nodes,
+// and a host-wide vCPU limit shared by all local clusters.
+type Provider struct {
+	Root      string                       // <data-dir>/clusters
+	VCPULimit int                          // vCPUs all local machines may use together
+	Binaries  func() (k8sbin.Paths, error) // where the Kubernetes binaries are (k8sbin.Find)
+	Log       *slog.Logger
+
+	mu  sync.Mutex // serialises quota checks and reservations
+	cps sync.Map   // cluster uid → *ControlPlane
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+func (p *Provider) dir(uid string) string { return filepath.Join(p.Root, uid) }
+
+func (p *Provider) reservationPath(uid string) string { return filepath.Join(p.dir(uid), "vcpus") }
+
+// controlPlane returns the cluster's control plane handle, loading its state from disk.
+func (p *Provider) controlPlane(c provider.Cluster) (*ControlPlane, error) {
+	if cp, ok := p.cps.Load(c.UID); ok {
+		return cp.(*ControlPlane), nil
+	}
+	bins, err := p.Binaries()
+	if err != nil {
+		return nil, err
+	}
+	cp := &ControlPlane{Name: c.Name, Dir: p.dir(c.UID), Bins: bins, Log: p.Log}
+	actual, _ := p.cps.LoadOrStore(c.UID, cp)
+	return actual.(*ControlPlane), nil
+}
+
+// reserve records the cluster's vCPUs if they fit beside every other local cluster's.
+func (p *Provider) reserve(c provider.Cluster) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	need := c.Spec.VCPUs()
+	used := 0
+	entries, err := os.ReadDir(p.Root)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == c.UID {
+			continue
+		}
+		if data, err := os.ReadFile(p.reservationPath(e.Name())); err == nil {
+			n, _ := strconv.Atoi(string(data))
+			used += n
+		}
+	}
+	if used+need > p.VCPULimit {
+		return fmt.Errorf("%w: the cluster needs %d vCPUs but %d of the host's %d are in use by other local clusters (easel server --local-vcpu-limit)",
+			provider.ErrQuota, need, used, p.VCPULimit)
+	}
+	if err := os.MkdirAll(p.dir(c.UID), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(p.reservationPath(c.UID), []byte(strconv.Itoa(need)), 0o600)
+}
+
+func (p *Provider) EnsureControlPlane(ctx context.Context, c provider.Cluster) error {
+	if err := p.reserve(c); err != nil {
+		return err
+	}
+	cp, err := p.controlPlane(c)
+	if err != nil {
+		return err
+	}
+	if err := cp.Ensure(ctx); err != nil {
+		return err
+	}
+	return cp.Ready(ctx)
+}
+
+// machine turns a recorded machine into a KWOK node description.
+func machine(c provider.Cluster, m clusters.Machine) Machine {
+	it := clusters.InstanceTypes[m.InstanceType]
+	out := Machine{Name: m.Name, UID: m.UID, Pool: m.Pool, ControlPlane: m.ControlPlane, InstanceType: m.InstanceType,
+		Zone: m.Zone, CPU: it.CPU, MemoryGiB: it.MemoryGiB, DiskGiB: m.DiskGiB}
+	if pool, ok := c.Spec.Pool(m.Pool); ok {
+		out.Labels, out.Taints = pool.Labels, pool.Taints
+	}
+	return out
+}
+
+func (p *Provider) EnsureMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
+	cp, err := p.controlPlane(c)
+	if err != nil {
+		return err
+	}
+	client, err := cp.Client()
+	if err != nil {
+		return err
+	}
+	return cp.EnsureMachine(ctx, client, machine(c, m))
+}
+
+func (p *Provider) DeleteMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
+	cp, err := p.controlPlane(c)
+	if err != nil {
+		return err
+	}
+	client, err := cp.Client()
+	if err != nil {
+		return err
+	}
+	return cp.DeleteMachine(ctx, client, m.Name)
+}
+
+func (p *Provider) Machines(ctx context.Context, c provider.Cluster) (map[string]provider.MachineState, error) {
+	cp, err := p.controlPlane(c)
+	if err != nil {
+		return nil, err
+	}
+	client, err := cp.Client()
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: LabelMachine})
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	out := make(map[string]provider.MachineState, len(nodes.Items))
+	for i := range nodes.Items {
+		out[nodes.Items[i].Name] = provider.MachineState{Exists: true, Ready: NodeReady(&nodes.Items[i])}
+	}
+	return out, nil
+}
+
+func (p *Provider) Kubeconfig(ctx context.Context, c provider.Cluster) ([]byte, error) {
+	cp, err := p.controlPlane(c)
+	if err != nil {
+		return nil, err
+	}
+	return cp.AdminKubeconfig()
+}
+
+func (p *Provider) Delete(ctx context.Context, c provider.Cluster) error {
+	cp, err := p.controlPlane(c)
+	if errors.Is(err, k8sbin.ErrMissing) {
+		// Nothing can have been started without the binaries; only the directory is left.
+		return os.RemoveAll(p.dir(c.UID))
+	}
+	if err != nil {
+		return err
+	}
+	if err := cp.Destroy(); err != nil {
+		return err
+	}
+	p.cps.Delete(c.UID)
+	return nil
+}

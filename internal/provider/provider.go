@@ -1,0 +1,46 @@
+// Package provider is the contract between the engine and the infrastructure a cluster runs on,
+// keyed by cloud type. The engine decides what should exist; a provider makes it exist and says
+// what it sees.
+package provider
+
+import (
+	"context"
+	"errors"
+
+	"github.com/easelhq/easel/internal/clusters"
+)
+
+// ErrQuota is returned when the infrastructure has no room for a cluster (like a cloud's vCPU
+// limit). The engine reports it and keeps retrying: freed capacity clears it.
+var ErrQuota = errors.New("quota exceeded")
+
+// Cluster is what a provider is told about a cluster.
+type Cluster struct {
+	UID  string
+	Name string
+	Spec clusters.Cluster
+}
+
+// MachineState is what a provider observes of one machine.
+type MachineState struct {
+	Exists bool
+	Ready  bool
+}
+
+// Provider builds and tears down the infrastructure of clusters of one cloud type. Every method is
+// idempotent: the engine calls them again after any failure or restart.
+type Provider interface {
+	// EnsureControlPlane brings up the cluster's control plane. It returns nil once the control
+	// plane answers; an error says what is missing (ErrQuota when it does not fit).
+	EnsureControlPlane(ctx context.Context, c Cluster) error
+	// EnsureMachine creates a machine; one that exists is kept.
+	EnsureMachine(ctx context.Context, c Cluster, m clusters.Machine) error
+	// DeleteMachine removes a machine; one already gone is fine.
+	DeleteMachine(ctx context.Context, c Cluster, m clusters.Machine) error
+	// Machines reports the state of every machine the provider knows of, by machine name.
+	Machines(ctx context.Context, c Cluster) (map[string]MachineState, error)
+	// Kubeconfig returns the cluster-admin kubeconfig.
+	Kubeconfig(ctx context.Context, c Cluster) ([]byte, error)
+	// Delete removes everything of the cluster.
+	Delete(ctx context.Context, c Cluster) error
+}
