@@ -1,0 +1,258 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/controllers/cluster"
+	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// fakeProvider records what the controller asks of it; machines become Ready when told.
+type fakeProvider struct {
+	mu          sync.Mutex
+	cpErr       error
+	machines    map[string]provider.MachineState
+	created     []string // machine names, in creation order
+	seenInStore func(name string) bool
+	missedStore []string // machines created before the store knew them
+	deleted     bool
+}
+
+func (f *fakeProvider) EnsureControlPlane(context.Context, provider.Cluster) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cpErr
+}
+
+func (f *fakeProvider) EnsureMachine(_ context.Context, _ provider.Cluster, m clusters.Machine) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seenInStore != nil && !f.seenInStore(m.Name) {
+		f.missedStore = append(f.missedStore, m.Name)
+	}
+	f.created = append(f.created, m.Name)
+	f.machines[m.Name] = provider.MachineState{Exists: true}
+	return nil
+}
+
+func (f *fakeProvider) DeleteMachine(_ context.Context, _ provider.Cluster, m clusters.Machine) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.machines, m.Name)
+	return nil
+}
+
+func (f *fakeProvider) Machines(context.Context, provider.Cluster) (map[string]provider.MachineState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]provider.MachineState{}
+	for k, v := range f.machines {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (f *fakeProvider) readyAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.machines {
+		f.machines[k] = provider.MachineState{Exists: true, Ready: true}
+	}
+}
+
+func (f *fakeProvider) Kubeconfig(context.Context, provider.Cluster) ([]byte, error) { return nil, nil }
+
+func (f *fakeProvider) Delete(context.Context, provider.Cluster) error {
+	f.deleted = true
+	return nil
+}
+
+type suite struct {
+	t    *testing.T
+	st   store.Store
+	prov *fakeProvider
+	c    *cluster.Controller
+}
+
+func newSuite(t *testing.T) *suite {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "easel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	prov := &fakeProvider{machines: map[string]provider.MachineState{}}
+	c := &cluster.Controller{Store: st, Providers: map[string]provider.Provider{"local": prov},
+		Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Log: testLogger(t)}
+	s := &suite{t: t, st: st, prov: prov, c: c}
+	prov.seenInStore = func(name string) bool {
+		for _, m := range s.cluster().Status.Machines {
+			if m.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	return s
+}
+
+func (s *suite) create(workers int) {
+	cl := clusters.Cluster{CloudType: "local", Pools: []clusters.Pool{
+		{Name: "cp", ControlPlane: true, Size: 1, InstanceType: "small", Zones: []string{"local-a"}, DiskGiB: 60},
+		{Name: "workers", Size: workers, InstanceType: "small", Zones: []string{"local-a"}, DiskGiB: 60},
+	}, Status: clusters.Status{State: v1.ClusterStatePending}}
+	if err := s.st.CreateObject(context.Background(), &store.Record{Kind: cluster.Kind, UID: "c1", TenantUID: "t",
+		ProjectUID: "p", Name: "web", State: "Pending", Doc: cl.Encode()}); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *suite) cluster() clusters.Cluster {
+	rec, err := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cl, _ := clusters.Decode(rec.Doc)
+	return cl
+}
+
+// settle reconciles until the controller asks for nothing more soon (bounded).
+func (s *suite) settle() {
+	for range 20 {
+		res, err := s.c.Reconcile(context.Background(), "c1")
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if res.RequeueAfter == 0 || res.RequeueAfter >= cluster.Poll {
+			return
+		}
+	}
+	s.t.Fatal("reconcile did not settle")
+}
+
+func (s *suite) conditions() string {
+	var out string
+	for _, c := range s.cluster().Status.Conditions {
+		out += fmt.Sprintf("%s=%s/%s ", c.Type, c.Status, c.Reason)
+	}
+	return out
+}
+
+func TestProvisioningMilestones(t *testing.T) {
+	s := newSuite(t)
+	s.create(2)
+	s.settle()
+	cl := s.cluster()
+	if cl.Status.State != v1.ClusterStateProvisioning || len(cl.Status.Machines) != 3 || len(s.prov.created) != 3 {
+		t.Fatalf("after first reconciles: state %s, %d machines recorded, %d created", cl.Status.State, len(cl.Status.Machines), len(s.prov.created))
+	}
+	if len(s.prov.missedStore) != 0 {
+		t.Fatalf("machines created before they were recorded: %v", s.prov.missedStore)
+	}
+	if got := s.conditions(); got != "InfrastructureReady=True/ControlPlaneReady ControlPlaneNodesReady=False/WaitingForNodes WorkerNodesReady=False/WaitingForNodes " {
+		t.Fatalf("conditions = %s", got)
+	}
+	s.prov.readyAll()
+	s.settle()
+	if got := s.conditions(); got != "InfrastructureReady=True/ControlPlaneReady ControlPlaneNodesReady=True/NodesReady WorkerNodesReady=True/NodesReady AgentDeployed=False/NotImplemented " {
+		t.Fatalf("conditions = %s", got)
+	}
+	// Reconciling a settled cluster creates nothing and writes nothing.
+	rec, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	s.settle()
+	again, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	if again.ResourceVersion != rec.ResourceVersion || len(s.prov.created) != 3 {
+		t.Fatalf("a settled cluster was rewritten (rv %d → %d) or got machines (%d)", rec.ResourceVersion, again.ResourceVersion, len(s.prov.created))
+	}
+	events, _, _ := s.st.ListEvents(context.Background(), "c1", 100, 0)
+	var reasons []string
+	for _, e := range events {
+		reasons = append(reasons, e.Reason)
+	}
+	if fmt.Sprint(reasons) != "[NodesReady NodesReady MachineReady MachineReady MachineReady NotImplemented WaitingForNodes WaitingForNodes ControlPlaneReady MachineCreating MachineCreating MachineCreating]" &&
+		fmt.Sprint(reasons) != "[NotImplemented NodesReady NodesReady MachineReady MachineReady MachineReady WaitingForNodes WaitingForNodes ControlPlaneReady MachineCreating MachineCreating MachineCreating]" {
+		t.Fatalf("events newest first = %v", reasons)
+	}
+}
+
+func TestScaleDownDeletesTheNewestMachines(t *testing.T) {
+	s := newSuite(t)
+	s.create(3)
+	s.settle()
+	s.prov.readyAll()
+	s.settle()
+	rec, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	cl, _ := clusters.Decode(rec.Doc)
+	cl.Pools[1].Size = 1
+	rec.Doc = cl.Encode()
+	if err := s.st.UpdateObject(context.Background(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	s.settle()
+	if got := len(s.cluster().Status.Machines); got != 2 || len(s.prov.machines) != 2 {
+		t.Fatalf("after scale-down: %d recorded, %d exist; want 2 and 2", got, len(s.prov.machines))
+	}
+}
+
+func TestQuotaIsReportedAndRetried(t *testing.T) {
+	s := newSuite(t)
+	s.prov.cpErr = fmt.Errorf("%w: the cluster needs 6 vCPUs but 10 of the host's 12 are in use", provider.ErrQuota)
+	s.create(2)
+	s.settle()
+	res, err := s.c.Reconcile(context.Background(), "c1")
+	if err != nil || res.RequeueAfter != cluster.QuotaRetry {
+		t.Fatalf("reconcile under quota = %+v, %v; want a retry in %s", res, err, cluster.QuotaRetry)
+	}
+	cl := s.cluster()
+	if c := cl.Status.Conditions[0]; c.Type != "InfrastructureReady" || c.Status != "False" || c.Reason != "QuotaExceeded" ||
+		c.Message != s.prov.cpErr.Error() {
+		t.Fatalf("condition = %+v", c)
+	}
+	events, _, _ := s.st.ListEvents(context.Background(), "c1", 1, 0)
+	if events[0].Severity != v1.SeverityError || events[0].Reason != "QuotaExceeded" {
+		t.Fatalf("newest event = %+v, want an Error QuotaExceeded", events[0])
+	}
+	// Capacity freed: the same cluster goes on by itself.
+	s.prov.cpErr = nil
+	s.settle()
+	if cl := s.cluster(); !cl.Status.HasCondition("InfrastructureReady", "True") {
+		t.Fatalf("conditions after capacity freed: %s", s.conditions())
+	}
+}
+
+func TestDeleteTearsDownThenRemoves(t *testing.T) {
+	s := newSuite(t)
+	s.create(1)
+	s.settle()
+	rec, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	cl, _ := clusters.Decode(rec.Doc)
+	cl.Status.State = v1.ClusterStateDeleting
+	rec.Doc = cl.Encode()
+	s.st.UpdateObject(context.Background(), &rec)
+	if _, err := s.c.Reconcile(context.Background(), "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.prov.deleted {
+		t.Fatal("provider.Delete was not called")
+	}
+	if _, err := s.st.GetObject(context.Background(), cluster.Kind, "c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record after delete: %v", err)
+	}
+	if _, n, _ := s.st.ListEvents(context.Background(), "c1", 1, 0); n != 0 {
+		t.Fatalf("%d events left", n)
+	}
+	// A key whose record is gone is done.
+	if res, err := s.c.Reconcile(context.Background(), "c1"); err != nil || res.RequeueAfter != 0 {
+		t.Fatalf("reconcile of a gone cluster = %+v, %v", res, err)
+	}
+}
