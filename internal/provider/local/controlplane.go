@@ -96,9 +96,13 @@ func (cp *ControlPlane) save() error {
 	return os.Rename(tmp, cp.statePath())
 }
 
+// ErrStarting means the control plane is on its way up: call Ensure again shortly.
+var ErrStarting = errors.New("the control plane is starting")
+
 // Ensure brings the control plane up, idempotently: it allocates ports and writes the PKI on the
 // first call, adopts components that still run (after a hub restart) and starts those that do
-// not. It does not wait for readiness; see Ready.
+// not. It never waits: while the API server is not ready yet it returns ErrStarting, and the
+// components that need it are started by a later call.
 func (cp *ControlPlane) Ensure(ctx context.Context) error {
 	if cp.Log == nil {
 		cp.Log = slog.Default()
@@ -131,6 +135,13 @@ func (cp *ControlPlane) Ensure(ctx context.Context) error {
 	}
 	want := cp.processes()
 	for _, name := range startOrder {
+		if name == compControllerManager {
+			// The controllers need the roles the API server creates as it starts; they exit
+			// without them, so they start once it is ready.
+			if err := cp.Ready(ctx); err != nil {
+				return fmt.Errorf("%w: %v", ErrStarting, err)
+			}
+		}
 		p := want[name]
 		if old := cp.recorded(name); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
 			continue // adopted

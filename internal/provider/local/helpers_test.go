@@ -48,3 +48,28 @@ func pids(t *testing.T, dir string) []int {
 	}
 	return out
 }
+
+// logTails returns the end of every component's log, for failure messages.
+func logTails(dir string) string {
+	var out string
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		if len(data) > 1500 {
+			data = data[len(data)-1500:]
+		}
+		out += "--- " + filepath.Base(f) + "\n" + string(data) + "\n"
+	}
+	return out
+}
+
+// up is one step of bringing a control plane up: nil once every component runs and it answers.
+func up(ctx context.Context, cp *local.ControlPlane) error {
+	if err := cp.Ensure(ctx); err != nil {
+		return err
+	}
+	if got := cp.Running(); len(got) != 5 {
+		return fmt.Errorf("running: %v", got)
+	}
+	return cp.Ready(ctx)
+}
