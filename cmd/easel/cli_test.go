@@ -19,6 +19,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/cli"
 	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/provider/local"
 )
 
 // testHub is a real hub on SQLite, served in-process on a free port.
@@ -52,6 +53,10 @@ func startHub(t *testing.T) testHub {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("hub shut down with %v", err)
+		}
+		// Control planes outlive the hub by design; a failed test must not leave them running.
+		if err := local.StopAll(filepath.Join(dataDir, "clusters")); err != nil {
+			t.Errorf("stopping leftover control planes: %v", err)
 		}
 	})
 	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(welcome.String())

@@ -19,7 +19,7 @@ func clusterCommand(g *globals) *cobra.Command {
 		Aliases: []string{"clusters"},
 		Short:   "Create, list, show and delete clusters",
 	}
-	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g))
+	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g))
 	return cmd
 }
 
@@ -209,6 +209,32 @@ func clusterDeleteCommand(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Deleting cluster %s (%s): its machines and control plane are torn down in the background\n", ref.Name, ref.UID)
 			return nil
+		},
+	}
+}
+
+func clusterKubeconfigCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "kubeconfig NAME|UID",
+		Short: "Print the cluster-admin kubeconfig (once the control plane is up)",
+		Example: `  easel cluster kubeconfig demo > demo.kubeconfig
+  kubectl --kubeconfig demo.kubeconfig get nodes`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ref, err := cli.FindCluster(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			data, err := c.Kubeconfig(cmd.Context(), ref.UID)
+			if err != nil {
+				return fmt.Errorf("downloading the kubeconfig of %s: %w", ref.Name, err)
+			}
+			_, err = cmd.OutOrStdout().Write(data)
+			return err
 		},
 	}
 }

@@ -136,6 +136,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if out == nil {
 		return nil
 	}
+	if raw, ok := out.(*[]byte); ok { // a download, not JSON
+		*raw = data
+		return nil
+	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fmt.Errorf("%s %s: the hub answered %d with an empty body; expected JSON", method, path, resp.StatusCode)
 	}

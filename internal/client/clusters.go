@@ -110,3 +110,12 @@ func (c *Client) Events(ctx context.Context, kind, uid string, limit, offset int
 	}
 	return &out, nil
 }
+
+// Kubeconfig downloads the cluster-admin kubeconfig of a cluster whose control plane is up.
+func (c *Client) Kubeconfig(ctx context.Context, uid string) ([]byte, error) {
+	var data []byte
+	if err := c.do(ctx, "GET", uidPath("/v1/spectroclusters", uid, "assets", "kubeconfig"), nil, nil, &data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}

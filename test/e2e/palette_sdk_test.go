@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
 
@@ -53,10 +55,11 @@ func startHub(t *testing.T, db string) string {
 	logs := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
+	dataDir := t.TempDir()
 	go func() {
 		done <- hub.Run(ctx, hub.Config{
 			Listen:      "127.0.0.1:0",
-			DataDir:     t.TempDir(),
+			DataDir:     dataDir,
 			DB:          db,
 			AdminAPIKey: adminKey,
 			Out:         io.Discard,
@@ -68,6 +71,10 @@ func startHub(t *testing.T, db string) string {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("hub.Run: %v", err)
+		}
+		// Control planes outlive the hub by design; a failed test must not leave them running.
+		if err := local.StopAll(filepath.Join(dataDir, "clusters")); err != nil {
+			t.Errorf("stopping leftover control planes: %v", err)
 		}
 		// Every request of the flow must be answered without an internal error.
 		if strings.Contains(logs.String(), "level=ERROR") {
@@ -469,7 +476,7 @@ func paletteFlow(t *testing.T, addr string) {
 		}
 	}
 	kubeconfig, err := pc.GetClusterAdminKubeConfig(clusterUID)
-	if err != nil || !strings.Contains(kubeconfig, "server: https://127.0.0.1:") {
+	if err != nil || !strings.Contains(kubeconfig, "https://127.0.0.1:") {
 		t.Fatalf("GetClusterAdminKubeConfig = %q, %v; want a kubeconfig for the local API server", kubeconfig, err)
 	}
 	if len(cluster.Spec.ClusterProfileTemplates) != 1 || cluster.Spec.ClusterProfileTemplates[0].UID != profileUID ||

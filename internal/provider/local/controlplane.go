@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/easelhq/easel/internal/k8sbin"
@@ -252,9 +253,16 @@ func (cp *ControlPlane) Ready(ctx context.Context) error {
 		return fmt.Errorf("kube-apiserver is not answering: %w", err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16384))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("kube-apiserver is not ready: %d %s", resp.StatusCode, body)
+		// Only the failing checks ("[-]…") say why.
+		var failing []string
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "[-]") {
+				failing = append(failing, strings.TrimSuffix(strings.TrimPrefix(line, "[-]"), " failed: reason withheld"))
+			}
+		}
+		return fmt.Errorf("kube-apiserver is not ready yet (%d; waiting for %s)", resp.StatusCode, strings.Join(failing, ", "))
 	}
 	return nil
 }
@@ -326,6 +334,25 @@ func (cp *ControlPlane) Running() []string {
 		}
 	}
 	return out
+}
+
+// StopAll stops every control plane under root (the provider's Root), keeping their data; a hub
+// that starts on root again brings them back. Tests use it to leave no process behind.
+func StopAll(root string) error {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.IsDir() {
+			errs = append(errs, (&ControlPlane{Dir: filepath.Join(root, e.Name())}).Stop())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // freePorts asks the kernel for n distinct free loopback ports.
