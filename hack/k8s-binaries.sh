@@ -18,8 +18,18 @@
 #
 # Keep the pins in step with internal/k8sbin/k8sbin.go.
 set -euo pipefail
-trap 'exit 130' INT
-trap 'exit 143' TERM
+
+# The command running in the background, if any; see run.
+child=
+stop() {
+	if [[ -n $child ]]; then
+		kill -TERM -- "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null || true
+		wait "$child" 2>/dev/null || true
+	fi
+	exit "$1"
+}
+trap 'stop 130' INT
+trap 'stop 143' TERM
 
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.4
@@ -63,7 +73,12 @@ mkdir -p "$root"
 exec 9>"$root/.$KUBERNETES_VERSION.lock"
 if ! flock -n 9; then
 	log "Waiting for another build of $dir to finish"
-	flock 9
+	# In the background so that a signal ends the wait (see run). The lock
+	# belongs to the open file, which this shell keeps.
+	flock 9 &
+	child=$!
+	wait "$child"
+	child=
 fi
 # That other build may have filled the cache while we waited.
 if complete "$dir"; then
@@ -84,9 +99,18 @@ rm -rf "$stage" "$old"
 mkdir -p "$stage"
 : >"$gologfile"
 
-# Runs a go command with its output in the log; shows the log's tail on failure.
+# Runs a command with its output in the log; shows the log's tail on failure.
+# The command runs in the background, in a process group of its own, because
+# bash defers traps until a foreground command ends (minutes for go build); this
+# way a signal to the script stops at once, and takes the compilers and linkers
+# with it.
 run() {
-	if ! "$@" >>"$gologfile" 2>&1; then
+	local rc=0
+	setsid "$@" >>"$gologfile" 2>&1 &
+	child=$!
+	wait "$child" || rc=$?
+	child=
+	if ((rc != 0)); then
 		tail -n 30 "$gologfile" >&2
 		die "$* failed (full output: $gologfile)"
 	fi
@@ -99,7 +123,7 @@ export GOWORK=off GO111MODULE=on GOFLAGS=-mod=mod CGO_ENABLED=0
 log "Building into $dir (go output: $gologfile)"
 
 log "Downloading k8s.io/kubernetes@$KUBERNETES_VERSION"
-(cd "$work" && run go mod download k8s.io/kubernetes@"$KUBERNETES_VERSION")
+run go -C "$work" mod download k8s.io/kubernetes@"$KUBERNETES_VERSION"
 kubegomod=$(go env GOMODCACHE)/k8s.io/kubernetes@$KUBERNETES_VERSION/go.mod
 [[ -f $kubegomod ]] || die "$kubegomod not found after go mod download"
 
@@ -132,12 +156,9 @@ replaces=()
 for m in "${staging[@]}"; do
 	replaces+=("-replace=$m=$m@$STAGING_VERSION")
 done
-(
-	cd "$work/kubernetes"
-	run go mod init easel.invalid/k8s-binaries
-	run go mod edit -require=k8s.io/kubernetes@"$KUBERNETES_VERSION" "${replaces[@]}"
-	run go mod tidy
-)
+run go -C "$work/kubernetes" mod init easel.invalid/k8s-binaries
+run go -C "$work/kubernetes" mod edit -require=k8s.io/kubernetes@"$KUBERNETES_VERSION" "${replaces[@]}"
+run go -C "$work/kubernetes" mod tidy
 
 # Without these the binaries report v0.0.0, which kubectl version skew checks
 # and the apiserver's emulation version logic take at face value.
@@ -152,14 +173,11 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 log "Building kube-apiserver, kube-controller-manager, kube-scheduler and kubectl $KUBERNETES_VERSION"
-(
-	cd "$work/kubernetes"
-	run go build -trimpath -ldflags="${ldflags# }" -o "$stage/" \
-		k8s.io/kubernetes/cmd/kube-apiserver \
-		k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kube-scheduler \
-		k8s.io/kubernetes/cmd/kubectl
-)
+run go -C "$work/kubernetes" build -trimpath -ldflags="${ldflags# }" -o "$stage/" \
+	k8s.io/kubernetes/cmd/kube-apiserver \
+	k8s.io/kubernetes/cmd/kube-controller-manager \
+	k8s.io/kubernetes/cmd/kube-scheduler \
+	k8s.io/kubernetes/cmd/kubectl
 
 log "Building etcd $ETCD_VERSION"
 mkdir "$work/etcd"
@@ -175,16 +193,13 @@ import (
 
 func main() { etcdmain.Main(os.Args) }
 EOF
-(
-	cd "$work/etcd"
-	run go mod init easel.invalid/etcd
-	run go mod edit -require=go.etcd.io/etcd/server/v3@"$ETCD_VERSION"
-	run go mod tidy
-	run go build -trimpath -o "$stage/etcd" .
-)
+run go -C "$work/etcd" mod init easel.invalid/etcd
+run go -C "$work/etcd" mod edit -require=go.etcd.io/etcd/server/v3@"$ETCD_VERSION"
+run go -C "$work/etcd" mod tidy
+run go -C "$work/etcd" build -trimpath -o "$stage/etcd" .
 
 log "Building kwok $KWOK_VERSION"
-(cd "$work" && GOBIN=$stage run go install -trimpath sigs.k8s.io/kwok/cmd/kwok@"$KWOK_VERSION")
+run env GOBIN="$stage" go -C "$work" install -trimpath sigs.k8s.io/kwok/cmd/kwok@"$KWOK_VERSION"
 
 log "Checking versions"
 # Prints the output of a version command if it contains the expected string.
