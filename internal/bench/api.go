@@ -41,8 +41,8 @@ type Result struct {
 
 const benchKey = "easel-bench-admin-key"
 
-// RunAPI starts a hub on loopback over the configured store, stores cfg.Clusters clusters through
-// the API, then measures cluster GET and the dashboard search.
+// RunAPI starts an API-only hub (nothing is provisioned) on loopback over the configured store,
+// stores cfg.Clusters clusters through the API, then measures cluster GET and the dashboard search.
 func RunAPI(ctx context.Context, cfg APIConfig) ([]Result, error) {
 	dataDir, err := os.MkdirTemp("", "easel-bench-")
 	if err != nil {
@@ -54,7 +54,7 @@ func RunAPI(ctx context.Context, cfg APIConfig) ([]Result, error) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: cfg.DB, AdminAPIKey: benchKey,
+		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: cfg.DB, AdminAPIKey: benchKey, APIOnly: true,
 			Ready: func(addr string) { ready <- addr }})
 	}()
 	var base string

@@ -42,6 +42,9 @@ type Config struct {
 	ReconcileWorkers int
 	// Resync is how often every cluster is reconciled again (default 1m).
 	Resync time.Duration
+	// APIOnly serves the API without reconciling clusters: nothing is provisioned (used to measure
+	// the API and the store alone).
+	APIOnly bool
 }
 
 // Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
@@ -91,11 +94,15 @@ func Run(ctx context.Context, cfg Config) error {
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },
 		Logger: log, Registerer: hub.Registry()})
-	hub.notify = eng.Enqueue
-	engineDone := make(chan struct{})
-	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
-	go func() { eng.Run(engineCtx); close(engineDone) }()
-	defer func() { stopEngine(); <-engineDone }()
+	if !cfg.APIOnly {
+		hub.notify = eng.Enqueue
+	}
+	if !cfg.APIOnly {
+		engineDone := make(chan struct{})
+		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+		go func() { eng.Run(engineCtx); close(engineDone) }()
+		defer func() { stopEngine(); <-engineDone }()
+	}
 
 	srv := &http.Server{
 		Handler:           hub.Handler(),
