@@ -127,7 +127,7 @@ type SpectroClusterStatus struct {
 	Conditions []ClusterCondition  `json:"conditions"`
 	Upgrades   []Upgrade           `json:"upgrades"`
 	Services   []any               `json:"services"`
-	Packs      []any               `json:"packs"`
+	Packs      []PackStatus        `json:"packs"`
 	Repave     ClusterRepaveStatus `json:"repave"`
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/easelhq/easel/internal/cli"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/testenv/easelbin"
 )
 
 // testHub is a real hub on SQLite, served in-process on a free port.
@@ -31,12 +32,13 @@ func startHub(t *testing.T) testHub {
 	t.Helper()
 	const key = "easel-test-admin-key"
 	dataDir := t.TempDir()
+	agentBinary := easelbin.Path(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	var welcome bytes.Buffer // written before Ready is called, so reading it after is safe
 	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key,
+		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, AgentBinary: agentBinary,
 			Out: &welcome, Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }})
 	}()
 	var addr string
@@ -222,19 +224,20 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Fatalf("cluster create printed %q, want a uid", r.stdout)
 	}
 
-	// The engine provisions it: a real control plane, then KWOK nodes for the three machines.
-	waitForCluster(t, "demo", func(cl v1.SpectroCluster) bool { return hasCondition(cl, "WorkerNodesReady", "True") })
+	// The engine provisions it: a real control plane, KWOK nodes for the three machines, the agent,
+	// which applies the packs; then it is Running.
+	waitForCluster(t, "demo", func(cl v1.SpectroCluster) bool { return cl.Status.State == v1.ClusterStateRunning })
 
 	r = mustEasel(t, "cluster", "list")
 	got := rows(r.stdout)
 	if len(got) != 2 || !slices.Equal(got[0], []string{"NAME", "STATE", "CLOUD", "POOLS", "PROJECT", "AGE"}) ||
-		!slices.Equal(got[1][:5], []string{"demo", "Provisioning", "local", "control-plane:1,workers:2", "default"}) ||
+		!slices.Equal(got[1][:5], []string{"demo", "Running", "local", "control-plane:1,workers:2", "default"}) ||
 		!secondsPattern.MatchString(got[1][5]) {
 		t.Errorf("cluster list =\n%s", r.stdout)
 	}
 
 	r = mustEasel(t, "cluster", "get", "demo")
-	for _, line := range []string{"Name:     demo\n", "UID:      " + clusterUID + "\n", "Cloud:    local\n", "State:    Provisioning\n"} {
+	for _, line := range []string{"Name:     demo\n", "UID:      " + clusterUID + "\n", "Cloud:    local\n", "State:    Running\n"} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("cluster get lacks %q:\n%s", line, r.stdout)
 		}
@@ -248,7 +251,8 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		"InfrastructureReady True ControlPlaneReady",
 		"ControlPlaneNodesReady True NodesReady",
 		"WorkerNodesReady True NodesReady",
-		"AgentDeployed False NotImplemented",
+		"AgentDeployed True AgentConnected",
+		"PacksApplied True Applied",
 	}) {
 		t.Errorf("cluster get conditions =\n%s", r.stdout)
 	}
@@ -282,7 +286,8 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	if err := json.Unmarshal([]byte(r.stdout), &cl); err != nil {
 		t.Fatalf("cluster get -o json is not a SpectroCluster: %v\n%s", err, r.stdout)
 	}
-	if cl.Metadata.UID != clusterUID || cl.Status.State != v1.ClusterStateProvisioning || len(cl.Status.Conditions) != 4 ||
+	if cl.Metadata.UID != clusterUID || cl.Status.State != v1.ClusterStateRunning || len(cl.Status.Conditions) != 5 ||
+		len(cl.Status.Packs) != 5 || cl.Status.Packs[2].Name != "cni-calico" || cl.Status.Packs[2].State != v1.PackStateApplied ||
 		cl.Metadata.Labels["env"] != "dev" {
 		t.Errorf("cluster get -o json = %+v", cl)
 	}

@@ -89,6 +89,11 @@ type Status struct {
 	Conditions []v1.ClusterCondition `json:"conditions"`
 	Upgrades   []v1.Upgrade          `json:"upgrades"`
 	Machines   []Machine             `json:"machines,omitempty"`
+	// Health is what the agent's heartbeats say; the time is the hub's receive time.
+	Health Health `json:"health"`
+	// Packs is the agent's last pack report, for PacksGeneration.
+	Packs           []v1.PackStatus `json:"packs,omitempty"`
+	PacksGeneration int64           `json:"packsGeneration,omitempty"`
 	// ObservedGeneration is the spec generation the engine last acted on.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
@@ -103,6 +108,12 @@ type Cluster struct {
 	Profiles       []ProfileRef      `json:"profiles"`
 	Pools          []Pool            `json:"pools"`
 	Status         Status            `json:"status"`
+}
+
+// Health is what the hub knows of a cluster's agent.
+type Health struct {
+	LastHeartbeat time.Time `json:"lastHeartbeat,omitzero"`
+	AgentVersion  string    `json:"agentVersion,omitempty"`
 }
 
 // ProfileResolver finds a profile the caller may use, by uid.

@@ -2,19 +2,17 @@ package hub
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
@@ -29,19 +27,6 @@ const (
 
 // SessionLifetime is how long a login token from POST /v1/auth/authenticate is valid.
 const SessionLifetime = 24 * time.Hour
-
-// newSecret returns a random secret for an API key or token; prefix says what it is.
-func newSecret(prefix string) string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
-// hashSecret is what is stored of a secret: it is random and long, so SHA-256 suffices.
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
 
 // user is the stored document of a user.
 type user struct {
@@ -61,6 +46,8 @@ type principal struct {
 	ActorType    string // "user" or "agent"
 	TenantAdmin  bool
 	ProjectRoles map[string]string
+	// AgentCluster is the one cluster an agent token acts for.
+	AgentCluster string
 }
 
 func principalOf(tenantUID, uid string, u user) principal {
@@ -123,17 +110,17 @@ func (p principal) projects() []string {
 
 // authenticate finds the principal of a request from its ApiKey or Authorization header.
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (principal, error) {
-	secret := r.Header.Get("ApiKey")
-	kind := store.CredentialAPIKey
-	if secret == "" {
-		secret = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		kind = store.CredentialSession
+	token := r.Header.Get("ApiKey")
+	kinds := []string{store.CredentialAPIKey}
+	if token == "" {
+		token = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		kinds = []string{store.CredentialSession, store.CredentialAgent}
 	}
-	if secret == "" {
+	if token == "" {
 		return principal{}, errUnauthorized("no credentials: send an ApiKey header, or an Authorization header with a token from POST /v1/auth/authenticate")
 	}
-	cred, err := s.store.GetCredentialByHash(ctx, hashSecret(secret))
-	if errors.Is(err, store.ErrNotFound) || err == nil && cred.Kind != kind {
+	cred, err := s.store.GetCredentialByHash(ctx, secret.Hash(token))
+	if errors.Is(err, store.ErrNotFound) || err == nil && !slices.Contains(kinds, cred.Kind) {
 		return principal{}, errUnauthorized("invalid credentials")
 	}
 	if err != nil {
@@ -144,6 +131,10 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (principal, 
 	}
 	if !cred.ExpiresAt.IsZero() && s.clock.Now().After(cred.ExpiresAt) {
 		return principal{}, errUnauthorized("credentials expired at " + cred.ExpiresAt.Format(time.RFC3339))
+	}
+	if cred.Kind == store.CredentialAgent {
+		return principal{TenantUID: cred.TenantUID, Name: "agent of cluster " + cred.UserUID, ActorType: "agent",
+			AgentCluster: cred.UserUID, ProjectRoles: map[string]string{}}, nil
 	}
 	rec, err := s.store.GetObject(ctx, kindUser, cred.UserUID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -181,9 +172,9 @@ func (s *Server) login(ctx context.Context, in v1.AuthLogin) (string, error) {
 	if u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(in.Password)) != nil {
 		return "", errUnauthorized("wrong email or password")
 	}
-	token := newSecret("easel-session-")
+	token := secret.New("easel-session-")
 	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialSession, TenantUID: tenantUID, UserUID: rec.UID,
-		Hash: hashSecret(token), Active: true, ExpiresAt: s.clock.Now().Add(SessionLifetime)}
+		Hash: secret.Hash(token), Active: true, ExpiresAt: s.clock.Now().Add(SessionLifetime)}
 	if err := s.store.CreateCredential(ctx, cred); err != nil {
 		return "", err
 	}

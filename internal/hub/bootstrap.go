@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
@@ -44,9 +45,9 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 			return err
 		}
 		b := &Bootstrapped{TenantUID: uid.New(), DefaultProjectUID: uid.New(), AdminEmail: AdminEmail,
-			AdminPassword: newSecret("")[:20], APIKey: apiKey}
+			AdminPassword: secret.New("")[:20], APIKey: apiKey}
 		if b.APIKey == "" {
-			b.APIKey = newSecret("easel-")
+			b.APIKey = secret.New("easel-")
 		}
 		hash, err := bcrypt.GenerateFromPassword([]byte(b.AdminPassword), bcrypt.DefaultCost)
 		if err != nil {
@@ -64,7 +65,7 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 			return err
 		}
 		if err := q.CreateCredential(ctx, &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey,
-			TenantUID: b.TenantUID, UserUID: adminUID, Name: "bootstrap", Hash: hashSecret(b.APIKey), Active: true}); err != nil {
+			TenantUID: b.TenantUID, UserUID: adminUID, Name: "bootstrap", Hash: secret.Hash(b.APIKey), Active: true}); err != nil {
 			return fmt.Errorf("storing the bootstrap API key: %w", err)
 		}
 		if err := q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: b.TenantUID, ActorType: "system",

@@ -74,7 +74,7 @@ func (s *Server) changePools(r *http.Request, c *call, rec store.Record, cl clus
 		return s.audit(r.Context(), q, c, rec.ProjectUID, action, kindCluster, rec.UID, rec.Name, message)
 	})
 	if err == nil {
-		s.notify(rec.UID)
+		s.clusterChanged(rec.UID)
 	}
 	return err
 }

@@ -64,7 +64,7 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	s.notify(rec.UID)
+	s.clusterChanged(rec.UID)
 	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
 	return nil
 }
@@ -141,7 +141,15 @@ func clusterMeta(rec store.Record, cl clusters.Cluster) v1.ObjectMeta {
 
 func statusWire(st clusters.Status) v1.SpectroClusterStatus {
 	return v1.SpectroClusterStatus{State: st.State, Conditions: orEmpty(st.Conditions), Upgrades: orEmpty(st.Upgrades),
-		Services: []any{}, Packs: []any{}}
+		Services: []any{}, Packs: orEmpty(st.Packs)}
+}
+
+// healthWire is what the agent's heartbeats say; nil before the first one.
+func healthWire(h clusters.Health) *v1.SpectroClusterHealth {
+	if h.LastHeartbeat.IsZero() {
+		return nil
+	}
+	return &v1.SpectroClusterHealth{LastHeartBeatTimestamp: h.LastHeartbeat, AgentVersion: h.AgentVersion, Conditions: []any{}}
 }
 
 func orEmpty[T any](s []T) []T {
@@ -185,7 +193,7 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) 
 			return err
 		}
 	}
-	s.notify(rec.UID)
+	s.clusterChanged(rec.UID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -242,6 +250,7 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	st := statusWire(cl.Status)
 	out.Status.State, out.Status.Conditions, out.Status.Upgrades = st.State, st.Conditions, st.Upgrades
+	out.Status.Health = healthWire(cl.Status.Health)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
@@ -218,9 +219,9 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 	if !in.Spec.Expiry.IsZero() && !in.Spec.Expiry.After(s.clock.Now()) {
 		return errBadRequest("spec.expiry %s is in the past", in.Spec.Expiry.Format(time.RFC3339))
 	}
-	key := newSecret("easel-")
+	key := secret.New("easel-")
 	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey, TenantUID: c.p.TenantUID, UserUID: owner,
-		Name: in.Metadata.Name, Hash: hashSecret(key), ExpiresAt: in.Spec.Expiry, Active: true,
+		Name: in.Metadata.Name, Hash: secret.Hash(key), ExpiresAt: in.Spec.Expiry, Active: true,
 		Annotations: in.Metadata.Annotations}
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateCredential(r.Context(), cred); err != nil {

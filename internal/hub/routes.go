@@ -3,7 +3,7 @@ package hub
 import "net/http"
 
 // routes registers every authenticated /v1 operation; the Palette v1 paths are kept as they are.
-func (s *Server) routes(handle func(pattern string, h handler)) {
+func (s *Server) routes(handle func(pattern string, h handler), agent func(pattern string, h agentHandler)) {
 	// Identity and tenancy.
 	handle("GET /v1/users/info", s.userInfo)
 	handle("GET /v1/users", s.listUsers)
@@ -63,6 +63,11 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines", s.listMachines)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}", s.getMachine)
 
+	// The agent protocol: only the cluster's own agent token.
+	agent("PUT /v1/spectroclusters/{uid}/heartbeat", s.heartbeat)
+	agent("GET /v1/spectroclusters/{uid}/agent/desired", s.agentDesired)
+	agent("PUT /v1/spectroclusters/{uid}/agent/packs", s.agentPacks)
+
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)
 
@@ -83,7 +88,6 @@ func (s *Server) routes(handle func(pattern string, h handler)) {
 		"GET /v1/spectroclusters/{uid}/features/logFetcher":                                                      "log bundles",
 		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                                             "log bundles",
 		"POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}":                                              "the workload report",
-		"PUT /v1/spectroclusters/{uid}/heartbeat":                                                                "the agent protocol",
 		"PATCH /v1/spectroclusters/{uid}/status/conditions":                                                      "the agent protocol",
 		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                                          "the agent protocol",
 		"PUT /v1/spectroclusters/{uid}/status/services":                                                          "the agent protocol",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -45,6 +46,10 @@ type Config struct {
 	// APIOnly serves the API without reconciling clusters: nothing is provisioned (used to measure
 	// the API and the store alone).
 	APIOnly bool
+	// AgentBinary is the easel binary that runs local clusters' agents (default: this executable).
+	AgentBinary string
+	// AgentHeartbeat is how often local clusters' agents send heartbeats (default 30s).
+	AgentHeartbeat time.Duration
 }
 
 // Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
@@ -85,10 +90,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.LocalVCPULimit <= 0 {
 		cfg.LocalVCPULimit = 16 * runtime.NumCPU()
 	}
-	providers := map[string]provider.Provider{
-		v1.CloudTypeLocal: &local.Provider{Root: filepath.Join(cfg.DataDir, "clusters"), VCPULimit: cfg.LocalVCPULimit,
-			Binaries: k8sbin.Find, Log: log},
+	if cfg.AgentBinary == "" {
+		if cfg.AgentBinary, err = os.Executable(); err != nil {
+			return fmt.Errorf("finding the easel binary to run agents with: %w", err)
+		}
 	}
+	localProvider := &local.Provider{Root: filepath.Join(cfg.DataDir, "clusters"), VCPULimit: cfg.LocalVCPULimit,
+		Binaries: k8sbin.Find, Log: log, HubURL: "http://" + addr, AgentBinary: cfg.AgentBinary, HeartbeatInterval: cfg.AgentHeartbeat}
+	providers := map[string]provider.Provider{v1.CloudTypeLocal: localProvider}
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log}
 	hub := New(st, catalog, Options{Logger: log, Providers: providers})
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,

@@ -19,7 +19,7 @@ func runHub(t *testing.T, dataDir, key string) (string, string, func() error) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out,
+		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out, APIOnly: true,
 			Ready: func(addr string) { ready <- addr }})
 	}()
 	select {

@@ -143,6 +143,7 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 			return err
 		}
 		sum.Status.State = cl.Status.State
+		sum.Status.Health = healthWire(cl.Status.Health)
 		out.Items = append(out.Items, sum)
 	}
 	out.Listmeta = pg.listMeta(len(recs), total)

@@ -29,6 +29,7 @@ type Server struct {
 	// notify wakes the engine for a cluster; providers are by cloud type.
 	notify    func(clusterUID string)
 	providers map[string]provider.Provider
+	waiting   waiters
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -91,7 +92,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /v1/auth/authenticate", s.wrapPublic(s.authenticateHandler))
-	s.routes(func(pattern string, h handler) { mux.HandleFunc(pattern, s.wrap(h)) })
+	s.routes(func(pattern string, h handler) { mux.HandleFunc(pattern, s.wrap(h)) },
+		func(pattern string, h agentHandler) { mux.HandleFunc(pattern, s.wrapAgent(h)) })
 	mux.HandleFunc("/v1/", s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
 		return &apiError{http.StatusNotFound, "ResourceNotFound", "no such API operation: " + r.Method + " " + r.URL.Path}
 	}))
@@ -142,6 +144,9 @@ func (s *Server) wrap(h handler) http.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if p.ActorType == "agent" {
+			return errForbidden("an agent token works only on its cluster's agent endpoints")
+		}
 		c := &call{p: p}
 		if project := r.Header.Get("ProjectUid"); project != "" {
 			rec, err := s.store.GetObject(r.Context(), kindProject, project)
@@ -154,6 +159,41 @@ func (s *Server) wrap(h handler) http.HandlerFunc {
 			c.project = project
 		}
 		return h(w, r, c)
+	})
+}
+
+// agentHandler serves an agent-facing operation for the cluster the path names.
+type agentHandler func(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error
+
+// wrapAgent lets only the agent of the path's cluster in; another cluster's token is 403 and an
+// audit entry (a leaked or misconfigured token is worth an operator's attention).
+func (s *Server) wrapAgent(h agentHandler) http.HandlerFunc {
+	return s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r.Context(), r)
+		if err != nil {
+			return err
+		}
+		clusterUID := r.PathValue("uid")
+		if p.ActorType != "agent" {
+			return errForbidden("this operation is for the cluster's agent; it needs the agent's token")
+		}
+		if p.AgentCluster != clusterUID {
+			audit := &store.Audit{UID: uid.New(), TenantUID: p.TenantUID, ActorType: "agent", ActorUID: p.AgentCluster,
+				ActorName: p.Name, Action: "denied", ResourceKind: kindCluster, ResourceUID: clusterUID,
+				Message: "The agent of cluster " + p.AgentCluster + " used its token on cluster " + clusterUID, CreatedAt: s.clock.Now()}
+			if err := s.store.AddAudit(r.Context(), audit); err != nil {
+				return err
+			}
+			return errForbidden("this agent token belongs to another cluster")
+		}
+		rec, err := s.store.GetObject(r.Context(), kindCluster, clusterUID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNotFound(kindCluster, clusterUID)
+		}
+		if err != nil {
+			return err
+		}
+		return h(w, r, p, rec)
 	})
 }
 

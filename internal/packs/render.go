@@ -34,27 +34,30 @@ type packInfo struct {
 	Name, Version, UID string
 }
 
-// ResolveValues returns the pack's effective values: user, a YAML mapping (empty means none), merged
-// over the pack's defaults. Maps merge key by key, recursively; any other user value replaces the
-// default; a null user value deletes the default key. Invalid YAML yields an error naming the
-// pack and the line.
-func (p Pack) ResolveValues(user string) (map[string]any, error) {
-	defaults, err := parseValues(p.Values)
+// ResolveValues returns the pack's effective values: each layer of user values, a YAML mapping
+// (empty means none), merged over the pack's defaults and the layers before it (a profile's values,
+// then a cluster's). Maps merge key by key, recursively; any other value replaces the one below; a
+// null value deletes the key. Invalid YAML yields an error naming the pack and the line.
+func (p Pack) ResolveValues(layers ...string) (map[string]any, error) {
+	merged, err := parseValues(p.Values)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s/%s: default values: %w", p.Name, p.Version, err)
 	}
-	overrides, err := parseValues(user)
-	if err != nil {
-		return nil, fmt.Errorf("pack %s/%s: values: %w", p.Name, p.Version, err)
+	for _, layer := range layers {
+		overrides, err := parseValues(layer)
+		if err != nil {
+			return nil, fmt.Errorf("pack %s/%s: values: %w", p.Name, p.Version, err)
+		}
+		merged = mergeValues(merged, overrides)
 	}
-	return mergeValues(defaults, overrides), nil
+	return merged, nil
 }
 
-// Render renders every manifest of the pack with values (user YAML, see ResolveValues) merged over
-// the defaults, in manifest order. Manifests that render to nothing but whitespace are left out.
-// Errors name the pack and the manifest; YAML errors carry the line number.
-func (p Pack) Render(values string) ([]Rendered, error) {
-	merged, err := p.ResolveValues(values)
+// Render renders every manifest of the pack with the layers of values (see ResolveValues) merged
+// over the defaults, in manifest order. Manifests that render to nothing but whitespace are left
+// out. Errors name the pack and the manifest; YAML errors carry the line number.
+func (p Pack) Render(layers ...string) ([]Rendered, error) {
+	merged, err := p.ResolveValues(layers...)
 	if err != nil {
 		return nil, err
 	}

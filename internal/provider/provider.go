@@ -39,6 +39,10 @@ type Provider interface {
 	DeleteMachine(ctx context.Context, c Cluster, m clusters.Machine) error
 	// Machines reports the state of every machine the provider knows of, by machine name.
 	Machines(ctx context.Context, c Cluster) (map[string]MachineState, error)
+	// EnsureAgent runs the cluster's agent, for the clusters whose agent the provider hosts (the
+	// local provider runs it beside the control plane). token issues a new agent token; it is
+	// called only when the agent must start without one.
+	EnsureAgent(ctx context.Context, c Cluster, token func() (string, error)) error
 	// Kubeconfig returns the cluster-admin kubeconfig.
 	Kubeconfig(ctx context.Context, c Cluster) ([]byte, error)
 	// Delete removes everything of the cluster.

@@ -19,9 +19,14 @@ import (
 	"github.com/spectrocloud/palette-sdk-go/api/models"
 	"github.com/spectrocloud/palette-sdk-go/client"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
 
@@ -62,6 +67,7 @@ func startHub(t *testing.T, db string) string {
 			DataDir:     dataDir,
 			DB:          db,
 			AdminAPIKey: adminKey,
+			AgentBinary: easelbin.Path(t),
 			Out:         io.Discard,
 			Logger:      slog.New(slog.NewTextHandler(logs, nil)),
 			Ready:       func(addr string) { ready <- addr },
@@ -465,12 +471,13 @@ func paletteFlow(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatalf("CreateClusterCustomCloud: %v", err)
 	}
-	// The engine provisions it: a real control plane, then KWOK nodes for the three machines.
-	cluster := waitForCondition(t, pc, clusterUID, "WorkerNodesReady", "True")
-	if cluster.Metadata.Name != "sdk-cluster" || cluster.Metadata.Labels["env"] != "e2e" || cluster.Status.State != "Provisioning" {
-		t.Fatalf("GetCluster = %s; want sdk-cluster, label env=e2e, state Provisioning", dump(cluster))
+	// The engine provisions it: a real control plane, KWOK nodes for the three machines, the agent,
+	// which applies the packs; then it is Running.
+	cluster := waitForCondition(t, pc, clusterUID, "PacksApplied", "True")
+	if cluster.Metadata.Name != "sdk-cluster" || cluster.Metadata.Labels["env"] != "e2e" || cluster.Status.State != "Running" {
+		t.Fatalf("GetCluster = %s; want sdk-cluster, label env=e2e, state Running", dump(cluster))
 	}
-	for _, want := range []string{"InfrastructureReady", "ControlPlaneNodesReady"} {
+	for _, want := range []string{"InfrastructureReady", "ControlPlaneNodesReady", "WorkerNodesReady", "AgentDeployed"} {
 		if !hasCondition(cluster, want, "True") {
 			t.Fatalf("GetCluster conditions = %s; want %s True", dump(cluster.Status.Conditions), want)
 		}
@@ -479,6 +486,7 @@ func paletteFlow(t *testing.T, addr string) {
 	if err != nil || !strings.Contains(kubeconfig, "https://127.0.0.1:") {
 		t.Fatalf("GetClusterAdminKubeConfig = %q, %v; want a kubeconfig for the local API server", kubeconfig, err)
 	}
+	checkInsideCluster(t, kubeconfig)
 	if len(cluster.Spec.ClusterProfileTemplates) != 1 || cluster.Spec.ClusterProfileTemplates[0].UID != profileUID ||
 		len(cluster.Spec.ClusterProfileTemplates[0].Packs) != 5 {
 		t.Fatalf("GetCluster profiles = %s; want sdk-profile with 5 packs", dump(cluster.Spec.ClusterProfileTemplates))
@@ -527,9 +535,9 @@ func paletteFlow(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatalf("SearchClusterSummaries: %v", err)
 	}
-	if len(summaries) != 1 || summaries[0].Metadata.UID != clusterUID || summaries[0].Status.State != "Provisioning" ||
+	if len(summaries) != 1 || summaries[0].Metadata.UID != clusterUID || summaries[0].Status.State != "Running" ||
 		summaries[0].SpecSummary.ProjectMeta.Name != "sdk-e2e" {
-		t.Fatalf("SearchClusterSummaries(clusterName eq sdk-cluster) = %s; want sdk-cluster, Provisioning, in sdk-e2e", dump(summaries))
+		t.Fatalf("SearchClusterSummaries(clusterName eq sdk-cluster) = %s; want sdk-cluster, Running, in sdk-e2e", dump(summaries))
 	}
 	byName, err := pc.GetClusterByName("sdk-cluster", false)
 	if err != nil || byName == nil || byName.Metadata.UID != clusterUID {
@@ -539,8 +547,9 @@ func paletteFlow(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatalf("GetClusterOverview: %v", err)
 	}
-	if overview.Metadata.UID != clusterUID || overview.Status.State != "Provisioning" || len(overview.Spec.CloudConfig.MachinePools) != 2 {
-		t.Fatalf("GetClusterOverview = %s; want sdk-cluster, Provisioning, 2 pools", dump(overview))
+	if overview.Metadata.UID != clusterUID || overview.Status.State != "Running" || overview.Status.Health == nil ||
+		time.Since(time.Time(overview.Status.Health.LastHeartBeatTimestamp)) > time.Minute || len(overview.Spec.CloudConfig.MachinePools) != 2 {
+		t.Fatalf("GetClusterOverview = %s; want sdk-cluster, Running, a recent heartbeat, 2 pools", dump(overview))
 	}
 
 	events, err := pc.GetEvents("spectrocluster", clusterUID, nil, nil, nil, nil, nil, nil, nil)
@@ -554,7 +563,8 @@ func paletteFlow(t *testing.T, addr string) {
 		}
 		reasons = append(reasons, e.Reason)
 	}
-	for _, want := range []string{"Created", "MachineCreating", "ControlPlaneReady", "MachineReady", "NodesReady"} {
+	for _, want := range []string{"Created", "MachineCreating", "ControlPlaneReady", "MachineReady", "NodesReady",
+		"AgentConnected", "Applied", "Running"} {
 		if !slices.Contains(reasons, want) {
 			t.Fatalf("GetEvents reasons = %v; want %s among them", reasons, want)
 		}
@@ -634,4 +644,35 @@ func dump(v any) string {
 		return err.Error()
 	}
 	return string(b)
+}
+
+// checkInsideCluster looks at the cluster through its kubeconfig: three Ready nodes, and the
+// objects of the CNI pack the agent applied.
+func checkInsideCluster(t *testing.T, kubeconfig string) {
+	t.Helper()
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	if err != nil {
+		t.Fatalf("the kubeconfig does not parse: %v", err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 3 {
+		t.Fatalf("nodes = %v, %v; want 3", nodes, err)
+	}
+	for _, n := range nodes.Items {
+		if !local.NodeReady(&n) {
+			t.Fatalf("node %s is not Ready", n.Name)
+		}
+	}
+	ds, err := c.AppsV1().DaemonSets("kube-system").Get(ctx, "calico-node", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the CNI pack's DaemonSet: %v", err)
+	}
+	if ds.ManagedFields[0].Manager != "easel" {
+		t.Fatalf("calico-node was applied by %q, want the agent's field manager easel", ds.ManagedFields[0].Manager)
+	}
 }

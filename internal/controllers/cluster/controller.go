@@ -18,6 +18,7 @@ import (
 	"github.com/easelhq/easel/internal/engine"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
@@ -30,6 +31,7 @@ const (
 	ConditionControlPlaneNodesReady = "ControlPlaneNodesReady"
 	ConditionWorkerNodesReady       = "WorkerNodesReady"
 	ConditionAgentDeployed          = "AgentDeployed"
+	ConditionPacksApplied           = "PacksApplied"
 )
 
 // Poll is how soon a cluster that is on its way is looked at again.
@@ -157,8 +159,48 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	if !cpReady || !workersReady {
 		return engine.Result{RequeueAfter: Poll}, nil
 	}
-	c.condition(p, rec, cl, ConditionAgentDeployed, "False", "NotImplemented",
-		"The easel agent is not built yet, so packs are not applied and the cluster does not become Running", v1.SeverityInfo)
+	return c.agentAndPacks(ctx, log, rec, cl, prov, p)
+}
+
+// agentAndPacks runs the agent, waits for its first heartbeat, then for it to apply the current
+// generation's packs; then the cluster is Running.
+func (c *Controller) agentAndPacks(ctx context.Context, log *slog.Logger, rec *store.Record, cl *clusters.Cluster,
+	prov provider.Provider, p *pending) (engine.Result, error) {
+	pc := provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: *cl}
+	err := prov.EnsureAgent(ctx, pc, func() (string, error) {
+		return secret.IssueAgentToken(ctx, c.Store, rec.TenantUID, rec.UID)
+	})
+	if err != nil {
+		c.condition(p, rec, cl, ConditionAgentDeployed, "False", "AgentNotStarted", err.Error(), v1.SeverityWarning)
+		return engine.Result{RequeueAfter: Poll}, nil
+	}
+	if cl.Status.Health.LastHeartbeat.IsZero() {
+		c.condition(p, rec, cl, ConditionAgentDeployed, "False", "WaitingForAgent",
+			"The agent has been started; waiting for its first heartbeat", v1.SeverityInfo)
+		return engine.Result{RequeueAfter: Poll}, nil
+	}
+	c.condition(p, rec, cl, ConditionAgentDeployed, "True", "AgentConnected",
+		"Agent "+cl.Status.Health.AgentVersion+" is connected", v1.SeverityInfo)
+
+	if cl.Status.PacksGeneration != rec.Generation {
+		c.condition(p, rec, cl, ConditionPacksApplied, "False", "Applying",
+			fmt.Sprintf("Waiting for the agent to apply generation %d", rec.Generation), v1.SeverityInfo)
+		return engine.Result{RequeueAfter: Poll}, nil
+	}
+	for _, ps := range cl.Status.Packs {
+		if ps.State != v1.PackStateApplied {
+			c.condition(p, rec, cl, ConditionPacksApplied, "False", "PackFailed",
+				fmt.Sprintf("Pack %s %s: %s", ps.Name, ps.Version, ps.Message), v1.SeverityWarning)
+			return engine.Result{RequeueAfter: Poll}, nil
+		}
+	}
+	c.condition(p, rec, cl, ConditionPacksApplied, "True", "Applied",
+		fmt.Sprintf("%d packs applied", len(cl.Status.Packs)), v1.SeverityInfo)
+	if cl.Status.State != v1.ClusterStateRunning {
+		cl.Status.State = v1.ClusterStateRunning
+		log.Info("Cluster is running")
+		c.event(p, rec, v1.SeverityInfo, "Running", "Cluster is Running: control plane, nodes, agent and packs are ready")
+	}
 	return engine.Result{}, nil
 }
 
@@ -225,6 +267,9 @@ func (c *Controller) delete(ctx context.Context, log *slog.Logger, rec store.Rec
 			return err
 		}
 		if err := q.DeleteEvents(ctx, rec.UID); err != nil {
+			return err
+		}
+		if err := secret.RevokeAgentTokens(ctx, q, rec.TenantUID, rec.UID); err != nil {
 			return err
 		}
 		return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/controllers/cluster"
 	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -27,6 +30,7 @@ type fakeProvider struct {
 	seenInStore func(name string) bool
 	missedStore []string // machines created before the store knew them
 	deleted     bool
+	agentToken  string
 }
 
 func (f *fakeProvider) EnsureControlPlane(context.Context, provider.Cluster) error {
@@ -72,6 +76,19 @@ func (f *fakeProvider) readyAll() {
 }
 
 func (f *fakeProvider) Kubeconfig(context.Context, provider.Cluster) ([]byte, error) { return nil, nil }
+
+func (f *fakeProvider) EnsureAgent(_ context.Context, _ provider.Cluster, token func() (string, error)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.agentToken == "" {
+		t, err := token()
+		if err != nil {
+			return err
+		}
+		f.agentToken = t
+	}
+	return nil
+}
 
 func (f *fakeProvider) Delete(context.Context, provider.Cluster) error {
 	f.deleted = true
@@ -164,8 +181,34 @@ func TestProvisioningMilestones(t *testing.T) {
 	}
 	s.prov.readyAll()
 	s.settle()
-	if got := s.conditions(); got != "InfrastructureReady=True/ControlPlaneReady ControlPlaneNodesReady=True/NodesReady WorkerNodesReady=True/NodesReady AgentDeployed=False/NotImplemented " {
+	if got := s.conditions(); got != "InfrastructureReady=True/ControlPlaneReady ControlPlaneNodesReady=True/NodesReady WorkerNodesReady=True/NodesReady AgentDeployed=False/WaitingForAgent " {
 		t.Fatalf("conditions = %s", got)
+	}
+	// The agent got a token that works only for this cluster.
+	cred, err := s.st.GetCredentialByHash(context.Background(), secret.Hash(s.prov.agentToken))
+	if err != nil || cred.Kind != store.CredentialAgent || cred.UserUID != "c1" {
+		t.Fatalf("agent token credential = %+v, %v", cred, err)
+	}
+	// Its first heartbeat, then its pack report for the current generation.
+	s.patch(func(cl *clusters.Cluster) { cl.Status.Health = clusters.Health{LastHeartbeat: time.Now(), AgentVersion: "0.1.0"} })
+	s.settle()
+	if got := s.conditions(); !strings.HasSuffix(got, "AgentDeployed=True/AgentConnected PacksApplied=False/Applying ") {
+		t.Fatalf("conditions = %s", got)
+	}
+	s.patch(func(cl *clusters.Cluster) {
+		cl.Status.PacksGeneration = 1
+		cl.Status.Packs = []v1.PackStatus{{Name: "cni-calico", State: v1.PackStateFailed, Message: "no route"}}
+	})
+	s.settle()
+	if got := s.conditions(); !strings.HasSuffix(got, "PacksApplied=False/PackFailed ") || s.cluster().Status.State != v1.ClusterStateProvisioning {
+		t.Fatalf("conditions = %s, state %s", got, s.cluster().Status.State)
+	}
+	s.patch(func(cl *clusters.Cluster) {
+		cl.Status.Packs = []v1.PackStatus{{Name: "cni-calico", State: v1.PackStateApplied}}
+	})
+	s.settle()
+	if cl := s.cluster(); cl.Status.State != v1.ClusterStateRunning || !strings.HasSuffix(s.conditions(), "PacksApplied=True/Applied ") {
+		t.Fatalf("state %s, conditions %s; want Running", cl.Status.State, s.conditions())
 	}
 	// Reconciling a settled cluster creates nothing and writes nothing.
 	rec, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
@@ -179,9 +222,23 @@ func TestProvisioningMilestones(t *testing.T) {
 	for _, e := range events {
 		reasons = append(reasons, e.Reason)
 	}
-	if fmt.Sprint(reasons) != "[NodesReady NodesReady MachineReady MachineReady MachineReady NotImplemented WaitingForNodes WaitingForNodes ControlPlaneReady MachineCreating MachineCreating MachineCreating]" &&
-		fmt.Sprint(reasons) != "[NotImplemented NodesReady NodesReady MachineReady MachineReady MachineReady WaitingForNodes WaitingForNodes ControlPlaneReady MachineCreating MachineCreating MachineCreating]" {
+	if reasons[0] != "Running" || reasons[len(reasons)-1] != "MachineCreating" || !slices.Contains(reasons, "AgentConnected") ||
+		!slices.Contains(reasons, "PackFailed") || !slices.Contains(reasons, "ControlPlaneReady") {
 		t.Fatalf("events newest first = %v", reasons)
+	}
+}
+
+// patch changes the stored cluster as an API write or the agent would.
+func (s *suite) patch(fn func(cl *clusters.Cluster)) {
+	rec, err := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cl, _ := clusters.Decode(rec.Doc)
+	fn(&cl)
+	rec.Doc = cl.Encode()
+	if err := s.st.UpdateObject(context.Background(), &rec); err != nil {
+		s.t.Fatal(err)
 	}
 }
 

@@ -71,6 +71,8 @@ const (
 	compControllerManager = "kube-controller-manager"
 	compScheduler         = "kube-scheduler"
 	compKwok              = "kwok"
+	// compAgent is the cluster's easel agent, run beside its control plane.
+	compAgent = "easel-agent"
 )
 
 var startOrder = []string{compEtcd, compAPIServer, compControllerManager, compScheduler, compKwok}
@@ -301,13 +303,52 @@ func (cp *ControlPlane) httpClient() (*http.Client, error) {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}, nil
 }
 
-// Stop stops every component (KWOK, scheduler, controller-manager, the API server, then etcd) and
-// keeps the data: Ensure brings the same cluster back.
+// EnsureAgent runs `easel agent` for this cluster beside its control plane, with the cluster-admin
+// kubeconfig and the token in <dir>/agent.token (written from token() when missing). A running
+// agent with the same command line is kept.
+func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
+	if cp.Log == nil {
+		cp.Log = slog.Default()
+	}
+	if err := cp.load(); err != nil {
+		return err
+	}
+	tokenFile := filepath.Join(cp.Dir, "agent.token")
+	if _, err := os.Stat(tokenFile); errors.Is(err, os.ErrNotExist) {
+		t, err := token()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(tokenFile, []byte(t+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	p := &process{Name: compAgent, Binary: binary, Args: []string{"agent",
+		"--hub=" + hubURL, "--cluster=" + clusterUID, "--token-file=" + tokenFile,
+		"--kubeconfig=" + cp.AdminKubeconfigPath(), "--heartbeat-interval=" + heartbeat.String()}}
+	if old := cp.recorded(compAgent); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
+		return nil
+	} else if old != nil && old.alive() {
+		old.stop(10 * time.Second)
+	}
+	cp.Log.Info("Starting the cluster's agent", "cluster", cp.Name)
+	if err := p.start(filepath.Join(cp.Dir, "logs")); err != nil {
+		return err
+	}
+	cp.record(p)
+	return cp.save()
+}
+
+// Stop stops every component (the agent, KWOK, scheduler, controller-manager, the API server, then
+// etcd) and keeps the data: Ensure brings the same cluster back.
 func (cp *ControlPlane) Stop() error {
 	if err := cp.load(); err != nil {
 		return err
 	}
 	var errs []error
+	if p := cp.recorded(compAgent); p != nil {
+		errs = append(errs, p.stop(10*time.Second))
+	}
 	for i := len(startOrder) - 1; i >= 0; i-- {
 		if p := cp.recorded(startOrder[i]); p != nil {
 			errs = append(errs, p.stop(15*time.Second))

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -24,6 +25,10 @@ type Provider struct {
 	VCPULimit int                          // vCPUs all local machines may use together
 	Binaries  func() (k8sbin.Paths, error) // where the Kubernetes binaries are (k8sbin.Find)
 	Log       *slog.Logger
+	// HubURL is where agents reach the hub; AgentBinary is the easel binary that runs them.
+	HubURL            string
+	AgentBinary       string
+	HeartbeatInterval time.Duration
 
 	mu  sync.Mutex // serialises quota checks and reservations
 	cps sync.Map   // cluster uid → *ControlPlane
@@ -145,6 +150,21 @@ func (p *Provider) Machines(ctx context.Context, c provider.Cluster) (map[string
 		out[nodes.Items[i].Name] = provider.MachineState{Exists: true, Ready: NodeReady(&nodes.Items[i])}
 	}
 	return out, nil
+}
+
+func (p *Provider) EnsureAgent(ctx context.Context, c provider.Cluster, token func() (string, error)) error {
+	cp, err := p.controlPlane(c)
+	if err != nil {
+		return err
+	}
+	if p.HubURL == "" || p.AgentBinary == "" {
+		return errors.New("the local provider does not know the hub's URL or the easel binary to run agents with")
+	}
+	heartbeat := p.HeartbeatInterval
+	if heartbeat <= 0 {
+		heartbeat = 30 * time.Second
+	}
+	return cp.EnsureAgent(p.AgentBinary, p.HubURL, c.UID, heartbeat, token)
 }
 
 func (p *Provider) Kubeconfig(ctx context.Context, c provider.Cluster) ([]byte, error) {

@@ -1,0 +1,56 @@
+package v1
+
+import "time"
+
+// The agent protocol: Palette's agent-facing operations (heartbeat, conditions) plus easel's own
+// additions under /v1/spectroclusters/{uid}/agent/… for what Palette does not publish.
+
+// Heartbeat is the body of PUT /v1/spectroclusters/{uid}/heartbeat.
+type Heartbeat struct {
+	AgentVersion string `json:"agentVersion"`
+}
+
+// AgentManifest is one rendered manifest of a pack: multi-document Kubernetes YAML.
+type AgentManifest struct {
+	Name    string `json:"name"`
+	Content string `json:"content"`
+}
+
+// AgentPack is one pack the agent applies, in order.
+type AgentPack struct {
+	Name      string          `json:"name"`
+	Version   string          `json:"version"`
+	Layer     string          `json:"layer"`
+	Profile   string          `json:"profile"`
+	Manifests []AgentManifest `json:"manifests"`
+}
+
+// AgentDesired is the answer of GET /v1/spectroclusters/{uid}/agent/desired?generation=N: the
+// packs of the cluster's desired generation, bottom layer first.
+type AgentDesired struct {
+	Generation int64       `json:"generation"`
+	Packs      []AgentPack `json:"packs"`
+}
+
+// Pack states the agent reports.
+const (
+	PackStateApplied = "Applied"
+	PackStateFailed  = "Failed"
+)
+
+// PackStatus is what the agent reports of one pack.
+type PackStatus struct {
+	Name      string    `json:"name"`
+	Version   string    `json:"version"`
+	State     string    `json:"state"`
+	Message   string    `json:"message,omitempty"`
+	Objects   int       `json:"objects"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// AgentPackReport is the body of PUT /v1/spectroclusters/{uid}/agent/packs: the state of every pack
+// for the generation the agent applied.
+type AgentPackReport struct {
+	Generation int64        `json:"generation"`
+	Packs      []PackStatus `json:"packs"`
+}

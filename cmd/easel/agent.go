@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/easelhq/easel/internal/agent"
+)
+
+func agentCommand(g *globals) *cobra.Command {
+	var (
+		clusterUID, token, tokenFile, kubeconfig, logLevel string
+		heartbeat                                          time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the easel agent of one cluster: heartbeats, desired state, packs",
+		Long: `Run the agent of one cluster. It dials out to the hub (--hub, env EASEL_HUB_URL) with the
+cluster's token (--token-file, --token or env EASEL_AGENT_TOKEN), sends heartbeats, long-polls the
+desired state and applies the profiles' packs by server-side apply. It uses the in-cluster
+configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM stops it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hub := firstNonEmpty(g.flags.Hub, os.Getenv("EASEL_HUB_URL"))
+			clusterUID = firstNonEmpty(clusterUID, os.Getenv("EASEL_CLUSTER_UID"))
+			token = firstNonEmpty(token, os.Getenv("EASEL_AGENT_TOKEN"))
+			if tokenFile != "" {
+				data, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("reading the agent token: %w", err)
+				}
+				token = strings.TrimSpace(string(data))
+			}
+			var (
+				kube *rest.Config
+				err  error
+			)
+			if kubeconfig != "" {
+				kube, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+			} else {
+				kube, err = rest.InClusterConfig()
+			}
+			if err != nil {
+				return fmt.Errorf("finding the cluster's API server: %w", err)
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q must be debug, info, warn or error", logLevel)
+			}
+			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube,
+				HeartbeatInterval: heartbeat,
+				Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return a.Run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&clusterUID, "cluster", "", "uid of the cluster this agent runs for (env EASEL_CLUSTER_UID)")
+	cmd.Flags().StringVar(&token, "token", "", "the cluster's agent token (env EASEL_AGENT_TOKEN; prefer --token-file)")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the cluster's agent token")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: in-cluster configuration)")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().DurationVar(&heartbeat, "heartbeat-interval", 30*time.Second, "how often to send a heartbeat")
+	return cmd
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,208 @@
+// Package agent is the easel agent: it runs inside (or, for local clusters, beside) a managed
+// cluster, dials out to the hub with its cluster's token, sends heartbeats, long-polls the desired
+// state and applies the profiles' packs by server-side apply, reporting each pack's state. It keeps
+// working through a hub outage: every call is retried with backoff and nothing makes it exit but
+// its context.
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	v1 "github.com/easelhq/easel/api/v1"
+)
+
+// Version is the agent's version, reported in heartbeats.
+var Version = "0.1.0"
+
+// Config is how an agent runs.
+type Config struct {
+	HubURL            string
+	ClusterUID        string
+	Token             string
+	Kube              *rest.Config
+	HeartbeatInterval time.Duration // default 30s
+	PollWait          time.Duration // long-poll wait asked of the hub (default 30s)
+	Logger            *slog.Logger
+}
+
+// Agent is one running agent.
+type Agent struct {
+	cfg     Config
+	http    *http.Client
+	applier *applier
+	log     *slog.Logger
+}
+
+// New prepares an agent.
+func New(cfg Config) (*Agent, error) {
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 30 * time.Second
+	}
+	if cfg.PollWait <= 0 {
+		cfg.PollWait = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HubURL == "" || cfg.ClusterUID == "" || cfg.Token == "" {
+		return nil, fmt.Errorf("the agent needs the hub URL, the cluster uid and its token")
+	}
+	ap, err := newApplier(cfg.Kube)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	return &Agent{cfg: cfg, applier: ap, log: cfg.Logger.With("cluster", cfg.ClusterUID),
+		http: &http.Client{Timeout: cfg.PollWait + 30*time.Second}}, nil
+}
+
+// Run sends heartbeats and applies the desired state until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	a.log.Info("Starting the easel agent", "hub", a.cfg.HubURL, "version", Version)
+	go a.heartbeats(ctx)
+	var applied int64
+	backoff := newBackoff()
+	for ctx.Err() == nil {
+		desired, changed, err := a.poll(ctx, applied)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			a.log.Warn("Asking the hub for the desired state failed; retrying", "err", err, "in", backoff.peek())
+			backoff.sleep(ctx)
+			continue
+		}
+		backoff.reset()
+		if !changed {
+			continue
+		}
+		if err := a.applyAll(ctx, desired); err != nil {
+			a.log.Warn("Applying the desired state failed; retrying", "generation", desired.Generation, "err", err)
+			backoff.sleep(ctx)
+			continue
+		}
+		applied = desired.Generation
+	}
+	a.log.Info("Stopping the easel agent")
+	return nil
+}
+
+func (a *Agent) heartbeats(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		err := a.call(ctx, "PUT", "/heartbeat", v1.Heartbeat{AgentVersion: Version}, nil)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("Heartbeat failed; the next one is due soon", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// poll long-polls the hub; changed is false when the hub answered that nothing changed.
+func (a *Agent) poll(ctx context.Context, have int64) (v1.AgentDesired, bool, error) {
+	var d v1.AgentDesired
+	path := fmt.Sprintf("/agent/desired?generation=%d&wait=%s", have, a.cfg.PollWait)
+	status, err := a.do(ctx, "GET", path, nil, &d)
+	if err != nil {
+		return d, false, err
+	}
+	return d, status == http.StatusOK, nil
+}
+
+// applyAll applies every pack in order and reports each pack's state; a failed pack stops the
+// ones above it (they may depend on it) and the whole generation is retried.
+func (a *Agent) applyAll(ctx context.Context, d v1.AgentDesired) error {
+	a.log.Info("Applying packs", "generation", d.Generation, "packs", len(d.Packs))
+	report := v1.AgentPackReport{Generation: d.Generation, Packs: []v1.PackStatus{}}
+	var failed error
+	for _, p := range d.Packs {
+		st := v1.PackStatus{Name: p.Name, Version: p.Version}
+		if failed != nil {
+			st.State, st.Message = v1.PackStateFailed, "waiting for a pack below it: "+failed.Error()
+		} else if n, err := a.applier.applyPack(ctx, p); err != nil {
+			failed = fmt.Errorf("pack %s: %w", p.Name, err)
+			st.State, st.Message, st.Objects = v1.PackStateFailed, err.Error(), n
+		} else {
+			st.State, st.Objects = v1.PackStateApplied, n
+		}
+		report.Packs = append(report.Packs, st)
+	}
+	if err := a.call(ctx, "PUT", "/agent/packs", report, nil); err != nil {
+		return fmt.Errorf("reporting the pack states: %w", err)
+	}
+	return failed
+}
+
+func (a *Agent) call(ctx context.Context, method, path string, in, out any) error {
+	_, err := a.do(ctx, method, path, in, out)
+	return err
+}
+
+// do calls one of the cluster's agent endpoints. Bodies stay far below the hub's limit here; the
+// report builders of larger reports page them.
+func (a *Agent) do(ctx context.Context, method, path string, in, out any) (int, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, err
+		}
+		body = bytes.NewReader(b)
+	}
+	url := strings.TrimSuffix(a.cfg.HubURL, "/") + "/v1/spectroclusters/" + a.cfg.ClusterUID + path
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.cfg.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if resp.StatusCode == http.StatusNotModified {
+		return resp.StatusCode, nil
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// backoff doubles from 1 s to 1 min.
+type backoff struct{ d time.Duration }
+
+func newBackoff() *backoff { return &backoff{d: time.Second} }
+
+func (b *backoff) peek() time.Duration { return b.d }
+
+func (b *backoff) reset() { b.d = time.Second }
+
+func (b *backoff) sleep(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(b.d):
+	}
+	b.d = min(2*b.d, time.Minute)
+}

@@ -1,0 +1,198 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/desired"
+	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// Long-poll bounds for GET …/agent/desired.
+const (
+	defaultDesiredWait = 30 * time.Second
+	maxDesiredWait     = 60 * time.Second
+	// desiredRecheck is how often a waiting long-poll re-reads the store, for changes made through
+	// another hub replica (this replica's own changes wake it at once).
+	desiredRecheck = 2 * time.Second
+)
+
+// waiters wakes long-polls when a cluster's spec changes.
+type waiters struct {
+	mu sync.Mutex
+	ch map[string]chan struct{}
+}
+
+// wait returns a channel closed at the next change of the cluster.
+func (w *waiters) wait(uid string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = map[string]chan struct{}{}
+	}
+	c, ok := w.ch[uid]
+	if !ok {
+		c = make(chan struct{})
+		w.ch[uid] = c
+	}
+	return c
+}
+
+func (w *waiters) wake(uid string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.ch[uid]; ok {
+		close(c)
+		delete(w.ch, uid)
+	}
+}
+
+// clusterChanged tells the engine and the cluster's waiting agent that its spec changed.
+func (s *Server) clusterChanged(uid string) {
+	s.notify(uid)
+	s.waiting.wake(uid)
+}
+
+// updateStatus applies fn to the stored cluster, retrying when the engine or an API write
+// changed it meanwhile.
+func (s *Server) updateStatus(ctx context.Context, uid string, fn func(cl *clusters.Cluster) error) error {
+	for attempt := 0; ; attempt++ {
+		rec, err := s.store.GetObject(ctx, kindCluster, uid)
+		if err != nil {
+			return err
+		}
+		cl, err := clusters.Decode(rec.Doc)
+		if err != nil {
+			return err
+		}
+		if err := fn(&cl); err != nil {
+			return err
+		}
+		rec.Doc = cl.Encode()
+		err = s.store.UpdateObject(ctx, &rec)
+		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			return err
+		}
+	}
+}
+
+// heartbeat records that the agent is alive; the hub's receive time counts, not the agent's clock.
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	var in v1.Heartbeat
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if len(in.AgentVersion) > 64 {
+		return errBadRequest("agentVersion is longer than 64 characters")
+	}
+	now := s.clock.Now()
+	first := false
+	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		first = cl.Status.Health.LastHeartbeat.IsZero()
+		cl.Status.Health = clusters.Health{LastHeartbeat: now, AgentVersion: in.AgentVersion}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if first {
+		s.notify(rec.UID) // the engine is waiting for the agent's first sign of life
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// agentDesired answers the agent's long-poll: the desired packs as soon as the cluster's
+// generation differs from the one the agent has, else after the wait.
+func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	have, err := strconv.ParseInt(r.URL.Query().Get("generation"), 10, 64)
+	if r.URL.Query().Get("generation") == "" {
+		have, err = 0, nil
+	}
+	if err != nil || have < 0 {
+		return errBadRequest("generation %q must be a non-negative number", r.URL.Query().Get("generation"))
+	}
+	wait := defaultDesiredWait
+	if v := r.URL.Query().Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return errBadRequest("wait %q must be a duration such as 30s", v)
+		}
+		wait = min(d, maxDesiredWait)
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for rec.Generation == have {
+		changed := s.waiting.wait(rec.UID)
+		select {
+		case <-r.Context().Done():
+			return nil // the agent hung up (it stopped, or the cluster is being deleted)
+		case <-deadline.C:
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		case <-changed:
+		case <-time.After(desiredRecheck):
+		}
+		if rec, err = s.store.GetObject(r.Context(), kindCluster, rec.UID); err != nil {
+			return err
+		}
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	if err != nil {
+		return err
+	}
+	out, err := desired.Render(cl, rec.Generation, func(uid string) (profiles.Profile, error) {
+		prec, err := s.store.GetObject(r.Context(), kindProfile, uid)
+		if err != nil {
+			return profiles.Profile{}, err
+		}
+		return profiles.Decode(prec.Doc)
+	}, s.catalog)
+	if err != nil {
+		return fmt.Errorf("rendering the desired packs of %s: %w", rec.Name, err)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// agentPacks records the agent's per-pack report for the generation it applied.
+func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	var in v1.AgentPackReport
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Generation <= 0 {
+		return errBadRequest("generation must be the cluster generation the packs were applied for")
+	}
+	for i, ps := range in.Packs {
+		if ps.Name == "" || (ps.State != v1.PackStateApplied && ps.State != v1.PackStateFailed) {
+			return errBadRequest("packs[%d]: name is required and state must be %s or %s", i, v1.PackStateApplied, v1.PackStateFailed)
+		}
+	}
+	now := s.clock.Now()
+	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		if in.Generation < cl.Status.PacksGeneration {
+			return nil // a late report of an older generation changes nothing
+		}
+		cl.Status.PacksGeneration = in.Generation
+		cl.Status.Packs = in.Packs
+		for i := range cl.Status.Packs {
+			cl.Status.Packs[i].UpdatedAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.notify(rec.UID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,61 @@
+// Package secret makes the bearer secrets easel hands out (API keys, login and agent tokens) and
+// the hashes it keeps of them instead.
+package secret
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
+)
+
+// New returns a random 256-bit secret; prefix says what it is.
+func New(prefix string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Hash is what is stored of a secret: it is random and long, so SHA-256 suffices.
+func Hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// IssueAgentToken makes a new token for a cluster's agent and revokes the cluster's earlier ones:
+// the token works only on that cluster's agent endpoints.
+func IssueAgentToken(ctx context.Context, st store.Store, tenantUID, clusterUID string) (string, error) {
+	token := New("easel-agent-")
+	err := st.Tx(ctx, func(q store.Queries) error {
+		if err := RevokeAgentTokens(ctx, q, tenantUID, clusterUID); err != nil {
+			return err
+		}
+		return q.CreateCredential(ctx, &store.Credential{UID: uid.New(), Kind: store.CredentialAgent, TenantUID: tenantUID,
+			UserUID: clusterUID, Name: "agent", Hash: Hash(token), Active: true})
+	})
+	if err != nil {
+		return "", fmt.Errorf("issuing the agent token of cluster %s: %w", clusterUID, err)
+	}
+	return token, nil
+}
+
+// RevokeAgentTokens removes every token of a cluster's agent (when the cluster is deleted).
+func RevokeAgentTokens(ctx context.Context, q store.Queries, tenantUID, clusterUID string) error {
+	creds, err := q.ListCredentials(ctx, tenantUID, store.CredentialAgent)
+	if err != nil {
+		return err
+	}
+	for _, c := range creds {
+		if c.UserUID == clusterUID {
+			if err := q.DeleteCredential(ctx, c.UID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
