@@ -190,7 +190,9 @@ func TestProvisioningMilestones(t *testing.T) {
 		t.Fatalf("agent token credential = %+v, %v", cred, err)
 	}
 	// Its first heartbeat, then its pack report for the current generation.
-	s.patch(func(cl *clusters.Cluster) { cl.Status.Health = clusters.Health{LastHeartbeat: time.Now(), AgentVersion: "0.1.0"} })
+	s.patch(func(cl *clusters.Cluster) {
+		cl.Status.Health = clusters.Health{LastHeartbeat: time.Now(), AgentVersion: "0.1.0"}
+	})
 	s.settle()
 	if got := s.conditions(); !strings.HasSuffix(got, "AgentDeployed=True/AgentConnected PacksApplied=False/Applying ") {
 		t.Fatalf("conditions = %s", got)
