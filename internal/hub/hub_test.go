@@ -2,10 +2,13 @@ package hub_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -569,4 +572,104 @@ func TestNotYetImplementedIsSaid(t *testing.T) {
 	uid := c.createCluster("web", c.publishedProfile("base"))
 	c.fails(501, "NotImplemented", "GET", "/v1/spectroclusters/"+uid+"/repave/status", nil, "repave", "not implemented")
 	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/heartbeat", map[string]any{}, "agent protocol")
+}
+
+func TestAgentEndpoints(t *testing.T) {
+	eachStore(t, func(t *testing.T, h *testHub) {
+		ctx := context.Background()
+		c := h.admin().in(h.defaultPrj)
+		prof := c.publishedProfile("base")
+		mine, other := c.createCluster("mine", prof), c.createCluster("other", prof)
+		tenant := mustTenant(t, h)
+		token, err := secret.IssueAgentToken(ctx, h.store, tenant, mine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent := client{h: h}
+		bearer := []string{"Authorization", "Bearer " + token}
+		do := func(method, path string, body any) (int, string) {
+			status, data, _ := agent.do(method, path, body, bearer...)
+			return status, string(data)
+		}
+
+		// Its own cluster: heartbeat recorded with the hub's time; the desired packs rendered.
+		if status, body := do("PUT", "/v1/spectroclusters/"+mine+"/heartbeat", map[string]string{"agentVersion": "0.1.0"}); status != 204 {
+			t.Fatalf("heartbeat: %d %s", status, body)
+		}
+		var sum struct {
+			Status struct {
+				Health struct {
+					AgentVersion           string
+					LastHeartBeatTimestamp time.Time
+				}
+			}
+		}
+		c.must(200, "GET", "/v1/dashboard/spectroclusters/"+mine, nil, &sum)
+		if sum.Status.Health.AgentVersion != "0.1.0" || time.Since(sum.Status.Health.LastHeartBeatTimestamp) > time.Minute {
+			t.Fatalf("health after a heartbeat = %+v", sum.Status.Health)
+		}
+		status, body := do("GET", "/v1/spectroclusters/"+mine+"/agent/desired?generation=0", nil)
+		var d struct {
+			Generation int64
+			Packs      []struct {
+				Name, Layer string
+				Manifests   []struct{ Name, Content string }
+			}
+		}
+		json.Unmarshal([]byte(body), &d)
+		var order []string
+		for _, p := range d.Packs {
+			order = append(order, p.Layer+":"+p.Name)
+		}
+		if status != 200 || d.Generation != 1 || strings.Join(order, " ") != "os:ubuntu k8s:kubernetes cni:cni-calico addon:prometheus-operator" ||
+			!strings.Contains(d.Packs[2].Manifests[0].Content, "kind: DaemonSet") {
+			t.Fatalf("desired = %d %v %s", status, order, body[:min(len(body), 300)])
+		}
+		// Nothing changed since the generation the agent has: 304 after the (short) wait.
+		if status, _ := do("GET", "/v1/spectroclusters/"+mine+"/agent/desired?generation=1&wait=50ms", nil); status != 304 {
+			t.Fatalf("long-poll of an unchanged cluster: %d, want 304", status)
+		}
+		// A pack report; bad ones change nothing.
+		if status, body := do("PUT", "/v1/spectroclusters/"+mine+"/agent/packs", map[string]any{"generation": 1,
+			"packs": []map[string]any{{"name": "cni-calico", "version": "3.30.3", "state": "Applied", "objects": 5}}}); status != 204 {
+			t.Fatalf("pack report: %d %s", status, body)
+		}
+		if status, _ := do("PUT", "/v1/spectroclusters/"+mine+"/agent/packs", map[string]any{"generation": 1,
+			"packs": []map[string]any{{"name": "x", "state": "Exploded"}}}); status != 400 {
+			t.Fatalf("bad pack state: %d, want 400", status)
+		}
+		if status, _ := do("PUT", "/v1/spectroclusters/"+mine+"/heartbeat", "{not json"); status != 400 {
+			t.Fatalf("malformed heartbeat: %d, want 400", status)
+		}
+		var cl struct{ Status struct{ Packs []struct{ Name, State string } } }
+		c.must(200, "GET", "/v1/spectroclusters/"+mine, nil, &cl)
+		if len(cl.Status.Packs) != 1 || cl.Status.Packs[0].State != "Applied" {
+			t.Fatalf("packs after the report = %+v", cl.Status.Packs)
+		}
+
+		// Another cluster with this token: 403, and the attempt is audited.
+		if status, body := do("PUT", "/v1/spectroclusters/"+other+"/heartbeat", map[string]string{"agentVersion": "0.1.0"}); status != 403 ||
+			!strings.Contains(body, "another cluster") {
+			t.Fatalf("heartbeat for another cluster: %d %s, want 403", status, body)
+		}
+		var audits struct {
+			Items []struct{ Spec struct{ ActionType, ActionMsg string } }
+		}
+		h.admin().must(200, "GET", "/v1/audits", nil, &audits)
+		if audits.Items[0].Spec.ActionType != "denied" || !strings.Contains(audits.Items[0].Spec.ActionMsg, other) {
+			t.Fatalf("newest audit entry = %+v, want the denied agent call", audits.Items[0])
+		}
+		// The agent token opens no user endpoint, and a user's key opens no agent endpoint.
+		if status, _ := do("GET", "/v1/spectroclusters/"+mine, nil); status != 403 {
+			t.Fatalf("agent token on a user endpoint: %d, want 403", status)
+		}
+		c.fails(403, "Forbidden", "PUT", "/v1/spectroclusters/"+mine+"/heartbeat", map[string]string{})
+		// A new token revokes the old one.
+		if _, err := secret.IssueAgentToken(ctx, h.store, tenant, mine); err != nil {
+			t.Fatal(err)
+		}
+		if status, _ := do("PUT", "/v1/spectroclusters/"+mine+"/heartbeat", map[string]string{}); status != 401 {
+			t.Fatalf("revoked agent token: %d, want 401", status)
+		}
+	})
 }
