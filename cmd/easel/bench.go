@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,7 @@ import (
 
 func benchCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure easel on this machine (loopback only, bounded in count and time)"}
-	cmd.AddCommand(benchAPICommand())
+	cmd.AddCommand(benchAPICommand(), benchProvisionCommand())
 	return cmd
 }
 
@@ -56,5 +57,40 @@ percentiles as a Markdown table.`,
 	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 10_000, "clusters to store before measuring")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long each operation is measured")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent clients")
+	return cmd
+}
+
+func benchProvisionCommand() *cobra.Command {
+	cfg := bench.ProvisionConfig{Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "provision",
+		Short: "Create local clusters, time them to Running, measure their memory, delete them",
+		Long: `Starts a hub on 127.0.0.1 with a fresh data dir, creates --clusters clusters of one control-plane
+node and --workers worker nodes at once, and reports the time from create to Running of each, the
+hub's and each cluster's resident memory, and the time to delete them all. Needs the Kubernetes
+binaries (./hack/k8s-binaries.sh).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Clusters < 1 || cfg.Clusters > 50 || cfg.Workers < 0 || cfg.Workers > 500 {
+				return fmt.Errorf("--clusters must be 1–50 and --workers 0–500")
+			}
+			res, err := bench.RunProvision(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			slowest := slices.Max(res.ToRunning)
+			fmt.Fprintf(out, "\n%d cluster(s) of 1+%d nodes, %d CPUs (%s/%s)\n\n", res.Clusters, res.Workers, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| clusters | nodes each | create → Running (first / last) | hub RSS | RSS per cluster | delete all |")
+			fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|")
+			fmt.Fprintf(out, "| %d | 1+%d | %s / %s | %d MiB | %d MiB | %s |\n", res.Clusters, res.Workers,
+				slices.Min(res.ToRunning).Round(100*time.Millisecond), slowest.Round(100*time.Millisecond),
+				res.HubRSS>>20, res.ClusterRSS>>20, res.Deleted.Round(100*time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1, "clusters created at once")
+	cmd.Flags().IntVar(&cfg.Workers, "workers", 2, "worker nodes per cluster")
+	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }

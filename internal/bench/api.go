@@ -200,6 +200,8 @@ func measure(name string, d time.Duration, concurrency int, do func(i int) error
 	return r
 }
 
+func defaultHTTP() *http.Client { return &http.Client{Timeout: time.Minute} }
+
 type apiClient struct {
 	base, project string
 	http          *http.Client

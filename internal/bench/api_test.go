@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/bench"
+	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
 
@@ -28,5 +30,20 @@ func TestRunAPI(t *testing.T) {
 				t.Errorf("%s: %+v", r.Operation, r)
 			}
 		}
+	}
+}
+
+// The provisioning benchmark runs end to end on one small cluster (its speed is not asserted).
+func TestRunProvision(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("the provisioning benchmark needs the Kubernetes binaries: %v", err)
+	}
+	res, err := bench.RunProvision(context.Background(), bench.ProvisionConfig{Clusters: 1, Workers: 1,
+		AgentBinary: easelbin.Path(t), Timeout: 3 * time.Minute, Progress: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.ToRunning) != 1 || res.ToRunning[0] <= 0 || res.ClusterRSS < 100<<20 || res.HubRSS <= 0 || res.Deleted <= 0 {
+		t.Fatalf("result = %+v; want a time to Running, the cluster's processes' memory (over 100 MiB) and a delete time", res)
 	}
 }
