@@ -641,7 +641,11 @@ func TestAgentEndpoints(t *testing.T) {
 		if status, _ := do("PUT", "/v1/spectroclusters/"+mine+"/heartbeat", "{not json"); status != 400 {
 			t.Fatalf("malformed heartbeat: %d, want 400", status)
 		}
-		var cl struct{ Status struct{ Packs []struct{ Name, State string } } }
+		var cl struct {
+			Status struct {
+				Packs []struct{ Name, State string }
+			}
+		}
 		c.must(200, "GET", "/v1/spectroclusters/"+mine, nil, &cl)
 		if len(cl.Status.Packs) != 1 || cl.Status.Packs[0].State != "Applied" {
 			t.Fatalf("packs after the report = %+v", cl.Status.Packs)
@@ -653,7 +657,9 @@ func TestAgentEndpoints(t *testing.T) {
 			t.Fatalf("heartbeat for another cluster: %d %s, want 403", status, body)
 		}
 		var audits struct {
-			Items []struct{ Spec struct{ ActionType, ActionMsg string } }
+			Items []struct {
+				Spec struct{ ActionType, ActionMsg string }
+			}
 		}
 		h.admin().must(200, "GET", "/v1/audits", nil, &audits)
 		if audits.Items[0].Spec.ActionType != "denied" || !strings.Contains(audits.Items[0].Spec.ActionMsg, other) {

@@ -46,6 +46,8 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 
 	// Clusters.
 	handle("POST /v1/spectroclusters/cloudTypes/{cloudType}", s.createCluster)
+	handle("POST /v1/spectroclusters/generic/import", s.importCluster)
+	handle("GET /v1/spectroclusters/{uid}/import/manifest", s.importManifest)
 	handle("GET /v1/spectroclusters/{uid}", s.getCluster)
 	handle("DELETE /v1/spectroclusters/{uid}", s.deleteCluster)
 	handle("GET /v1/spectroclusters/{uid}/status", s.clusterStatus)
@@ -75,8 +77,6 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	for pattern, what := range map[string]string{
 		"GET /v1/projects/{uid}/preferences/clusterSettings":                                                     "project cluster settings",
 		"PUT /v1/projects/{uid}/preferences/clusterSettings/nodesAutoRemediationSetting":                         "node auto-remediation",
-		"POST /v1/spectroclusters/generic/import":                                                                "importing an existing cluster",
-		"GET /v1/spectroclusters/{uid}/import/manifest":                                                          "the agent import manifest",
 		"GET /v1/spectroclusters/{uid}/profiles":                                                                 "a cluster's profile list",
 		"PUT /v1/spectroclusters/{uid}/profiles":                                                                 "changing a cluster's profiles",
 		"PATCH /v1/spectroclusters/{uid}/profiles":                                                               "changing a cluster's profiles",

@@ -21,6 +21,7 @@ import (
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/store"
 )
@@ -50,6 +51,8 @@ type Config struct {
 	AgentBinary string
 	// AgentHeartbeat is how often local clusters' agents send heartbeats (default 30s).
 	AgentHeartbeat time.Duration
+	// PublicURL is where agents of imported clusters reach the hub (default http://<listen address>).
+	PublicURL string
 }
 
 // Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
@@ -97,9 +100,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	localProvider := &local.Provider{Root: filepath.Join(cfg.DataDir, "clusters"), VCPULimit: cfg.LocalVCPULimit,
 		Binaries: k8sbin.Find, Log: log, HubURL: "http://" + addr, AgentBinary: cfg.AgentBinary, HeartbeatInterval: cfg.AgentHeartbeat}
-	providers := map[string]provider.Provider{v1.CloudTypeLocal: localProvider}
+	providers := map[string]provider.Provider{v1.CloudTypeLocal: localProvider, generic.CloudType: generic.Provider{}}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + addr
+	}
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log}
-	hub := New(st, catalog, Options{Logger: log, Providers: providers})
+	hub := New(st, catalog, Options{Logger: log, Providers: providers, PublicURL: cfg.PublicURL})
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },
 		Logger: log, Registerer: hub.Registry()})

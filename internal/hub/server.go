@@ -30,6 +30,7 @@ type Server struct {
 	notify    func(clusterUID string)
 	providers map[string]provider.Provider
 	waiting   waiters
+	publicURL string
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -45,12 +46,14 @@ type Options struct {
 	Notify func(clusterUID string)
 	// Providers build the clusters, by cloud type; the API reads kubeconfigs through them.
 	Providers map[string]provider.Provider
+	// PublicURL is where agents reach the hub, written into import manifests.
+	PublicURL string
 }
 
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry(),
-		notify: o.Notify, providers: o.Providers}
+		notify: o.Notify, providers: o.Providers, publicURL: o.PublicURL}
 	if s.notify == nil {
 		s.notify = func(string) {}
 	}

@@ -176,7 +176,7 @@ func (c *Controller) agentAndPacks(ctx context.Context, log *slog.Logger, rec *s
 	}
 	if cl.Status.Health.LastHeartbeat.IsZero() {
 		c.condition(p, rec, cl, ConditionAgentDeployed, "False", "WaitingForAgent",
-			"The agent has been started; waiting for its first heartbeat", v1.SeverityInfo)
+			"Waiting for the agent's first heartbeat", v1.SeverityInfo)
 		return engine.Result{RequeueAfter: Poll}, nil
 	}
 	c.condition(p, rec, cl, ConditionAgentDeployed, "True", "AgentConnected",

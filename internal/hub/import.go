@@ -1,0 +1,108 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/provider/generic"
+	"github.com/easelhq/easel/internal/secret"
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
+	"github.com/easelhq/easel/internal/validate"
+)
+
+// agentPack is the catalog pack whose manifests install the agent in a cluster.
+const agentPack = "easel-agent"
+
+// importCluster registers an existing cluster (cloud type generic); it joins once its owner
+// applies the import manifest.
+func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.project == "" {
+		return errBadRequest("clusters belong to a project: set the ProjectUid header")
+	}
+	if _, err := writeScope(c, permWriteClusters, "import clusters"); err != nil {
+		return err
+	}
+	var in struct {
+		Metadata v1.ObjectMetaInput `json:"metadata"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
+		return errBadRequest("%v", err)
+	}
+	now := s.clock.Now()
+	cl := clusters.Cluster{CloudType: generic.CloudType, CloudConfigUID: uid.New(), Labels: in.Metadata.Labels,
+		Annotations: in.Metadata.Annotations, Profiles: []clusters.ProfileRef{}, Pools: []clusters.Pool{},
+		Status: clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
+	cl.Status.SetCondition("AgentDeployed", "False", "WaitingForImport",
+		"Apply the import manifest (GET /v1/spectroclusters/{uid}/import/manifest) to the cluster", now)
+	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
+		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
+	err := s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.CreateObject(r.Context(), rec); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return errConflict("a cluster named %s already exists in this project", rec.Name)
+			}
+			return err
+		}
+		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, "Imported", "Cluster registered for import; waiting for its agent"); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, c.project, "create", kindCluster, rec.UID, rec.Name, "Imported cluster "+rec.Name)
+	})
+	if err != nil {
+		return err
+	}
+	s.clusterChanged(rec.UID)
+	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
+	return nil
+}
+
+// importManifest returns the YAML that installs the cluster's agent: namespace easel-system,
+// RBAC, a Secret with the hub URL, the cluster uid and a new agent token (earlier tokens stop
+// working), and the agent's Deployment.
+func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, _, err := s.clusterRecord(r, c)
+	if err != nil {
+		return err
+	}
+	if !c.p.can(rec.ProjectUID, permWriteClusters) {
+		return errForbidden("your role does not allow you to import clusters here")
+	}
+	if s.publicURL == "" {
+		return errConflict("this hub does not know the URL agents reach it at (easel server --public-url)")
+	}
+	pack, ok := s.catalog.Latest(agentPack)
+	if !ok {
+		return errors.New("the catalog has no " + agentPack + " pack")
+	}
+	token, err := secret.IssueAgentToken(r.Context(), s.store, rec.TenantUID, rec.UID)
+	if err != nil {
+		return err
+	}
+	values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) + "\n"
+	rendered, err := pack.Render(values)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.Name+`-import.yaml"`)
+	for i, m := range rendered {
+		if i > 0 {
+			w.Write([]byte("---\n"))
+		}
+		w.Write([]byte(m.Content))
+	}
+	return nil
+}
+
+// quoteYAML quotes a string as a YAML double-quoted scalar (JSON strings are valid YAML).
+func quoteYAML(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

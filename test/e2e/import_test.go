@@ -1,0 +1,109 @@
+package e2e_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spectrocloud/palette-sdk-go/api/models"
+	"github.com/spectrocloud/palette-sdk-go/client"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/testenv/easelbin"
+)
+
+// An existing cluster, made outside the hub, is imported the Palette way: register it, download
+// its import manifest, apply it with kubectl; the agent it describes joins and the cluster becomes
+// Running in the hub.
+func TestGenericImport(t *testing.T) {
+	bins, err := k8sbin.Find()
+	if err != nil {
+		t.Fatalf("this test runs a control plane: %v", err)
+	}
+	ctx := context.Background()
+
+	// The "existing" cluster: a control plane the hub knows nothing of.
+	outside := &local.ControlPlane{Name: "existing", Dir: filepath.Join(t.TempDir(), "existing"), Bins: bins}
+	t.Cleanup(func() { outside.Destroy() })
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := outside.Ensure(ctx)
+		if err == nil {
+			err = outside.Ready(ctx)
+		}
+		if err == nil && len(outside.Running()) == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outside control plane did not come up: %v", err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	addr := startHub(t, "")
+	tc := tenantClient(addr, adminKey)
+	projects, err := tc.GetProjects()
+	if err != nil || len(projects.Items) == 0 {
+		t.Fatalf("GetProjects: %v", err)
+	}
+	pc := client.New(client.WithPaletteURI(addr), client.WithAPIKey(adminKey), client.WithSchemes([]string{"http"}),
+		client.WithScopeProject(projects.Items[0].Metadata.UID))
+	uid, err := pc.ImportClusterGeneric(&models.V1ObjectMetaInputEntity{Name: "existing", Labels: map[string]string{"origin": "import"}})
+	if err != nil {
+		t.Fatalf("ImportClusterGeneric: %v", err)
+	}
+	manifest, err := pc.GetClusterImportManifest(uid)
+	if err != nil || !strings.Contains(manifest, "kind: Deployment") || !strings.Contains(manifest, "easel-system") {
+		t.Fatalf("GetClusterImportManifest = %q, %v", manifest, err)
+	}
+
+	kubectl := exec.Command(bins.Kubectl, "--kubeconfig", outside.AdminKubeconfigPath(), "apply", "-f", "-")
+	kubectl.Stdin = strings.NewReader(manifest)
+	if out, err := kubectl.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply of the import manifest: %v\n%s", err, out)
+	}
+	kc, err := outside.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.AppsV1().Deployments("easel-system").Get(ctx, "easel-agent", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the agent's Deployment after applying the manifest: %v", err)
+	}
+	// The nodes of this cluster are simulated, so its Deployment's pod does not really run: run the
+	// agent as that pod would, with the Secret the manifest created.
+	sec, err := kc.CoreV1().Secrets("easel-system").Get(ctx, "easel-agent", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the agent's Secret: %v", err)
+	}
+	agent := exec.Command(easelbin.Path(t), "agent", "--kubeconfig", outside.AdminKubeconfigPath(), "--heartbeat-interval", "2s")
+	agent.Env = append(os.Environ(), "EASEL_HUB_URL="+string(sec.Data["hubURL"]), "EASEL_CLUSTER_UID="+string(sec.Data["clusterUID"]),
+		"EASEL_AGENT_TOKEN="+string(sec.Data["token"]))
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+
+	cl := waitForCondition(t, pc, uid, "PacksApplied", "True")
+	if cl.Status.State != "Running" || cl.Spec.CloudType != "generic" || cl.Metadata.Labels["origin"] != "import" {
+		t.Fatalf("imported cluster = %s", dump(cl))
+	}
+	// A second manifest issues a new token: the first one stops working.
+	if _, err := pc.GetClusterImportManifest(uid); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PUT", "http://"+addr+"/v1/spectroclusters/"+uid+"/heartbeat", strings.NewReader(`{"agentVersion":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+string(sec.Data["token"]))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("the first manifest's token after a second manifest: %v %v; want 401", resp, err)
+	}
+	if err := pc.DeleteCluster(uid); err != nil {
+		t.Fatalf("DeleteCluster: %v", err)
+	}
+}
