@@ -226,7 +226,9 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 
 	// The engine provisions it: a real control plane, KWOK nodes for the three machines, the agent,
 	// which applies the packs; then it is Running.
-	waitForCluster(t, "demo", func(cl v1.SpectroCluster) bool { return cl.Status.State == v1.ClusterStateRunning })
+	waitForCluster(t, "demo", func(cl v1.SpectroCluster) bool {
+		return cl.Status.State == v1.ClusterStateRunning && hasCondition(cl, "APIServerReachable", "True")
+	})
 
 	r = mustEasel(t, "cluster", "list")
 	got := rows(r.stdout)
@@ -247,12 +249,14 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	for _, c := range conds[1:] {
 		condSummary = append(condSummary, strings.Join(c[:3], " "))
 	}
+	slices.Sort(condSummary) // the agent's own condition lands whenever its first heartbeat does
 	if !slices.Equal(conds[0], []string{"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}) || !slices.Equal(condSummary, []string{
-		"InfrastructureReady True ControlPlaneReady",
-		"ControlPlaneNodesReady True NodesReady",
-		"WorkerNodesReady True NodesReady",
+		"APIServerReachable True Reachable",
 		"AgentDeployed True AgentConnected",
+		"ControlPlaneNodesReady True NodesReady",
+		"InfrastructureReady True ControlPlaneReady",
 		"PacksApplied True Applied",
+		"WorkerNodesReady True NodesReady",
 	}) {
 		t.Errorf("cluster get conditions =\n%s", r.stdout)
 	}
@@ -286,7 +290,7 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	if err := json.Unmarshal([]byte(r.stdout), &cl); err != nil {
 		t.Fatalf("cluster get -o json is not a SpectroCluster: %v\n%s", err, r.stdout)
 	}
-	if cl.Metadata.UID != clusterUID || cl.Status.State != v1.ClusterStateRunning || len(cl.Status.Conditions) != 5 ||
+	if cl.Metadata.UID != clusterUID || cl.Status.State != v1.ClusterStateRunning || len(cl.Status.Conditions) != 6 ||
 		len(cl.Status.Packs) != 5 || cl.Status.Packs[2].Name != "cni-calico" || cl.Status.Packs[2].State != v1.PackStateApplied ||
 		cl.Metadata.Labels["env"] != "dev" {
 		t.Errorf("cluster get -o json = %+v", cl)

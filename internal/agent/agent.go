@@ -96,13 +96,30 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
+// ConditionAPIServerReachable is the condition the agent keeps: whether it reaches its cluster's
+// API server.
+const ConditionAPIServerReachable = "APIServerReachable"
+
 func (a *Agent) heartbeats(ctx context.Context) {
 	t := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer t.Stop()
+	reported := ""
 	for {
 		err := a.call(ctx, "PUT", "/heartbeat", v1.Heartbeat{AgentVersion: Version}, nil)
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("Heartbeat failed; the next one is due soon", "err", err)
+		}
+		// Tell the hub when reaching the API server starts or stops working.
+		cond := v1.ClusterCondition{Type: ConditionAPIServerReachable, Status: "True", Reason: "Reachable"}
+		if v, err := a.applier.disc.ServerVersion(); err != nil {
+			cond.Status, cond.Reason, cond.Message = "False", "Unreachable", err.Error()
+		} else {
+			cond.Message = "Kubernetes " + v.GitVersion
+		}
+		if key := cond.Status + cond.Message; key != reported && ctx.Err() == nil {
+			if err := a.call(ctx, "PATCH", "/status/conditions", []v1.ClusterCondition{cond}, nil); err == nil {
+				reported = key
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -26,6 +26,7 @@ const FieldManager = "easel"
 // applier applies manifests to the cluster by server-side apply.
 type applier struct {
 	dyn    dynamic.Interface
+	disc   discovery.DiscoveryInterface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 }
 
@@ -38,7 +39,7 @@ func newApplier(cfg *rest.Config) (*applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}, nil
+	return &applier{dyn: dyn, disc: disc, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}, nil
 }
 
 // decodeObjects splits multi-document YAML into objects, skipping empty documents.

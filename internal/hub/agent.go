@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -134,7 +135,7 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principa
 		changed := s.waiting.wait(rec.UID)
 		select {
 		case <-r.Context().Done():
-			return nil // the agent hung up (it stopped, or the cluster is being deleted)
+			return r.Context().Err() // the agent hung up (it stopped, or the cluster is being deleted)
 		case <-deadline.C:
 			w.WriteHeader(http.StatusNotModified)
 			return nil
@@ -193,6 +194,64 @@ func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p principal,
 		return err
 	}
 	s.notify(rec.UID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// engineConditions are the conditions the engine owns; an agent may not set them.
+var engineConditions = []string{clusters.ConditionInfrastructureReady, "ControlPlaneNodesReady", "WorkerNodesReady",
+	"AgentDeployed", "PacksApplied"}
+
+// agentConditions sets conditions the agent observes inside the cluster (Palette's PATCH of
+// status/conditions); each change is an event.
+func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	var in []v1.ClusterCondition
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	for i, c := range in {
+		switch {
+		case c.Type == "" || len(c.Type) > 64:
+			return errBadRequest("[%d].type is required (at most 64 characters)", i)
+		case slices.Contains(engineConditions, c.Type):
+			return errBadRequest("[%d]: condition %s is the hub's own; an agent cannot set it", i, c.Type)
+		case c.Status != "True" && c.Status != "False" && c.Status != "Unknown":
+			return errBadRequest("[%d].status %q must be True, False or Unknown", i, c.Status)
+		case len(c.Message) > 1024:
+			return errBadRequest("[%d].message is longer than 1024 characters", i)
+		}
+	}
+	now := s.clock.Now()
+	var changed []v1.ClusterCondition
+	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		changed = changed[:0]
+		for _, c := range in {
+			if cl.Status.SetCondition(c.Type, c.Status, c.Reason, c.Message, now) {
+				changed = append(changed, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(changed) > 0 {
+		err = s.store.Tx(r.Context(), func(q store.Queries) error {
+			for _, c := range changed {
+				severity := v1.SeverityInfo
+				if c.Status != "True" {
+					severity = v1.SeverityWarning
+				}
+				if err := s.event(r.Context(), q, &rec, severity, c.Reason, c.Type+": "+c.Message); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -571,7 +571,7 @@ func TestNotYetImplementedIsSaid(t *testing.T) {
 	c := h.admin().in(h.defaultPrj)
 	uid := c.createCluster("web", c.publishedProfile("base"))
 	c.fails(501, "NotImplemented", "GET", "/v1/spectroclusters/"+uid+"/repave/status", nil, "repave", "not implemented")
-	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/heartbeat", map[string]any{}, "agent protocol")
+	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/status/services", map[string]any{}, "agent protocol")
 }
 
 func TestAgentEndpoints(t *testing.T) {
@@ -649,6 +649,23 @@ func TestAgentEndpoints(t *testing.T) {
 		c.must(200, "GET", "/v1/spectroclusters/"+mine, nil, &cl)
 		if len(cl.Status.Packs) != 1 || cl.Status.Packs[0].State != "Applied" {
 			t.Fatalf("packs after the report = %+v", cl.Status.Packs)
+		}
+
+		// Conditions the agent observes; the hub's own ones it cannot set.
+		if status, body := do("PATCH", "/v1/spectroclusters/"+mine+"/status/conditions", []map[string]string{
+			{"type": "APIServerReachable", "status": "True", "reason": "Reachable", "message": "Kubernetes v1.34.4"}}); status != 204 {
+			t.Fatalf("conditions: %d %s", status, body)
+		}
+		if status, body := do("PATCH", "/v1/spectroclusters/"+mine+"/status/conditions", []map[string]string{
+			{"type": "PacksApplied", "status": "True"}}); status != 400 || !strings.Contains(body, "hub's own") {
+			t.Fatalf("agent setting PacksApplied: %d %s, want 400", status, body)
+		}
+		var withConds struct {
+			Status struct{ Conditions []struct{ Type, Status, Reason string } }
+		}
+		c.must(200, "GET", "/v1/spectroclusters/"+mine, nil, &withConds)
+		if got := fmt.Sprint(withConds.Status.Conditions); !strings.Contains(got, "{APIServerReachable True Reachable}") {
+			t.Fatalf("conditions after the agent's patch = %s", got)
 		}
 
 		// Another cluster with this token: 403, and the attempt is audited.

@@ -69,6 +69,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	agent("PUT /v1/spectroclusters/{uid}/heartbeat", s.heartbeat)
 	agent("GET /v1/spectroclusters/{uid}/agent/desired", s.agentDesired)
 	agent("PUT /v1/spectroclusters/{uid}/agent/packs", s.agentPacks)
+	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentConditions)
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)
@@ -88,7 +89,6 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 		"GET /v1/spectroclusters/{uid}/features/logFetcher":                                                      "log bundles",
 		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                                             "log bundles",
 		"POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}":                                              "the workload report",
-		"PATCH /v1/spectroclusters/{uid}/status/conditions":                                                      "the agent protocol",
 		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                                          "the agent protocol",
 		"PUT /v1/spectroclusters/{uid}/status/services":                                                          "the agent protocol",
 	} {

@@ -203,8 +203,8 @@ func (s *Server) wrapAgent(h agentHandler) http.HandlerFunc {
 func (s *Server) wrapPublic(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		err := h(w, r)
-		if err == nil {
-			return
+		if err == nil || r.Context().Err() != nil {
+			return // done, or the client hung up and nobody reads the answer
 		}
 		ae, known := toAPIError(err)
 		ref := uid.New()

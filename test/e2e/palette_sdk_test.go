@@ -473,11 +473,12 @@ func paletteFlow(t *testing.T, addr string) {
 	}
 	// The engine provisions it: a real control plane, KWOK nodes for the three machines, the agent,
 	// which applies the packs; then it is Running.
-	cluster := waitForCondition(t, pc, clusterUID, "PacksApplied", "True")
+	waitForCondition(t, pc, clusterUID, "PacksApplied", "True")
+	cluster := waitForCondition(t, pc, clusterUID, "APIServerReachable", "True") // the agent's own
 	if cluster.Metadata.Name != "sdk-cluster" || cluster.Metadata.Labels["env"] != "e2e" || cluster.Status.State != "Running" {
 		t.Fatalf("GetCluster = %s; want sdk-cluster, label env=e2e, state Running", dump(cluster))
 	}
-	for _, want := range []string{"InfrastructureReady", "ControlPlaneNodesReady", "WorkerNodesReady", "AgentDeployed"} {
+	for _, want := range []string{"InfrastructureReady", "ControlPlaneNodesReady", "WorkerNodesReady", "AgentDeployed", "APIServerReachable"} {
 		if !hasCondition(cluster, want, "True") {
 			t.Fatalf("GetCluster conditions = %s; want %s True", dump(cluster.Status.Conditions), want)
 		}
