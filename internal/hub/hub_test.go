@@ -661,7 +661,9 @@ func TestAgentEndpoints(t *testing.T) {
 			t.Fatalf("agent setting PacksApplied: %d %s, want 400", status, body)
 		}
 		var withConds struct {
-			Status struct{ Conditions []struct{ Type, Status, Reason string } }
+			Status struct {
+				Conditions []struct{ Type, Status, Reason string }
+			}
 		}
 		c.must(200, "GET", "/v1/spectroclusters/"+mine, nil, &withConds)
 		if got := fmt.Sprint(withConds.Status.Conditions); !strings.Contains(got, "{APIServerReachable True Reachable}") {

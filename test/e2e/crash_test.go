@@ -33,7 +33,7 @@ type hubProcess struct {
 
 func startHubProcess(t *testing.T, bin, dataDir, port string) *hubProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "server", "--listen", "127.0.0.1:"+port, "--data-dir", dataDir, "--resync", "5s")
+	cmd := exec.Command(bin, "server", "--listen", "127.0.0.1:"+port, "--data-dir", dataDir, "--resync", "5s", "--agent-heartbeat", "1s")
 	cmd.Env = append(os.Environ(), "EASEL_ADMIN_API_KEY="+adminKey)
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = nil
@@ -118,7 +118,7 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 		hub.kill()
 		hub = startHubProcess(t, bin, dataDir, port)
 	}
-	defer hub.kill()
+	defer func() { hub.kill() }() // whichever hub runs last
 
 	var cl struct {
 		Status struct {
@@ -138,6 +138,32 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	// A hub outage: the agent keeps running, retries, and reports again once the hub is back.
+	agentPIDs := countProcesses(t, "easel", filepath.Join(dataDir, "clusters", created.UID))
+	hub.kill()
+	time.Sleep(3 * time.Second) // the agent's heartbeats fail meanwhile
+	restarted := time.Now()
+	hub = startHubProcess(t, bin, dataDir, port)
+	if n := countProcesses(t, "easel", filepath.Join(dataDir, "clusters", created.UID)); n != 1 || agentPIDs != 1 {
+		t.Fatalf("agent processes before/after the outage: %d/%d, want the one agent to live through it", agentPIDs, n)
+	}
+	var sum struct {
+		Status struct {
+			Health struct{ LastHeartBeatTimestamp time.Time }
+		}
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		api(t, hub.addr, project, "GET", "/v1/dashboard/spectroclusters/"+created.UID, "", &sum)
+		if sum.Status.Health.LastHeartBeatTimestamp.After(restarted) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no heartbeat after the hub came back (last %s)", sum.Status.Health.LastHeartBeatTimestamp)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
 	var machines struct {
 		Items []struct{ Metadata struct{ Name string } }
 	}
