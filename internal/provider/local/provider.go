@@ -12,6 +12,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/k8sbin"
@@ -108,12 +109,18 @@ func machine(c provider.Cluster, m clusters.Machine) Machine {
 	return out
 }
 
-func (p *Provider) EnsureMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
+// client returns the cluster's control plane and a cluster-admin client of it.
+func (p *Provider) client(c provider.Cluster) (*ControlPlane, kubernetes.Interface, error) {
 	cp, err := p.controlPlane(c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	client, err := cp.Client()
+	return cp, client, err
+}
+
+func (p *Provider) EnsureMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
+	cp, client, err := p.client(c)
 	if err != nil {
 		return err
 	}
@@ -121,11 +128,7 @@ func (p *Provider) EnsureMachine(ctx context.Context, c provider.Cluster, m clus
 }
 
 func (p *Provider) DeleteMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
-	cp, err := p.controlPlane(c)
-	if err != nil {
-		return err
-	}
-	client, err := cp.Client()
+	cp, client, err := p.client(c)
 	if err != nil {
 		return err
 	}
@@ -133,11 +136,7 @@ func (p *Provider) DeleteMachine(ctx context.Context, c provider.Cluster, m clus
 }
 
 func (p *Provider) Machines(ctx context.Context, c provider.Cluster) (map[string]provider.MachineState, error) {
-	cp, err := p.controlPlane(c)
-	if err != nil {
-		return nil, err
-	}
-	client, err := cp.Client()
+	_, client, err := p.client(c)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/easelhq/easel/internal/testenv"
 )
 
 var (
@@ -21,7 +23,7 @@ var (
 func Path(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
-		root, err := moduleRoot()
+		root, err := testenv.RepoRoot()
 		if err != nil {
 			errBuild = err
 			return
@@ -42,21 +44,4 @@ func Path(t testing.TB) string {
 		t.Fatal(errBuild)
 	}
 	return path
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

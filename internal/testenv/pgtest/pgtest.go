@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/easelhq/easel/internal/testenv"
 )
 
 // EnvVar names the environment variable holding the admin DSN of an existing
@@ -126,7 +128,7 @@ func admin() (string, error) {
 	if dsn := os.Getenv(EnvVar); dsn != "" {
 		return dsn, nil
 	}
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return "", err
 	}
@@ -184,22 +186,4 @@ func stopServer() error {
 		err = fmt.Errorf("stopping PostgreSQL in %s: %v\n%s", dataDir, err, strings.TrimSpace(stderr.String()))
 	}
 	return errors.Join(err, os.RemoveAll(dataDir))
-}
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root (no go.mod above the working directory)")
-		}
-		dir = parent
-	}
 }
