@@ -49,17 +49,23 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		"Waiting for provisioning: the "+cl.CloudType+" provider has not started on this cluster yet", now)
 	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
 		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+	return s.storeNewCluster(w, r, c, rec, "Created", clusterCreatedMessage(cl), "Created cluster "+rec.Name)
+}
+
+// storeNewCluster stores a new cluster with its first event and audit entry, wakes the engine and
+// answers 201 with its uid.
+func (s *Server) storeNewCluster(w http.ResponseWriter, r *http.Request, c *call, rec *store.Record, reason, message, auditMessage string) error {
+	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return errConflict("a cluster named %s already exists in this project", rec.Name)
 			}
 			return err
 		}
-		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, "Created", clusterCreatedMessage(cl)); err != nil {
+		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, reason, message); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, c.project, "create", kindCluster, rec.UID, rec.Name, "Created cluster "+rec.Name)
+		return s.audit(r.Context(), q, c, rec.ProjectUID, "create", kindCluster, rec.UID, rec.Name, auditMessage)
 	})
 	if err != nil {
 		return err

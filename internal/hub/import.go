@@ -43,24 +43,7 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		"Apply the import manifest (GET /v1/spectroclusters/{uid}/import/manifest) to the cluster", now)
 	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
 		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
-	err := s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := q.CreateObject(r.Context(), rec); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return errConflict("a cluster named %s already exists in this project", rec.Name)
-			}
-			return err
-		}
-		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, "Imported", "Cluster registered for import; waiting for its agent"); err != nil {
-			return err
-		}
-		return s.audit(r.Context(), q, c, c.project, "create", kindCluster, rec.UID, rec.Name, "Imported cluster "+rec.Name)
-	})
-	if err != nil {
-		return err
-	}
-	s.clusterChanged(rec.UID)
-	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
-	return nil
+	return s.storeNewCluster(w, r, c, rec, "Imported", "Cluster registered for import; waiting for its agent", "Imported cluster "+rec.Name)
 }
 
 // importManifest returns the YAML that installs the cluster's agent: namespace easel-system,
