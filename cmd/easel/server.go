@@ -36,6 +36,7 @@ to log in. SIGTERM or SIGINT shut it down gracefully.`,
 	cmd.Flags().IntVar(&cfg.LocalVCPULimit, "local-vcpu-limit", 0, "vCPUs all local clusters' machines may use together, like a cloud quota (default 16 per host CPU)")
 	cmd.Flags().IntVar(&cfg.ReconcileWorkers, "reconcile-workers", 4, "clusters reconciled at once")
 	cmd.Flags().DurationVar(&cfg.Resync, "resync", time.Minute, "how often every cluster is reconciled again")
+	cmd.Flags().DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 10*time.Minute, "a cluster without a heartbeat for this long is unhealthy")
 	cmd.Flags().DurationVar(&cfg.AgentHeartbeat, "agent-heartbeat", 30*time.Second, "how often local clusters' agents send heartbeats")
 	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "URL agents of imported clusters reach the hub at (default http://<listen address>)")
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL: postgres://… for PostgreSQL (default: SQLite in --data-dir)")

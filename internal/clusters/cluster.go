@@ -110,10 +110,37 @@ type Cluster struct {
 	Status         Status            `json:"status"`
 }
 
-// Health is what the hub knows of a cluster's agent.
+// Health states.
+const (
+	HealthUnknown   = "Unknown" // no heartbeat yet
+	HealthHealthy   = "Healthy"
+	HealthUnhealthy = "Unhealthy"
+)
+
+// Health is what the hub knows of a cluster's agent, and the verdict drawn from it.
 type Health struct {
 	LastHeartbeat time.Time `json:"lastHeartbeat,omitzero"`
 	AgentVersion  string    `json:"agentVersion,omitempty"`
+	State         string    `json:"state,omitempty"`
+	// Reasons say why a cluster is unhealthy, one line each.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Assess draws the health verdict at now: unhealthy when no heartbeat arrived for longer than
+// timeout. It returns when the verdict would change next without a new heartbeat (zero if never).
+func (h *Health) Assess(now time.Time, timeout time.Duration) (next time.Duration) {
+	switch {
+	case h.LastHeartbeat.IsZero():
+		h.State, h.Reasons = HealthUnknown, nil
+	case now.Sub(h.LastHeartbeat) > timeout:
+		h.State = HealthUnhealthy
+		h.Reasons = []string{fmt.Sprintf("NoHeartbeat: no heartbeat from the agent since %s (the limit is %s)",
+			h.LastHeartbeat.UTC().Format(time.RFC3339), timeout)}
+	default:
+		h.State, h.Reasons = HealthHealthy, nil
+		return timeout - now.Sub(h.LastHeartbeat) + time.Second
+	}
+	return 0
 }
 
 // ProfileResolver finds a profile the caller may use, by uid.

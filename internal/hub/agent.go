@@ -95,17 +95,18 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, p principal, 
 		return errBadRequest("agentVersion is longer than 64 characters")
 	}
 	now := s.clock.Now()
-	first := false
+	wake := false
 	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
-		first = cl.Status.Health.LastHeartbeat.IsZero()
-		cl.Status.Health = clusters.Health{LastHeartbeat: now, AgentVersion: in.AgentVersion}
+		// The engine waits for the first sign of life, and judges health again when it is back.
+		wake = cl.Status.Health.State != clusters.HealthHealthy
+		cl.Status.Health.LastHeartbeat, cl.Status.Health.AgentVersion = now, in.AgentVersion
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if first {
-		s.notify(rec.UID) // the engine is waiting for the agent's first sign of life
+	if wake {
+		s.notify(rec.UID)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

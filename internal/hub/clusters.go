@@ -155,7 +155,12 @@ func healthWire(h clusters.Health) *v1.SpectroClusterHealth {
 	if h.LastHeartbeat.IsZero() {
 		return nil
 	}
-	return &v1.SpectroClusterHealth{LastHeartBeatTimestamp: h.LastHeartbeat, AgentVersion: h.AgentVersion, Conditions: []any{}}
+	out := &v1.SpectroClusterHealth{State: h.State, LastHeartBeatTimestamp: h.LastHeartbeat, AgentVersion: h.AgentVersion, Conditions: []any{}}
+	for _, reason := range h.Reasons {
+		kind, message, _ := strings.Cut(reason, ": ")
+		out.Conditions = append(out.Conditions, map[string]string{"type": kind, "status": "True", "message": message})
+	}
+	return out
 }
 
 func orEmpty[T any](s []T) []T {

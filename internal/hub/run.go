@@ -53,6 +53,8 @@ type Config struct {
 	AgentHeartbeat time.Duration
 	// PublicURL is where agents of imported clusters reach the hub (default http://<listen address>).
 	PublicURL string
+	// HeartbeatTimeout is how long without a heartbeat makes a cluster unhealthy (default 10m).
+	HeartbeatTimeout time.Duration
 }
 
 // Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
@@ -104,7 +106,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + addr
 	}
-	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log}
+	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log,
+		HeartbeatTimeout: cfg.HeartbeatTimeout}
 	hub := New(st, catalog, Options{Logger: log, Providers: providers, PublicURL: cfg.PublicURL})
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,6 +165,24 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
+	// The agent dies: the engine, which supervises it, starts it again.
+	agentPID := processIDs(t, "easel", filepath.Join(dataDir, "clusters", created.UID))
+	if len(agentPID) != 1 {
+		t.Fatalf("agent processes: %v", agentPID)
+	}
+	syscall.Kill(agentPID[0], syscall.SIGKILL)
+	deadline = time.Now().Add(time.Minute)
+	for {
+		pids := processIDs(t, "easel", filepath.Join(dataDir, "clusters", created.UID))
+		if len(pids) == 1 && pids[0] != agentPID[0] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent was not restarted within a minute (processes %v)", pids)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
 	var machines struct {
 		Items []struct{ Metadata struct{ Name string } }
 	}
@@ -214,27 +233,59 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 	}
 }
 
-// countProcesses counts running processes whose executable is named name and whose command line
+// waitForEvent polls the cluster's event stream until its newest event with the reason carries
+// the text.
+func waitForEvent(t *testing.T, addr, project, uid, reason, text string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var events struct {
+			Items []struct{ Reason, Message string }
+		}
+		api(t, addr, project, "GET", "/v1/events/components/spectrocluster/"+uid+"?limit=20", "", &events)
+		if len(events.Items) > 0 && events.Items[0].Reason == reason && strings.Contains(events.Items[0].Message, text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event %q within a minute; newest events: %+v", reason, text, events.Items)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// processIDs lists the running processes whose executable is named name and whose command line
 // mentions marker.
-func countProcesses(t *testing.T, name, marker string) int {
+func processIDs(t *testing.T, name, marker string) []int {
 	t.Helper()
 	entries, _ := os.ReadDir("/proc")
-	n := 0
+	var pids []int
 	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		if err != nil || len(cmdline) == 0 {
 			continue
 		}
 		args := strings.Split(string(cmdline), "\x00")
-		if filepath.Base(args[0]) == name && strings.Contains(string(cmdline), marker) {
-			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				continue
-			}
-			n++
+		if filepath.Base(args[0]) != name || !strings.Contains(string(cmdline), marker) {
+			continue
 		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			continue
+		}
+		pids = append(pids, pid)
 	}
-	return n
+	return pids
+}
+
+// countProcesses counts running processes whose executable is named name and whose command line
+// mentions marker.
+func countProcesses(t *testing.T, name, marker string) int {
+	t.Helper()
+	return len(processIDs(t, name, marker))
 }
 
 func freePort(t *testing.T) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/spectrocloud/palette-sdk-go/client"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
@@ -47,7 +48,7 @@ func TestGenericImport(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
-	addr := startHub(t, "")
+	addr := startHub(t, "", func(c *hub.Config) { c.HeartbeatTimeout = 4 * time.Second })
 	tc := tenantClient(addr, adminKey)
 	projects, err := tc.GetProjects()
 	if err != nil || len(projects.Items) == 0 {
@@ -88,12 +89,30 @@ func TestGenericImport(t *testing.T) {
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() }) // whichever agent runs last
 
 	cl := waitForCondition(t, pc, uid, "PacksApplied", "True")
 	if cl.Status.State != "Running" || cl.Spec.CloudType != "generic" || cl.Metadata.Labels["origin"] != "import" {
 		t.Fatalf("imported cluster = %s", dump(cl))
 	}
+
+	// The agent stops (its owner runs it): once the heartbeat timeout passes the cluster is
+	// unhealthy, saying why; it is healthy again when the agent comes back.
+	project := projects.Items[0].Metadata.UID
+	agent.Process.Kill()
+	agent.Wait()
+	waitForEvent(t, addr, project, uid, "Unhealthy", "NoHeartbeat: no heartbeat from the agent since")
+	overview, err := pc.GetClusterOverview(uid)
+	if err != nil || overview.Status.Health == nil || overview.Status.Health.State != "Unhealthy" {
+		t.Fatalf("overview health while the agent is down = %s, %v", dump(overview.Status.Health), err)
+	}
+	agent = exec.Command(agent.Path, agent.Args[1:]...)
+	agent.Env = append(os.Environ(), "EASEL_HUB_URL="+string(sec.Data["hubURL"]), "EASEL_CLUSTER_UID="+string(sec.Data["clusterUID"]),
+		"EASEL_AGENT_TOKEN="+string(sec.Data["token"]))
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats are arriving")
 	// A second manifest issues a new token: the first one stops working.
 	if _, err := pc.GetClusterImportManifest(uid); err != nil {
 		t.Fatal(err)

@@ -54,25 +54,27 @@ func (s *syncBuffer) String() string {
 
 // startHub runs a hub in-process on the store db ("" is SQLite under a temporary directory) and
 // returns its address; it stops when the test ends.
-func startHub(t *testing.T, db string) string {
+func startHub(t *testing.T, db string, tune ...func(*hub.Config)) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	dataDir := t.TempDir()
-	go func() {
-		done <- hub.Run(ctx, hub.Config{
-			Listen:      "127.0.0.1:0",
-			DataDir:     dataDir,
-			DB:          db,
-			AdminAPIKey: adminKey,
-			AgentBinary: easelbin.Path(t),
-			Out:         io.Discard,
-			Logger:      slog.New(slog.NewTextHandler(logs, nil)),
-			Ready:       func(addr string) { ready <- addr },
-		})
-	}()
+	cfg := hub.Config{
+		Listen:      "127.0.0.1:0",
+		DataDir:     dataDir,
+		DB:          db,
+		AdminAPIKey: adminKey,
+		AgentBinary: easelbin.Path(t),
+		Out:         io.Discard,
+		Logger:      slog.New(slog.NewTextHandler(logs, nil)),
+		Ready:       func(addr string) { ready <- addr },
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	go func() { done <- hub.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

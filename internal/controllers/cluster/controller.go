@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -40,12 +41,17 @@ const Poll = 2 * time.Second
 // QuotaRetry is how soon a cluster that did not fit is tried again.
 const QuotaRetry = 15 * time.Second
 
+// DefaultHeartbeatTimeout is how long a cluster may go without a heartbeat before it is unhealthy.
+const DefaultHeartbeatTimeout = 10 * time.Minute
+
 // Controller reconciles clusters.
 type Controller struct {
 	Store     store.Store
 	Providers map[string]provider.Provider // by cloud type
 	Clock     clock.PassiveClock
 	Log       *slog.Logger
+	// HeartbeatTimeout is how long without a heartbeat makes a cluster unhealthy (default 10m).
+	HeartbeatTimeout time.Duration
 }
 
 var _ engine.Reconciler = (*Controller)(nil)
@@ -80,6 +86,9 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, 
 	var p pending
 	before := string(cl.Encode())
 	res, stepErr := c.provision(ctx, log, &rec, &cl, prov, &p)
+	if next := c.assessHealth(&rec, &cl, &p); next > 0 && (res.RequeueAfter == 0 || next < res.RequeueAfter) {
+		res.RequeueAfter = next
+	}
 	cl.Status.ObservedGeneration = rec.Generation
 	if string(cl.Encode()) == before && len(p.events) == 0 {
 		return res, stepErr
@@ -202,6 +211,25 @@ func (c *Controller) agentAndPacks(ctx context.Context, log *slog.Logger, rec *s
 		c.event(p, rec, v1.SeverityInfo, "Running", "Cluster is Running: control plane, nodes, agent and packs are ready")
 	}
 	return engine.Result{}, nil
+}
+
+// assessHealth draws the cluster's health verdict and records each change as an event; it returns
+// when to look again for the verdict to change without news from the agent.
+func (c *Controller) assessHealth(rec *store.Record, cl *clusters.Cluster, p *pending) time.Duration {
+	timeout := c.HeartbeatTimeout
+	if timeout <= 0 {
+		timeout = DefaultHeartbeatTimeout
+	}
+	before := cl.Status.Health.State
+	next := cl.Status.Health.Assess(c.Clock.Now(), timeout)
+	switch after := cl.Status.Health.State; {
+	case after == before:
+	case after == clusters.HealthUnhealthy:
+		c.event(p, rec, v1.SeverityWarning, "Unhealthy", "Cluster is unhealthy: "+strings.Join(cl.Status.Health.Reasons, "; "))
+	case after == clusters.HealthHealthy:
+		c.event(p, rec, v1.SeverityInfo, "Healthy", "Cluster is healthy: the agent's heartbeats are arriving")
+	}
+	return next
 }
 
 // nodesCondition sets the readiness condition of the control-plane or the worker machines.

@@ -315,3 +315,44 @@ func TestDeleteTearsDownThenRemoves(t *testing.T) {
 		t.Fatalf("reconcile of a gone cluster = %+v, %v", res, err)
 	}
 }
+
+// Health follows the heartbeats by the hub's clock: none for longer than the timeout is
+// unhealthy with the reason; the next one makes it healthy again; each change is an event.
+func TestHealthFollowsHeartbeats(t *testing.T) {
+	s := newSuite(t)
+	clock := s.c.Clock.(*clocktesting.FakePassiveClock)
+	s.create(1)
+	s.settle()
+	if h := s.cluster().Status.Health; h.State != clusters.HealthUnknown {
+		t.Fatalf("health before any heartbeat = %+v, want Unknown", h)
+	}
+	beat := func() {
+		s.patch(func(cl *clusters.Cluster) { cl.Status.Health.LastHeartbeat = clock.Now() })
+	}
+	beat()
+	s.settle()
+	if h := s.cluster().Status.Health; h.State != clusters.HealthHealthy {
+		t.Fatalf("health after a heartbeat = %+v, want Healthy", h)
+	}
+	// The controller asks to look again when the heartbeat would expire.
+	res, err := s.c.Reconcile(context.Background(), "c1")
+	if err != nil || res.RequeueAfter <= 0 || res.RequeueAfter > cluster.DefaultHeartbeatTimeout+time.Second {
+		t.Fatalf("reconcile of a healthy cluster = %+v, %v; want a look again before the heartbeat expires", res, err)
+	}
+	clock.SetTime(clock.Now().Add(11 * time.Minute))
+	s.settle()
+	h := s.cluster().Status.Health
+	if h.State != clusters.HealthUnhealthy || len(h.Reasons) != 1 || !strings.HasPrefix(h.Reasons[0], "NoHeartbeat: no heartbeat from the agent since 2026-01-01T00:00:00Z (the limit is 10m0s)") {
+		t.Fatalf("health 11m after the last heartbeat = %+v", h)
+	}
+	beat()
+	s.settle()
+	if h := s.cluster().Status.Health; h.State != clusters.HealthHealthy || len(h.Reasons) != 0 {
+		t.Fatalf("health after the agent came back = %+v", h)
+	}
+	events, _, _ := s.st.ListEvents(context.Background(), "c1", 3, 0)
+	if events[0].Reason != "Healthy" || events[1].Reason != "Unhealthy" || events[1].Severity != v1.SeverityWarning ||
+		!strings.Contains(events[1].Message, "NoHeartbeat") {
+		t.Fatalf("newest events = %+v", events[:2])
+	}
+}
