@@ -239,7 +239,7 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	}
 
 	r = mustEasel(t, "cluster", "get", "demo")
-	for _, line := range []string{"Name:     demo\n", "UID:      " + clusterUID + "\n", "Cloud:    local\n", "State:    Running\n"} {
+	for _, line := range []string{"Name:     demo\n", "UID:      " + clusterUID + "\n", "Cloud:    local\n", "State:    Running\n", "Health:   Healthy (last heartbeat "} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("cluster get lacks %q:\n%s", line, r.stdout)
 		}

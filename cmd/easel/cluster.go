@@ -156,6 +156,7 @@ func describeCluster(w io.Writer, sum *v1.SpectroClusterUIDSummary, profileVersi
 		"UID", sum.Metadata.UID,
 		"Cloud", sum.Spec.CloudConfig.CloudType,
 		"State", sum.Status.State,
+		"Health", healthLine(sum.Status.Health, now),
 		"Created", created,
 	)
 	if err != nil {
@@ -237,4 +238,18 @@ func clusterKubeconfigCommand(g *globals) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// healthLine says in one line whether the cluster is healthy and why not.
+func healthLine(h *v1.SpectroClusterHealth, now time.Time) string {
+	if h == nil {
+		return "Unknown (no heartbeat from the agent yet)"
+	}
+	line := fmt.Sprintf("%s (last heartbeat %s ago, agent %s)", h.State, cli.Age(h.LastHeartBeatTimestamp, now), h.AgentVersion)
+	for _, c := range h.Conditions {
+		if m, ok := c.(map[string]any); ok {
+			line += fmt.Sprintf("; %v: %v", m["type"], m["message"])
+		}
+	}
+	return line
 }
