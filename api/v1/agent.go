@@ -54,3 +54,21 @@ type AgentPackReport struct {
 	Generation int64        `json:"generation"`
 	Packs      []PackStatus `json:"packs"`
 }
+
+// ServicePort is one port of an application service.
+type ServicePort struct {
+	Port     int32  `json:"port"`
+	Protocol string `json:"protocol,omitempty"`
+}
+
+// LoadBalancerService is one application service of a cluster (a Service of type LoadBalancer or
+// NodePort) with the link to reach it; the body of PUT …/status/services is a list of them.
+type LoadBalancerService struct {
+	Name  string        `json:"name"`
+	Host  string        `json:"host,omitempty"`
+	Ports []ServicePort `json:"ports"`
+	// easel's additions: where the Service lives, its type and a usable link.
+	Namespace string `json:"namespace,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Link      string `json:"link,omitempty"`
+}

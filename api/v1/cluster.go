@@ -123,12 +123,12 @@ type ClusterRepaveStatus struct {
 
 // SpectroClusterStatus is the observed state of a cluster.
 type SpectroClusterStatus struct {
-	State      string              `json:"state"`
-	Conditions []ClusterCondition  `json:"conditions"`
-	Upgrades   []Upgrade           `json:"upgrades"`
-	Services   []any               `json:"services"`
-	Packs      []PackStatus        `json:"packs"`
-	Repave     ClusterRepaveStatus `json:"repave"`
+	State      string                `json:"state"`
+	Conditions []ClusterCondition    `json:"conditions"`
+	Upgrades   []Upgrade             `json:"upgrades"`
+	Services   []LoadBalancerService `json:"services"`
+	Packs      []PackStatus          `json:"packs"`
+	Repave     ClusterRepaveStatus   `json:"repave"`
 }
 
 // SpectroCluster is one cluster.

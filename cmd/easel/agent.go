@@ -19,7 +19,7 @@ import (
 func agentCommand(g *globals) *cobra.Command {
 	var (
 		clusterUID, token, tokenFile, kubeconfig, logLevel string
-		heartbeat                                          time.Duration
+		heartbeat, reports                                 time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -57,8 +57,8 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 				return fmt.Errorf("--log-level %q must be debug, info, warn or error", logLevel)
 			}
 			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube,
-				HeartbeatInterval: heartbeat,
-				Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
+				HeartbeatInterval: heartbeat, ReportInterval: reports,
+				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
 			if err != nil {
 				return err
 			}
@@ -73,6 +73,7 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: in-cluster configuration)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().DurationVar(&heartbeat, "heartbeat-interval", 30*time.Second, "how often to send a heartbeat")
+	cmd.Flags().DurationVar(&reports, "report-interval", 30*time.Second, "how often to rebuild the reports (services) and send those that changed")
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -31,6 +32,7 @@ type Config struct {
 	Token             string
 	Kube              *rest.Config
 	HeartbeatInterval time.Duration // default 30s
+	ReportInterval    time.Duration // how often reports are rebuilt and sent when changed (default 30s)
 	PollWait          time.Duration // long-poll wait asked of the hub (default 30s)
 	Logger            *slog.Logger
 }
@@ -40,6 +42,7 @@ type Agent struct {
 	cfg     Config
 	http    *http.Client
 	applier *applier
+	kube    kubernetes.Interface
 	log     *slog.Logger
 }
 
@@ -47,6 +50,9 @@ type Agent struct {
 func New(cfg Config) (*Agent, error) {
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 30 * time.Second
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = 30 * time.Second
 	}
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = 30 * time.Second
@@ -61,7 +67,11 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	return &Agent{cfg: cfg, applier: ap, log: cfg.Logger.With("cluster", cfg.ClusterUID),
+	kube, err := kubernetes.NewForConfig(cfg.Kube)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	return &Agent{cfg: cfg, applier: ap, kube: kube, log: cfg.Logger.With("cluster", cfg.ClusterUID),
 		http: &http.Client{Timeout: cfg.PollWait + 30*time.Second}}, nil
 }
 
@@ -69,6 +79,7 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("Starting the easel agent", "hub", a.cfg.HubURL, "version", Version)
 	go a.heartbeats(ctx)
+	go a.reportServices(ctx)
 	var applied int64
 	backoff := newBackoff()
 	for ctx.Err() == nil {

@@ -91,6 +91,8 @@ type Status struct {
 	Machines   []Machine             `json:"machines,omitempty"`
 	// Health is what the agent's heartbeats say; the time is the hub's receive time.
 	Health Health `json:"health"`
+	// Services are the application services the agent last reported.
+	Services []v1.LoadBalancerService `json:"services,omitempty"`
 	// Packs is the agent's last pack report, for PacksGeneration.
 	Packs           []v1.PackStatus `json:"packs,omitempty"`
 	PacksGeneration int64           `json:"packsGeneration,omitempty"`

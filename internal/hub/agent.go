@@ -140,6 +140,8 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principa
 		case <-deadline.C:
 			w.WriteHeader(http.StatusNotModified)
 			return nil
+		case <-s.stopping:
+			return &apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "the hub is shutting down; ask again"}
 		case <-changed:
 		case <-time.After(desiredRecheck):
 		}
@@ -252,6 +254,31 @@ func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p princ
 		if err != nil {
 			return err
 		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// agentServices records the cluster's application services as the agent sees them.
+func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	var in []v1.LoadBalancerService
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if len(in) > 10000 {
+		return errBadRequest("%d services in one report; at most 10000", len(in))
+	}
+	for i, svc := range in {
+		if svc.Name == "" || len(svc.Name) > 253 || len(svc.Link) > 2048 {
+			return errBadRequest("[%d]: name is required (at most 253 characters) and link at most 2048", i)
+		}
+	}
+	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		cl.Status.Services = in
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

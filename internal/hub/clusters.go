@@ -147,7 +147,7 @@ func clusterMeta(rec store.Record, cl clusters.Cluster) v1.ObjectMeta {
 
 func statusWire(st clusters.Status) v1.SpectroClusterStatus {
 	return v1.SpectroClusterStatus{State: st.State, Conditions: orEmpty(st.Conditions), Upgrades: orEmpty(st.Upgrades),
-		Services: []any{}, Packs: orEmpty(st.Packs)}
+		Services: orEmpty(st.Services), Packs: orEmpty(st.Packs)}
 }
 
 // healthWire is what the agent's heartbeats say; nil before the first one.

@@ -571,7 +571,7 @@ func TestNotYetImplementedIsSaid(t *testing.T) {
 	c := h.admin().in(h.defaultPrj)
 	uid := c.createCluster("web", c.publishedProfile("base"))
 	c.fails(501, "NotImplemented", "GET", "/v1/spectroclusters/"+uid+"/repave/status", nil, "repave", "not implemented")
-	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/status/services", map[string]any{}, "agent protocol")
+	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/status/upgrades", map[string]any{}, "agent protocol")
 }
 
 func TestAgentEndpoints(t *testing.T) {

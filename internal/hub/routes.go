@@ -70,6 +70,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	agent("GET /v1/spectroclusters/{uid}/agent/desired", s.agentDesired)
 	agent("PUT /v1/spectroclusters/{uid}/agent/packs", s.agentPacks)
 	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentConditions)
+	agent("PUT /v1/spectroclusters/{uid}/status/services", s.agentServices)
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)
@@ -90,7 +91,6 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                                             "log bundles",
 		"POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}":                                              "the workload report",
 		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                                          "the agent protocol",
-		"PUT /v1/spectroclusters/{uid}/status/services":                                                          "the agent protocol",
 	} {
 		handle(pattern, func(http.ResponseWriter, *http.Request, *call) error { return errNotImplemented(what) })
 	}

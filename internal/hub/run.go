@@ -128,6 +128,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(hub.Stopping)
 	log.Info("Serving the easel hub", "address", "http://"+addr, "store", st.Dialect())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,9 @@ type Server struct {
 	providers map[string]provider.Provider
 	waiting   waiters
 	publicURL string
+	// stopping is closed when the hub shuts down, so that long-polls end at once.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -57,6 +61,7 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	if s.notify == nil {
 		s.notify = func(string) {}
 	}
+	s.stopping = make(chan struct{})
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -74,6 +79,10 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return s
 }
+
+// Stopping ends the long-polls in flight: the hub is shutting down and their agents should come
+// back later (to this hub or another replica).
+func (s *Server) Stopping() { s.stoppingOnce.Do(func() { close(s.stopping) }) }
 
 // Registry is where other parts of the hub register their metrics, served at /metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/spectrocloud/palette-sdk-go/api/models"
 	"github.com/spectrocloud/palette-sdk-go/client"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -117,7 +119,7 @@ func TestPaletteSDK(t *testing.T) {
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
-			addr := startHub(t, st.db(t))
+			addr := startHub(t, st.db(t), func(c *hub.Config) { c.AgentHeartbeat = time.Second })
 			paletteFlow(t, addr)
 		})
 	}
@@ -490,6 +492,7 @@ func paletteFlow(t *testing.T, addr string) {
 		t.Fatalf("GetClusterAdminKubeConfig = %q, %v; want a kubeconfig for the local API server", kubeconfig, err)
 	}
 	checkInsideCluster(t, kubeconfig)
+	checkServices(t, pc, addr, projectUID, clusterUID, kubeconfig)
 	if len(cluster.Spec.ClusterProfileTemplates) != 1 || cluster.Spec.ClusterProfileTemplates[0].UID != profileUID ||
 		len(cluster.Spec.ClusterProfileTemplates[0].Packs) != 5 {
 		t.Fatalf("GetCluster profiles = %s; want sdk-profile with 5 packs", dump(cluster.Spec.ClusterProfileTemplates))
@@ -677,5 +680,68 @@ func checkInsideCluster(t *testing.T, kubeconfig string) {
 	}
 	if ds.ManagedFields[0].Manager != "easel" {
 		t.Fatalf("calico-node was applied by %q, want the agent's field manager easel", ds.ManagedFields[0].Manager)
+	}
+}
+
+// checkServices creates a LoadBalancer and a NodePort Service in the cluster and waits for the
+// agent's report to list both, with their addresses, in the cluster's status.services.
+func checkServices(t *testing.T, pc *client.V1Client, addr, project, uid, kubeconfig string) {
+	t.Helper()
+	cfg, _ := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	c := kubernetes.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "shop"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+	created, err := c.CoreV1().Services("default").Create(ctx, lb, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No load-balancer controller runs here: give it its address as one would.
+	created.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.50"}}
+	if _, err := c.CoreV1().Services("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	np := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "admin", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app": "admin"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}}
+	npCreated, err := c.CoreV1().Services("default").Create(ctx, np, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodePort := npCreated.Spec.Ports[0].NodePort
+	deadline := time.Now().Add(time.Minute)
+	for {
+		cl, err := pc.GetCluster(uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]*models.V1LoadBalancerService{}
+		for _, svc := range cl.Status.Services {
+			got[svc.Name] = svc
+		}
+		if shop, admin := got["shop"], got["admin"]; shop != nil && admin != nil {
+			if shop.Host != "192.0.2.50" || len(shop.Ports) != 1 || *shop.Ports[0].Port != 80 ||
+				admin.Host == "" || *admin.Ports[0].Port != 8080 {
+				t.Fatalf("services = %s", dump(cl.Status.Services))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the services report lacks shop and admin after a minute: %s", dump(cl.Status.Services))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// The links, easel's addition to Palette's shape.
+	var raw struct {
+		Status struct{ Services []struct{ Name, Link string } }
+	}
+	status := api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &raw)
+	links := map[string]string{}
+	for _, s := range raw.Status.Services {
+		links[s.Name] = s.Link
+	}
+	if status != 200 || links["shop"] != "http://192.0.2.50:80" || !strings.HasSuffix(links["admin"], fmt.Sprintf(":%d", nodePort)) {
+		t.Fatalf("service links = %v (node port %d)", links, nodePort)
 	}
 }

@@ -325,7 +325,8 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 	}
 	p := &process{Name: compAgent, Binary: binary, Args: []string{"agent",
 		"--hub=" + hubURL, "--cluster=" + clusterUID, "--token-file=" + tokenFile,
-		"--kubeconfig=" + cp.AdminKubeconfigPath(), "--heartbeat-interval=" + heartbeat.String()}}
+		"--kubeconfig=" + cp.AdminKubeconfigPath(), "--heartbeat-interval=" + heartbeat.String(),
+		"--report-interval=" + heartbeat.String()}}
 	if old := cp.recorded(compAgent); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
 		return nil
 	} else if old != nil && old.alive() {

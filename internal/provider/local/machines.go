@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"strconv"
 
@@ -70,10 +71,18 @@ func (m Machine) node() *corev1.Node {
 		Spec:       corev1.NodeSpec{Taints: taints},
 		Status: corev1.NodeStatus{
 			Capacity: capacity, Allocatable: capacity,
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: m.internalIP()},
+				{Type: corev1.NodeHostName, Address: m.Name}},
 			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: k8sbin.KubernetesVersion, OSImage: "Ubuntu 24.04 LTS",
 				Architecture: "amd64", OperatingSystem: "linux"},
 		},
 	}
+}
+
+// internalIP is the machine's simulated address, stable for its uid, in 10.200.0.0/16.
+func (m Machine) internalIP() string {
+	sum := sha256.Sum256([]byte(m.UID))
+	return fmt.Sprintf("10.200.%d.%d", sum[0], 1+int(sum[1])%254)
 }
 
 // Client returns a client-go clientset with the cluster-admin identity.

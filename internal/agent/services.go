@@ -1,0 +1,116 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	v1 "github.com/easelhq/easel/api/v1"
+)
+
+// servicesReport lists the cluster's application services — every Service of type LoadBalancer or
+// NodePort — each with a link: the load balancer's address and port, or a node's address and the
+// node port.
+func servicesReport(ctx context.Context, c kubernetes.Interface) ([]v1.LoadBalancerService, error) {
+	svcs, err := c.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing services: %w", err)
+	}
+	nodeIP := ""
+	out := []v1.LoadBalancerService{}
+	for _, svc := range svcs.Items {
+		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Spec.Type != corev1.ServiceTypeNodePort {
+			continue
+		}
+		s := v1.LoadBalancerService{Name: svc.Name, Namespace: svc.Namespace, Type: string(svc.Spec.Type), Ports: []v1.ServicePort{}}
+		for _, p := range svc.Spec.Ports {
+			s.Ports = append(s.Ports, v1.ServicePort{Port: p.Port, Protocol: string(p.Protocol)})
+		}
+		if len(svc.Spec.Ports) == 0 {
+			out = append(out, s)
+			continue
+		}
+		port := svc.Spec.Ports[0]
+		switch {
+		case svc.Spec.Type == corev1.ServiceTypeLoadBalancer && len(svc.Status.LoadBalancer.Ingress) > 0:
+			ing := svc.Status.LoadBalancer.Ingress[0]
+			s.Host = strings.TrimSpace(ing.IP + ing.Hostname)
+			s.Link = fmt.Sprintf("%s://%s:%d", scheme(port), s.Host, port.Port)
+		case port.NodePort != 0:
+			if nodeIP == "" {
+				if nodeIP, err = anyNodeIP(ctx, c); err != nil {
+					return nil, err
+				}
+			}
+			if nodeIP != "" {
+				s.Host = nodeIP
+				s.Link = fmt.Sprintf("%s://%s:%d", scheme(port), nodeIP, port.NodePort)
+			}
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b v1.LoadBalancerService) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	return out, nil
+}
+
+func scheme(p corev1.ServicePort) string {
+	if p.Port == 443 || p.Name == "https" {
+		return "https"
+	}
+	return "http"
+}
+
+// anyNodeIP is the internal address of a Ready node, where node ports answer.
+func anyNodeIP(ctx context.Context, c kubernetes.Interface) (string, error) {
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("listing nodes: %w", err)
+	}
+	for _, n := range nodes.Items {
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				return a.Address, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// reportServices sends the services report whenever it changes, checking every interval.
+func (a *Agent) reportServices(ctx context.Context) {
+	t := time.NewTicker(a.cfg.ReportInterval)
+	defer t.Stop()
+	last := ""
+	for {
+		report, err := servicesReport(ctx, a.kube)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("Building the services report failed", "err", err)
+		}
+		if err == nil {
+			b, _ := json.Marshal(report)
+			if string(b) != last {
+				if err := a.call(ctx, "PUT", "/status/services", report, nil); err != nil {
+					if ctx.Err() == nil {
+						a.log.Warn("Sending the services report failed; retrying", "err", err)
+					}
+				} else {
+					last = string(b)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
