@@ -141,12 +141,16 @@ func clusterGetCommand(g *globals) *cobra.Command {
 					versions[p.Metadata.UID] = p.Spec.Version
 				}
 			}
-			return describeCluster(cmd.OutOrStdout(), sum, versions, time.Now())
+			cl, err := c.GetCluster(ctx, ref.UID)
+			if err != nil {
+				return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
+			}
+			return describeCluster(cmd.OutOrStdout(), sum, cl.Status.Services, versions, time.Now())
 		},
 	}
 }
 
-func describeCluster(w io.Writer, sum *v1.SpectroClusterUIDSummary, profileVersions map[string]string, now time.Time) error {
+func describeCluster(w io.Writer, sum *v1.SpectroClusterUIDSummary, services []v1.LoadBalancerService, profileVersions map[string]string, now time.Time) error {
 	created := ""
 	if ts := sum.Metadata.CreationTimestamp; !ts.IsZero() {
 		created = ts.Local().Format(time.RFC3339) + " (" + cli.Age(ts, now) + " ago)"
@@ -186,6 +190,17 @@ func describeCluster(w io.Writer, sum *v1.SpectroClusterUIDSummary, profileVersi
 	t = cli.NewTable(w, "NAME", "VERSION", "TYPE", "UID")
 	for _, p := range sum.Spec.ClusterProfileTemplates {
 		t.Row(p.Name, profileVersions[p.UID], p.Type, p.UID)
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	if len(services) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nServices:")
+	t = cli.NewTable(w, "NAMESPACE", "NAME", "TYPE", "LINK")
+	for _, svc := range services {
+		t.Row(svc.Namespace, svc.Name, svc.Type, svc.Link)
 	}
 	return t.Flush()
 }
