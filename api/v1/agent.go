@@ -72,3 +72,32 @@ type LoadBalancerService struct {
 	Type      string `json:"type,omitempty"`
 	Link      string `json:"link,omitempty"`
 }
+
+// NodeCondition is one condition of a node as the agent reports it.
+type NodeCondition struct {
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// NodeReport is one node as the agent sees it.
+type NodeReport struct {
+	Name           string            `json:"name"`
+	Machine        string            `json:"machine,omitempty"` // the easel machine uid, if easel made it
+	Pool           string            `json:"pool,omitempty"`
+	Role           string            `json:"role"` // control-plane or worker
+	Ready          bool              `json:"ready"`
+	Conditions     []NodeCondition   `json:"conditions"`
+	Unschedulable  bool              `json:"unschedulable"`
+	Taints         []Taint           `json:"taints,omitempty"`
+	Capacity       map[string]string `json:"capacity,omitempty"`
+	Allocatable    map[string]string `json:"allocatable,omitempty"`
+	KubeletVersion string            `json:"kubeletVersion,omitempty"`
+	LeaseRenewTime time.Time         `json:"leaseRenewTime,omitzero"`
+}
+
+// AgentNodeReport is the body of PUT /v1/spectroclusters/{uid}/agent/nodes: every node.
+type AgentNodeReport struct {
+	Nodes []NodeReport `json:"nodes"`
+}

@@ -79,7 +79,7 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("Starting the easel agent", "hub", a.cfg.HubURL, "version", Version)
 	go a.heartbeats(ctx)
-	go a.reportServices(ctx)
+	go a.reportLoop(ctx)
 	var applied int64
 	backoff := newBackoff()
 	for ctx.Err() == nil {

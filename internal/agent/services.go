@@ -85,28 +85,36 @@ func anyNodeIP(ctx context.Context, c kubernetes.Interface) (string, error) {
 	return "", nil
 }
 
-// reportServices sends the services report whenever it changes, checking every interval.
-func (a *Agent) reportServices(ctx context.Context) {
+// reportLoop rebuilds the services and nodes reports every interval and sends those that changed.
+func (a *Agent) reportLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.ReportInterval)
 	defer t.Stop()
-	last := ""
-	for {
-		report, err := servicesReport(ctx, a.kube)
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("Building the services report failed", "err", err)
-		}
-		if err == nil {
-			b, _ := json.Marshal(report)
-			if string(b) != last {
-				if err := a.call(ctx, "PUT", "/status/services", report, nil); err != nil {
-					if ctx.Err() == nil {
-						a.log.Warn("Sending the services report failed; retrying", "err", err)
-					}
-				} else {
-					last = string(b)
-				}
+	sent := map[string]string{}
+	send := func(path string, build func() (any, error)) {
+		report, err := build()
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("Building a report failed", "report", path, "err", err)
 			}
+			return
 		}
+		// Leases renew every few seconds: the node report changes on each build, so it is sent
+		// every interval; the services report only when it changed.
+		b, _ := json.Marshal(report)
+		if sent[path] == string(b) {
+			return
+		}
+		if err := a.call(ctx, "PUT", path, report, nil); err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("Sending a report failed; retrying", "report", path, "err", err)
+			}
+			return
+		}
+		sent[path] = string(b)
+	}
+	for {
+		send("/status/services", func() (any, error) { return servicesReport(ctx, a.kube) })
+		send("/agent/nodes", func() (any, error) { return nodesReport(ctx, a.kube) })
 		select {
 		case <-ctx.Done():
 			return

@@ -91,6 +91,8 @@ type Status struct {
 	Machines   []Machine             `json:"machines,omitempty"`
 	// Health is what the agent's heartbeats say; the time is the hub's receive time.
 	Health Health `json:"health"`
+	// Nodes are the nodes the agent last reported.
+	Nodes []v1.NodeReport `json:"nodes,omitempty"`
 	// Services are the application services the agent last reported.
 	Services []v1.LoadBalancerService `json:"services,omitempty"`
 	// Packs is the agent's last pack report, for PacksGeneration.
@@ -128,21 +130,39 @@ type Health struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
+// problemConditions are the node conditions that report trouble when True.
+var problemConditions = []string{"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
+
 // Assess draws the health verdict at now: unhealthy when no heartbeat arrived for longer than
-// timeout. It returns when the verdict would change next without a new heartbeat (zero if never).
-func (h *Health) Assess(now time.Time, timeout time.Duration) (next time.Duration) {
-	switch {
-	case h.LastHeartbeat.IsZero():
+// timeout, or when a node is not Ready or reports a problem condition. It returns when the verdict
+// would change next without news from the agent (zero if never).
+func (h *Health) Assess(now time.Time, timeout time.Duration, nodes []v1.NodeReport) (next time.Duration) {
+	if h.LastHeartbeat.IsZero() {
 		h.State, h.Reasons = HealthUnknown, nil
-	case now.Sub(h.LastHeartbeat) > timeout:
-		h.State = HealthUnhealthy
-		h.Reasons = []string{fmt.Sprintf("NoHeartbeat: no heartbeat from the agent since %s (the limit is %s)",
-			h.LastHeartbeat.UTC().Format(time.RFC3339), timeout)}
-	default:
-		h.State, h.Reasons = HealthHealthy, nil
-		return timeout - now.Sub(h.LastHeartbeat) + time.Second
+		return 0
 	}
-	return 0
+	h.Reasons = nil
+	if now.Sub(h.LastHeartbeat) > timeout {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("NoHeartbeat: no heartbeat from the agent since %s (the limit is %s)",
+			h.LastHeartbeat.UTC().Format(time.RFC3339), timeout))
+	} else {
+		next = timeout - now.Sub(h.LastHeartbeat) + time.Second
+	}
+	for _, n := range nodes {
+		for _, c := range n.Conditions {
+			switch {
+			case c.Type == "Ready" && c.Status != "True":
+				h.Reasons = append(h.Reasons, fmt.Sprintf("NodeNotReady: node %s is Ready=%s (%s)", n.Name, c.Status, c.Reason))
+			case slices.Contains(problemConditions, c.Type) && c.Status == "True":
+				h.Reasons = append(h.Reasons, fmt.Sprintf("NodeCondition: node %s reports %s (%s)", n.Name, c.Type, c.Reason))
+			}
+		}
+	}
+	h.State = HealthHealthy
+	if len(h.Reasons) > 0 {
+		h.State = HealthUnhealthy
+	}
+	return next
 }
 
 // ProfileResolver finds a profile the caller may use, by uid.

@@ -283,3 +283,29 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p princip
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// agentNodes records the agent's report of every node; the engine judges health from it.
+func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	var in v1.AgentNodeReport
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if len(in.Nodes) > 10000 {
+		return errBadRequest("%d nodes in one report; at most 10000", len(in.Nodes))
+	}
+	for i, n := range in.Nodes {
+		if n.Name == "" {
+			return errBadRequest("nodes[%d].name is required", i)
+		}
+	}
+	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		cl.Status.Nodes = in.Nodes
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.notify(rec.UID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

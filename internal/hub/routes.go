@@ -71,6 +71,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	agent("PUT /v1/spectroclusters/{uid}/agent/packs", s.agentPacks)
 	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentConditions)
 	agent("PUT /v1/spectroclusters/{uid}/status/services", s.agentServices)
+	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", s.agentNodes)
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)

@@ -493,6 +493,7 @@ func paletteFlow(t *testing.T, addr string) {
 	}
 	checkInsideCluster(t, kubeconfig)
 	checkServices(t, pc, addr, projectUID, clusterUID, kubeconfig)
+	checkNodeTroubleIsUnhealthy(t, pc, clusterUID, kubeconfig)
 	if len(cluster.Spec.ClusterProfileTemplates) != 1 || cluster.Spec.ClusterProfileTemplates[0].UID != profileUID ||
 		len(cluster.Spec.ClusterProfileTemplates[0].Packs) != 5 {
 		t.Fatalf("GetCluster profiles = %s; want sdk-profile with 5 packs", dump(cluster.Spec.ClusterProfileTemplates))
@@ -744,4 +745,54 @@ func checkServices(t *testing.T, pc *client.V1Client, addr, project, uid, kubeco
 	if status != 200 || links["shop"] != "http://192.0.2.50:80" || !strings.HasSuffix(links["admin"], fmt.Sprintf(":%d", nodePort)) {
 		t.Fatalf("service links = %v (node port %d)", links, nodePort)
 	}
+}
+
+// checkNodeTroubleIsUnhealthy makes a node report DiskPressure (as a kubelet would) and waits for
+// the cluster to be Unhealthy naming the node and the condition, then healthy again once it clears.
+func checkNodeTroubleIsUnhealthy(t *testing.T, pc *client.V1Client, uid, kubeconfig string) {
+	t.Helper()
+	cfg, _ := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	c := kubernetes.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "easel.dev/pool=worker-pool"})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("worker nodes: %v", err)
+	}
+	node := nodes.Items[0]
+	setDiskPressure := func(status corev1.ConditionStatus) {
+		t.Helper()
+		n, err := c.CoreV1().Nodes().Get(ctx, node.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n.Status.Conditions {
+			if n.Status.Conditions[i].Type == corev1.NodeDiskPressure {
+				n.Status.Conditions[i].Status, n.Status.Conditions[i].Reason = status, "KubeletHasDiskPressure"
+			}
+		}
+		if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitHealth := func(state, reason string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			o, err := pc.GetClusterOverview(uid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := o.Status.Health; h != nil && h.State == state && (reason == "" || strings.Contains(dump(h.Conditions), reason)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("health is not %s %q after a minute: %s", state, reason, dump(o.Status.Health))
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	setDiskPressure(corev1.ConditionTrue)
+	waitHealth("Unhealthy", "node "+node.Name+" reports DiskPressure")
+	setDiskPressure(corev1.ConditionFalse)
+	waitHealth("Healthy", "")
 }

@@ -220,10 +220,10 @@ func (c *Controller) assessHealth(rec *store.Record, cl *clusters.Cluster, p *pe
 	if timeout <= 0 {
 		timeout = DefaultHeartbeatTimeout
 	}
-	before := cl.Status.Health.State
-	next := cl.Status.Health.Assess(c.Clock.Now(), timeout)
+	before, reasonsBefore := cl.Status.Health.State, cl.Status.Health.Reasons
+	next := cl.Status.Health.Assess(c.Clock.Now(), timeout, cl.Status.Nodes)
 	switch after := cl.Status.Health.State; {
-	case after == before:
+	case after == before && (after != clusters.HealthUnhealthy || slices.Equal(reasonsBefore, cl.Status.Health.Reasons)):
 	case after == clusters.HealthUnhealthy:
 		c.event(p, rec, v1.SeverityWarning, "Unhealthy", "Cluster is unhealthy: "+strings.Join(cl.Status.Health.Reasons, "; "))
 	case after == clusters.HealthHealthy:

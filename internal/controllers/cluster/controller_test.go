@@ -356,3 +356,34 @@ func TestHealthFollowsHeartbeats(t *testing.T) {
 		t.Fatalf("newest events = %+v", events[:2])
 	}
 }
+
+// A node reporting trouble makes the cluster unhealthy, naming the node and the condition.
+func TestHealthFollowsNodeConditions(t *testing.T) {
+	s := newSuite(t)
+	clock := s.c.Clock.(*clocktesting.FakePassiveClock)
+	s.create(1)
+	s.settle()
+	report := func(disk string) {
+		s.patch(func(cl *clusters.Cluster) {
+			cl.Status.Health.LastHeartbeat = clock.Now()
+			cl.Status.Nodes = []v1.NodeReport{{Name: "workers-abcde", Conditions: []v1.NodeCondition{
+				{Type: "Ready", Status: "True", Reason: "KubeletReady"},
+				{Type: "DiskPressure", Status: disk, Reason: "KubeletHasDiskPressure"}}}}
+		})
+		s.settle()
+	}
+	report("True")
+	h := s.cluster().Status.Health
+	if h.State != clusters.HealthUnhealthy || len(h.Reasons) != 1 ||
+		h.Reasons[0] != "NodeCondition: node workers-abcde reports DiskPressure (KubeletHasDiskPressure)" {
+		t.Fatalf("health with a node under disk pressure = %+v", h)
+	}
+	report("False")
+	if h := s.cluster().Status.Health; h.State != clusters.HealthHealthy {
+		t.Fatalf("health once the pressure is gone = %+v", h)
+	}
+	events, _, _ := s.st.ListEvents(context.Background(), "c1", 2, 0)
+	if events[0].Reason != "Healthy" || events[1].Reason != "Unhealthy" || !strings.Contains(events[1].Message, "DiskPressure") {
+		t.Fatalf("newest events = %+v", events)
+	}
+}
