@@ -203,6 +203,8 @@ type SpectroClusterUIDSummary struct {
 		Conditions []ClusterCondition    `json:"conditions"`
 		Upgrades   []Upgrade             `json:"upgrades"`
 		Repave     ClusterRepaveStatus   `json:"repave"`
+		// Nodes is easel's addition: every node as the agent last reported it.
+		Nodes []NodeReport `json:"nodes,omitempty"`
 	} `json:"status"`
 }
 

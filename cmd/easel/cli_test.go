@@ -274,6 +274,35 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("cluster get profiles =\n%s", r.stdout)
 	}
 
+	// The nodes, as the agent reports them.
+	waitForNodes := time.Now().Add(time.Minute)
+	for {
+		r = mustEasel(t, "cluster", "nodes", "demo")
+		if got := rows(r.stdout); len(got) == 4 {
+			break
+		}
+		if time.Now().After(waitForNodes) {
+			t.Fatalf("cluster nodes =\n%s", r.stdout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	nodeRows := rows(r.stdout)
+	if !slices.Equal(nodeRows[0], []string{"NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "MEMORY", "KUBELET"}) {
+		t.Errorf("cluster nodes header = %v", nodeRows[0])
+	}
+	var roles []string
+	for _, row := range nodeRows[1:] {
+		roles = append(roles, strings.Join(row[1:], " "))
+	}
+	slices.Sort(roles)
+	if !slices.Equal(roles, []string{
+		"control-plane control-plane True Schedulable - 4 8Gi v1.34.4",
+		"worker workers True Schedulable - 2 4Gi v1.34.4",
+		"worker workers True Schedulable - 2 4Gi v1.34.4",
+	}) {
+		t.Errorf("cluster nodes =\n%s", r.stdout)
+	}
+
 	r = mustEasel(t, "events", "demo")
 	events := rows(r.stdout)
 	last := events[len(events)-1]

@@ -19,7 +19,7 @@ func clusterCommand(g *globals) *cobra.Command {
 		Aliases: []string{"clusters"},
 		Short:   "Create, list, show and delete clusters",
 	}
-	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g))
+	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g))
 	return cmd
 }
 
@@ -267,4 +267,49 @@ func healthLine(h *v1.SpectroClusterHealth, now time.Time) string {
 		}
 	}
 	return line
+}
+
+func clusterNodesCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "nodes NAME|UID",
+		Short: "List a cluster's nodes as its agent last reported them",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ref, err := cli.FindCluster(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			sum, err := c.ClusterSummary(cmd.Context(), ref.UID)
+			if err != nil {
+				return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
+			}
+			return g.print(cmd, sum.Status.Nodes, func(w io.Writer) error {
+				t := cli.NewTable(w, "NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "MEMORY", "KUBELET")
+				for _, n := range sum.Status.Nodes {
+					ready, scheduling, problems := "False", "Schedulable", "-"
+					if n.Ready {
+						ready = "True"
+					}
+					if n.Unschedulable {
+						scheduling = "Cordoned"
+					}
+					var trouble []string
+					for _, cond := range n.Conditions {
+						if cond.Type != "Ready" && cond.Status == "True" {
+							trouble = append(trouble, cond.Type)
+						}
+					}
+					if len(trouble) > 0 {
+						problems = strings.Join(trouble, ",")
+					}
+					t.Row(n.Name, n.Role, n.Pool, ready, scheduling, problems, n.Capacity["cpu"], n.Capacity["memory"], n.KubeletVersion)
+				}
+				return t.Flush()
+			})
+		},
+	}
 }

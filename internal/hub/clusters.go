@@ -262,6 +262,7 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 	st := statusWire(cl.Status)
 	out.Status.State, out.Status.Conditions, out.Status.Upgrades = st.State, st.Conditions, st.Upgrades
 	out.Status.Health = healthWire(cl.Status.Health)
+	out.Status.Nodes = cl.Status.Nodes
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
