@@ -151,6 +151,13 @@ func (cp *ControlPlane) Ensure(ctx context.Context) error {
 		} else if old != nil && old.alive() {
 			old.stop(10 * time.Second) // its flags changed: replace it
 		}
+		if p.find() { // an orphan of a crash between starting it and recording it
+			cp.record(p)
+			if err := cp.save(); err != nil {
+				return err
+			}
+			continue
+		}
 		cp.Log.Info("Starting control-plane component", "cluster", cp.Name, "component", name)
 		if err := p.start(filepath.Join(cp.Dir, "logs")); err != nil {
 			return err
@@ -331,6 +338,10 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 		return nil
 	} else if old != nil && old.alive() {
 		old.stop(10 * time.Second)
+	}
+	if p.find() {
+		cp.record(p)
+		return cp.save()
 	}
 	cp.Log.Info("Starting the cluster's agent", "cluster", cp.Name)
 	if err := p.start(filepath.Join(cp.Dir, "logs")); err != nil {

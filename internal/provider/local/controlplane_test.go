@@ -90,6 +90,17 @@ func TestControlPlaneLifecycle(t *testing.T) {
 		t.Fatalf("adoption restarted processes: %v → %v", before, after)
 	}
 
+	// A hub killed between starting a process and recording it: the state forgot the PIDs, and
+	// the running processes are found by their command lines instead of started twice.
+	forgetPIDs(t, dir)
+	orphaned := &local.ControlPlane{Name: "c1", Dir: dir, Bins: cp.Bins}
+	if err := orphaned.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := pids(t, dir); !slices.Equal(before, after) {
+		t.Fatalf("orphans were not adopted: %v → %v", before, after)
+	}
+
 	// Stop keeps the data; Ensure brings the same nodes back.
 	if err := again.Stop(); err != nil {
 		t.Fatal(err)

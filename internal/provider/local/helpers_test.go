@@ -73,3 +73,22 @@ func up(ctx context.Context, cp *local.ControlPlane) error {
 	}
 	return cp.Ready(ctx)
 }
+
+// forgetPIDs rewrites the control plane's state file with every PID zeroed.
+func forgetPIDs(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, "state.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	json.Unmarshal(data, &st)
+	for _, p := range st["processes"].([]any) {
+		p.(map[string]any)["pid"] = 0
+	}
+	data, _ = json.Marshal(st)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

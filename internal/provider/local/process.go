@@ -44,6 +44,28 @@ func (p *process) alive() bool {
 	return string(cmdline) == want
 }
 
+// find looks for a running process with exactly this command line and adopts it. A hub killed
+// between starting a process and recording its PID leaves such an orphan; adopting it (instead of
+// starting a second one, which would fail on its ports) keeps one process per component.
+func (p *process) find() bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		candidate := process{Binary: p.Binary, Args: p.Args, PID: pid}
+		if candidate.alive() {
+			p.PID = pid
+			return true
+		}
+	}
+	return false
+}
+
 // start runs the process detached with its output appended to logDir/<name>.log.
 func (p *process) start(logDir string) error {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
@@ -69,7 +91,7 @@ func (p *process) start(logDir string) error {
 
 // stop sends SIGTERM, waits up to grace for the process to go, then kills it.
 func (p *process) stop(grace time.Duration) error {
-	if !p.alive() {
+	if !p.alive() && !p.find() {
 		p.PID = 0
 		return nil
 	}
