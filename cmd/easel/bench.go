@@ -14,7 +14,7 @@ import (
 
 func benchCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure easel on this machine (loopback only, bounded in count and time)"}
-	cmd.AddCommand(benchAPICommand(), benchProvisionCommand())
+	cmd.AddCommand(benchAPICommand(), benchProvisionCommand(), benchIngestCommand())
 	return cmd
 }
 
@@ -92,5 +92,47 @@ binaries (./hack/k8s-binaries.sh).`,
 	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1, "clusters created at once")
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 2, "worker nodes per cluster")
 	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
+}
+
+func benchIngestCommand() *cobra.Command {
+	cfg := bench.IngestConfig{Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Measure how many agent reports (heartbeats, node reports) the hub absorbs",
+		Long: `Starts an API-only hub on 127.0.0.1 over a fresh store (SQLite, or the empty PostgreSQL database
+--db names), registers --agents clusters with agent tokens, then has these virtual agents send
+heartbeats and node reports of --nodes nodes as fast as the hub absorbs them, for --duration each.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Agents < 1 || cfg.Agents > 10_000 || cfg.Nodes < 0 || cfg.Nodes > 5_000 || cfg.Concurrency < 1 ||
+				cfg.Concurrency > 256 || cfg.Duration <= 0 || cfg.Duration > 10*time.Minute {
+				return fmt.Errorf("--agents must be 1–10000, --nodes 0–5000, --concurrency 1–256, --duration up to 10m")
+			}
+			results, err := bench.RunIngest(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			storeName := "SQLite"
+			if cfg.DB != "" {
+				storeName = "PostgreSQL"
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\n%s, %d agents, %d clients, %s per report kind, %d CPUs (%s/%s)\n\n",
+				storeName, cfg.Agents, cfg.Concurrency, cfg.Duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| report | reports/s | p50 | p99 | errors |")
+			fmt.Fprintln(out, "|---|---:|---:|---:|---:|")
+			for _, r := range results {
+				fmt.Fprintf(out, "| %s | %.0f | %s | %s | %d |\n", r.Operation, r.PerSecond,
+					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL (an empty PostgreSQL database); default a fresh SQLite file")
+	cmd.Flags().IntVar(&cfg.Agents, "agents", 200, "virtual agents (one cluster each)")
+	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 10, "nodes in each node report")
+	cmd.Flags().DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long each report kind is measured")
+	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent senders")
 	return cmd
 }

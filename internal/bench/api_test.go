@@ -47,3 +47,22 @@ func TestRunProvision(t *testing.T) {
 		t.Fatalf("result = %+v; want a time to Running, the cluster's processes' memory (over 100 MiB) and a delete time", res)
 	}
 }
+
+// The ingestion benchmark runs end to end on both stores (tiny numbers; speed is not asserted).
+func TestRunIngest(t *testing.T) {
+	for _, db := range []string{"", pgtest.DSN(t)} {
+		results, err := bench.RunIngest(context.Background(), bench.IngestConfig{DB: db, Agents: 5, Nodes: 3,
+			Duration: 200 * time.Millisecond, Concurrency: 2, Progress: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(results) != 2 {
+			t.Fatalf("%d results, want 2", len(results))
+		}
+		for _, r := range results {
+			if r.Requests == 0 || r.Errors != 0 {
+				t.Errorf("%s: %+v", r.Operation, r)
+			}
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/secret"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// IngestConfig is one run of the report-ingestion benchmark.
+type IngestConfig struct {
+	DB          string        // store URL; empty means a fresh SQLite file (PostgreSQL: an empty database)
+	Agents      int           // virtual agents, one per cluster
+	Nodes       int           // nodes in each agent's node report
+	Duration    time.Duration // how long each report kind is measured
+	Concurrency int
+	Progress    io.Writer
+}
+
+// RunIngest starts an API-only hub, registers cfg.Agents clusters with agent tokens, then has the
+// virtual agents send heartbeats and node reports as fast as the hub absorbs them.
+func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
+	dataDir, err := os.MkdirTemp("", "easel-bench-ingest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dataDir)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: cfg.DB, AdminAPIKey: benchKey, APIOnly: true,
+			Ready: func(addr string) { ready <- addr }})
+	}()
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		return nil, fmt.Errorf("starting the hub: %w", err)
+	}
+	c := &apiClient{base: "http://" + base, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2}}}
+	var projects struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	if err := c.call(ctx, "GET", "/v1/dashboard/projects/metadata", nil, &projects); err != nil || len(projects.Items) == 0 {
+		return nil, fmt.Errorf("the bench needs an empty store: %v", err)
+	}
+	c.project = projects.Items[0].Metadata.UID
+	uids, err := seed(ctx, c, APIConfig{Clusters: cfg.Agents, Concurrency: cfg.Concurrency, Progress: cfg.Progress})
+	if err != nil {
+		return nil, err
+	}
+	// The agents' tokens, issued as the hub issues them (a second connection to the same store).
+	url := cfg.DB
+	if url == "" {
+		url = dataDir + "/easel.db"
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var info struct{ TenantUID string }
+	if err := c.call(ctx, "GET", "/v1/users/info", nil, &info); err != nil {
+		return nil, err
+	}
+	tokens := make([]string, len(uids))
+	for i, uid := range uids {
+		if tokens[i], err = secret.IssueAgentToken(ctx, st, info.TenantUID, uid); err != nil {
+			return nil, err
+		}
+	}
+	report := nodeReport(cfg.Nodes)
+	heartbeat := []byte(`{"agentVersion":"bench"}`)
+	agentCall := func(i int, path string, body []byte) error {
+		a := i % len(uids)
+		req, _ := http.NewRequestWithContext(ctx, "PUT", c.base+"/v1/spectroclusters/"+uids[a]+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokens[a])
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+	var results []Result
+	for _, op := range []struct {
+		name string
+		path string
+		body []byte
+	}{
+		{"PUT …/heartbeat", "/heartbeat", heartbeat},
+		{fmt.Sprintf("PUT …/agent/nodes (%d nodes, %d KiB)", cfg.Nodes, len(report)>>10), "/agent/nodes", report},
+	} {
+		fmt.Fprintf(cfg.Progress, "Measuring %s from %d agents for %s with %d clients\n", op.name, cfg.Agents, cfg.Duration, cfg.Concurrency)
+		results = append(results, measure(op.name, cfg.Duration, cfg.Concurrency, func(i int) error { return agentCall(i, op.path, op.body) }))
+	}
+	cancel()
+	<-done
+	return results, nil
+}
+
+// nodeReport is a realistic node report of n Ready nodes.
+func nodeReport(n int) []byte {
+	r := v1.AgentNodeReport{}
+	for i := range n {
+		r.Nodes = append(r.Nodes, v1.NodeReport{Name: fmt.Sprintf("workers-%05d", i), Pool: "workers", Role: "worker", Ready: true,
+			Conditions: []v1.NodeCondition{{Type: "Ready", Status: "True", Reason: "KubeletReady"},
+				{Type: "MemoryPressure", Status: "False"}, {Type: "DiskPressure", Status: "False"},
+				{Type: "PIDPressure", Status: "False"}, {Type: "NetworkUnavailable", Status: "False"}},
+			Capacity:    map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"},
+			Allocatable: map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"}, KubeletVersion: "v1.34.4",
+			LeaseRenewTime: time.Now()})
+	}
+	b, _ := json.Marshal(r)
+	return b
+}
