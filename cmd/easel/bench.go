@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -37,19 +38,8 @@ percentiles as a Markdown table.`,
 			if err != nil {
 				return err
 			}
-			storeName := "SQLite"
-			if cfg.DB != "" {
-				storeName = "PostgreSQL"
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "\n%s, %d clusters, %d clients, %s per operation, %d CPUs (%s/%s)\n\n",
-				storeName, cfg.Clusters, cfg.Concurrency, cfg.Duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-			fmt.Fprintln(out, "| operation | requests/s | p50 | p99 | errors |")
-			fmt.Fprintln(out, "|---|---:|---:|---:|---:|")
-			for _, r := range results {
-				fmt.Fprintf(out, "| %s | %.0f | %s | %s | %d |\n", r.Operation, r.PerSecond,
-					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors)
-			}
+			printResults(cmd.OutOrStdout(), fmt.Sprintf("%s, %d clusters, %d clients, %s per operation", storeName(cfg.DB),
+				cfg.Clusters, cfg.Concurrency, cfg.Duration), "operation | requests/s", results)
 			return nil
 		},
 	}
@@ -113,19 +103,8 @@ heartbeats and node reports of --nodes nodes as fast as the hub absorbs them, fo
 			if err != nil {
 				return err
 			}
-			storeName := "SQLite"
-			if cfg.DB != "" {
-				storeName = "PostgreSQL"
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "\n%s, %d agents, %d clients, %s per report kind, %d CPUs (%s/%s)\n\n",
-				storeName, cfg.Agents, cfg.Concurrency, cfg.Duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-			fmt.Fprintln(out, "| report | reports/s | p50 | p99 | errors |")
-			fmt.Fprintln(out, "|---|---:|---:|---:|---:|")
-			for _, r := range results {
-				fmt.Fprintf(out, "| %s | %.0f | %s | %s | %d |\n", r.Operation, r.PerSecond,
-					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors)
-			}
+			printResults(cmd.OutOrStdout(), fmt.Sprintf("%s, %d agents, %d clients, %s per report kind", storeName(cfg.DB),
+				cfg.Agents, cfg.Concurrency, cfg.Duration), "report | reports/s", results)
 			return nil
 		},
 	}
@@ -135,4 +114,21 @@ heartbeats and node reports of --nodes nodes as fast as the hub absorbs them, fo
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long each report kind is measured")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent senders")
 	return cmd
+}
+
+func storeName(db string) string {
+	if db != "" {
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
+
+// printResults prints a measurement as a Markdown table under a line naming the run and machine.
+func printResults(out io.Writer, title, columns string, results []bench.Result) {
+	fmt.Fprintf(out, "\n%s, %d CPUs (%s/%s)\n\n", title, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(out, "| %s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n", columns)
+	for _, r := range results {
+		fmt.Fprintf(out, "| %s | %.0f | %s | %s | %d |\n", r.Operation, r.PerSecond,
+			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors)
+	}
 }

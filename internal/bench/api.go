@@ -44,36 +44,14 @@ const benchKey = "easel-bench-admin-key"
 // RunAPI starts an API-only hub (nothing is provisioned) on loopback over the configured store,
 // stores cfg.Clusters clusters through the API, then measures cluster GET and the dashboard search.
 func RunAPI(ctx context.Context, cfg APIConfig) ([]Result, error) {
-	dataDir, err := os.MkdirTemp("", "easel-bench-")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	h, err := startAPIHub(ctx, cfg.DB, cfg.Concurrency)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dataDir)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: cfg.DB, AdminAPIKey: benchKey, APIOnly: true,
-			Ready: func(addr string) { ready <- addr }})
-	}()
-	var base string
-	select {
-	case base = <-ready:
-	case err := <-done:
-		return nil, fmt.Errorf("starting the hub: %w", err)
-	}
-	c := &apiClient{base: "http://" + base, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2}}}
-	if err := c.call(ctx, "GET", "/v1/users/info", nil, nil); err != nil {
-		return nil, fmt.Errorf("the bench needs an empty store (its bootstrap key did not work): %w", err)
-	}
-	var projects struct {
-		Items []struct{ Metadata struct{ UID string } }
-	}
-	if err := c.call(ctx, "GET", "/v1/dashboard/projects/metadata", nil, &projects); err != nil || len(projects.Items) == 0 {
-		return nil, fmt.Errorf("finding the default project: %v", err)
-	}
-	c.project = projects.Items[0].Metadata.UID
+	defer h.stop()
+	c := h.client
 
 	uids, err := seed(ctx, c, cfg)
 	if err != nil {
@@ -103,11 +81,51 @@ func RunAPI(ctx context.Context, cfg APIConfig) ([]Result, error) {
 		fmt.Fprintf(cfg.Progress, "Measuring %s for %s with %d clients\n", op.name, cfg.Duration, cfg.Concurrency)
 		results = append(results, measure(op.name, cfg.Duration, cfg.Concurrency, op.do))
 	}
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		return results, err
-	}
 	return results, nil
+}
+
+// apiHub is an API-only hub (nothing is provisioned) on loopback over a fresh store, with a client
+// of its tenant admin in the default project.
+type apiHub struct {
+	client  *apiClient
+	dataDir string
+	stop    func()
+}
+
+func startAPIHub(ctx context.Context, db string, concurrency int) (*apiHub, error) {
+	dataDir, err := os.MkdirTemp("", "easel-bench-")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: db, AdminAPIKey: benchKey, APIOnly: true,
+			Ready: func(addr string) { ready <- addr }})
+	}()
+	h := &apiHub{dataDir: dataDir, stop: func() { cancel(); <-done; os.RemoveAll(dataDir) }}
+	select {
+	case base := <-ready:
+		h.client = &apiClient{base: "http://" + base, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency * 2}}}
+	case err := <-done:
+		cancel()
+		os.RemoveAll(dataDir)
+		return nil, fmt.Errorf("starting the hub: %w", err)
+	}
+	if err := h.client.call(ctx, "GET", "/v1/users/info", nil, nil); err != nil {
+		h.stop()
+		return nil, fmt.Errorf("the bench needs an empty store (its bootstrap key did not work): %w", err)
+	}
+	var projects struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	if err := h.client.call(ctx, "GET", "/v1/dashboard/projects/metadata", nil, &projects); err != nil || len(projects.Items) == 0 {
+		h.stop()
+		return nil, fmt.Errorf("finding the default project: %v", err)
+	}
+	h.client.project = projects.Items[0].Metadata.UID
+	return h, nil
 }
 
 // seed stores one published profile and cfg.Clusters clusters through the API.

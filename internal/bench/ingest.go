@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 )
@@ -30,33 +28,14 @@ type IngestConfig struct {
 // RunIngest starts an API-only hub, registers cfg.Agents clusters with agent tokens, then has the
 // virtual agents send heartbeats and node reports as fast as the hub absorbs them.
 func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
-	dataDir, err := os.MkdirTemp("", "easel-bench-ingest-")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	h, err := startAPIHub(ctx, cfg.DB, cfg.Concurrency)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dataDir)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: cfg.DB, AdminAPIKey: benchKey, APIOnly: true,
-			Ready: func(addr string) { ready <- addr }})
-	}()
-	var base string
-	select {
-	case base = <-ready:
-	case err := <-done:
-		return nil, fmt.Errorf("starting the hub: %w", err)
-	}
-	c := &apiClient{base: "http://" + base, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2}}}
-	var projects struct {
-		Items []struct{ Metadata struct{ UID string } }
-	}
-	if err := c.call(ctx, "GET", "/v1/dashboard/projects/metadata", nil, &projects); err != nil || len(projects.Items) == 0 {
-		return nil, fmt.Errorf("the bench needs an empty store: %v", err)
-	}
-	c.project = projects.Items[0].Metadata.UID
+	defer h.stop()
+	c := h.client
 	uids, err := seed(ctx, c, APIConfig{Clusters: cfg.Agents, Concurrency: cfg.Concurrency, Progress: cfg.Progress})
 	if err != nil {
 		return nil, err
@@ -64,7 +43,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 	// The agents' tokens, issued as the hub issues them (a second connection to the same store).
 	url := cfg.DB
 	if url == "" {
-		url = dataDir + "/easel.db"
+		url = h.dataDir + "/easel.db"
 	}
 	st, err := store.Open(ctx, url)
 	if err != nil {
@@ -110,8 +89,6 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 		fmt.Fprintf(cfg.Progress, "Measuring %s from %d agents for %s with %d clients\n", op.name, cfg.Agents, cfg.Duration, cfg.Concurrency)
 		results = append(results, measure(op.name, cfg.Duration, cfg.Concurrency, func(i int) error { return agentCall(i, op.path, op.body) }))
 	}
-	cancel()
-	<-done
 	return results, nil
 }
 
