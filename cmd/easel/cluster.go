@@ -115,11 +115,7 @@ func clusterGetCommand(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := g.client(ctx)
-			if err != nil {
-				return err
-			}
-			ref, err := cli.FindCluster(ctx, c, args[0])
+			c, ref, err := g.cluster(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -212,11 +208,7 @@ func clusterDeleteCommand(g *globals) *cobra.Command {
 		Short:   "Delete a cluster (without asking)",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ref, err := cli.FindCluster(cmd.Context(), c, args[0])
+			c, ref, err := g.cluster(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -237,11 +229,7 @@ func clusterKubeconfigCommand(g *globals) *cobra.Command {
   kubectl --kubeconfig demo.kubeconfig get nodes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ref, err := cli.FindCluster(cmd.Context(), c, args[0])
+			c, ref, err := g.cluster(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -275,11 +263,7 @@ func clusterNodesCommand(g *globals) *cobra.Command {
 		Short: "List a cluster's nodes as its agent last reported them",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ref, err := cli.FindCluster(cmd.Context(), c, args[0])
+			c, ref, err := g.cluster(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

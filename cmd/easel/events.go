@@ -21,11 +21,7 @@ func eventsCommand(g *globals) *cobra.Command {
 			if limit < 1 {
 				return fmt.Errorf("--limit must be at least 1, not %d", limit)
 			}
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ref, err := cli.FindCluster(cmd.Context(), c, args[0])
+			c, ref, err := g.cluster(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

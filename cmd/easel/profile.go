@@ -110,11 +110,7 @@ func profileGetCommand(g *globals) *cobra.Command {
 		Short: "Show a profile and its packs",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			m, err := cli.FindProfile(cmd.Context(), c, args[0])
+			c, m, err := g.profile(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -160,11 +156,7 @@ func profilePublishCommand(g *globals) *cobra.Command {
 		Short: "Publish a draft profile: it becomes immutable and usable by clusters",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			m, err := cli.FindProfile(cmd.Context(), c, args[0])
+			c, m, err := g.profile(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -184,11 +176,7 @@ func profileDeleteCommand(g *globals) *cobra.Command {
 		Short:   "Delete a profile that no cluster uses",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			m, err := cli.FindProfile(cmd.Context(), c, args[0])
+			c, m, err := g.profile(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

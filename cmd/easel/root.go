@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/cli"
 	"github.com/easelhq/easel/internal/client"
 )
@@ -47,6 +48,26 @@ func (g *globals) client(ctx context.Context) (*client.Client, error) {
 		return nil, err
 	}
 	return s.Client(ctx)
+}
+
+// cluster connects and finds the cluster a command's argument names (name or uid).
+func (g *globals) cluster(ctx context.Context, ref string) (*client.Client, cli.ClusterRef, error) {
+	c, err := g.client(ctx)
+	if err != nil {
+		return nil, cli.ClusterRef{}, err
+	}
+	found, err := cli.FindCluster(ctx, c, ref)
+	return c, found, err
+}
+
+// profile connects and finds the profile a command's argument names (NAME[@VERSION] or uid).
+func (g *globals) profile(ctx context.Context, ref string) (*client.Client, v1.ClusterProfileMetadata, error) {
+	c, err := g.client(ctx)
+	if err != nil {
+		return nil, v1.ClusterProfileMetadata{}, err
+	}
+	found, err := cli.FindProfile(ctx, c, ref)
+	return c, found, err
 }
 
 // print writes obj as -o asks: the API object as JSON or YAML, or the table.
