@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -113,7 +114,7 @@ func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, c *call) err
 	for _, v := range versions {
 		out.Spec.Versions = append(out.Spec.Versions, v1.ClusterProfileVersion{UID: v.UID, Version: v.Version})
 	}
-	out.Status.InUseClusterUIDs, err = s.clustersUsingProfile(r, rec)
+	out.Status.InUseClusterUIDs, err = clustersUsingProfile(r.Context(), s.store, rec)
 	if err != nil {
 		return err
 	}
@@ -122,12 +123,12 @@ func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 // clustersUsingProfile lists the clusters that have the profile attached.
-func (s *Server) clustersUsingProfile(r *http.Request, rec store.Record) ([]string, error) {
+func clustersUsingProfile(ctx context.Context, q store.Queries, rec store.Record) ([]string, error) {
 	opts := store.ListOptions{Kind: kindCluster, TenantUID: rec.TenantUID}
 	if rec.ProjectUID != "" {
 		opts.ProjectUIDs = []string{rec.ProjectUID}
 	}
-	recs, _, err := s.store.ListObjects(r.Context(), opts)
+	recs, _, err := q.ListObjects(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +232,7 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
 		// Checked inside the transaction so that no cluster attaches it meanwhile.
-		users, err := s.clustersUsingProfile(r, rec)
+		users, err := clustersUsingProfile(r.Context(), q, rec)
 		if err != nil {
 			return err
 		}

@@ -85,6 +85,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
+	defer ln.Close() // on an early return; Serve's shutdown closes it otherwise
 	addr := ln.Addr().String()
 	if boot != nil && cfg.Out != nil {
 		printWelcome(cfg.Out, addr, boot, cfg.AdminAPIKey != "")
@@ -114,8 +115,6 @@ func Run(ctx context.Context, cfg Config) error {
 		Logger: log, Registerer: hub.Registry()})
 	if !cfg.APIOnly {
 		hub.notify = eng.Enqueue
-	}
-	if !cfg.APIOnly {
 		engineDone := make(chan struct{})
 		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 		go func() { eng.Run(engineCtx); close(engineDone) }()

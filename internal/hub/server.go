@@ -27,7 +27,8 @@ type Server struct {
 	catalog *packs.Catalog
 	log     *slog.Logger
 	clock   clock.PassiveClock
-	// notify wakes the engine for a cluster; providers are by cloud type.
+	// notify wakes the engine for a cluster (Run sets it to the engine's Enqueue; without an engine
+	// it does nothing); providers are by cloud type.
 	notify    func(clusterUID string)
 	providers map[string]provider.Provider
 	waiting   waiters
@@ -45,9 +46,6 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	Clock  clock.PassiveClock
-	// Notify is told the uid of every cluster whose spec changed (the engine's Enqueue); nil when
-	// no engine runs.
-	Notify func(clusterUID string)
 	// Providers build the clusters, by cloud type; the API reads kubeconfigs through them.
 	Providers map[string]provider.Provider
 	// PublicURL is where agents reach the hub, written into import manifests.
@@ -57,10 +55,7 @@ type Options struct {
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry(),
-		notify: o.Notify, providers: o.Providers, publicURL: o.PublicURL}
-	if s.notify == nil {
-		s.notify = func(string) {}
-	}
+		notify: func(string) {}, providers: o.Providers, publicURL: o.PublicURL}
 	s.stopping = make(chan struct{})
 	if s.log == nil {
 		s.log = slog.Default()
