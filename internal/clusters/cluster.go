@@ -133,6 +133,22 @@ type Health struct {
 // problemConditions are the node conditions that report trouble when True.
 var problemConditions = []string{"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
 
+// NodeProblems lists, one line each, the nodes that are not Ready or report a problem condition.
+func NodeProblems(nodes []v1.NodeReport) []string {
+	var out []string
+	for _, n := range nodes {
+		for _, c := range n.Conditions {
+			switch {
+			case c.Type == "Ready" && c.Status != "True":
+				out = append(out, fmt.Sprintf("NodeNotReady: node %s is Ready=%s (%s)", n.Name, c.Status, c.Reason))
+			case slices.Contains(problemConditions, c.Type) && c.Status == "True":
+				out = append(out, fmt.Sprintf("NodeCondition: node %s reports %s (%s)", n.Name, c.Type, c.Reason))
+			}
+		}
+	}
+	return out
+}
+
 // Assess draws the health verdict at now: unhealthy when no heartbeat arrived for longer than
 // timeout, or when a node is not Ready or reports a problem condition. It returns when the verdict
 // would change next without news from the agent (zero if never).
@@ -148,16 +164,7 @@ func (h *Health) Assess(now time.Time, timeout time.Duration, nodes []v1.NodeRep
 	} else {
 		next = timeout - now.Sub(h.LastHeartbeat) + time.Second
 	}
-	for _, n := range nodes {
-		for _, c := range n.Conditions {
-			switch {
-			case c.Type == "Ready" && c.Status != "True":
-				h.Reasons = append(h.Reasons, fmt.Sprintf("NodeNotReady: node %s is Ready=%s (%s)", n.Name, c.Status, c.Reason))
-			case slices.Contains(problemConditions, c.Type) && c.Status == "True":
-				h.Reasons = append(h.Reasons, fmt.Sprintf("NodeCondition: node %s reports %s (%s)", n.Name, c.Type, c.Reason))
-			}
-		}
-	}
+	h.Reasons = append(h.Reasons, NodeProblems(nodes)...)
 	h.State = HealthHealthy
 	if len(h.Reasons) > 0 {
 		h.State = HealthUnhealthy

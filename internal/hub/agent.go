@@ -298,14 +298,18 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 			return errBadRequest("nodes[%d].name is required", i)
 		}
 	}
+	changed := false
 	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		changed = !slices.Equal(clusters.NodeProblems(cl.Status.Nodes), clusters.NodeProblems(in.Nodes))
 		cl.Status.Nodes = in.Nodes
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	s.notify(rec.UID)
+	if changed {
+		s.notify(rec.UID) // the health verdict may change; reports that change nothing else wake no one
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
