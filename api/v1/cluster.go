@@ -177,9 +177,10 @@ type SpectroClusterSummary struct {
 		ProjectMeta             ObjectEntity                 `json:"projectMeta"`
 	} `json:"specSummary"`
 	Status struct {
-		State  string                `json:"state"`
-		Health *SpectroClusterHealth `json:"health,omitempty"`
-		Repave ClusterRepaveStatus   `json:"repave"`
+		State   string                `json:"state"`
+		Health  *SpectroClusterHealth `json:"health,omitempty"`
+		Metrics *ClusterMetrics       `json:"metrics,omitempty"`
+		Repave  ClusterRepaveStatus   `json:"repave"`
 	} `json:"status"`
 }
 
@@ -203,8 +204,11 @@ type SpectroClusterUIDSummary struct {
 		Conditions []ClusterCondition    `json:"conditions"`
 		Upgrades   []Upgrade             `json:"upgrades"`
 		Repave     ClusterRepaveStatus   `json:"repave"`
-		// Nodes is easel's addition: every node as the agent last reported it.
-		Nodes []NodeReport `json:"nodes,omitempty"`
+		Metrics    *ClusterMetrics       `json:"metrics,omitempty"`
+		// Nodes and NodeUsage are easel's additions: every node and its usage as the agent last
+		// reported them.
+		Nodes     []NodeReport `json:"nodes,omitempty"`
+		NodeUsage []NodeUsage  `json:"nodeUsage,omitempty"`
 	} `json:"status"`
 }
 

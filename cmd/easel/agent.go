@@ -18,12 +18,12 @@ import (
 
 func agentCommand(g *globals) *cobra.Command {
 	var (
-		clusterUID, token, tokenFile, kubeconfig, logLevel string
-		heartbeat, reports                                 time.Duration
+		clusterUID, token, tokenFile, kubeconfig, logLevel, kubeletMetrics string
+		heartbeat, reports, usageEvery                                     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "Run the easel agent of one cluster: heartbeats, desired state, packs",
+		Short: "Run the easel agent of one cluster: heartbeats, desired state, packs, reports",
 		Long: `Run the agent of one cluster. It dials out to the hub (--hub, env EASEL_HUB_URL) with the
 cluster's token (--token-file, --token or env EASEL_AGENT_TOKEN), sends heartbeats, long-polls the
 desired state and applies the profiles' packs by server-side apply. It uses the in-cluster
@@ -57,7 +57,7 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 				return fmt.Errorf("--log-level %q must be debug, info, warn or error", logLevel)
 			}
 			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube,
-				HeartbeatInterval: heartbeat, ReportInterval: reports,
+				HeartbeatInterval: heartbeat, ReportInterval: reports, UsageInterval: usageEvery, KubeletMetricsURL: kubeletMetrics,
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
 			if err != nil {
 				return err
@@ -74,6 +74,9 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().DurationVar(&heartbeat, "heartbeat-interval", 30*time.Second, "how often to send a heartbeat")
 	cmd.Flags().DurationVar(&reports, "report-interval", 30*time.Second, "how often to rebuild the reports (services) and send those that changed")
+	cmd.Flags().DurationVar(&usageEvery, "usage-interval", 30*time.Second, "how often to sample node usage and send it")
+	cmd.Flags().StringVar(&kubeletMetrics, "kubelet-metrics-url", "",
+		"read kubelet resource metrics at this URL, {node} standing for the node name (default: metrics.k8s.io, else the API server's node proxy)")
 	return cmd
 }
 

@@ -34,6 +34,10 @@ type Config struct {
 	HeartbeatInterval time.Duration // default 30s
 	ReportInterval    time.Duration // how often reports are rebuilt and sent when changed (default 30s)
 	PollWait          time.Duration // long-poll wait asked of the hub (default 30s)
+	UsageInterval     time.Duration // how often node usage is sampled and sent (default 30s)
+	// KubeletMetricsURL is where the agent reads a kubelet's resource metrics directly, {node}
+	// standing for the node's name; empty means through the API server's node proxy.
+	KubeletMetricsURL string
 	Logger            *slog.Logger
 }
 
@@ -53,6 +57,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.ReportInterval <= 0 {
 		cfg.ReportInterval = 30 * time.Second
+	}
+	if cfg.UsageInterval <= 0 {
+		cfg.UsageInterval = 30 * time.Second
 	}
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = 30 * time.Second
@@ -80,6 +87,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("Starting the easel agent", "hub", a.cfg.HubURL, "version", Version)
 	go a.heartbeats(ctx)
 	go a.reportLoop(ctx)
+	go a.usageLoop(ctx)
 	var applied int64
 	backoff := newBackoff()
 	for ctx.Err() == nil {

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/usage"
 	"github.com/easelhq/easel/internal/validate"
 )
 
@@ -93,6 +94,8 @@ type Status struct {
 	Health Health `json:"health"`
 	// Nodes are the nodes the agent last reported.
 	Nodes []v1.NodeReport `json:"nodes,omitempty"`
+	// Usage is the agent's last usage sample and the resources over their thresholds.
+	Usage usage.State `json:"usage,omitzero"`
 	// Services are the application services the agent last reported.
 	Services []v1.LoadBalancerService `json:"services,omitempty"`
 	// Packs is the agent's last pack report, for PacksGeneration.
@@ -150,9 +153,10 @@ func NodeProblems(nodes []v1.NodeReport) []string {
 }
 
 // Assess draws the health verdict at now: unhealthy when no heartbeat arrived for longer than
-// timeout, or when a node is not Ready or reports a problem condition. It returns when the verdict
-// would change next without news from the agent (zero if never).
-func (h *Health) Assess(now time.Time, timeout time.Duration, nodes []v1.NodeReport) (next time.Duration) {
+// timeout, when a node is not Ready or reports a problem condition, or when a node's usage has
+// stayed over a threshold for the period. It returns when the verdict would change next without
+// news from the agent (zero if never).
+func (h *Health) Assess(now time.Time, timeout time.Duration, nodes []v1.NodeReport, use *usage.State) (next time.Duration) {
 	if h.LastHeartbeat.IsZero() {
 		h.State, h.Reasons = HealthUnknown, nil
 		return 0
@@ -165,6 +169,11 @@ func (h *Health) Assess(now time.Time, timeout time.Duration, nodes []v1.NodeRep
 		next = timeout - now.Sub(h.LastHeartbeat) + time.Second
 	}
 	h.Reasons = append(h.Reasons, NodeProblems(nodes)...)
+	over, mature := use.Reasons(now)
+	h.Reasons = append(h.Reasons, over...)
+	if mature > 0 && (next == 0 || mature < next) {
+		next = mature
+	}
 	h.State = HealthHealthy
 	if len(h.Reasons) > 0 {
 		h.State = HealthUnhealthy

@@ -65,20 +65,34 @@ func (s *Server) clusterChanged(uid string) {
 // updateStatus applies fn to the stored cluster, retrying when the engine or an API write
 // changed it meanwhile.
 func (s *Server) updateStatus(ctx context.Context, uid string, fn func(cl *clusters.Cluster) error) error {
+	return s.updateStatusTx(ctx, uid, func(_ store.Queries, cl *clusters.Cluster) error { return fn(cl) })
+}
+
+// errUnchanged ends an updateStatusTx without writing.
+var errUnchanged = errors.New("nothing to change")
+
+// updateStatusTx is updateStatus for changes that write other rows in the same transaction as
+// the cluster; fn returns errUnchanged to write nothing.
+func (s *Server) updateStatusTx(ctx context.Context, uid string, fn func(q store.Queries, cl *clusters.Cluster) error) error {
 	for attempt := 0; ; attempt++ {
-		rec, err := s.store.GetObject(ctx, kindCluster, uid)
-		if err != nil {
-			return err
+		err := s.store.Tx(ctx, func(q store.Queries) error {
+			rec, err := q.GetObject(ctx, kindCluster, uid)
+			if err != nil {
+				return err
+			}
+			cl, err := clusters.Decode(rec.Doc)
+			if err != nil {
+				return err
+			}
+			if err := fn(q, &cl); err != nil {
+				return err
+			}
+			rec.Doc = cl.Encode()
+			return q.UpdateObject(ctx, &rec)
+		})
+		if errors.Is(err, errUnchanged) {
+			return nil
 		}
-		cl, err := clusters.Decode(rec.Doc)
-		if err != nil {
-			return err
-		}
-		if err := fn(&cl); err != nil {
-			return err
-		}
-		rec.Doc = cl.Encode()
-		err = s.store.UpdateObject(ctx, &rec)
 		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
+	"github.com/easelhq/easel/internal/usage"
 )
 
 // profileResolver finds profiles a cluster in the call's project may use.
@@ -263,6 +264,8 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 	out.Status.State, out.Status.Conditions, out.Status.Upgrades = st.State, st.Conditions, st.Upgrades
 	out.Status.Health = healthWire(cl.Status.Health)
 	out.Status.Nodes = cl.Status.Nodes
+	out.Status.Metrics = usage.Metrics(cl.Status.Usage.Nodes, cl.Status.Usage.ReceivedAt, false)
+	out.Status.NodeUsage = cl.Status.Usage.Nodes
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -20,6 +20,8 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("PUT /v1/projects/{uid}", s.updateProject)
 	handle("DELETE /v1/projects/{uid}", s.deleteProject)
 	handle("GET /v1/dashboard/projects/metadata", s.projectsMetadata)
+	handle("GET /v1/projects/{uid}/preferences/clusterSettings", s.projectClusterSettings)
+	handle("PUT /v1/projects/{uid}/preferences/clusterSettings/usageThresholds", s.putUsageThresholds)
 	handle("GET /v1/audits", s.listAudits)
 	handle("GET /v1/audits/{uid}", s.getAudit)
 
@@ -58,6 +60,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("GET /v1/dashboard/spectroclusters/meta", s.clustersMeta)
 	handle("GET /v1/dashboard/spectroclusters/{uid}", s.clusterSummary)
 	handle("GET /v1/dashboard/spectroclusters/{uid}/overview", s.clusterSummary)
+	handle("GET /v1/metrics/{resourceKind}/{uid}/values", s.metricValues)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}", s.getCloudConfig)
 	handle("POST /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools", s.createMachinePool)
 	handle("PUT /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", s.updateMachinePool)
@@ -72,13 +75,13 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentConditions)
 	agent("PUT /v1/spectroclusters/{uid}/status/services", s.agentServices)
 	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", s.agentNodes)
+	agent("PUT /v1/spectroclusters/{uid}/agent/usage", s.agentUsage)
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)
 
 	// Palette operations easel will serve but does not yet: a clear 501 rather than a 404.
 	for pattern, what := range map[string]string{
-		"GET /v1/projects/{uid}/preferences/clusterSettings":                                                     "project cluster settings",
 		"PUT /v1/projects/{uid}/preferences/clusterSettings/nodesAutoRemediationSetting":                         "node auto-remediation",
 		"GET /v1/spectroclusters/{uid}/profiles":                                                                 "a cluster's profile list",
 		"PUT /v1/spectroclusters/{uid}/profiles":                                                                 "changing a cluster's profiles",

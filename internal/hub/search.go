@@ -9,6 +9,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/usage"
 )
 
 // searchProperties maps the cluster search properties easel filters on to stored fields.
@@ -144,6 +145,7 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		sum.Status.State = cl.Status.State
 		sum.Status.Health = healthWire(cl.Status.Health)
+		sum.Status.Metrics = usage.Metrics(cl.Status.Usage.Nodes, cl.Status.Usage.ReceivedAt, false)
 		out.Items = append(out.Items, sum)
 	}
 	out.Listmeta = pg.listMeta(len(recs), total)

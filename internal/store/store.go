@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/easelhq/easel/internal/usage"
 )
 
 // Errors callers branch on.
@@ -181,6 +183,12 @@ type Queries interface {
 
 	GetSetting(ctx context.Context, name string) (string, error)
 	PutSetting(ctx context.Context, name, value string) error
+
+	// RecordUsage adds one usage sample to the series it names, at every resolution.
+	RecordUsage(ctx context.Context, clusterUID string, at time.Time, samples map[string]usage.Values) error
+	// UsagePoints returns a series' points at one resolution in [from, to), oldest first.
+	UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error)
+	DeleteUsage(ctx context.Context, clusterUID string) error
 }
 
 // Store is the whole state of a hub.

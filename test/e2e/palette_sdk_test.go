@@ -3,6 +3,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,10 +18,12 @@ import (
 	"time"
 
 	"github.com/spectrocloud/palette-sdk-go/api/apiutil/transport"
+	clientv1 "github.com/spectrocloud/palette-sdk-go/api/client/version1"
 	"github.com/spectrocloud/palette-sdk-go/api/models"
 	"github.com/spectrocloud/palette-sdk-go/client"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -494,6 +497,7 @@ func paletteFlow(t *testing.T, addr string) {
 	checkInsideCluster(t, kubeconfig)
 	checkServices(t, pc, addr, projectUID, clusterUID, kubeconfig)
 	checkNodeTroubleIsUnhealthy(t, pc, clusterUID, kubeconfig)
+	checkUsageOverThreshold(t, pc, addr, projectUID, clusterUID, kubeconfig)
 	if len(cluster.Spec.ClusterProfileTemplates) != 1 || cluster.Spec.ClusterProfileTemplates[0].UID != profileUID ||
 		len(cluster.Spec.ClusterProfileTemplates[0].Packs) != 5 {
 		t.Fatalf("GetCluster profiles = %s; want sdk-profile with 5 packs", dump(cluster.Spec.ClusterProfileTemplates))
@@ -774,25 +778,104 @@ func checkNodeTroubleIsUnhealthy(t *testing.T, pc *client.V1Client, uid, kubecon
 			t.Fatal(err)
 		}
 	}
-	waitHealth := func(state, reason string) {
-		t.Helper()
-		deadline := time.Now().Add(time.Minute)
-		for {
-			o, err := pc.GetClusterOverview(uid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h := o.Status.Health; h != nil && h.State == state && (reason == "" || strings.Contains(dump(h.Conditions), reason)) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("health is not %s %q after a minute: %s", state, reason, dump(o.Status.Health))
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
-	}
 	setDiskPressure(corev1.ConditionTrue)
-	waitHealth("Unhealthy", "node "+node.Name+" reports DiskPressure")
+	waitHealth(t, pc, uid, "Unhealthy", "node "+node.Name+" reports DiskPressure")
 	setDiskPressure(corev1.ConditionFalse)
-	waitHealth("Healthy", "")
+	waitHealth(t, pc, uid, "Healthy", "")
+}
+
+// waitHealth waits up to a minute for the cluster's health state, with a condition mentioning
+// reason when one is given.
+func waitHealth(t *testing.T, pc *client.V1Client, uid, state, reason string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		o, err := pc.GetClusterOverview(uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := o.Status.Health; h != nil && h.State == state && (reason == "" || strings.Contains(dump(h.Conditions), reason)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health is not %s %q after a minute: %s", state, reason, dump(o.Status.Health))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// checkUsageOverThreshold sets the project's usage thresholds low and short, runs a pod that uses
+// most of a worker's CPU (KWOK simulates a pod's usage from its annotations) and waits for the
+// usage to show in status.metrics and in the series, then for the cluster to turn Unhealthy naming
+// the node; deleting the pod makes it healthy again.
+func checkUsageOverThreshold(t *testing.T, pc *client.V1Client, addr, project, uid, kubeconfig string) {
+	t.Helper()
+	settings := "/v1/projects/" + project + "/preferences/clusterSettings"
+	if status := api(t, addr, project, "PUT", settings+"/usageThresholds", `{"cpuPercent":150,"periodSeconds":3}`, nil); status != 400 {
+		t.Fatalf("a threshold of 150%%: %d; want 400", status)
+	}
+	if status := api(t, addr, project, "PUT", settings+"/usageThresholds",
+		`{"cpuPercent":80,"memoryPercent":90,"diskPercent":90,"periodSeconds":3}`, nil); status != 204 {
+		t.Fatalf("setting usage thresholds: %d; want 204", status)
+	}
+	var got struct{ UsageThresholds struct{ CPUPercent, PeriodSeconds float64 } }
+	if status := api(t, addr, project, "GET", settings, "", &got); status != 200 || got.UsageThresholds.CPUPercent != 80 || got.UsageThresholds.PeriodSeconds != 3 {
+		t.Fatalf("cluster settings: %d %+v", status, got)
+	}
+
+	cfg, _ := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	c := kubernetes.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "easel.dev/pool=worker-pool"})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("worker nodes: %v", err)
+	}
+	node := nodes.Items[0].Name // a small machine: 2 cores
+	busy := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "busy", Namespace: "default",
+			Annotations: map[string]string{"kwok.x-k8s.io/usage-cpu": "1900m", "kwok.x-k8s.io/usage-memory": "512Mi"}},
+		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "busy", Image: "busybox",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}}},
+	}
+	if _, err := c.CoreV1().Pods("default").Create(ctx, busy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The usage shows in status.metrics: CPU in cores, memory in GiB, requests summed from the pods.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		o, err := pc.GetClusterOverview(uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := o.Status.Metrics; m != nil && m.CPU != nil && m.CPU.Usage >= 1.8 && m.CPU.Request >= 0.25 &&
+			m.CPU.Total == 4 && m.CPU.Unit == "cores" && m.Memory.Usage >= 0.5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status.metrics does not show the busy pod after a minute: %s", dump(o.Status.Metrics))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	waitHealth(t, pc, uid, "Unhealthy", "node "+node+" cpu at")
+
+	// The series (Palette's metrics operation through the SDK's own client) hold the samples: the
+	// minute's mean is well above the idle cluster's few millicores (the pod ran part of it).
+	params := clientv1.NewV1MetricsUIDListParamsWithContext(client.ContextForScope("project", project)).
+		WithResourceKind("spectrocluster").WithResourceUID(uid).WithMetricKind(ptr("cpuUsage,memoryUsage")).WithPeriod(ptr(int32(1)))
+	series, err := pc.Client.V1MetricsUIDList(params)
+	if err != nil {
+		t.Fatalf("V1MetricsUIDList: %v", err)
+	}
+	items := series.Payload.Items
+	if len(items) != 2 || items[0].Kind != "cpuUsage" || items[0].Unit != "cores" || len(items[0].Points) == 0 ||
+		slices.MaxFunc(items[0].Points, func(a, b *models.V1MetricPoint) int { return cmp.Compare(a.Max, b.Max) }).Max < 0.5 {
+		t.Fatalf("usage series = %s", dump(series.Payload))
+	}
+
+	if err := c.CoreV1().Pods("default").Delete(ctx, "busy", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); err != nil {
+		t.Fatal(err)
+	}
+	waitHealth(t, pc, uid, "Healthy", "")
 }

@@ -221,7 +221,7 @@ func (c *Controller) assessHealth(rec *store.Record, cl *clusters.Cluster, p *pe
 		timeout = DefaultHeartbeatTimeout
 	}
 	before, reasonsBefore := cl.Status.Health.State, cl.Status.Health.Reasons
-	next := cl.Status.Health.Assess(c.Clock.Now(), timeout, cl.Status.Nodes)
+	next := cl.Status.Health.Assess(c.Clock.Now(), timeout, cl.Status.Nodes, &cl.Status.Usage)
 	switch after := cl.Status.Health.State; {
 	case after == before && (after != clusters.HealthUnhealthy || slices.Equal(reasonsBefore, cl.Status.Health.Reasons)):
 	case after == clusters.HealthUnhealthy:
@@ -284,7 +284,8 @@ func (c *Controller) writeStatus(ctx context.Context, rec *store.Record, cl clus
 	})
 }
 
-// delete tears the cluster's infrastructure down, then removes its record, events and credentials.
+// delete tears the cluster's infrastructure down, then removes its record, events, usage series and
+// credentials.
 func (c *Controller) delete(ctx context.Context, log *slog.Logger, rec store.Record, prov provider.Provider, pc provider.Cluster) error {
 	log.Info("Deleting cluster infrastructure")
 	if err := prov.Delete(ctx, pc); err != nil {
@@ -295,6 +296,9 @@ func (c *Controller) delete(ctx context.Context, log *slog.Logger, rec store.Rec
 			return err
 		}
 		if err := q.DeleteEvents(ctx, rec.UID); err != nil {
+			return err
+		}
+		if err := q.DeleteUsage(ctx, rec.UID); err != nil {
 			return err
 		}
 		if err := secret.RevokeAgentTokens(ctx, q, rec.TenantUID, rec.UID); err != nil {

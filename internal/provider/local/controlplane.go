@@ -333,7 +333,9 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 	p := &process{Name: compAgent, Binary: binary, Args: []string{"agent",
 		"--hub=" + hubURL, "--cluster=" + clusterUID, "--token-file=" + tokenFile,
 		"--kubeconfig=" + cp.AdminKubeconfigPath(), "--heartbeat-interval=" + heartbeat.String(),
-		"--report-interval=" + heartbeat.String()}}
+		"--report-interval=" + heartbeat.String(), "--usage-interval=" + heartbeat.String(),
+		// KWOK plays the kubelets and serves their resource metrics, where the agent reads them.
+		"--kubelet-metrics-url=http://127.0.0.1:" + strconv.Itoa(cp.st.Ports.Kwok) + "/metrics/nodes/{node}/metrics/resource"}}
 	if old := cp.recorded(compAgent); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
 		return nil
 	} else if old != nil && old.alive() {

@@ -1,0 +1,343 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/usage"
+)
+
+// maxUsageNodes bounds one usage report.
+const maxUsageNodes = 10000
+
+// agentUsage records one usage sample: the cluster's current figures, its series, and which
+// nodes are over a threshold. A sample is applied once: a retried or late one changes nothing.
+func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	var in v1.AgentUsageReport
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := validateUsage(in); err != nil {
+		return err
+	}
+	th, err := s.usageThresholds(r.Context(), rec.ProjectUID)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	wake := false
+	err = s.updateStatusTx(r.Context(), rec.UID, func(q store.Queries, cl *clusters.Cluster) error {
+		if cl.Status.Usage.Applied(in) {
+			return errUnchanged
+		}
+		before := overKeys(cl.Status.Usage.Over)
+		cl.Status.Usage.Record(in, th, now)
+		wake = !slices.Equal(before, overKeys(cl.Status.Usage.Over))
+		return q.RecordUsage(r.Context(), rec.UID, now, usage.Samples(in.Nodes))
+	})
+	if err != nil {
+		return err
+	}
+	if wake {
+		s.notify(rec.UID) // a resource went over or came back: the health verdict may change
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func overKeys(over []usage.Over) []string {
+	out := make([]string, len(over))
+	for i, o := range over {
+		out[i] = o.Node + "/" + o.Resource
+	}
+	return out
+}
+
+func validateUsage(in v1.AgentUsageReport) error {
+	switch {
+	case in.Run == "" || len(in.Run) > 64:
+		return errBadRequest("run is required (at most 64 characters)")
+	case in.Seq < 1:
+		return errBadRequest("seq must be at least 1")
+	case len(in.Nodes) > maxUsageNodes:
+		return errBadRequest("%d nodes in one usage report; at most %d", len(in.Nodes), maxUsageNodes)
+	case len(in.Source) > 64 || len(in.Error) > 4096:
+		return errBadRequest("source is at most 64 characters and error at most 4096")
+	}
+	seen := make(map[string]bool, len(in.Nodes))
+	for i, n := range in.Nodes {
+		if n.Name == "" || len(n.Name) > 253 || seen[n.Name] {
+			return errBadRequest("nodes[%d]: name is required, at most 253 characters and unique", i)
+		}
+		seen[n.Name] = true
+		if n.Role != usage.RoleControlPlane && n.Role != "worker" {
+			return errBadRequest("nodes[%d].role %q must be control-plane or worker", i, n.Role)
+		}
+		for _, v := range []float64{n.CPUUsage, n.CPURequest, n.CPUAllocatable, n.MemoryUsage, n.MemoryRequest,
+			n.MemoryAllocatable, n.DiskUsage, n.DiskCapacity} {
+			if v < 0 || math.IsInf(v, 0) {
+				return errBadRequest("nodes[%d] (%s): usage figures must be finite and not negative", i, n.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// projectSettings is what a project document keeps beyond its name.
+type projectSettings struct {
+	UsageThresholds *v1.UsageThresholds `json:"usageThresholds,omitempty"`
+}
+
+// usageThresholds are a project's thresholds, or the defaults.
+func (s *Server) usageThresholds(ctx context.Context, projectUID string) (v1.UsageThresholds, error) {
+	if projectUID == "" {
+		return usage.DefaultThresholds, nil
+	}
+	rec, err := s.store.GetObject(ctx, kindProject, projectUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return usage.DefaultThresholds, nil
+	}
+	if err != nil {
+		return v1.UsageThresholds{}, err
+	}
+	var ps projectSettings
+	if err := json.Unmarshal(rec.Doc, &ps); err != nil {
+		return v1.UsageThresholds{}, fmt.Errorf("decoding project %s: %w", rec.Name, err)
+	}
+	if ps.UsageThresholds == nil {
+		return usage.DefaultThresholds, nil
+	}
+	return *ps.UsageThresholds, nil
+}
+
+// projectClusterSettings answers GET /v1/projects/{uid}/preferences/clusterSettings.
+func (s *Server) projectClusterSettings(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, err := s.projectRecord(r, c)
+	if err != nil {
+		return err
+	}
+	th, err := s.usageThresholds(r.Context(), rec.UID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v1.ProjectClusterSettings{UsageThresholds: th})
+	return nil
+}
+
+// putUsageThresholds sets a project's usage thresholds (easel's addition to the cluster settings).
+// They apply from each cluster's next usage sample.
+func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, err := s.projectRecord(r, c)
+	if err != nil {
+		return err
+	}
+	if !c.p.can(rec.UID, permAdmin) {
+		return errForbidden("only a project admin may change the project's cluster settings")
+	}
+	var in v1.UsageThresholds
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := usage.ValidateThresholds(in); err != nil {
+		return errBadRequest("%v", err)
+	}
+	var ps projectSettings
+	if err := json.Unmarshal(rec.Doc, &ps); err != nil {
+		return fmt.Errorf("decoding project %s: %w", rec.Name, err)
+	}
+	ps.UsageThresholds = &in
+	if rec.Doc, err = json.Marshal(ps); err != nil {
+		return err
+	}
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.UpdateObject(r.Context(), &rec); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, rec.UID, "update", kindProject, rec.UID, rec.Name,
+			fmt.Sprintf("Set usage thresholds of project %s: cpu %v%%, memory %v%%, disk %v%% for %ds",
+				rec.Name, in.CPUPercent, in.MemoryPercent, in.DiskPercent, in.PeriodSeconds))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// metricKinds are the series kinds GET /v1/metrics/…/values serves, with their unit and value.
+var metricKinds = map[string]struct {
+	unit  string
+	value func(usage.Values) float64
+}{
+	"cpuUsage":      {"cores", func(v usage.Values) float64 { return v.CPUUsage }},
+	"cpuRequest":    {"cores", func(v usage.Values) float64 { return v.CPURequest }},
+	"cpuTotal":      {"cores", func(v usage.Values) float64 { return v.CPUTotal }},
+	"memoryUsage":   {"GiB", func(v usage.Values) float64 { return v.MemoryUsage / (1 << 30) }},
+	"memoryRequest": {"GiB", func(v usage.Values) float64 { return v.MemoryRequest / (1 << 30) }},
+	"memoryTotal":   {"GiB", func(v usage.Values) float64 { return v.MemoryTotal / (1 << 30) }},
+	"diskUsage":     {"GiB", func(v usage.Values) float64 { return v.DiskUsage / (1 << 30) }},
+	"diskTotal":     {"GiB", func(v usage.Values) float64 { return v.DiskTotal / (1 << 30) }},
+}
+
+// maxMetricPoints bounds one series answer.
+const maxMetricPoints = 10000
+
+// metricValues answers GET /v1/metrics/spectrocluster/{uid}/values (Palette's operation): the
+// cluster's usage series — worker nodes by default, the control plane too with
+// includeControlPlaneMachines=true, one node with node=NAME (easel's addition) — grouped into
+// points of `period` minutes between startTime and endTime (default: the last hour).
+func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) error {
+	if kind := r.PathValue("resourceKind"); kind != "spectrocluster" {
+		return errBadRequest("metrics are served for resource kind spectrocluster, not %q", kind)
+	}
+	rec, _, err := s.clusterRecord(r, c)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	kinds := []string{"cpuUsage", "memoryUsage"}
+	if v := q.Get("metricKind"); v != "" {
+		kinds = strings.Split(v, ",")
+	}
+	for _, k := range kinds {
+		if _, ok := metricKinds[k]; !ok {
+			valid := make([]string, 0, len(metricKinds))
+			for name := range metricKinds {
+				valid = append(valid, name)
+			}
+			slices.Sort(valid)
+			return errBadRequest("metricKind %q is not one of %s", k, strings.Join(valid, ", "))
+		}
+	}
+	now := s.clock.Now()
+	end, err := queryTime(q.Get("endTime"), now)
+	if err != nil {
+		return err
+	}
+	start, err := queryTime(q.Get("startTime"), end.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	if !start.Before(end) {
+		return errBadRequest("startTime %s must be before endTime %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	// Minute points are kept for a day; older ranges and periods of an hour or more use hour points.
+	step := time.Minute
+	minutes, hourly := store.UsageResolutions[0], store.UsageResolutions[1]
+	if start.Before(now.Add(-minutes.Retention)) {
+		step = hourly.Step
+	}
+	period := step
+	if v := q.Get("period"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errBadRequest("period %q must be a number of minutes (at least 1)", v)
+		}
+		period = time.Duration(n) * time.Minute
+	}
+	if period >= hourly.Step {
+		step = hourly.Step
+	}
+	period = max(period, step).Truncate(step)
+	if n := end.Sub(start) / period; n > maxMetricPoints {
+		return errBadRequest("%d points of %s between startTime and endTime; at most %d (raise period)", n, period, maxMetricPoints)
+	}
+	series := []string{usage.SeriesWorkers}
+	if parseBool(q.Get("includeControlPlaneMachines")) || parseBool(q.Get("includeMasterMachines")) {
+		series = append(series, usage.SeriesControlPlane)
+	}
+	if node := q.Get("node"); node != "" {
+		series = []string{usage.NodeSeries(node)}
+	}
+	points, err := s.sumSeries(r.Context(), rec.UID, series, step, start, end)
+	if err != nil {
+		return err
+	}
+	out := v1.MetricTimeSeries{Items: []v1.Metrics{}}
+	for _, k := range kinds {
+		mk := metricKinds[k]
+		out.Items = append(out.Items, v1.Metrics{Kind: k, Unit: mk.unit, Points: group(points, period, mk.value)})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// sumSeries adds several series point by point (the workers and the control plane).
+func (s *Server) sumSeries(ctx context.Context, clusterUID string, series []string, step time.Duration, from, to time.Time) ([]store.UsagePoint, error) {
+	var out []store.UsagePoint
+	at := map[int64]int{}
+	for _, name := range series {
+		pts, err := s.store.UsagePoints(ctx, clusterUID, name, step, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pts {
+			i, ok := at[p.At.Unix()]
+			if !ok {
+				at[p.At.Unix()] = len(out)
+				out = append(out, p)
+				continue
+			}
+			out[i].Values.Add(p.Values)
+			out[i].Samples = max(out[i].Samples, p.Samples)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.UsagePoint) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
+// group folds stored points into points of period: the sample-weighted mean, the minimum and
+// maximum of the stored means, and the number of samples.
+func group(points []store.UsagePoint, period time.Duration, value func(usage.Values) float64) []v1.MetricPoint {
+	out := []v1.MetricPoint{}
+	var sum float64
+	finish := func() {
+		if len(out) > 0 {
+			last := &out[len(out)-1]
+			last.Value = sum / float64(last.Count)
+			last.Avg = last.Value
+		}
+	}
+	for _, p := range points {
+		ts := p.At.Truncate(period).Unix()
+		v := value(p.Values)
+		if len(out) == 0 || out[len(out)-1].Timestamp != ts {
+			finish()
+			out = append(out, v1.MetricPoint{Timestamp: ts, Min: v, Max: v})
+			sum = 0
+		}
+		last := &out[len(out)-1]
+		last.Min, last.Max = min(last.Min, v), max(last.Max, v)
+		last.Count += p.Samples
+		sum += v * float64(p.Samples)
+	}
+	finish()
+	return out
+}
+
+func queryTime(v string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, errBadRequest("time %q must be RFC 3339, such as 2026-11-22T10:00:00Z", v)
+	}
+	return t, nil
+}
+
+func parseBool(v string) bool {
+	b, _ := strconv.ParseBool(v)
+	return b
+}

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/easelhq/easel/internal/usage"
+)
+
+// UsageResolution is a resolution usage series are kept at, and for how long.
+type UsageResolution struct {
+	Step      time.Duration
+	Retention time.Duration
+}
+
+// UsageResolutions: 1-minute points for a day and 1-hour points for 30 days.
+var UsageResolutions = []UsageResolution{{time.Minute, 24 * time.Hour}, {time.Hour, 30 * 24 * time.Hour}}
+
+// UsagePoint is one bucket of a series: the mean of the samples that fell in [At, At+Step).
+type UsagePoint struct {
+	Series  string
+	Step    time.Duration
+	At      time.Time
+	Samples int64
+	Values  usage.Values
+}
+
+const usageColumns = `cpu_usage, cpu_request, cpu_total, memory_usage, memory_request, memory_total, disk_usage, disk_total`
+
+// RecordUsage adds one sample taken at `at` to every series it names, at every resolution, and
+// drops the cluster's points older than their retention.
+func (q queries) RecordUsage(ctx context.Context, clusterUID string, at time.Time, samples map[string]usage.Values) error {
+	names := make([]string, 0, len(samples))
+	for name := range samples {
+		names = append(names, name)
+	}
+	slices.Sort(names) // the same lock order in every transaction
+	mean := func(col string) string {
+		return fmt.Sprintf("%[1]s = (usage_points.%[1]s * usage_points.samples + excluded.%[1]s) / (usage_points.samples + 1)", col)
+	}
+	var set []string
+	for _, col := range strings.Split(usageColumns, ", ") {
+		set = append(set, mean(col))
+	}
+	upsert := `INSERT INTO usage_points (cluster_uid, series, step, ts, samples, ` + usageColumns + `)
+		VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (cluster_uid, series, step, ts) DO UPDATE SET ` + strings.Join(set, ", ") +
+		`, samples = usage_points.samples + 1`
+	for _, res := range UsageResolutions {
+		step := int64(res.Step / time.Second)
+		bucket := at.Unix() / step * step
+		for _, name := range names {
+			v := samples[name]
+			if _, err := q.exec(ctx, upsert, clusterUID, name, step, bucket, v.CPUUsage, v.CPURequest, v.CPUTotal,
+				v.MemoryUsage, v.MemoryRequest, v.MemoryTotal, v.DiskUsage, v.DiskTotal); err != nil {
+				return fmt.Errorf("recording usage of %s: %w", name, err)
+			}
+		}
+		if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND step = ? AND ts < ?`,
+			clusterUID, step, at.Add(-res.Retention).Unix()); err != nil {
+			return fmt.Errorf("dropping old usage points: %w", err)
+		}
+	}
+	return nil
+}
+
+// UsagePoints returns a series' points at one resolution in [from, to), oldest first.
+func (q queries) UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error) {
+	rows, err := q.query(ctx, `SELECT ts, samples, `+usageColumns+` FROM usage_points
+		WHERE cluster_uid = ? AND series = ? AND step = ? AND ts >= ? AND ts < ? ORDER BY ts`,
+		clusterUID, series, int64(step/time.Second), from.Unix(), to.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("reading usage of %s: %w", series, err)
+	}
+	defer rows.Close()
+	var out []UsagePoint
+	for rows.Next() {
+		p := UsagePoint{Series: series, Step: step}
+		var ts int64
+		v := &p.Values
+		if err := rows.Scan(&ts, &p.Samples, &v.CPUUsage, &v.CPURequest, &v.CPUTotal, &v.MemoryUsage, &v.MemoryRequest,
+			&v.MemoryTotal, &v.DiskUsage, &v.DiskTotal); err != nil {
+			return nil, fmt.Errorf("reading usage of %s: %w", series, err)
+		}
+		p.At = time.Unix(ts, 0).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUsage drops every series of a cluster (when the cluster is deleted).
+func (q queries) DeleteUsage(ctx context.Context, clusterUID string) error {
+	if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ?`, clusterUID); err != nil {
+		return fmt.Errorf("deleting usage of %s: %w", clusterUID, err)
+	}
+	return nil
+}

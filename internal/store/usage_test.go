@@ -1,0 +1,71 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/usage"
+)
+
+func TestUsageSeriesAreMeansPerBucketAndExpire(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+		record := func(at time.Time, cpu float64) {
+			t.Helper()
+			err := s.RecordUsage(ctx, "c1", at, map[string]usage.Values{
+				"cluster/worker": {CPUUsage: cpu, CPUTotal: 4, MemoryUsage: 1 << 30},
+				"node/w1":        {CPUUsage: cpu / 2, CPUTotal: 2},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		record(t0.Add(10*time.Second), 1)
+		record(t0.Add(40*time.Second), 3) // same minute: the mean is 2
+		record(t0.Add(70*time.Second), 4)
+		if err := s.RecordUsage(ctx, "c2", t0, map[string]usage.Values{"cluster/worker": {CPUUsage: 9}}); err != nil {
+			t.Fatal(err)
+		}
+
+		minutes, err := s.UsagePoints(ctx, "c1", "cluster/worker", time.Minute, t0, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(minutes) != 2 || minutes[0].Values.CPUUsage != 2 || minutes[0].Samples != 2 || minutes[1].Values.CPUUsage != 4 ||
+			!minutes[0].At.Equal(t0) || minutes[0].Values.MemoryUsage != 1<<30 {
+			t.Fatalf("1-minute points = %+v, want means 2 (2 samples at %s) and 4", minutes, t0)
+		}
+		hours, err := s.UsagePoints(ctx, "c1", "cluster/worker", time.Hour, t0, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hours) != 1 || hours[0].Values.CPUUsage != 8.0/3 || hours[0].Samples != 3 {
+			t.Fatalf("1-hour points = %+v, want one with the mean of 1, 3, 4", hours)
+		}
+		node, _ := s.UsagePoints(ctx, "c1", "node/w1", time.Minute, t0, t0.Add(time.Hour))
+		if len(node) != 2 || node[1].Values.CPUUsage != 2 {
+			t.Fatalf("node points = %+v", node)
+		}
+
+		// A day later the minute points of the first day are gone; the hour points stay.
+		record(t0.Add(25*time.Hour), 1)
+		minutes, _ = s.UsagePoints(ctx, "c1", "cluster/worker", time.Minute, t0, t0.Add(48*time.Hour))
+		hours, _ = s.UsagePoints(ctx, "c1", "cluster/worker", time.Hour, t0, t0.Add(48*time.Hour))
+		if len(minutes) != 1 || len(hours) != 2 {
+			t.Fatalf("after a day: %d minute points (want 1), %d hour points (want 2)", len(minutes), len(hours))
+		}
+
+		if err := s.DeleteUsage(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := s.UsagePoints(ctx, "c1", "cluster/worker", time.Hour, t0, t0.Add(48*time.Hour)); len(left) != 0 {
+			t.Fatalf("%d points left after DeleteUsage", len(left))
+		}
+		if other, _ := s.UsagePoints(ctx, "c2", "cluster/worker", time.Minute, t0, t0.Add(time.Hour)); len(other) != 1 || other[0].Values.CPUUsage != 9 {
+			t.Fatalf("another cluster's series changed: %+v", other)
+		}
+	})
+}
