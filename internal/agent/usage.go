@@ -259,10 +259,13 @@ func parseResourceMetrics(body []byte, now time.Time) (cpuCounter, float64, erro
 		at = time.UnixMilli(c.GetTimestampMs())
 	}
 	value := func(m *dto.Metric) float64 {
-		if m.GetCounter() != nil {
+		switch {
+		case m.GetCounter() != nil:
 			return m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			return m.GetGauge().GetValue()
 		}
-		return m.GetGauge().GetValue()
+		return m.GetUntyped().GetValue() // no # TYPE line
 	}
 	return cpuCounter{seconds: value(c), at: at}, value(m), nil
 }

@@ -818,7 +818,9 @@ func checkUsageOverThreshold(t *testing.T, pc *client.V1Client, addr, project, u
 		`{"cpuPercent":80,"memoryPercent":90,"diskPercent":90,"periodSeconds":3}`, nil); status != 204 {
 		t.Fatalf("setting usage thresholds: %d; want 204", status)
 	}
-	var got struct{ UsageThresholds struct{ CPUPercent, PeriodSeconds float64 } }
+	var got struct {
+		UsageThresholds struct{ CPUPercent, PeriodSeconds float64 }
+	}
 	if status := api(t, addr, project, "GET", settings, "", &got); status != 200 || got.UsageThresholds.CPUPercent != 80 || got.UsageThresholds.PeriodSeconds != 3 {
 		t.Fatalf("cluster settings: %d %+v", status, got)
 	}
