@@ -274,11 +274,11 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("cluster get profiles =\n%s", r.stdout)
 	}
 
-	// The nodes, as the agent reports them.
+	// The nodes and their usage, as the agent reports them.
 	waitForNodes := time.Now().Add(time.Minute)
 	for {
 		r = mustEasel(t, "cluster", "nodes", "demo")
-		if got := rows(r.stdout); len(got) == 4 {
+		if got := rows(r.stdout); len(got) == 4 && !slices.ContainsFunc(got[1:], func(row []string) bool { return row[6] == "-" }) {
 			break
 		}
 		if time.Now().After(waitForNodes) {
@@ -287,20 +287,44 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		time.Sleep(250 * time.Millisecond)
 	}
 	nodeRows := rows(r.stdout)
-	if !slices.Equal(nodeRows[0], []string{"NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "MEMORY", "KUBELET"}) {
+	if !slices.Equal(nodeRows[0], []string{"NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "CPU%", "MEMORY", "MEMORY%", "KUBELET"}) {
 		t.Errorf("cluster nodes header = %v", nodeRows[0])
 	}
 	var roles []string
+	usagePattern := regexp.MustCompile(`^\d+\.\d\d/(2|4) \d+% \d+\.\d\d/(4|8)Gi \d+%$`)
 	for _, row := range nodeRows[1:] {
-		roles = append(roles, strings.Join(row[1:], " "))
+		if u := strings.Join(row[6:10], " "); !usagePattern.MatchString(u) {
+			t.Errorf("usage of node %s = %q; want used/allocatable and percentages", row[0], u)
+		}
+		roles = append(roles, strings.Join(append(row[1:6:6], row[10]), " "))
 	}
 	slices.Sort(roles)
 	if !slices.Equal(roles, []string{
-		"control-plane control-plane True Schedulable - 4 8Gi v1.34.4",
-		"worker workers True Schedulable - 2 4Gi v1.34.4",
-		"worker workers True Schedulable - 2 4Gi v1.34.4",
+		"control-plane control-plane True Schedulable - v1.34.4",
+		"worker workers True Schedulable - v1.34.4",
+		"worker workers True Schedulable - v1.34.4",
 	}) {
 		t.Errorf("cluster nodes =\n%s", r.stdout)
+	}
+
+	r = mustEasel(t, "cluster", "usage", "demo", "--since", "1h")
+	for _, want := range []string{"CPU:", "of 4.00 cores used", "Memory:", "of 8.00 GiB used", "Over the last 1h0m0s (worker nodes, 1m0s points)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("cluster usage lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if got := rows(section(t, r.stdout, "Nodes")); len(got) != 4 || !slices.Equal(got[0], []string{"NAME", "ROLE", "CPU", "CPU%",
+		"CPU-REQUESTED", "MEMORY", "MEMORY%", "MEMORY-REQUESTED"}) {
+		t.Errorf("cluster usage nodes =\n%s", r.stdout)
+	}
+	if !regexp.MustCompile(`cpuUsage \(cores\) +[▁▂▃▄▅▆▇█]+ `).MatchString(r.stdout) {
+		t.Errorf("cluster usage has no CPU sparkline:\n%s", r.stdout)
+	}
+	if r := easel(t, "", "cluster", "usage", "demo", "--since", "1s"); r.err == nil || !strings.Contains(r.stderr, "--since 1s must be between 1m and 720h") {
+		t.Errorf("cluster usage --since 1s: %v %s", r.err, r.stderr)
+	}
+	if r := mustEasel(t, "cluster", "get", "demo"); !regexp.MustCompile(`Usage: +CPU \d+\.\d\d of 4\.00 cores`).MatchString(r.stdout) {
+		t.Errorf("cluster get has no usage line:\n%s", r.stdout)
 	}
 
 	r = mustEasel(t, "events", "demo")

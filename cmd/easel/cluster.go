@@ -19,7 +19,8 @@ func clusterCommand(g *globals) *cobra.Command {
 		Aliases: []string{"clusters"},
 		Short:   "Create, list, show and delete clusters",
 	}
-	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g))
+	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g),
+		clusterUsageCommand(g))
 	return cmd
 }
 
@@ -157,6 +158,7 @@ func describeCluster(w io.Writer, sum *v1.SpectroClusterUIDSummary, services []v
 		"Cloud", sum.Spec.CloudConfig.CloudType,
 		"State", sum.Status.State,
 		"Health", healthLine(sum.Status.Health, now),
+		"Usage", usageLine(sum.Status.Metrics),
 		"Created", created,
 	)
 	if err != nil {
@@ -243,6 +245,16 @@ func clusterKubeconfigCommand(g *globals) *cobra.Command {
 	}
 }
 
+// usageLine sums up the worker nodes' usage in one line.
+func usageLine(m *v1.ClusterMetrics) string {
+	if m == nil || m.CPU == nil || m.Memory == nil {
+		return "not reported yet"
+	}
+	return fmt.Sprintf("CPU %.2f of %.2f cores (%s, %.2f requested), memory %.2f of %.2f GiB (%s, %.2f requested)",
+		m.CPU.Usage, m.CPU.Total, percent(m.CPU.Usage, m.CPU.Total), m.CPU.Request,
+		m.Memory.Usage, m.Memory.Total, percent(m.Memory.Usage, m.Memory.Total), m.Memory.Request)
+}
+
 // healthLine says in one line whether the cluster is healthy and why not.
 func healthLine(h *v1.SpectroClusterHealth, now time.Time) string {
 	if h == nil {
@@ -272,7 +284,11 @@ func clusterNodesCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
 			}
 			return g.print(cmd, sum.Status.Nodes, func(w io.Writer) error {
-				t := cli.NewTable(w, "NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "MEMORY", "KUBELET")
+				used := map[string]v1.NodeUsage{}
+				for _, u := range sum.Status.NodeUsage {
+					used[u.Name] = u
+				}
+				t := cli.NewTable(w, "NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "CPU%", "MEMORY", "MEMORY%", "KUBELET")
 				for _, n := range sum.Status.Nodes {
 					ready, scheduling, problems := "False", "Schedulable", "-"
 					if n.Ready {
@@ -290,7 +306,11 @@ func clusterNodesCommand(g *globals) *cobra.Command {
 					if len(trouble) > 0 {
 						problems = strings.Join(trouble, ",")
 					}
-					t.Row(n.Name, n.Role, n.Pool, ready, scheduling, problems, n.Capacity["cpu"], n.Capacity["memory"], n.KubeletVersion)
+					u := [4]string{"-", "-", "-", "-"}
+					if nu, ok := used[n.Name]; ok {
+						u = nodeUsage(nu)
+					}
+					t.Row(n.Name, n.Role, n.Pool, ready, scheduling, problems, u[0], u[1], u[2], u[3], n.KubeletVersion)
 				}
 				return t.Flush()
 			})
