@@ -89,10 +89,11 @@ func benchIngestCommand() *cobra.Command {
 	cfg := bench.IngestConfig{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "ingest",
-		Short: "Measure how many agent reports (heartbeats, node reports) the hub absorbs",
+		Short: "Measure how many agent reports (heartbeats, node reports, usage samples) the hub absorbs",
 		Long: `Starts an API-only hub on 127.0.0.1 over a fresh store (SQLite, or the empty PostgreSQL database
 --db names), registers --agents clusters with agent tokens, then has these virtual agents send
-heartbeats and node reports of --nodes nodes as fast as the hub absorbs them, for --duration each.`,
+heartbeats, node reports and usage samples of --nodes nodes as fast as the hub absorbs them, for
+--duration each.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Agents < 1 || cfg.Agents > 10_000 || cfg.Nodes < 0 || cfg.Nodes > 5_000 || cfg.Concurrency < 1 ||

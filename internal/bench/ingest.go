@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -26,7 +27,7 @@ type IngestConfig struct {
 }
 
 // RunIngest starts an API-only hub, registers cfg.Agents clusters with agent tokens, then has the
-// virtual agents send heartbeats and node reports as fast as the hub absorbs them.
+// virtual agents send heartbeats, node reports and usage samples as fast as the hub absorbs them.
 func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -77,19 +78,38 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 		}
 		return nil
 	}
+	same := func(b []byte) func() []byte { return func() []byte { return b } }
+	usage, usageSize := usageReports(cfg.Nodes)
 	var results []Result
 	for _, op := range []struct {
 		name string
 		path string
-		body []byte
+		body func() []byte
 	}{
-		{"PUT …/heartbeat", "/heartbeat", heartbeat},
-		{fmt.Sprintf("PUT …/agent/nodes (%d nodes, %d KiB)", cfg.Nodes, len(report)>>10), "/agent/nodes", report},
+		{"PUT …/heartbeat", "/heartbeat", same(heartbeat)},
+		{fmt.Sprintf("PUT …/agent/nodes (%d nodes, %d KiB)", cfg.Nodes, len(report)>>10), "/agent/nodes", same(report)},
+		{fmt.Sprintf("PUT …/agent/usage (%d nodes, %d KiB)", cfg.Nodes, usageSize>>10), "/agent/usage", usage},
 	} {
 		fmt.Fprintf(cfg.Progress, "Measuring %s from %d agents for %s with %d clients\n", op.name, cfg.Agents, cfg.Duration, cfg.Concurrency)
-		results = append(results, measure(op.name, cfg.Duration, cfg.Concurrency, func(i int) error { return agentCall(i, op.path, op.body) }))
+		results = append(results, measure(op.name, cfg.Duration, cfg.Concurrency, func(i int) error { return agentCall(i, op.path, op.body()) }))
 	}
 	return results, nil
+}
+
+// usageReports returns a builder of usage samples of n nodes, each a new sample (the hub ignores a
+// sample it already has), and their size.
+func usageReports(n int) (func() []byte, int) {
+	nodes := make([]v1.NodeUsage, n)
+	for i := range nodes {
+		nodes[i] = v1.NodeUsage{Name: fmt.Sprintf("workers-%05d", i), Role: "worker", CPUUsage: 1.234, CPURequest: 2.5,
+			CPUAllocatable: 4, MemoryUsage: 3.2e9, MemoryRequest: 4.1e9, MemoryAllocatable: 8.3e9}
+	}
+	encoded, _ := json.Marshal(nodes)
+	var seq atomic.Int64
+	build := func() []byte {
+		return fmt.Appendf(nil, `{"run":"bench","seq":%d,"source":"bench","nodes":%s}`, seq.Add(1), encoded)
+	}
+	return build, len(build())
 }
 
 // nodeReport is a realistic node report of n Ready nodes.

@@ -30,6 +30,10 @@ type UsagePoint struct {
 
 const usageColumns = `cpu_usage, cpu_request, cpu_total, memory_usage, memory_request, memory_total, disk_usage, disk_total`
 
+// usageRowsPerStatement bounds one multi-row upsert (13 parameters a row, far below both
+// databases' limits).
+const usageRowsPerStatement = 500
+
 // RecordUsage adds one sample taken at `at` to every series it names, at every resolution, and
 // drops the cluster's points older than their retention.
 func (q queries) RecordUsage(ctx context.Context, clusterUID string, at time.Time, samples map[string]usage.Values) error {
@@ -38,30 +42,36 @@ func (q queries) RecordUsage(ctx context.Context, clusterUID string, at time.Tim
 		names = append(names, name)
 	}
 	slices.Sort(names) // the same lock order in every transaction
-	mean := func(col string) string {
-		return fmt.Sprintf("%[1]s = (usage_points.%[1]s * usage_points.samples + excluded.%[1]s) / (usage_points.samples + 1)", col)
-	}
 	var set []string
 	for _, col := range strings.Split(usageColumns, ", ") {
-		set = append(set, mean(col))
+		set = append(set, fmt.Sprintf("%[1]s = (usage_points.%[1]s * usage_points.samples + excluded.%[1]s) / (usage_points.samples + 1)", col))
 	}
-	upsert := `INSERT INTO usage_points (cluster_uid, series, step, ts, samples, ` + usageColumns + `)
-		VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (cluster_uid, series, step, ts) DO UPDATE SET ` + strings.Join(set, ", ") +
+	conflict := ` ON CONFLICT (cluster_uid, series, step, ts) DO UPDATE SET ` + strings.Join(set, ", ") +
 		`, samples = usage_points.samples + 1`
 	for _, res := range UsageResolutions {
 		step := int64(res.Step / time.Second)
 		bucket := at.Unix() / step * step
-		for _, name := range names {
-			v := samples[name]
-			if _, err := q.exec(ctx, upsert, clusterUID, name, step, bucket, v.CPUUsage, v.CPURequest, v.CPUTotal,
-				v.MemoryUsage, v.MemoryRequest, v.MemoryTotal, v.DiskUsage, v.DiskTotal); err != nil {
-				return fmt.Errorf("recording usage of %s: %w", name, err)
+		for chunk := range slices.Chunk(names, usageRowsPerStatement) {
+			rows := make([]string, len(chunk))
+			args := make([]any, 0, 12*len(chunk))
+			for i, name := range chunk {
+				v := samples[name]
+				rows[i] = "(?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"
+				args = append(args, clusterUID, name, step, bucket, v.CPUUsage, v.CPURequest, v.CPUTotal,
+					v.MemoryUsage, v.MemoryRequest, v.MemoryTotal, v.DiskUsage, v.DiskTotal)
+			}
+			if _, err := q.exec(ctx, `INSERT INTO usage_points (cluster_uid, series, step, ts, samples, `+usageColumns+`)
+				VALUES `+strings.Join(rows, ", ")+conflict, args...); err != nil {
+				return fmt.Errorf("recording usage of cluster %s: %w", clusterUID, err)
 			}
 		}
-		if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND step = ? AND ts < ?`,
-			clusterUID, step, at.Add(-res.Retention).Unix()); err != nil {
-			return fmt.Errorf("dropping old usage points: %w", err)
+		// Points leave their retention one step at a time: minute points are pruned with every
+		// sample, hour points with the samples of each hour's first minute.
+		if at.Unix()-bucket < 60 {
+			if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND step = ? AND ts < ?`,
+				clusterUID, step, at.Add(-res.Retention).Unix()); err != nil {
+				return fmt.Errorf("dropping old usage points: %w", err)
+			}
 		}
 	}
 	return nil
