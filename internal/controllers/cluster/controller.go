@@ -227,7 +227,7 @@ func (c *Controller) assessHealth(rec *store.Record, cl *clusters.Cluster, p *pe
 	case after == clusters.HealthUnhealthy:
 		c.event(p, rec, v1.SeverityWarning, "Unhealthy", "Cluster is unhealthy: "+strings.Join(cl.Status.Health.Reasons, "; "))
 	case after == clusters.HealthHealthy:
-		c.event(p, rec, v1.SeverityInfo, "Healthy", "Cluster is healthy: the agent's heartbeats are arriving")
+		c.event(p, rec, v1.SeverityInfo, "Healthy", "Cluster is healthy: heartbeats arrive and no node reports trouble")
 	}
 	return next
 }
