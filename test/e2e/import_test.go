@@ -112,7 +112,7 @@ func TestGenericImport(t *testing.T) {
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats are arriving")
+	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats arrive")
 	// A second manifest issues a new token: the first one stops working.
 	if _, err := pc.GetClusterImportManifest(uid); err != nil {
 		t.Fatal(err)
