@@ -387,3 +387,40 @@ func TestHealthFollowsNodeConditions(t *testing.T) {
 		t.Fatalf("newest events = %+v", events)
 	}
 }
+
+// Usage over a threshold makes the cluster unhealthy only once it has lasted the period; the
+// controller looks again exactly when the period ends.
+func TestHealthFollowsUsageOverThePeriod(t *testing.T) {
+	s := newSuite(t)
+	clock := s.c.Clock.(*clocktesting.FakePassiveClock)
+	s.create(1)
+	s.settle()
+	th := v1.UsageThresholds{CPUPercent: 90, MemoryPercent: 90, PeriodSeconds: 300}
+	sample := func(cpu float64) {
+		s.patch(func(cl *clusters.Cluster) {
+			cl.Status.Health.LastHeartbeat = clock.Now()
+			cl.Status.Usage.Record(v1.AgentUsageReport{Run: "r", Seq: cl.Status.Usage.Seq + 1, Nodes: []v1.NodeUsage{
+				{Name: "workers-abcde", Role: "worker", CPUUsage: cpu, CPUAllocatable: 2, MemoryAllocatable: 1}}}, th, clock.Now())
+		})
+		s.settle()
+	}
+	sample(1.9)
+	if h := s.cluster().Status.Health; h.State != clusters.HealthHealthy {
+		t.Fatalf("health just after going over = %+v; want Healthy until the period ends", h)
+	}
+	res, err := s.c.Reconcile(context.Background(), "c1")
+	if err != nil || res.RequeueAfter <= 0 || res.RequeueAfter > 5*time.Minute {
+		t.Fatalf("reconcile while over = %+v, %v; want a look again within 5m", res, err)
+	}
+	clock.SetTime(clock.Now().Add(5 * time.Minute))
+	s.settle()
+	h := s.cluster().Status.Health
+	if h.State != clusters.HealthUnhealthy || len(h.Reasons) != 1 ||
+		h.Reasons[0] != "UsageOverThreshold: node workers-abcde cpu at 95.0% (threshold 90%) since 2026-01-01T00:00:00Z" {
+		t.Fatalf("health after 5m over = %+v", h)
+	}
+	sample(0.5)
+	if h := s.cluster().Status.Health; h.State != clusters.HealthHealthy {
+		t.Fatalf("health back under = %+v", h)
+	}
+}
