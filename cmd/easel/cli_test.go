@@ -323,8 +323,12 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	if r := easel(t, "", "cluster", "usage", "demo", "--since", "1s"); r.err == nil || !strings.Contains(r.stderr, "--since 1s must be between 1m and 720h") {
 		t.Errorf("cluster usage --since 1s: %v %s", r.err, r.stderr)
 	}
-	if r := mustEasel(t, "cluster", "get", "demo"); !regexp.MustCompile(`Usage: +CPU \d+\.\d\d of 4\.00 cores`).MatchString(r.stdout) {
+	r = mustEasel(t, "cluster", "get", "demo")
+	if !regexp.MustCompile(`Usage: +CPU \d+\.\d\d of 4\.00 cores`).MatchString(r.stdout) {
 		t.Errorf("cluster get has no usage line:\n%s", r.stdout)
+	}
+	if got := rows(section(t, r.stdout, "Nodes")); len(got) != 4 || got[0][0] != "NAME" || got[1][3] != "True" {
+		t.Errorf("cluster get nodes =\n%s", r.stdout)
 	}
 
 	r = mustEasel(t, "events", "demo")

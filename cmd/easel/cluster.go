@@ -192,6 +192,12 @@ func describeCluster(w io.Writer, sum *v1.SpectroClusterUIDSummary, services []v
 	if err := t.Flush(); err != nil {
 		return err
 	}
+	if len(sum.Status.Nodes) > 0 {
+		fmt.Fprintln(w, "\nNodes:")
+		if err := nodesTable(w, sum.Status.Nodes, sum.Status.NodeUsage); err != nil {
+			return err
+		}
+	}
 	if len(services) == 0 {
 		return nil
 	}
@@ -284,36 +290,41 @@ func clusterNodesCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
 			}
 			return g.print(cmd, sum.Status.Nodes, func(w io.Writer) error {
-				used := map[string]v1.NodeUsage{}
-				for _, u := range sum.Status.NodeUsage {
-					used[u.Name] = u
-				}
-				t := cli.NewTable(w, "NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "CPU%", "MEMORY", "MEMORY%", "KUBELET")
-				for _, n := range sum.Status.Nodes {
-					ready, scheduling, problems := "False", "Schedulable", "-"
-					if n.Ready {
-						ready = "True"
-					}
-					if n.Unschedulable {
-						scheduling = "Cordoned"
-					}
-					var trouble []string
-					for _, cond := range n.Conditions {
-						if cond.Type != "Ready" && cond.Status == "True" {
-							trouble = append(trouble, cond.Type)
-						}
-					}
-					if len(trouble) > 0 {
-						problems = strings.Join(trouble, ",")
-					}
-					u := [4]string{"-", "-", "-", "-"}
-					if nu, ok := used[n.Name]; ok {
-						u = nodeUsage(nu)
-					}
-					t.Row(n.Name, n.Role, n.Pool, ready, scheduling, problems, u[0], u[1], u[2], u[3], n.KubeletVersion)
-				}
-				return t.Flush()
+				return nodesTable(w, sum.Status.Nodes, sum.Status.NodeUsage)
 			})
 		},
 	}
+}
+
+// nodesTable lists nodes as the agent last reported them, with their usage.
+func nodesTable(w io.Writer, nodes []v1.NodeReport, usage []v1.NodeUsage) error {
+	used := map[string]v1.NodeUsage{}
+	for _, u := range usage {
+		used[u.Name] = u
+	}
+	t := cli.NewTable(w, "NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "CPU%", "MEMORY", "MEMORY%", "KUBELET")
+	for _, n := range nodes {
+		ready, scheduling, problems := "False", "Schedulable", "-"
+		if n.Ready {
+			ready = "True"
+		}
+		if n.Unschedulable {
+			scheduling = "Cordoned"
+		}
+		var trouble []string
+		for _, cond := range n.Conditions {
+			if cond.Type != "Ready" && cond.Status == "True" {
+				trouble = append(trouble, cond.Type)
+			}
+		}
+		if len(trouble) > 0 {
+			problems = strings.Join(trouble, ",")
+		}
+		u := [4]string{"-", "-", "-", "-"}
+		if nu, ok := used[n.Name]; ok {
+			u = nodeUsage(nu)
+		}
+		t.Row(n.Name, n.Role, n.Pool, ready, scheduling, problems, u[0], u[1], u[2], u[3], n.KubeletVersion)
+	}
+	return t.Flush()
 }
