@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -66,23 +67,29 @@ func (s *Server) clusterChanged(uid string) {
 // changed it meanwhile.
 func (s *Server) updateStatus(ctx context.Context, uid string, fn func(cl *clusters.Cluster) error) error {
 	for attempt := 0; ; attempt++ {
-		rec, err := s.store.GetObject(ctx, kindCluster, uid)
-		if err != nil {
-			return err
-		}
-		cl, err := clusters.Decode(rec.Doc)
-		if err != nil {
-			return err
-		}
-		if err := fn(&cl); err != nil {
-			return err
-		}
-		rec.Doc = cl.Encode()
-		err = s.store.UpdateObject(ctx, &rec)
+		err := updateClusterStatus(ctx, s.store, uid, fn)
 		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
 			return err
 		}
 	}
+}
+
+// updateClusterStatus is one read-modify-write of the stored cluster; store.ErrConflict when it
+// changed since it was read.
+func updateClusterStatus(ctx context.Context, q store.Queries, uid string, fn func(cl *clusters.Cluster) error) error {
+	rec, err := q.GetObject(ctx, kindCluster, uid)
+	if err != nil {
+		return err
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	if err != nil {
+		return err
+	}
+	if err := fn(&cl); err != nil {
+		return err
+	}
+	rec.Doc = cl.Encode()
+	return q.UpdateObject(ctx, &rec)
 }
 
 // heartbeat records that the agent is alive; the hub's receive time counts, not the agent's clock.
@@ -284,14 +291,19 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p princip
 	return nil
 }
 
-// agentNodes records the agent's report of every node; the engine judges health from it.
+// maxNodes bounds one node report.
+const maxNodes = 10000
+
+// agentNodes records the agent's report of every node, which may come in pages; the engine judges
+// health from it.
 func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
 	var in v1.AgentNodeReport
-	if err := decode(r, &in); err != nil {
+	body, err := s.readPage(r, reportNodes, &in)
+	if err != nil {
 		return err
 	}
-	if len(in.Nodes) > 10000 {
-		return errBadRequest("%d nodes in one report; at most 10000", len(in.Nodes))
+	if len(in.Nodes) > maxNodes {
+		return errBadRequest("%d nodes in one report; at most %d", len(in.Nodes), maxNodes)
 	}
 	for i, n := range in.Nodes {
 		if n.Name == "" {
@@ -299,10 +311,23 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 		}
 	}
 	changed := false
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
-		changed = !slices.Equal(clusters.NodeProblems(cl.Status.Nodes), clusters.NodeProblems(in.Nodes))
-		cl.Status.Nodes = in.Nodes
-		return nil
+	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, func(q store.Queries, bodies [][]byte) error {
+		nodes := []v1.NodeReport{}
+		for _, b := range bodies {
+			var pg v1.AgentNodeReport
+			if err := json.Unmarshal(b, &pg); err != nil {
+				return fmt.Errorf("decoding a held page of a node report: %w", err)
+			}
+			nodes = append(nodes, pg.Nodes...)
+		}
+		if len(nodes) > maxNodes {
+			return errBadRequest("%d nodes in one report; at most %d", len(nodes), maxNodes)
+		}
+		return updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
+			changed = !slices.Equal(clusters.NodeProblems(cl.Status.Nodes), clusters.NodeProblems(nodes))
+			cl.Status.Nodes = nodes
+			return nil
+		})
 	})
 	if err != nil {
 		return err
@@ -310,6 +335,6 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 	if changed {
 		s.notify(rec.UID) // the health verdict may change; reports that change nothing else wake no one
 	}
-	w.WriteHeader(http.StatusNoContent)
+	pageAnswer(w, applied)
 	return nil
 }

@@ -40,6 +40,8 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// reportPageBytes is the size of each page of an agent report, by report.
+	reportPageBytes *prometheus.HistogramVec
 }
 
 // Options configure a Server; zero values take defaults.
@@ -70,7 +72,11 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		Name: "easel_http_request_duration_seconds", Help: "API request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 	}, []string{"method", "route"})
-	s.registry.MustRegister(s.requests, s.latency,
+	s.reportPageBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "easel_agent_report_page_bytes", Help: "Size of each page of an agent report received, by report.",
+		Buckets: prometheus.ExponentialBuckets(1024, 4, 6), // 1 KiB to 1 MiB, the limit
+	}, []string{"report"})
+	s.registry.MustRegister(s.requests, s.latency, s.reportPageBytes,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return s
 }

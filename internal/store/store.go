@@ -181,6 +181,9 @@ type Queries interface {
 
 	GetSetting(ctx context.Context, name string) (string, error)
 	PutSetting(ctx context.Context, name, value string) error
+
+	ReportQueries
+	WorkloadQueries
 }
 
 // Store is the whole state of a hub.
