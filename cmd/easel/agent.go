@@ -18,8 +18,8 @@ import (
 
 func agentCommand(g *globals) *cobra.Command {
 	var (
-		clusterUID, token, tokenFile, kubeconfig, logLevel string
-		heartbeat, reports                                 time.Duration
+		clusterUID, token, tokenFile, kubeconfig, logLevel, namespace string
+		heartbeat, reports, workloads                                 time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -57,7 +57,7 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 				return fmt.Errorf("--log-level %q must be debug, info, warn or error", logLevel)
 			}
 			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube,
-				HeartbeatInterval: heartbeat, ReportInterval: reports,
+				HeartbeatInterval: heartbeat, ReportInterval: reports, WorkloadInterval: workloads, Namespace: namespace,
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
 			if err != nil {
 				return err
@@ -74,6 +74,8 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().DurationVar(&heartbeat, "heartbeat-interval", 30*time.Second, "how often to send a heartbeat")
 	cmd.Flags().DurationVar(&reports, "report-interval", 30*time.Second, "how often to rebuild the reports (services) and send those that changed")
+	cmd.Flags().DurationVar(&workloads, "workload-interval", 60*time.Second, "how often to send the workload report (and read the palette-agent-config switch)")
+	cmd.Flags().StringVar(&namespace, "namespace", "", "namespace of the agent's palette-agent-config ConfigMap (default env POD_NAMESPACE, else easel-system)")
 	return cmd
 }
 

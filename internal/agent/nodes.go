@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -11,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 // Labels of the nodes easel's local provider makes (see internal/provider/local).
@@ -69,4 +72,36 @@ func quantities(l corev1.ResourceList) map[string]string {
 		out[string(k)] = q.String()
 	}
 	return out
+}
+
+// sendNodes sends the node report, in pages.
+func (a *Agent) sendNodes(ctx context.Context) error {
+	r, err := nodesReport(ctx, a.kube)
+	if err != nil {
+		return err
+	}
+	pages, err := nodePages(a.log, uid.New(), r.Nodes)
+	if err != nil {
+		return err
+	}
+	_, err = a.sendPages(ctx, "/agent/nodes", pages)
+	return err
+}
+
+// nodePages encodes a node report as pages of at most v1.MaxAgentMessageBytes.
+func nodePages(log *slog.Logger, id string, nodes []v1.NodeReport) ([][]byte, error) {
+	items := make([]json.RawMessage, len(nodes))
+	for i, n := range nodes {
+		b, err := json.Marshal(n)
+		if err != nil {
+			return nil, fmt.Errorf("encoding node %s: %w", n.Name, err)
+		}
+		items[i] = b
+	}
+	return paginate(log, "nodes", id, v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage, items []json.RawMessage) ([]byte, error) {
+		return json.Marshal(struct {
+			v1.ReportPage
+			Nodes []json.RawMessage `json:"nodes"`
+		}{pg, items})
+	})
 }

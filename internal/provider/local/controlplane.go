@@ -311,8 +311,8 @@ func (cp *ControlPlane) httpClient() (*http.Client, error) {
 }
 
 // EnsureAgent runs `easel agent` for this cluster beside its control plane, with the cluster-admin
-// kubeconfig and the token in <dir>/agent.token (written from token() when missing). A running
-// agent with the same command line is kept.
+// kubeconfig and the token in <dir>/agent.token (written from token() when missing); its report
+// intervals are the heartbeat's. A running agent with the same command line is kept.
 func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
 	if cp.Log == nil {
 		cp.Log = slog.Default()
@@ -333,7 +333,7 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 	p := &process{Name: compAgent, Binary: binary, Args: []string{"agent",
 		"--hub=" + hubURL, "--cluster=" + clusterUID, "--token-file=" + tokenFile,
 		"--kubeconfig=" + cp.AdminKubeconfigPath(), "--heartbeat-interval=" + heartbeat.String(),
-		"--report-interval=" + heartbeat.String()}}
+		"--report-interval=" + heartbeat.String(), "--workload-interval=" + heartbeat.String()}}
 	if old := cp.recorded(compAgent); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
 		return nil
 	} else if old != nil && old.alive() {
