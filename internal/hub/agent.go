@@ -311,7 +311,7 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 		}
 	}
 	changed := false
-	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, func(q store.Queries, bodies [][]byte) error {
+	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, nil, func(q store.Queries, bodies [][]byte) error {
 		nodes := []v1.NodeReport{}
 		for _, b := range bodies {
 			var pg v1.AgentNodeReport

@@ -61,10 +61,11 @@ var errApplied = errors.New("report applied already")
 
 // receivePage holds one page of a cluster's report; when it completes the report, apply gets the
 // bodies of all of its pages in page order inside one transaction. applied says whether the report
-// is applied (now or before); false means the page is held until the others arrive. An error from
+// is applied (now or before); false means the page is held until the others arrive. check (may be
+// nil) can refuse a page of a report not applied yet before it is held. An error from check or
 // apply drops the report's pages: the agent sends the report anew.
 func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg v1.ReportPage, body []byte,
-	apply func(q store.Queries, bodies [][]byte) error) (applied bool, err error) {
+	check func() error, apply func(q store.Queries, bodies [][]byte) error) (applied bool, err error) {
 	if err := checkPage(pg); err != nil {
 		return false, err
 	}
@@ -75,6 +76,11 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 	if pg.Pages > 1 {
 		if done, err := s.store.ReportApplied(ctx, clusterUID, report, pg.ReportID); err != nil || done {
 			return done, err
+		}
+		if check != nil {
+			if err := check(); err != nil {
+				return false, errors.Join(err, s.store.DeleteReportPages(ctx, clusterUID, report, pg.ReportID))
+			}
 		}
 		if err := s.store.DropStaleReportPages(ctx, clusterUID, now.Add(-stalePagesAfter)); err != nil {
 			return false, err

@@ -33,21 +33,22 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 			return errBadRequest("items[%d]: %v", i, err)
 		}
 	}
-	if in.Base != "" {
-		// Refuse a stale delta at its first page rather than after holding all of them.
+	// A stale delta is refused at its first page rather than after holding all of them.
+	checkBase := func() error {
+		if in.Base == "" {
+			return nil
+		}
 		st, err := s.store.WorkloadState(r.Context(), rec.UID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if st.ReportID != in.Base {
-			if err := s.store.DeleteReportPages(r.Context(), rec.UID, reportWorkloads, in.ReportID); err != nil {
-				return err
-			}
 			return errStaleBase(reportWorkloads, in.Base)
 		}
+		return nil
 	}
 	now := s.clock.Now()
-	applied, err := s.receivePage(r.Context(), rec.UID, reportWorkloads, in.ReportPage, body, func(q store.Queries, bodies [][]byte) error {
+	applied, err := s.receivePage(r.Context(), rec.UID, reportWorkloads, in.ReportPage, body, checkBase, func(q store.Queries, bodies [][]byte) error {
 		ctx := r.Context()
 		byKey := map[[3]string]store.Workload{}
 		var deleted []store.Workload
