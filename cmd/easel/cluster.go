@@ -19,7 +19,8 @@ func clusterCommand(g *globals) *cobra.Command {
 		Aliases: []string{"clusters"},
 		Short:   "Create, list, show and delete clusters",
 	}
-	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g))
+	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g),
+		clusterWorkloadsCommand(g))
 	return cmd
 }
 
