@@ -127,6 +127,9 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 		}
 		return false, err
 	}
+	if err == nil {
+		s.reportPages.WithLabelValues(report).Observe(float64(max(pg.Pages, 1)))
+	}
 	return err == nil, err
 }
 
