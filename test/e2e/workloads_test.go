@@ -61,6 +61,10 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "load"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 30*time.Second, "the namespace's default service account", func() bool {
+		_, err := kc.CoreV1().ServiceAccounts("load").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	})
 	start := time.Now()
 	createPods(t, kc, "load", 5000)
 	t.Logf("Created 5000 pods in %s", time.Since(start).Round(time.Millisecond))
@@ -73,9 +77,53 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 		}
 		return out
 	}
+	// The pods arrive in deltas while they are created.
 	waitFor(t, time.Minute, "the workload report to list 5000 pods in namespace load", func() bool {
 		return list("?limit=1").Listmeta.Count == 5000
 	})
+
+	// The switch: off, and the hub says so, serves nothing and receives no more pages…
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "easel-system"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "palette-agent-config", Namespace: "easel-system"},
+		Data: map[string]string{"feature.workloads": "disable"}}
+	if _, err := kc.CoreV1().ConfigMaps("easel-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the hub to say the workload report is disabled", func() bool {
+		page := list("")
+		return page.Disabled && len(page.Pods) == 0 && page.Listmeta.Count == 0
+	})
+	before := metrics(t, addr)
+	time.Sleep(3 * interval)
+	if after := metrics(t, addr)[pagesReceived]; after != before[pagesReceived] {
+		t.Fatalf("workload pages received while the report is disabled: %v, then %v", before[pagesReceived], after)
+	}
+
+	// …and on again when the ConfigMap is gone: a full report of the 5,000 pods, whole, in several
+	// pages, none over 1 MiB (the hub would refuse more with 413).
+	if err := kc.CoreV1().ConfigMaps("easel-system").Delete(ctx, "palette-agent-config", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the workload report to resume", func() bool {
+		page := list("?limit=1")
+		return !page.Disabled && page.Listmeta.Count == 5000
+	})
+	after := metrics(t, addr)
+	paged := func(m map[string]float64) float64 {
+		return m[`easel_agent_report_pages_count{report="workloads"}`] - m[`easel_agent_report_pages_bucket{report="workloads",le="1"}`]
+	}
+	pages := after[pagesReceived] - before[pagesReceived]
+	underLimit := after[`easel_agent_report_page_bytes_bucket{report="workloads",le="1.048576e+06"}`] -
+		before[`easel_agent_report_page_bytes_bucket{report="workloads",le="1.048576e+06"}`]
+	if paged(after)-paged(before) < 1 || pages < 2 || underLimit != pages ||
+		after[`easel_http_requests_total{code="413",method="PUT",route="PUT /v1/spectroclusters/{uid}/agent/workloads"}`] != 0 {
+		t.Fatalf("after turning the report on: %v reports of several pages applied, %v pages received, %v of them at most 1 MiB",
+			paged(after)-paged(before), pages, underLimit)
+	}
+	t.Logf("The full report of 5000 pods came in %v pages, all at most 1 MiB", pages)
+
 	// Every pod, by following the continue token.
 	seen := map[string]bool{}
 	query := "?limit=1000"
@@ -95,42 +143,10 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	if len(seen) != 5000 || !seen["pod-0000"] || !seen["pod-4999"] {
 		t.Fatalf("paging through the pods saw %d distinct pods", len(seen))
 	}
-	// The full report came in several pages, none over 1 MiB (the hub refuses more with 413).
-	m := metrics(t, addr)
-	pagesOfReports, bigReports := m[`easel_agent_report_pages_count{report="workloads"}`], m[`easel_agent_report_pages_count{report="workloads"}`]-m[`easel_agent_report_pages_bucket{report="workloads",le="1"}`]
-	pageCount, underLimit := m[`easel_agent_report_page_bytes_count{report="workloads"}`], m[`easel_agent_report_page_bytes_bucket{report="workloads",le="1.048576e+06"}`]
-	if bigReports < 1 || pageCount < 2 || underLimit != pageCount || m[`easel_http_requests_total{code="413",method="PUT",route="PUT /v1/spectroclusters/{uid}/agent/workloads"}`] != 0 {
-		t.Fatalf("workload reports: %v applied, %v of them in several pages; %v pages received, %v of them at most 1 MiB", pagesOfReports, bigReports, pageCount, underLimit)
-	}
-	t.Logf("Workload reports applied: %v (%v in several pages); pages received: %v, all at most 1 MiB", pagesOfReports, bigReports, pageCount)
-
-	// The switch: off, and the hub says so, serves nothing and receives no more pages…
-	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "easel-system"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "palette-agent-config", Namespace: "easel-system"},
-		Data: map[string]string{"feature.workloads": "disable"}}
-	if _, err := kc.CoreV1().ConfigMaps("easel-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 30*time.Second, "the hub to say the workload report is disabled", func() bool {
-		page := list("")
-		return page.Disabled && len(page.Pods) == 0 && page.Listmeta.Count == 0
-	})
-	before := metrics(t, addr)[`easel_agent_report_page_bytes_count{report="workloads"}`]
-	time.Sleep(3 * interval)
-	if after := metrics(t, addr)[`easel_agent_report_page_bytes_count{report="workloads"}`]; after != before {
-		t.Fatalf("workload pages received while the report is disabled: %v, then %v", before, after)
-	}
-	// …and on again when the ConfigMap is gone.
-	if err := kc.CoreV1().ConfigMaps("easel-system").Delete(ctx, "palette-agent-config", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 30*time.Second, "the workload report to resume", func() bool {
-		page := list("?limit=1")
-		return !page.Disabled && page.Listmeta.Count == 5000
-	})
 }
+
+// pagesReceived is the hub's count of workload report pages received.
+const pagesReceived = `easel_agent_report_page_bytes_count{report="workloads"}`
 
 // workloadPage is the part of the dashboard's answer this test reads.
 type workloadPage struct {
