@@ -88,8 +88,8 @@ func (a *Agent) sendNodes(ctx context.Context) error {
 	return err
 }
 
-// nodePages encodes a node report as pages of at most v1.MaxAgentMessageBytes.
-func nodePages(log *slog.Logger, id string, nodes []v1.NodeReport) ([][]byte, error) {
+// nodePages splits a node report into pages of at most v1.MaxAgentMessageBytes.
+func nodePages(log *slog.Logger, id string, nodes []v1.NodeReport) (*pagedReport, error) {
 	items := make([]json.RawMessage, len(nodes))
 	for i, n := range nodes {
 		b, err := json.Marshal(n)
@@ -98,10 +98,5 @@ func nodePages(log *slog.Logger, id string, nodes []v1.NodeReport) ([][]byte, er
 		}
 		items[i] = b
 	}
-	return paginate(log, "nodes", id, v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage, items []json.RawMessage) ([]byte, error) {
-		return json.Marshal(struct {
-			v1.ReportPage
-			Nodes []json.RawMessage `json:"nodes"`
-		}{pg, items})
-	})
+	return paginate(log, "nodes", id, "nodes", v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage) any { return pg })
 }

@@ -19,19 +19,29 @@ import (
 // pageTarget is how full a page is filled.
 func pageTarget(limit int) int { return limit / 2 }
 
-// buildPage encodes one page of a report: the report's own fields, the page header and the items.
-type buildPage func(pg v1.ReportPage, items []json.RawMessage) ([]byte, error)
+// pagedReport is a report split into pages. Pages are encoded one at a time as they are sent, so
+// the agent holds the report's items once, not twice.
+type pagedReport struct {
+	log      *slog.Logger
+	report   string
+	id       string
+	field    string // the JSON field of the items
+	limit    int
+	envelope func(pg v1.ReportPage) any
+	groups   [][]json.RawMessage
+}
 
-// paginate splits the encoded items of report id into messages of at most limit bytes. A report
-// with no items is one message.
-func paginate(log *slog.Logger, report, id string, limit int, items []json.RawMessage, build buildPage) ([][]byte, error) {
-	// The envelope's size with the largest page numbers bounds every page's overhead.
-	empty, err := build(v1.ReportPage{ReportID: id, Page: 1 << 30, Pages: 1 << 30}, nil)
+// paginate splits the encoded items of report id into pages whose messages stay under limit: each
+// message is envelope's JSON (the page header and the report's own fields) with the page's items
+// in field. A report with no items is one page.
+func paginate(log *slog.Logger, report, id, field string, limit int, items []json.RawMessage, envelope func(pg v1.ReportPage) any) (*pagedReport, error) {
+	r := &pagedReport{log: log, report: report, id: id, field: field, limit: limit, envelope: envelope}
+	// The envelope with the largest page numbers bounds every page's overhead.
+	empty, err := r.encode(v1.ReportPage{ReportID: id, Page: 1 << 30, Pages: 1 << 30}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the %s report: %w", report, err)
+		return nil, err
 	}
 	overhead, target := len(empty), pageTarget(limit)
-	var groups [][]json.RawMessage
 	var cur []json.RawMessage
 	size := overhead
 	for _, it := range items {
@@ -41,36 +51,72 @@ func paginate(log *slog.Logger, report, id string, limit int, items []json.RawMe
 			continue
 		}
 		if len(cur) > 0 && size+n > target {
-			groups, cur, size = append(groups, cur), nil, overhead
+			r.groups, cur, size = append(r.groups, cur), nil, overhead
 		}
 		cur, size = append(cur, it), size+n
 	}
-	if len(cur) > 0 || len(groups) == 0 {
-		groups = append(groups, cur)
+	if len(cur) > 0 || len(r.groups) == 0 {
+		r.groups = append(r.groups, cur)
 	}
-	out := make([][]byte, len(groups))
-	for i, g := range groups {
-		body, err := build(v1.ReportPage{ReportID: id, Page: i, Pages: len(groups)}, g)
-		if err != nil {
-			return nil, fmt.Errorf("encoding page %d of the %s report: %w", i, report, err)
-		}
-		if len(body) > limit { // the overhead bound makes this impossible; never send it anyway
-			return nil, fmt.Errorf("page %d of the %s report is %d bytes, over the limit of %d", i, report, len(body), limit)
-		}
-		if len(body) > limit/2 {
-			log.Warn("Report message passes half the size limit", "report", report, "bytes", len(body), "limit", limit)
-		}
-		out[i] = body
+	return r, nil
+}
+
+// pages is how many messages the report takes.
+func (r *pagedReport) pages() int { return len(r.groups) }
+
+// page encodes message i, warning when it passes half the limit.
+func (r *pagedReport) page(i int) ([]byte, error) {
+	body, err := r.encode(v1.ReportPage{ReportID: r.id, Page: i, Pages: len(r.groups)}, r.groups[i])
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	if len(body) > r.limit { // the overhead bound makes this impossible; never send it anyway
+		return nil, fmt.Errorf("page %d of the %s report is %d bytes, over the limit of %d", i, r.report, len(body), r.limit)
+	}
+	if len(body) > r.limit/2 {
+		r.log.Warn("Report message passes half the size limit", "report", r.report, "bytes", len(body), "limit", r.limit)
+	}
+	return body, nil
+}
+
+// encode splices the items, encoded already, into the envelope's JSON object.
+func (r *pagedReport) encode(pg v1.ReportPage, items []json.RawMessage) ([]byte, error) {
+	env, err := json.Marshal(r.envelope(pg))
+	if err != nil {
+		return nil, fmt.Errorf("encoding the %s report: %w", r.report, err)
+	}
+	if len(env) < 2 || env[len(env)-1] != '}' {
+		return nil, fmt.Errorf("encoding the %s report: its envelope %s is not a JSON object", r.report, env)
+	}
+	n := len(env) + len(r.field) + 8
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, env[:len(env)-1]...)
+	if len(env) > 2 {
+		b = append(b, ',')
+	}
+	b = append(b, `"`+r.field+`":[`...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	return append(b, "]}"...), nil
 }
 
 // sendPages sends a report's pages in order; the report counts as delivered when every page was
 // accepted. The HTTP status of a refused page is returned with the error.
-func (a *Agent) sendPages(ctx context.Context, path string, pages [][]byte) (int, error) {
-	for i, body := range pages {
+func (a *Agent) sendPages(ctx context.Context, path string, r *pagedReport) (int, error) {
+	for i := range r.pages() {
+		body, err := r.page(i)
+		if err != nil {
+			return 0, err
+		}
 		if status, err := a.do(ctx, "PUT", path, json.RawMessage(body), nil); err != nil {
-			return status, fmt.Errorf("page %d of %d: %w", i, len(pages), err)
+			return status, fmt.Errorf("page %d of %d: %w", i, r.pages(), err)
 		}
 	}
 	return 0, nil

@@ -51,11 +51,17 @@ func stringItems(sizes ...int) []json.RawMessage {
 	return out
 }
 
-func buildTestPage(pg v1.ReportPage, items []json.RawMessage) ([]byte, error) {
-	return json.Marshal(struct {
-		v1.ReportPage
-		Items []json.RawMessage `json:"items"`
-	}{pg, items})
+// encodeAll encodes every page of a report, as sending it does.
+func encodeAll(t testing.TB, r *pagedReport) [][]byte {
+	t.Helper()
+	out := make([][]byte, r.pages())
+	for i := range out {
+		var err error
+		if out[i], err = r.page(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 func decodePages(t *testing.T, pages [][]byte) []testPage {
@@ -88,10 +94,11 @@ func TestPaginate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			log, buf := testLog()
-			pages, err := paginate(log, "test", "r-1", limit, stringItems(tt.sizes...), buildTestPage)
+			r, err := paginate(log, "test", "r-1", "items", limit, stringItems(tt.sizes...), func(pg v1.ReportPage) any { return pg })
 			if err != nil {
 				t.Fatal(err)
 			}
+			pages := encodeAll(t, r)
 			decoded := decodePages(t, pages)
 			items := 0
 			for i, p := range decoded {
@@ -155,10 +162,11 @@ func TestNodePages(t *testing.T) {
 		t.Fatalf("the test report is %d bytes; it must exceed the limit to test paging", len(whole))
 	}
 	log, buf := testLog()
-	pages, err := nodePages(log, "n-1", nodes)
+	r, err := nodePages(log, "n-1", nodes)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pages := encodeAll(t, r)
 	var got []string
 	for i, p := range pages {
 		if len(p) > v1.MaxAgentMessageBytes {
@@ -230,11 +238,11 @@ func TestWorkloadDeltas(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		pages, err := b.pages(log, id)
+		r, err := b.pages(log, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gotBase, got := reportOf(t, pages)
+		gotBase, got := reportOf(t, encodeAll(t, r))
 		return b, gotBase, got
 	}
 

@@ -84,12 +84,16 @@ func (a *Agent) reportWorkloads(ctx context.Context, r *workloadReporter) error 
 			return nil
 		}
 		a.log.Info("Turning the workload report off", "configMap", a.cfg.Namespace+"/"+agentConfigMap)
-		body, err := json.Marshal(v1.AgentWorkloadReport{ReportPage: v1.ReportPage{ReportID: uid.New(), Pages: 1},
-			Disabled: true, Items: []v1.WorkloadItem{}})
+		off, err := paginate(a.log, "workloads", uid.New(), "items", v1.MaxAgentMessageBytes, nil, func(pg v1.ReportPage) any {
+			return struct {
+				v1.ReportPage
+				Disabled bool `json:"disabled"`
+			}{pg, true}
+		})
 		if err != nil {
 			return err
 		}
-		if _, err := a.sendPages(ctx, "/agent/workloads", [][]byte{body}); err != nil {
+		if _, err := a.sendPages(ctx, "/agent/workloads", off); err != nil {
 			return err
 		}
 		r.disabled, r.base, r.baseID = true, nil, ""
@@ -295,8 +299,8 @@ func (b *workloadBuilder) add(it v1.WorkloadItem) error {
 	return nil
 }
 
-// pages ends the listing and encodes the report as pages; id names it.
-func (b *workloadBuilder) pages(log *slog.Logger, id string) ([][]byte, error) {
+// pages ends the listing and splits the report into pages; id names it.
+func (b *workloadBuilder) pages(log *slog.Logger, id string) (*pagedReport, error) {
 	b.id = id
 	items := b.changed
 	var gone []string
@@ -318,14 +322,10 @@ func (b *workloadBuilder) pages(log *slog.Logger, id string) ([][]byte, error) {
 	if b.base != nil {
 		base = b.baseID
 	}
-	return paginate(log, "workloads", id, v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage, items []json.RawMessage) ([]byte, error) {
-		if items == nil {
-			items = []json.RawMessage{}
-		}
-		return json.Marshal(struct {
+	return paginate(log, "workloads", id, "items", v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage) any {
+		return struct {
 			v1.ReportPage
-			Base  string            `json:"base,omitempty"`
-			Items []json.RawMessage `json:"items"`
-		}{pg, base, items})
+			Base string `json:"base,omitempty"`
+		}{pg, base}
 	})
 }
