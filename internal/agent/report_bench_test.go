@@ -152,8 +152,8 @@ func benchNodeReports() []v1.NodeReport {
 			Conditions: []v1.NodeCondition{{Type: "Ready", Status: "True", Reason: "KubeletReady", Message: "kubelet is posting ready status"},
 				{Type: "MemoryPressure", Status: "False", Reason: "KubeletHasSufficientMemory"}, {Type: "DiskPressure", Status: "False", Reason: "KubeletHasNoDiskPressure"},
 				{Type: "PIDPressure", Status: "False", Reason: "KubeletHasSufficientPID"}, {Type: "NetworkUnavailable", Status: "False"}},
-			Capacity:    map[string]string{"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "200Gi"},
-			Allocatable: map[string]string{"cpu": "15800m", "memory": "62Gi", "pods": "110", "ephemeral-storage": "190Gi"},
+			Capacity:       map[string]string{"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "200Gi"},
+			Allocatable:    map[string]string{"cpu": "15800m", "memory": "62Gi", "pods": "110", "ephemeral-storage": "190Gi"},
 			KubeletVersion: "v1.34.4", LeaseRenewTime: benchCreated.Time}
 	}
 	return out
