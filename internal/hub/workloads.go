@@ -192,10 +192,7 @@ func workloadsWire(out *v1.ClusterWorkloads, kind string, items []v1.WorkloadIte
 	case v1.WorkloadDaemonSet:
 		out.DaemonSets = []v1.ClusterWorkloadDaemonSet{}
 		for _, it := range items {
-			rs := it.Replicas
-			if rs == nil {
-				rs = &v1.ReplicasItem{}
-			}
+			rs := orZero(it.Replicas)
 			out.DaemonSets = append(out.DaemonSets, v1.ClusterWorkloadDaemonSet{Metadata: workloadMeta(it, "DaemonSet"),
 				Status: v1.ClusterWorkloadDaemonSetStatus{Available: rs.Available, CurrentScheduled: rs.Current,
 					DesiredScheduled: rs.Desired, MisScheduled: rs.MisScheduled, Ready: rs.Ready, UpdatedScheduled: rs.Updated}})
@@ -203,10 +200,7 @@ func workloadsWire(out *v1.ClusterWorkloads, kind string, items []v1.WorkloadIte
 	case v1.WorkloadJob:
 		out.Jobs = []v1.ClusterWorkloadJob{}
 		for _, it := range items {
-			j := it.Job
-			if j == nil {
-				j = &v1.JobItem{}
-			}
+			j := orZero(it.Job)
 			out.Jobs = append(out.Jobs, v1.ClusterWorkloadJob{Metadata: workloadMeta(it, "Job"),
 				Status: v1.ClusterWorkloadJobStatus{CompletionTime: j.Completed, StartTime: j.Started, Succeeded: j.Succeeded,
 					Conditions: []any{}, Active: j.Active, Failed: j.Failed, Completions: j.Completions}})
@@ -214,10 +208,7 @@ func workloadsWire(out *v1.ClusterWorkloads, kind string, items []v1.WorkloadIte
 	case v1.WorkloadCronJob:
 		out.CronJobs = []v1.ClusterWorkloadCronJob{}
 		for _, it := range items {
-			cj := it.CronJob
-			if cj == nil {
-				cj = &v1.CronJobItem{}
-			}
+			cj := orZero(it.CronJob)
 			out.CronJobs = append(out.CronJobs, v1.ClusterWorkloadCronJob{Metadata: workloadMeta(it, "CronJob"),
 				Spec:   v1.ClusterWorkloadCronJobSpec{Schedule: cj.Schedule, Suspend: cj.Suspend},
 				Status: v1.ClusterWorkloadCronJobStatus{LastScheduleTime: cj.LastSchedule}})
@@ -236,18 +227,22 @@ func workloadMeta(it v1.WorkloadItem, kind string) v1.ClusterWorkloadMetadata {
 		Entity: &v1.ClusterWorkloadRef{Kind: kind, Name: it.Name, UID: it.UID}}
 }
 
-func replicaWire(rs *v1.ReplicasItem) v1.ClusterWorkloadReplicaStatus {
-	if rs == nil {
-		return v1.ClusterWorkloadReplicaStatus{}
+// orZero is what p points to, or T's zero value: the kind-specific part of an item is optional.
+func orZero[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
 	}
+	return *p
+}
+
+func replicaWire(p *v1.ReplicasItem) v1.ClusterWorkloadReplicaStatus {
+	rs := orZero(p)
 	return v1.ClusterWorkloadReplicaStatus{Available: rs.Available, Ready: rs.Ready, Total: rs.Desired, Updated: rs.Updated}
 }
 
 func podWire(it v1.WorkloadItem) v1.ClusterWorkloadPod {
-	pod := it.Pod
-	if pod == nil {
-		pod = &v1.PodItem{}
-	}
+	pod := orZero(it.Pod)
 	out := v1.ClusterWorkloadPod{
 		Metadata: v1.ClusterWorkloadPodMetadata{ClusterWorkloadMetadata: workloadMeta(it, "Pod"),
 			AssociatedRefs: []v1.ClusterWorkloadRef{}, Nodename: pod.Node},
