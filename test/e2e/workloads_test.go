@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/spectrocloud/palette-sdk-go/api/models"
+
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 )
@@ -142,6 +144,14 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	}
 	if len(seen) != 5000 || !seen["pod-0000"] || !seen["pod-4999"] {
 		t.Fatalf("paging through the pods saw %d distinct pods", len(seen))
+	}
+	// The answer is in Palette's shape: the SDK's own model decodes it.
+	var sdk models.V1ClusterWorkloadPods
+	api(t, addr, project, "POST", "/v1/dashboard/spectroclusters/"+uid+"/workloads/pod?limit=1", `{"filter":{"namespaces":["load"]}}`, &sdk)
+	if len(sdk.Pods) != 1 || sdk.Pods[0].Metadata.Entity.Name != "pod-0000" || sdk.Pods[0].Metadata.Namespace != "load" ||
+		sdk.Pods[0].Status.Phase != "Pending" || sdk.Pods[0].Spec.Containers[0].Resources.Requests.CPU != 10 ||
+		sdk.Pods[0].Spec.Containers[0].Resources.Requests.Memory != 16 || time.Time(sdk.Pods[0].Metadata.CreationTimestamp).IsZero() {
+		t.Fatalf("the first pod as the Palette SDK model reads it: %s", dump(sdk.Pods))
 	}
 }
 
