@@ -97,7 +97,9 @@ type NodeReport struct {
 	LeaseRenewTime time.Time         `json:"leaseRenewTime,omitzero"`
 }
 
-// AgentNodeReport is the body of PUT /v1/spectroclusters/{uid}/agent/nodes: every node.
+// AgentNodeReport is the body of PUT /v1/spectroclusters/{uid}/agent/nodes: every node, in pages
+// of at most MaxAgentMessageBytes.
 type AgentNodeReport struct {
+	ReportPage
 	Nodes []NodeReport `json:"nodes"`
 }

@@ -23,15 +23,17 @@ type NodeUsage struct {
 }
 
 // AgentUsageReport is the body of PUT /v1/spectroclusters/{uid}/agent/usage: one sample of every
-// node. Run (unique per agent start) and Seq (counting up within a run) identify the sample: the
-// hub applies each once and ignores older ones, so a retried or late report never counts twice.
+// node, in pages of at most MaxAgentMessageBytes. Run (unique per agent start) and Seq (counting up
+// within a run) identify the sample: the hub applies each once and ignores older ones, so a
+// retried or late report never counts twice.
 type AgentUsageReport struct {
+	ReportPage
 	Run       string      `json:"run"`
 	Seq       int64       `json:"seq"`
 	SampledAt time.Time   `json:"sampledAt"`
 	Source    string      `json:"source"`          // metrics.k8s.io, kubelet-proxy or kubelet-direct
 	Error     string      `json:"error,omitempty"` // why some nodes' usage could not be read
-	Nodes     []NodeUsage `json:"nodes"`
+	Nodes     []NodeUsage `json:"nodes,omitempty"`
 }
 
 // ComputeMetrics is one resource in a cluster's status.metrics (Palette's V1ComputeMetrics).

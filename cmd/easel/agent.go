@@ -18,8 +18,8 @@ import (
 
 func agentCommand(g *globals) *cobra.Command {
 	var (
-		clusterUID, token, tokenFile, kubeconfig, logLevel, kubeletMetrics string
-		heartbeat, reports, usageEvery                                     time.Duration
+		clusterUID, token, tokenFile, kubeconfig, logLevel, kubeletMetrics, namespace string
+		heartbeat, reports, usageEvery, workloads                                     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -58,6 +58,7 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 			}
 			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube,
 				HeartbeatInterval: heartbeat, ReportInterval: reports, UsageInterval: usageEvery, KubeletMetricsURL: kubeletMetrics,
+				WorkloadInterval: workloads, Namespace: namespace,
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
 			if err != nil {
 				return err
@@ -77,6 +78,8 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 	cmd.Flags().DurationVar(&usageEvery, "usage-interval", 30*time.Second, "how often to sample node usage and send it")
 	cmd.Flags().StringVar(&kubeletMetrics, "kubelet-metrics-url", "",
 		"read kubelet resource metrics at this URL, {node} standing for the node name (default: metrics.k8s.io, else the API server's node proxy)")
+	cmd.Flags().DurationVar(&workloads, "workload-interval", 60*time.Second, "how often to send the workload report (and read the palette-agent-config switch)")
+	cmd.Flags().StringVar(&namespace, "namespace", "", "namespace of the agent's palette-agent-config ConfigMap (default env POD_NAMESPACE, else easel-system)")
 	return cmd
 }
 

@@ -331,6 +331,31 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("cluster get nodes =\n%s", r.stdout)
 	}
 
+	// The workloads, as the agent reports them: the namespaces of a fresh cluster.
+	waitForWorkloads := time.Now().Add(time.Minute)
+	for {
+		r = mustEasel(t, "cluster", "workloads", "demo", "--kind", "namespace")
+		if strings.Contains(r.stdout, "kube-system") {
+			break
+		}
+		if time.Now().After(waitForWorkloads) {
+			t.Fatalf("cluster workloads --kind namespace =\n%s%s", r.stdout, r.stderr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	var namespaces []string
+	for _, row := range rows(r.stdout)[1:] {
+		namespaces = append(namespaces, row[0]+" "+row[1])
+	}
+	if got := rows(r.stdout)[0]; !slices.Equal(got, []string{"NAME", "STATUS", "AGE"}) ||
+		!slices.Contains(namespaces, "kube-system Active") || !slices.Contains(namespaces, "default Active") {
+		t.Errorf("cluster workloads --kind namespace =\n%s", r.stdout)
+	}
+	r = mustEasel(t, "cluster", "workloads", "demo", "--kind", "pod", "-n", "no-such-namespace")
+	if got := rows(r.stdout); len(got) != 1 || !slices.Equal(got[0], []string{"NAMESPACE", "NAME", "STATUS", "NODE", "READY", "RESTARTS", "AGE"}) {
+		t.Errorf("cluster workloads of an empty namespace =\n%s", r.stdout)
+	}
+
 	r = mustEasel(t, "events", "demo")
 	events := rows(r.stdout)
 	last := events[len(events)-1]

@@ -7,12 +7,14 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -33,12 +35,16 @@ type Config struct {
 	Kube              *rest.Config
 	HeartbeatInterval time.Duration // default 30s
 	ReportInterval    time.Duration // how often reports are rebuilt and sent when changed (default 30s)
+	WorkloadInterval  time.Duration // how often the workload report is sent (default 60s)
 	PollWait          time.Duration // long-poll wait asked of the hub (default 30s)
 	UsageInterval     time.Duration // how often node usage is sampled and sent (default 30s)
 	// KubeletMetricsURL is where the agent reads a kubelet's resource metrics directly, {node}
 	// standing for the node's name; empty means through the API server's node proxy.
 	KubeletMetricsURL string
 	Logger            *slog.Logger
+	// Namespace is where the agent reads its palette-agent-config ConfigMap (default env
+	// POD_NAMESPACE, else easel-system).
+	Namespace string
 }
 
 // Agent is one running agent.
@@ -60,6 +66,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.UsageInterval <= 0 {
 		cfg.UsageInterval = 30 * time.Second
+	}
+	if cfg.WorkloadInterval <= 0 {
+		cfg.WorkloadInterval = 60 * time.Second
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = cmp.Or(os.Getenv("POD_NAMESPACE"), "easel-system")
 	}
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = 30 * time.Second
@@ -88,6 +100,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.heartbeats(ctx)
 	go a.reportLoop(ctx)
 	go a.usageLoop(ctx)
+	go a.workloadLoop(ctx)
 	var applied int64
 	backoff := newBackoff()
 	for ctx.Err() == nil {
@@ -188,14 +201,20 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 	return err
 }
 
-// do calls one of the cluster's agent endpoints. Bodies stay far below the hub's limit here; the
-// report builders of larger reports page them.
+// do calls one of the cluster's agent endpoints. No body over the message size limit is sent: the
+// builders of reports that grow with the cluster page them (pager.go).
 func (a *Agent) do(ctx context.Context, method, path string, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return 0, err
+		b, ok := in.(json.RawMessage) // a report page, encoded already
+		if !ok {
+			var err error
+			if b, err = json.Marshal(in); err != nil {
+				return 0, err
+			}
+		}
+		if len(b) > v1.MaxAgentMessageBytes {
+			return 0, fmt.Errorf("not sending %s %s: %d bytes is over the message size limit of %d", method, path, len(b), v1.MaxAgentMessageBytes)
 		}
 		body = bytes.NewReader(b)
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/uid"
 )
 
 // Labels of the nodes easel's local provider makes (see internal/provider/local).
@@ -69,4 +71,27 @@ func quantities(l corev1.ResourceList) map[string]string {
 		out[string(k)] = q.String()
 	}
 	return out
+}
+
+// sendNodes sends the node report, in pages.
+func (a *Agent) sendNodes(ctx context.Context) error {
+	r, err := nodesReport(ctx, a.kube)
+	if err != nil {
+		return err
+	}
+	pages, err := nodePages(a.log, uid.New(), r.Nodes)
+	if err != nil {
+		return err
+	}
+	_, err = a.sendPages(ctx, "/agent/nodes", pages)
+	return err
+}
+
+// nodePages splits a node report into pages of at most v1.MaxAgentMessageBytes.
+func nodePages(log *slog.Logger, id string, nodes []v1.NodeReport) (*pagedReport, error) {
+	items, err := encodeItems(nodes)
+	if err != nil {
+		return nil, err
+	}
+	return paginate(log, "nodes", id, "nodes", v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage) any { return pg })
 }

@@ -85,7 +85,8 @@ func anyNodeIP(ctx context.Context, c kubernetes.Interface) (string, error) {
 	return "", nil
 }
 
-// reportLoop rebuilds the services and nodes reports every interval and sends those that changed.
+// reportLoop rebuilds the services and nodes reports every interval and sends them (services only
+// when changed).
 func (a *Agent) reportLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.ReportInterval)
 	defer t.Stop()
@@ -98,8 +99,7 @@ func (a *Agent) reportLoop(ctx context.Context) {
 			}
 			return
 		}
-		// Leases renew every few seconds: the node report changes on each build, so it is sent
-		// every interval; the services report only when it changed.
+		// The services report is sent only when it changed.
 		b, _ := json.Marshal(report)
 		if sent[path] == string(b) {
 			return
@@ -114,7 +114,11 @@ func (a *Agent) reportLoop(ctx context.Context) {
 	}
 	for {
 		send("/status/services", func() (any, error) { return servicesReport(ctx, a.kube) })
-		send("/agent/nodes", func() (any, error) { return nodesReport(ctx, a.kube) })
+		// Leases renew every few seconds: the node report changes on each build, so it is sent
+		// every interval.
+		if err := a.sendNodes(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("Sending the node report failed; retrying", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

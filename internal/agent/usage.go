@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -352,7 +353,7 @@ func (a *Agent) usageLoop(ctx context.Context) {
 		case err != nil && ctx.Err() == nil:
 			a.log.Warn("Sampling node usage failed", "err", err)
 		case err == nil && ready:
-			if err := a.call(ctx, "PUT", "/agent/usage", report, nil); err != nil && ctx.Err() == nil {
+			if err := a.sendUsage(ctx, report); err != nil && ctx.Err() == nil {
 				a.log.Warn("Sending node usage failed; the next sample follows", "err", err)
 			}
 		}
@@ -362,4 +363,29 @@ func (a *Agent) usageLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// sendUsage sends one sample, in pages; the sample's run and number name the report.
+func (a *Agent) sendUsage(ctx context.Context, report v1.AgentUsageReport) error {
+	pages, err := usagePages(a.log, report)
+	if err != nil {
+		return err
+	}
+	_, err = a.sendPages(ctx, "/agent/usage", pages)
+	return err
+}
+
+// usagePages splits a sample into pages of at most v1.MaxAgentMessageBytes, each carrying the
+// sample's own fields.
+func usagePages(log *slog.Logger, report v1.AgentUsageReport) (*pagedReport, error) {
+	items, err := encodeItems(report.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	id := fmt.Sprintf("%s-%d", report.Run, report.Seq)
+	return paginate(log, "usage", id, "nodes", v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage) any {
+		env := report
+		env.ReportPage, env.Nodes = pg, nil
+		return env
+	})
 }

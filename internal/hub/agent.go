@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,38 +66,30 @@ func (s *Server) clusterChanged(uid string) {
 // updateStatus applies fn to the stored cluster, retrying when the engine or an API write
 // changed it meanwhile.
 func (s *Server) updateStatus(ctx context.Context, uid string, fn func(cl *clusters.Cluster) error) error {
-	return s.updateStatusTx(ctx, uid, func(_ store.Queries, cl *clusters.Cluster) error { return fn(cl) })
-}
-
-// errUnchanged ends an updateStatusTx without writing.
-var errUnchanged = errors.New("nothing to change")
-
-// updateStatusTx is updateStatus for changes that write other rows in the same transaction as
-// the cluster; fn returns errUnchanged to write nothing.
-func (s *Server) updateStatusTx(ctx context.Context, uid string, fn func(q store.Queries, cl *clusters.Cluster) error) error {
 	for attempt := 0; ; attempt++ {
-		err := s.store.Tx(ctx, func(q store.Queries) error {
-			rec, err := q.GetObject(ctx, kindCluster, uid)
-			if err != nil {
-				return err
-			}
-			cl, err := clusters.Decode(rec.Doc)
-			if err != nil {
-				return err
-			}
-			if err := fn(q, &cl); err != nil {
-				return err
-			}
-			rec.Doc = cl.Encode()
-			return q.UpdateObject(ctx, &rec)
-		})
-		if errors.Is(err, errUnchanged) {
-			return nil
-		}
+		err := updateClusterStatus(ctx, s.store, uid, fn)
 		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
 			return err
 		}
 	}
+}
+
+// updateClusterStatus is one read-modify-write of the stored cluster; store.ErrConflict when it
+// changed since it was read.
+func updateClusterStatus(ctx context.Context, q store.Queries, uid string, fn func(cl *clusters.Cluster) error) error {
+	rec, err := q.GetObject(ctx, kindCluster, uid)
+	if err != nil {
+		return err
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	if err != nil {
+		return err
+	}
+	if err := fn(&cl); err != nil {
+		return err
+	}
+	rec.Doc = cl.Encode()
+	return q.UpdateObject(ctx, &rec)
 }
 
 // heartbeat records that the agent is alive; the hub's receive time counts, not the agent's clock.
@@ -298,14 +291,19 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p princip
 	return nil
 }
 
-// agentNodes records the agent's report of every node; the engine judges health from it.
+// maxNodes bounds one node report.
+const maxNodes = 10000
+
+// agentNodes records the agent's report of every node, which may come in pages; the engine judges
+// health from it.
 func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
 	var in v1.AgentNodeReport
-	if err := decode(r, &in); err != nil {
+	body, err := s.readPage(r, reportNodes, &in)
+	if err != nil {
 		return err
 	}
-	if len(in.Nodes) > 10000 {
-		return errBadRequest("%d nodes in one report; at most 10000", len(in.Nodes))
+	if len(in.Nodes) > maxNodes {
+		return errBadRequest("%d nodes in one report; at most %d", len(in.Nodes), maxNodes)
 	}
 	for i, n := range in.Nodes {
 		if n.Name == "" {
@@ -313,10 +311,23 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 		}
 	}
 	changed := false
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
-		changed = !slices.Equal(clusters.NodeProblems(cl.Status.Nodes), clusters.NodeProblems(in.Nodes))
-		cl.Status.Nodes = in.Nodes
-		return nil
+	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, nil, func(q store.Queries, bodies [][]byte) error {
+		nodes := []v1.NodeReport{}
+		for _, b := range bodies {
+			var pg v1.AgentNodeReport
+			if err := json.Unmarshal(b, &pg); err != nil {
+				return fmt.Errorf("decoding a held page of a node report: %w", err)
+			}
+			nodes = append(nodes, pg.Nodes...)
+		}
+		if len(nodes) > maxNodes {
+			return errBadRequest("%d nodes in one report; at most %d", len(nodes), maxNodes)
+		}
+		return updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
+			changed = !slices.Equal(clusters.NodeProblems(cl.Status.Nodes), clusters.NodeProblems(nodes))
+			cl.Status.Nodes = nodes
+			return nil
+		})
 	})
 	if err != nil {
 		return err
@@ -324,6 +335,6 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 	if changed {
 		s.notify(rec.UID) // the health verdict may change; reports that change nothing else wake no one
 	}
-	w.WriteHeader(http.StatusNoContent)
+	pageAnswer(w, applied)
 	return nil
 }

@@ -23,10 +23,15 @@ func decode(r *http.Request, v any) error {
 	if err != nil {
 		return err // a MaxBytesError becomes 413
 	}
+	return decodeBody(body, v)
+}
+
+// decodeBody is decode of a body already read (for handlers that keep the body, or accept none).
+func decodeBody(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errBadRequest("request body is empty; expected JSON")
 	}
-	err = json.Unmarshal(body, v)
+	err := json.Unmarshal(body, v)
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {

@@ -1,6 +1,10 @@
 package hub
 
-import "net/http"
+import (
+	"net/http"
+
+	v1 "github.com/easelhq/easel/api/v1"
+)
 
 // routes registers every authenticated /v1 operation; the Palette v1 paths are kept as they are.
 func (s *Server) routes(handle func(pattern string, h handler), agent func(pattern string, h agentHandler)) {
@@ -67,6 +71,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("DELETE /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", s.deleteMachinePool)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines", s.listMachines)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}", s.getMachine)
+	handle("POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}", s.clusterWorkloads)
 
 	// The agent protocol: only the cluster's own agent token.
 	agent("PUT /v1/spectroclusters/{uid}/heartbeat", s.heartbeat)
@@ -74,8 +79,9 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	agent("PUT /v1/spectroclusters/{uid}/agent/packs", s.agentPacks)
 	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentConditions)
 	agent("PUT /v1/spectroclusters/{uid}/status/services", s.agentServices)
-	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", s.agentNodes)
-	agent("PUT /v1/spectroclusters/{uid}/agent/usage", s.agentUsage)
+	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", limitBody(v1.MaxAgentMessageBytes, s.agentNodes))
+	agent("PUT /v1/spectroclusters/{uid}/agent/usage", limitBody(v1.MaxAgentMessageBytes, s.agentUsage))
+	agent("PUT /v1/spectroclusters/{uid}/agent/workloads", limitBody(v1.MaxAgentMessageBytes, s.agentWorkloads))
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", s.listEvents)
@@ -93,7 +99,6 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 		"POST /v1/spectroclusters/{uid}/features/logFetcher":                                                     "log bundles",
 		"GET /v1/spectroclusters/{uid}/features/logFetcher":                                                      "log bundles",
 		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                                             "log bundles",
-		"POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}":                                              "the workload report",
 		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                                          "the agent protocol",
 	} {
 		handle(pattern, func(http.ResponseWriter, *http.Request, *call) error { return errNotImplemented(what) })

@@ -40,6 +40,9 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// reportPageBytes is the size of each page of an agent report received, reportPages the number
+	// of pages of each report applied, by report.
+	reportPageBytes, reportPages *prometheus.HistogramVec
 }
 
 // Options configure a Server; zero values take defaults.
@@ -70,7 +73,15 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		Name: "easel_http_request_duration_seconds", Help: "API request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 	}, []string{"method", "route"})
-	s.registry.MustRegister(s.requests, s.latency,
+	s.reportPageBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "easel_agent_report_page_bytes", Help: "Size of each page of an agent report received, by report.",
+		Buckets: prometheus.ExponentialBuckets(1024, 4, 6), // 1 KiB to 1 MiB, the limit
+	}, []string{"report"})
+	s.reportPages = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "easel_agent_report_pages", Help: "Pages of each agent report applied, by report.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+	}, []string{"report"})
+	s.registry.MustRegister(s.requests, s.latency, s.reportPageBytes, s.reportPages,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return s
 }

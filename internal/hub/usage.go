@@ -19,13 +19,15 @@ import (
 )
 
 // maxUsageNodes bounds one usage report.
-const maxUsageNodes = 10000
+const maxUsageNodes = maxNodes
 
-// agentUsage records one usage sample: the cluster's current figures, its series, and which
-// nodes are over a threshold. A sample is applied once: a retried or late one changes nothing.
+// agentUsage records one usage sample, which may come in pages: the cluster's current figures,
+// its series, and which nodes are over a threshold. A sample is applied once: a retried, repeated
+// or late one changes nothing.
 func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
 	var in v1.AgentUsageReport
-	if err := decode(r, &in); err != nil {
+	body, err := s.readPage(r, reportUsage, &in)
+	if err != nil {
 		return err
 	}
 	if err := validateUsage(in); err != nil {
@@ -37,14 +39,28 @@ func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal,
 	}
 	now := s.clock.Now()
 	wake := false
-	err = s.updateStatusTx(r.Context(), rec.UID, func(q store.Queries, cl *clusters.Cluster) error {
-		if cl.Status.Usage.Applied(in) {
-			return errUnchanged
+	applied, err := s.receivePage(r.Context(), rec.UID, reportUsage, in.ReportPage, body, nil, func(q store.Queries, bodies [][]byte) error {
+		sample := in
+		sample.Nodes = nil
+		for _, b := range bodies {
+			var pg v1.AgentUsageReport
+			if err := json.Unmarshal(b, &pg); err != nil {
+				return fmt.Errorf("decoding a held page of a usage report: %w", err)
+			}
+			sample.Nodes = append(sample.Nodes, pg.Nodes...)
 		}
-		before := overKeys(cl.Status.Usage.Over)
-		cl.Status.Usage.Record(in, th, now)
-		wake = !slices.Equal(before, overKeys(cl.Status.Usage.Over))
-		return q.RecordUsage(r.Context(), rec.UID, now, usage.Samples(in.Nodes))
+		if err := validateUsage(sample); err != nil { // the pages together: the bound, unique names
+			return err
+		}
+		return updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
+			if cl.Status.Usage.Applied(sample) {
+				return nil // a late sample: newer figures are already there
+			}
+			before := overKeys(cl.Status.Usage.Over)
+			cl.Status.Usage.Record(sample, th, now)
+			wake = !slices.Equal(before, overKeys(cl.Status.Usage.Over))
+			return q.RecordUsage(r.Context(), rec.UID, now, usage.Samples(sample.Nodes))
+		})
 	})
 	if err != nil {
 		return err
@@ -52,7 +68,7 @@ func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal,
 	if wake {
 		s.notify(rec.UID) // a resource went over or came back: the health verdict may change
 	}
-	w.WriteHeader(http.StatusNoContent)
+	pageAnswer(w, applied)
 	return nil
 }
 

@@ -107,6 +107,32 @@ func TestUsageReports(t *testing.T) {
 		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 2 {
 			t.Fatalf("bad reports changed the series: %+v", got)
 		}
+		// A sample in two pages is applied once both have arrived, whatever their order; a
+		// retried page changes nothing.
+		page := func(i int, node string, cpu float64) map[string]any {
+			return map[string]any{"reportId": "run-b-1", "page": i, "pages": 2, "run": "run-b", "seq": 1,
+				"nodes": []map[string]any{{"name": node, "role": "worker", "cpuUsage": cpu, "cpuAllocatable": 2}}}
+		}
+		if status, body := agent(usagePath, page(1, "w-2", 0.5)); status != 202 {
+			t.Fatalf("first of two pages: %d %s; want 202 (held)", status, body)
+		}
+		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 2 {
+			t.Fatalf("half a sample changed the series: %+v", got)
+		}
+		for range 2 {
+			if status, body := agent(usagePath, page(0, "w-1", 1)); status != 204 {
+				t.Fatalf("second page: %d %s; want 204 (applied)", status, body)
+			}
+		}
+		c.must(200, "GET", "/v1/dashboard/spectroclusters/"+mine+"/overview", nil, &sum)
+		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 3 || sum.Status.Metrics.CPU.Usage != 1.5 ||
+			len(sum.Status.NodeUsage) != 2 {
+			t.Fatalf("after the paged sample: series %+v, metrics %+v, nodes %+v; want 3 samples and 1+0.5 cores", got, sum.Status.Metrics, sum.Status.NodeUsage)
+		}
+		if status, _, _ := (client{h: h}).do("PUT", usagePath, strings.Repeat(" ", 1<<20+1), "Authorization", "Bearer "+token); status != 413 {
+			t.Fatalf("a usage message over 1 MiB: %d; want 413", status)
+		}
+
 		// Another cluster's uid with this cluster's token.
 		if status, body := agent("/v1/spectroclusters/"+other+"/agent/usage", usageReport("run-a", 5, 1)); status != 403 {
 			t.Fatalf("usage for another cluster: %d %s; want 403", status, body)

@@ -189,6 +189,8 @@ type Queries interface {
 	// UsagePoints returns a series' points at one resolution in [from, to), oldest first.
 	UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error)
 	DeleteUsage(ctx context.Context, clusterUID string) error
+	ReportQueries
+	WorkloadQueries
 }
 
 // Store is the whole state of a hub.

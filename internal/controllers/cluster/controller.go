@@ -301,6 +301,9 @@ func (c *Controller) delete(ctx context.Context, log *slog.Logger, rec store.Rec
 		if err := q.DeleteUsage(ctx, rec.UID); err != nil {
 			return err
 		}
+		if err := q.DeleteClusterReports(ctx, rec.UID); err != nil {
+			return err
+		}
 		if err := secret.RevokeAgentTokens(ctx, q, rec.TenantUID, rec.UID); err != nil {
 			return err
 		}

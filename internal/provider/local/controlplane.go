@@ -311,8 +311,8 @@ func (cp *ControlPlane) httpClient() (*http.Client, error) {
 }
 
 // EnsureAgent runs `easel agent` for this cluster beside its control plane, with the cluster-admin
-// kubeconfig and the token in <dir>/agent.token (written from token() when missing). A running
-// agent with the same command line is kept.
+// kubeconfig and the token in <dir>/agent.token (written from token() when missing); its report
+// intervals are the heartbeat's. A running agent with the same command line is kept.
 func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
 	if cp.Log == nil {
 		cp.Log = slog.Default()
@@ -334,6 +334,7 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 		"--hub=" + hubURL, "--cluster=" + clusterUID, "--token-file=" + tokenFile,
 		"--kubeconfig=" + cp.AdminKubeconfigPath(), "--heartbeat-interval=" + heartbeat.String(),
 		"--report-interval=" + heartbeat.String(), "--usage-interval=" + heartbeat.String(),
+		"--workload-interval=" + heartbeat.String(),
 		// KWOK plays the kubelets and serves their resource metrics, where the agent reads them.
 		"--kubelet-metrics-url=http://127.0.0.1:" + strconv.Itoa(cp.st.Ports.Kwok) + "/metrics/nodes/{node}/metrics/resource"}}
 	if old := cp.recorded(compAgent); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {

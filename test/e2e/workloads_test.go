@@ -1,0 +1,268 @@
+package e2e_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/spectrocloud/palette-sdk-go/api/models"
+
+	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/k8sbin"
+)
+
+// A namespace of 5,000 pods: the workload report arrives whole through the hub in several pages,
+// none over 1 MiB, and the dashboard lists every pod by paging; palette-agent-config turns the
+// report off and on again without restarting the agent.
+func TestWorkloadReportOf5000Pods(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this test provisions a local cluster: %v", err)
+	}
+	const interval = 2 * time.Second // the agent's report intervals are the hub's agent heartbeat
+	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = interval })
+	var projects struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
+	project := projects.Items[0].Metadata.UID
+	var prof struct{ UID string }
+	api(t, addr, project, "POST", "/v1/clusterprofiles", `{"metadata":{"name":"base"},"spec":{"template":{"type":"cluster","cloudType":"local",
+		"packs":[{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"}]}}}`, &prof)
+	api(t, addr, project, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", "", nil)
+	var created struct{ UID string }
+	if status := api(t, addr, project, "POST", "/v1/spectroclusters/cloudTypes/local", fmt.Sprintf(`{"metadata":{"name":"busy"},
+		"spec":{"profiles":[{"uid":%q}],"machinepoolconfig":[{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},
+		{"poolConfig":{"name":"workers","size":1}}]}}`, prof.UID), &created); status != 201 {
+		t.Fatalf("create: %d", status)
+	}
+	uid := created.UID
+	waitFor(t, 3*time.Minute, "the cluster to be Running", func() bool {
+		var cl struct{ Status struct{ State string } }
+		api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &cl)
+		return cl.Status.State == "Running"
+	})
+	kc := clusterClient(t, addr, project, uid)
+	ctx := context.Background()
+
+	// 5,000 pods no node matches: they stay Pending, so neither the scheduler nor KWOK works on them.
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "load"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the namespace's default service account", func() bool {
+		_, err := kc.CoreV1().ServiceAccounts("load").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	})
+	start := time.Now()
+	createPods(t, kc, "load", 5000)
+	t.Logf("Created 5000 pods in %s", time.Since(start).Round(time.Millisecond))
+
+	list := func(query string) workloadPage {
+		var out workloadPage
+		if status := api(t, addr, project, "POST", "/v1/dashboard/spectroclusters/"+uid+"/workloads/pod"+query,
+			`{"filter":{"namespaces":["load"]}}`, &out); status != 200 {
+			t.Fatalf("workloads/pod%s: %d", query, status)
+		}
+		return out
+	}
+	// The pods arrive in deltas while they are created.
+	waitFor(t, time.Minute, "the workload report to list 5000 pods in namespace load", func() bool {
+		return list("?limit=1").Listmeta.Count == 5000
+	})
+
+	// The switch: off, and the hub says so, serves nothing and receives no more pages…
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "easel-system"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "palette-agent-config", Namespace: "easel-system"},
+		Data: map[string]string{"feature.workloads": "disable"}}
+	if _, err := kc.CoreV1().ConfigMaps("easel-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the hub to say the workload report is disabled", func() bool {
+		page := list("")
+		return page.Disabled && len(page.Pods) == 0 && page.Listmeta.Count == 0
+	})
+	before := metrics(t, addr)
+	time.Sleep(3 * interval)
+	if after := metrics(t, addr)[pagesReceived]; after != before[pagesReceived] {
+		t.Fatalf("workload pages received while the report is disabled: %v, then %v", before[pagesReceived], after)
+	}
+
+	// …and on again when the ConfigMap is gone: a full report of the 5,000 pods, whole, in several
+	// pages, none over 1 MiB (the hub would refuse more with 413).
+	if err := kc.CoreV1().ConfigMaps("easel-system").Delete(ctx, "palette-agent-config", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the workload report to resume", func() bool {
+		page := list("?limit=1")
+		return !page.Disabled && page.Listmeta.Count == 5000
+	})
+	after := metrics(t, addr)
+	paged := func(m map[string]float64) float64 {
+		return m[`easel_agent_report_pages_count{report="workloads"}`] - m[`easel_agent_report_pages_bucket{report="workloads",le="1"}`]
+	}
+	pages := after[pagesReceived] - before[pagesReceived]
+	underLimit := after[`easel_agent_report_page_bytes_bucket{report="workloads",le="1.048576e+06"}`] -
+		before[`easel_agent_report_page_bytes_bucket{report="workloads",le="1.048576e+06"}`]
+	if paged(after)-paged(before) < 1 || pages < 2 || underLimit != pages ||
+		after[`easel_http_requests_total{code="413",method="PUT",route="PUT /v1/spectroclusters/{uid}/agent/workloads"}`] != 0 {
+		t.Fatalf("after turning the report on: %v reports of several pages applied, %v pages received, %v of them at most 1 MiB",
+			paged(after)-paged(before), pages, underLimit)
+	}
+	t.Logf("The full report of 5000 pods came in %v pages, all at most 1 MiB", pages)
+
+	// Every pod, by following the continue token.
+	seen := map[string]bool{}
+	query := "?limit=1000"
+	for range 10 {
+		page := list(query)
+		for _, p := range page.Pods {
+			if p.Metadata.Namespace != "load" || p.Status.Phase != "Pending" || len(p.Spec.Containers) != 1 {
+				t.Fatalf("pod %+v", p)
+			}
+			seen[p.Metadata.Entity.Name] = true
+		}
+		if page.Listmeta.Continue == "" {
+			break
+		}
+		query = "?limit=1000&continue=" + page.Listmeta.Continue
+	}
+	if len(seen) != 5000 || !seen["pod-0000"] || !seen["pod-4999"] {
+		t.Fatalf("paging through the pods saw %d distinct pods", len(seen))
+	}
+	// The answer is in Palette's shape: the SDK's own model decodes it.
+	var sdk models.V1ClusterWorkloadPods
+	api(t, addr, project, "POST", "/v1/dashboard/spectroclusters/"+uid+"/workloads/pod?limit=1", `{"filter":{"namespaces":["load"]}}`, &sdk)
+	if len(sdk.Pods) != 1 || sdk.Pods[0].Metadata.Entity.Name != "pod-0000" || sdk.Pods[0].Metadata.Namespace != "load" ||
+		sdk.Pods[0].Status.Phase != "Pending" || sdk.Pods[0].Spec.Containers[0].Resources.Requests.CPU != 10 ||
+		sdk.Pods[0].Spec.Containers[0].Resources.Requests.Memory != 16 || time.Time(sdk.Pods[0].Metadata.CreationTimestamp).IsZero() {
+		t.Fatalf("the first pod as the Palette SDK model reads it: %s", dump(sdk.Pods))
+	}
+}
+
+// pagesReceived is the hub's count of workload report pages received.
+const pagesReceived = `easel_agent_report_page_bytes_count{report="workloads"}`
+
+// workloadPage is the part of the dashboard's answer this test reads.
+type workloadPage struct {
+	Pods []struct {
+		Metadata struct {
+			Namespace string
+			Entity    struct{ Name string }
+		}
+		Spec   struct{ Containers []any }
+		Status struct{ Phase string }
+	}
+	Listmeta struct {
+		Count    int
+		Continue string
+	}
+	Disabled bool
+}
+
+// waitFor polls ok until it holds, or fails the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// clusterClient is a client of the cluster's API server through its admin kubeconfig, with a rate
+// limit high enough to create thousands of objects quickly.
+func clusterClient(t *testing.T, addr, project, uid string) kubernetes.Interface {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/spectroclusters/"+uid+"/assets/adminKubeconfig", nil)
+	req.Header.Set("ApiKey", adminKey)
+	req.Header.Set("ProjectUid", project)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	kubeconfig, _ := io.ReadAll(resp.Body)
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		t.Fatalf("the cluster's kubeconfig (%d): %v", resp.StatusCode, err)
+	}
+	cfg.QPS, cfg.Burst = 2000, 4000
+	return kubernetes.NewForConfigOrDie(cfg)
+}
+
+// createPods creates n pods that no node can take, from a few concurrent clients.
+func createPods(t *testing.T, kc kubernetes.Interface, namespace string, n int) {
+	t.Helper()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	next := make(chan int)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%04d", i), Namespace: namespace,
+					Labels: map[string]string{"app": "load", "shard": strconv.Itoa(i % 50)}},
+					Spec: corev1.PodSpec{NodeSelector: map[string]string{"easel.dev/nowhere": "true"},
+						Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10",
+							Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+								corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")}}}}}}
+				if _, err := kc.CoreV1().Pods(namespace).Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatalf("creating pods: %v", firstErr)
+	}
+}
+
+var metricLine = regexp.MustCompile(`^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$`)
+
+// metrics reads the hub's /metrics as series → value.
+func metrics(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if m := metricLine.FindStringSubmatch(line); m != nil {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			out[m[1]] = v
+		}
+	}
+	return out
+}
