@@ -56,8 +56,8 @@ func TestRunIngest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(results) != 2 {
-			t.Fatalf("%d results, want 2", len(results))
+		if len(results) != 3 {
+			t.Fatalf("%d results, want heartbeats, node reports and usage samples", len(results))
 		}
 		for _, r := range results {
 			if r.Requests == 0 || r.Errors != 0 {
