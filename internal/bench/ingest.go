@@ -61,7 +61,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 			return nil, err
 		}
 	}
-	report := nodeReport(cfg.Nodes)
+	nodes, nodesSize := nodeReports(cfg.Nodes)
 	heartbeat := []byte(`{"agentVersion":"bench"}`)
 	agentCall := func(i int, path string, body []byte) error {
 		a := i % len(uids)
@@ -87,7 +87,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 		body func() []byte
 	}{
 		{"PUT …/heartbeat", "/heartbeat", same(heartbeat)},
-		{fmt.Sprintf("PUT …/agent/nodes (%d nodes, %d KiB)", cfg.Nodes, len(report)>>10), "/agent/nodes", same(report)},
+		{fmt.Sprintf("PUT …/agent/nodes (%d nodes, %d KiB)", cfg.Nodes, nodesSize>>10), "/agent/nodes", nodes},
 		{fmt.Sprintf("PUT …/agent/usage (%d nodes, %d KiB)", cfg.Nodes, usageSize>>10), "/agent/usage", usage},
 	} {
 		fmt.Fprintf(cfg.Progress, "Measuring %s from %d agents for %s with %d clients\n", op.name, cfg.Agents, cfg.Duration, cfg.Concurrency)
@@ -96,8 +96,8 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 	return results, nil
 }
 
-// usageReports returns a builder of usage samples of n nodes, each a new sample (the hub ignores a
-// sample it already has), and their size.
+// usageReports returns a builder of usage samples of n nodes, each one page and a new sample as the
+// agent sends them (the hub ignores a sample it already has), and their size.
 func usageReports(n int) (func() []byte, int) {
 	nodes := make([]v1.NodeUsage, n)
 	for i := range nodes {
@@ -107,16 +107,18 @@ func usageReports(n int) (func() []byte, int) {
 	encoded, _ := json.Marshal(nodes)
 	var seq atomic.Int64
 	build := func() []byte {
-		return fmt.Appendf(nil, `{"run":"bench","seq":%d,"source":"bench","nodes":%s}`, seq.Add(1), encoded)
+		return fmt.Appendf(nil, `{"reportId":"bench-%[1]d","page":0,"pages":1,"run":"bench","seq":%[1]d,"source":"bench","nodes":%[2]s}`,
+			seq.Add(1), encoded)
 	}
 	return build, len(build())
 }
 
-// nodeReport is a realistic node report of n Ready nodes.
-func nodeReport(n int) []byte {
-	r := v1.AgentNodeReport{}
+// nodeReports returns a builder of realistic node reports of n Ready nodes, each one page with a
+// new report id as the agent sends them (the hub applies a report once), and their size.
+func nodeReports(n int) (func() []byte, int) {
+	var nodes []v1.NodeReport
 	for i := range n {
-		r.Nodes = append(r.Nodes, v1.NodeReport{Name: fmt.Sprintf("workers-%05d", i), Pool: "workers", Role: "worker", Ready: true,
+		nodes = append(nodes, v1.NodeReport{Name: fmt.Sprintf("workers-%05d", i), Pool: "workers", Role: "worker", Ready: true,
 			Conditions: []v1.NodeCondition{{Type: "Ready", Status: "True", Reason: "KubeletReady"},
 				{Type: "MemoryPressure", Status: "False"}, {Type: "DiskPressure", Status: "False"},
 				{Type: "PIDPressure", Status: "False"}, {Type: "NetworkUnavailable", Status: "False"}},
@@ -124,6 +126,10 @@ func nodeReport(n int) []byte {
 			Allocatable: map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"}, KubeletVersion: "v1.34.4",
 			LeaseRenewTime: time.Now()})
 	}
-	b, _ := json.Marshal(r)
-	return b
+	encoded, _ := json.Marshal(nodes)
+	var seq atomic.Int64
+	build := func() []byte {
+		return fmt.Appendf(nil, `{"reportId":"nodes-%d","page":0,"pages":1,"nodes":%s}`, seq.Add(1), encoded)
+	}
+	return build, len(build())
 }
