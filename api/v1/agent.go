@@ -25,11 +25,14 @@ type AgentPack struct {
 	Manifests []AgentManifest `json:"manifests"`
 }
 
-// AgentDesired is the answer of GET /v1/spectroclusters/{uid}/agent/desired?generation=N: the
-// packs of the cluster's desired generation, bottom layer first.
+// AgentDesired is the answer of GET /v1/spectroclusters/{uid}/agent/desired?generation=G&nodes=R:
+// the packs of the cluster's desired generation, bottom layer first, and what the hub wants of the
+// nodes at nodes revision R.
 type AgentDesired struct {
-	Generation int64       `json:"generation"`
-	Packs      []AgentPack `json:"packs"`
+	Generation    int64                `json:"generation"`
+	Packs         []AgentPack          `json:"packs"`
+	NodesRevision int64                `json:"nodesRevision"`
+	Nodes         []AgentNodeOperation `json:"nodes"`
 }
 
 // Pack states the agent reports.
@@ -95,6 +98,8 @@ type NodeReport struct {
 	Allocatable    map[string]string `json:"allocatable,omitempty"`
 	KubeletVersion string            `json:"kubeletVersion,omitempty"`
 	LeaseRenewTime time.Time         `json:"leaseRenewTime,omitzero"`
+	// Maintenance is the hub's addition when it shows the node: its machine's maintenance status.
+	Maintenance *MachineMaintenanceStatus `json:"maintenance,omitempty"`
 }
 
 // AgentNodeReport is the body of PUT /v1/spectroclusters/{uid}/agent/nodes: every node, in pages

@@ -252,7 +252,8 @@ type Machine struct {
 		Zone         string `json:"zone,omitempty"`
 	} `json:"spec"`
 	Status struct {
-		InstanceState string `json:"instanceState,omitempty"`
+		InstanceState     string                    `json:"instanceState,omitempty"`
+		MaintenanceStatus *MachineMaintenanceStatus `json:"maintenanceStatus,omitempty"`
 	} `json:"status"`
 }
 

@@ -311,6 +311,9 @@ func nodesTable(w io.Writer, nodes []v1.NodeReport, usage []v1.NodeUsage) error 
 		if n.Unschedulable {
 			scheduling = "Cordoned"
 		}
+		if m := n.Maintenance; m != nil && m.Action == v1.MaintenanceCordon {
+			scheduling = "Maintenance:" + m.State
+		}
 		var trouble []string
 		for _, cond := range n.Conditions {
 			if cond.Type != "Ready" && cond.Status == "True" {

@@ -29,7 +29,7 @@ func rootCommand() *cobra.Command {
 	pf.StringVar(&g.flags.Project, "project", "", "project name or uid to act in (env "+cli.EnvProject+")")
 	pf.StringVarP(&g.flags.Output, "output", "o", cli.FormatTable, "output format: table, json or yaml")
 	pf.StringVar(&g.flags.Config, "config", "", "config file (env "+cli.EnvConfig+"; default $XDG_CONFIG_HOME/easel/config.yaml or ~/.config/easel/config.yaml)")
-	root.AddCommand(serverCommand(), loginCommand(g), profileCommand(g), clusterCommand(g), eventsCommand(g), benchCommand(), agentCommand(g))
+	root.AddCommand(serverCommand(), loginCommand(g), profileCommand(g), clusterCommand(g), nodeCommand(g), eventsCommand(g), benchCommand(), agentCommand(g))
 	return root
 }
 

@@ -101,10 +101,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.reportLoop(ctx)
 	go a.usageLoop(ctx)
 	go a.workloadLoop(ctx)
-	var applied int64
+	ops := newNodeOps(a)
+	go ops.run(ctx)
+	var applied, nodesRevision int64
 	backoff := newBackoff()
 	for ctx.Err() == nil {
-		desired, changed, err := a.poll(ctx, applied)
+		desired, changed, err := a.poll(ctx, applied, nodesRevision)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -115,6 +117,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		backoff.reset()
 		if !changed {
+			continue
+		}
+		// Node operations first: a drain must not wait for the packs, nor the packs for a drain.
+		if desired.NodesRevision != nodesRevision {
+			ops.set(desired.Nodes)
+			nodesRevision = desired.NodesRevision
+		}
+		if desired.Generation == applied {
 			continue
 		}
 		if err := a.applyAll(ctx, desired); err != nil {
@@ -162,9 +172,9 @@ func (a *Agent) heartbeats(ctx context.Context) {
 }
 
 // poll long-polls the hub; changed is false when the hub answered that nothing changed.
-func (a *Agent) poll(ctx context.Context, have int64) (v1.AgentDesired, bool, error) {
+func (a *Agent) poll(ctx context.Context, generation, nodesRevision int64) (v1.AgentDesired, bool, error) {
 	var d v1.AgentDesired
-	path := fmt.Sprintf("/agent/desired?generation=%d&wait=%s", have, a.cfg.PollWait)
+	path := fmt.Sprintf("/agent/desired?generation=%d&nodes=%d&wait=%s", generation, nodesRevision, a.cfg.PollWait)
 	status, err := a.do(ctx, "GET", path, nil, &d)
 	if err != nil {
 		return d, false, err
@@ -201,8 +211,10 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 	return err
 }
 
-// do calls one of the cluster's agent endpoints. No body over the message size limit is sent: the
-// builders of reports that grow with the cluster page them (pager.go).
+// do calls one of the cluster's agent endpoints: path is under /v1/spectroclusters/{uid}, or from
+// the hub's root when it starts with /v1/ (a machine's operations live under its cloud config). No
+// body over the message size limit is sent: the builders of reports that grow with the cluster
+// page them (pager.go).
 func (a *Agent) do(ctx context.Context, method, path string, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
@@ -219,6 +231,9 @@ func (a *Agent) do(ctx context.Context, method, path string, in, out any) (int, 
 		body = bytes.NewReader(b)
 	}
 	url := strings.TrimSuffix(a.cfg.HubURL, "/") + "/v1/spectroclusters/" + a.cfg.ClusterUID + path
+	if strings.HasPrefix(path, "/v1/") {
+		url = strings.TrimSuffix(a.cfg.HubURL, "/") + path
+	}
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return 0, err

@@ -101,6 +101,9 @@ type Status struct {
 	// Packs is the agent's last pack report, for PacksGeneration.
 	Packs           []v1.PackStatus `json:"packs,omitempty"`
 	PacksGeneration int64           `json:"packsGeneration,omitempty"`
+	// NodesRevision counts changes of what the hub wants of the nodes (the machines' node
+	// operations); the agent's long-poll wakes on it as on the spec generation.
+	NodesRevision int64 `json:"nodesRevision,omitempty"`
 	// ObservedGeneration is the spec generation the engine last acted on.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"slices"
 	"time"
+
+	v1 "github.com/easelhq/easel/api/v1"
 )
 
 // Machine is one machine of a pool, recorded in the cluster's status before it is created so that
@@ -19,6 +21,8 @@ type Machine struct {
 	CreatedAt    time.Time `json:"createdAt"`
 	// Ready is what the provider last observed.
 	Ready bool `json:"ready"`
+	// Maintenance is the machine's last node operation (maintenance mode) and how far it got.
+	Maintenance *v1.MachineMaintenanceStatus `json:"maintenance,omitempty"`
 }
 
 // PlanMachines compares the recorded machines with the pools and returns the machines to add

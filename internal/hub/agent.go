@@ -119,18 +119,22 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, p principal, 
 	return nil
 }
 
-// agentDesired answers the agent's long-poll: the desired packs as soon as the cluster's
-// generation differs from the one the agent has, else after the wait.
+// agentDesired answers the agent's long-poll: the desired packs and node operations as soon as the
+// cluster's spec generation or nodes revision differs from the agent's, else 304 after the wait.
 func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	have, err := strconv.ParseInt(r.URL.Query().Get("generation"), 10, 64)
-	if r.URL.Query().Get("generation") == "" {
-		have, err = 0, nil
-	}
-	if err != nil || have < 0 {
-		return errBadRequest("generation %q must be a non-negative number", r.URL.Query().Get("generation"))
+	q := r.URL.Query()
+	var have [2]int64
+	for i, name := range []string{"generation", "nodes"} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return errBadRequest("%s %q must be a non-negative number", name, v)
+			}
+			have[i] = n
+		}
 	}
 	wait := defaultDesiredWait
-	if v := r.URL.Query().Get("wait"); v != "" {
+	if v := q.Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
 			return errBadRequest("wait %q must be a duration such as 30s", v)
@@ -139,7 +143,14 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principa
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
-	for rec.Generation == have {
+	for {
+		cl, err := clusters.Decode(rec.Doc)
+		if err != nil {
+			return err
+		}
+		if rec.Generation != have[0] || cl.Status.NodesRevision != have[1] {
+			return s.writeDesired(w, r, rec, cl)
+		}
 		changed := s.waiting.wait(rec.UID)
 		select {
 		case <-r.Context().Done():
@@ -156,10 +167,10 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principa
 			return err
 		}
 	}
-	cl, err := clusters.Decode(rec.Doc)
-	if err != nil {
-		return err
-	}
+}
+
+// writeDesired renders the cluster's desired packs and node operations for its agent.
+func (s *Server) writeDesired(w http.ResponseWriter, r *http.Request, rec store.Record, cl clusters.Cluster) error {
 	out, err := desired.Render(cl, rec.Generation, func(uid string) (profiles.Profile, error) {
 		prec, err := s.store.GetObject(r.Context(), kindProfile, uid)
 		if err != nil {
@@ -170,6 +181,8 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principa
 	if err != nil {
 		return fmt.Errorf("rendering the desired packs of %s: %w", rec.Name, err)
 	}
+	out.NodesRevision = cl.Status.NodesRevision
+	out.Nodes = cl.NodeOperations(s.drainTimeout, func(m *clusters.Machine) string { return maintenanceStatusPath(rec, cl, m) })
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

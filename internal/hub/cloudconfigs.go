@@ -172,6 +172,7 @@ func machineWire(m clusters.Machine) v1.Machine {
 	if m.Ready {
 		out.Status.InstanceState = "Running"
 	}
+	out.Status.MaintenanceStatus = m.Maintenance
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -151,6 +152,17 @@ func statusWire(st clusters.Status) v1.SpectroClusterStatus {
 		Services: orEmpty(st.Services), Packs: orEmpty(st.Packs)}
 }
 
+// nodesWire is the nodes as the agent last reported them, each with its machine's maintenance.
+func nodesWire(cl clusters.Cluster) []v1.NodeReport {
+	out := slices.Clone(cl.Status.Nodes)
+	for i := range out {
+		if m, ok := cl.FindMachine(out[i].Name); ok {
+			out[i].Maintenance = m.Maintenance
+		}
+	}
+	return out
+}
+
 // healthWire is what the agent's heartbeats say; nil before the first one.
 func healthWire(h clusters.Health) *v1.SpectroClusterHealth {
 	if h.LastHeartbeat.IsZero() {
@@ -263,7 +275,7 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 	st := statusWire(cl.Status)
 	out.Status.State, out.Status.Conditions, out.Status.Upgrades = st.State, st.Conditions, st.Upgrades
 	out.Status.Health = healthWire(cl.Status.Health)
-	out.Status.Nodes = cl.Status.Nodes
+	out.Status.Nodes = nodesWire(cl)
 	out.Status.Metrics = usage.Metrics(cl.Status.Usage.Nodes, cl.Status.Usage.ReceivedAt, false)
 	out.Status.NodeUsage = cl.Status.Usage.Nodes
 	writeJSON(w, http.StatusOK, out)

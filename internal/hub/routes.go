@@ -71,6 +71,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("DELETE /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", s.deleteMachinePool)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines", s.listMachines)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}", s.getMachine)
+	handle("PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance", s.putMaintenance)
 	handle("POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}", s.clusterWorkloads)
 
 	// The agent protocol: only the cluster's own agent token.
@@ -80,6 +81,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentConditions)
 	agent("PUT /v1/spectroclusters/{uid}/status/services", s.agentServices)
 	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", limitBody(v1.MaxAgentMessageBytes, s.agentNodes))
+	agent("PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance/status", s.agentMaintenanceStatus)
 	agent("PUT /v1/spectroclusters/{uid}/agent/usage", limitBody(v1.MaxAgentMessageBytes, s.agentUsage))
 	agent("PUT /v1/spectroclusters/{uid}/agent/workloads", limitBody(v1.MaxAgentMessageBytes, s.agentWorkloads))
 
@@ -88,18 +90,17 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 
 	// Palette operations easel will serve but does not yet: a clear 501 rather than a 404.
 	for pattern, what := range map[string]string{
-		"PUT /v1/projects/{uid}/preferences/clusterSettings/nodesAutoRemediationSetting":                         "node auto-remediation",
-		"GET /v1/spectroclusters/{uid}/profiles":                                                                 "a cluster's profile list",
-		"PUT /v1/spectroclusters/{uid}/profiles":                                                                 "changing a cluster's profiles",
-		"PATCH /v1/spectroclusters/{uid}/profiles":                                                               "changing a cluster's profiles",
-		"GET /v1/spectroclusters/{uid}/repave/status":                                                            "repave",
-		"PATCH /v1/spectroclusters/{uid}/repave/approve":                                                         "repave",
-		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":                                                   "certificate renewal",
-		"PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance": "maintenance mode",
-		"POST /v1/spectroclusters/{uid}/features/logFetcher":                                                     "log bundles",
-		"GET /v1/spectroclusters/{uid}/features/logFetcher":                                                      "log bundles",
-		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                                             "log bundles",
-		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                                          "the agent protocol",
+		"PUT /v1/projects/{uid}/preferences/clusterSettings/nodesAutoRemediationSetting": "node auto-remediation",
+		"GET /v1/spectroclusters/{uid}/profiles":                                         "a cluster's profile list",
+		"PUT /v1/spectroclusters/{uid}/profiles":                                         "changing a cluster's profiles",
+		"PATCH /v1/spectroclusters/{uid}/profiles":                                       "changing a cluster's profiles",
+		"GET /v1/spectroclusters/{uid}/repave/status":                                    "repave",
+		"PATCH /v1/spectroclusters/{uid}/repave/approve":                                 "repave",
+		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":                           "certificate renewal",
+		"POST /v1/spectroclusters/{uid}/features/logFetcher":                             "log bundles",
+		"GET /v1/spectroclusters/{uid}/features/logFetcher":                              "log bundles",
+		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                     "log bundles",
+		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                  "the agent protocol",
 	} {
 		handle(pattern, func(http.ResponseWriter, *http.Request, *call) error { return errNotImplemented(what) })
 	}

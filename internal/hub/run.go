@@ -53,6 +53,8 @@ type Config struct {
 	AgentHeartbeat time.Duration
 	// PublicURL is where agents of imported clusters reach the hub (default http://<listen address>).
 	PublicURL string
+	// DrainTimeout bounds how long an agent keeps trying to drain a node (default 15m).
+	DrainTimeout time.Duration
 	// HeartbeatTimeout is how long without a heartbeat makes a cluster unhealthy (default 10m).
 	HeartbeatTimeout time.Duration
 }
@@ -109,7 +111,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log,
 		HeartbeatTimeout: cfg.HeartbeatTimeout}
-	hub := New(st, catalog, Options{Logger: log, Providers: providers, PublicURL: cfg.PublicURL})
+	hub := New(st, catalog, Options{Logger: log, Providers: providers, PublicURL: cfg.PublicURL,
+		DrainTimeout: cfg.DrainTimeout})
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },
 		Logger: log, Registerer: hub.Registry()})

@@ -29,10 +29,11 @@ type Server struct {
 	clock   clock.PassiveClock
 	// notify wakes the engine for a cluster (Run sets it to the engine's Enqueue; without an engine
 	// it does nothing); providers are by cloud type.
-	notify    func(clusterUID string)
-	providers map[string]provider.Provider
-	waiting   waiters
-	publicURL string
+	notify       func(clusterUID string)
+	providers    map[string]provider.Provider
+	waiting      waiters
+	publicURL    string
+	drainTimeout time.Duration
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
@@ -53,12 +54,17 @@ type Options struct {
 	Providers map[string]provider.Provider
 	// PublicURL is where agents reach the hub, written into import manifests.
 	PublicURL string
+	// DrainTimeout bounds how long an agent keeps trying to drain a node (default 15m).
+	DrainTimeout time.Duration
 }
 
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry(),
-		notify: func(string) {}, providers: o.Providers, publicURL: o.PublicURL}
+		notify: func(string) {}, providers: o.Providers, publicURL: o.PublicURL, drainTimeout: o.DrainTimeout}
+	if s.drainTimeout <= 0 {
+		s.drainTimeout = DefaultDrainTimeout
+	}
 	s.stopping = make(chan struct{})
 	if s.log == nil {
 		s.log = slog.Default()
@@ -191,9 +197,19 @@ func (s *Server) wrapAgent(h agentHandler) http.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		clusterUID := r.PathValue("uid")
 		if p.ActorType != "agent" {
 			return errForbidden("this operation is for the cluster's agent; it needs the agent's token")
+		}
+		clusterUID := r.PathValue("uid")
+		if clusterUID == "" { // a machine's operation names the cluster by its cloud config
+			cc, err := s.store.GetObjectByAltUID(r.Context(), kindCluster, r.PathValue("configUid"))
+			if errors.Is(err, store.ErrNotFound) {
+				return errNotFound("cloud config", r.PathValue("configUid"))
+			}
+			if err != nil {
+				return err
+			}
+			clusterUID = cc.UID
 		}
 		if p.AgentCluster != clusterUID {
 			audit := &store.Audit{UID: uid.New(), TenantUID: p.TenantUID, ActorType: "agent", ActorUID: p.AgentCluster,

@@ -35,27 +35,7 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	}
 	const interval = 2 * time.Second // the agent's report intervals are the hub's agent heartbeat
 	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = interval })
-	var projects struct {
-		Items []struct{ Metadata struct{ UID string } }
-	}
-	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
-	project := projects.Items[0].Metadata.UID
-	var prof struct{ UID string }
-	api(t, addr, project, "POST", "/v1/clusterprofiles", `{"metadata":{"name":"base"},"spec":{"template":{"type":"cluster","cloudType":"local",
-		"packs":[{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"}]}}}`, &prof)
-	api(t, addr, project, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", "", nil)
-	var created struct{ UID string }
-	if status := api(t, addr, project, "POST", "/v1/spectroclusters/cloudTypes/local", fmt.Sprintf(`{"metadata":{"name":"busy"},
-		"spec":{"profiles":[{"uid":%q}],"machinepoolconfig":[{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},
-		{"poolConfig":{"name":"workers","size":1}}]}}`, prof.UID), &created); status != 201 {
-		t.Fatalf("create: %d", status)
-	}
-	uid := created.UID
-	waitFor(t, 3*time.Minute, "the cluster to be Running", func() bool {
-		var cl struct{ Status struct{ State string } }
-		api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &cl)
-		return cl.Status.State == "Running"
-	})
+	project, uid := createLocalCluster(t, addr, "busy", 1, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
 
@@ -176,6 +156,34 @@ type workloadPage struct {
 }
 
 // waitFor polls ok until it holds, or fails the test after timeout.
+// createLocalCluster creates a published profile (Ubuntu, Kubernetes and the packs named, e.g.
+// `,{"name":"cni-calico","tag":"3.30.3"}`) and a local cluster of one control-plane node and
+// workers from it in the default project, and waits for it to be Running.
+func createLocalCluster(t *testing.T, addr, name string, workers int, packs string) (project, uid string) {
+	t.Helper()
+	var projects struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
+	project = projects.Items[0].Metadata.UID
+	var prof struct{ UID string }
+	api(t, addr, project, "POST", "/v1/clusterprofiles", `{"metadata":{"name":"`+name+`"},"spec":{"template":{"type":"cluster","cloudType":"local",
+		"packs":[{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"}`+packs+`]}}}`, &prof)
+	api(t, addr, project, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", "", nil)
+	var created struct{ UID string }
+	if status := api(t, addr, project, "POST", "/v1/spectroclusters/cloudTypes/local", fmt.Sprintf(`{"metadata":{"name":%q},
+		"spec":{"profiles":[{"uid":%q}],"machinepoolconfig":[{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},
+		{"poolConfig":{"name":"workers","size":%d}}]}}`, name, prof.UID, workers), &created); status != 201 {
+		t.Fatalf("creating cluster %s: %d", name, status)
+	}
+	waitFor(t, 3*time.Minute, "cluster "+name+" to be Running", func() bool {
+		var cl struct{ Status struct{ State string } }
+		api(t, addr, project, "GET", "/v1/spectroclusters/"+created.UID, "", &cl)
+		return cl.Status.State == "Running"
+	})
+	return project, created.UID
+}
+
 func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)

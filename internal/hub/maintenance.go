@@ -1,0 +1,124 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// DefaultDrainTimeout bounds how long an agent keeps trying to drain a node.
+const DefaultDrainTimeout = 15 * time.Minute
+
+// putMaintenance turns a machine's maintenance mode on (cordon: the agent cordons and drains its
+// node) or off (uncordon). Palette's PUT …/machines/{machineUid}/maintenance.
+func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call) error {
+	rec, cl, err := s.cloudConfigRecord(r, c)
+	if err != nil {
+		return err
+	}
+	if !c.p.can(rec.ProjectUID, permWriteClusters) {
+		return errForbidden("your role does not allow you to change clusters here")
+	}
+	var in v1.MachineMaintenance
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Action != v1.MaintenanceCordon && in.Action != v1.MaintenanceUncordon {
+		return errBadRequest("action %q must be %s or %s", in.Action, v1.MaintenanceCordon, v1.MaintenanceUncordon)
+	}
+	if m, ok := cl.FindMachine(r.PathValue("machineUid")); !ok || m.Pool != r.PathValue("poolName") {
+		return errNotFound("machine", r.PathValue("machineUid"))
+	}
+	if cl.Status.State == v1.ClusterStateDeleting {
+		return errConflict("cluster %s is being deleted", rec.Name)
+	}
+	changed := false
+	var name string
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		changed = false
+		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
+			m, ok := cl.FindMachine(r.PathValue("machineUid"))
+			if !ok {
+				return errNotFound("machine", r.PathValue("machineUid"))
+			}
+			name = m.Name
+			did, err := cl.SetMaintenance(m, in.Action, s.clock.Now())
+			if errors.Is(err, clusters.ErrMaintenanceRefused) {
+				return errConflict("%v", err)
+			}
+			changed = did
+			return err
+		})
+		if err != nil || !changed {
+			return err
+		}
+		msg := fmt.Sprintf("Maintenance of node %s requested: cordon it and drain its pods (DaemonSet and static pods stay)", name)
+		reason := "MaintenanceInitiated"
+		if in.Action == v1.MaintenanceUncordon {
+			msg, reason = fmt.Sprintf("End of maintenance of node %s requested: make it schedulable again", name), "MaintenanceEnding"
+		}
+		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, reason, msg); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, msg)
+	})
+	if err != nil {
+		return err
+	}
+	if changed {
+		s.waiting.wake(rec.UID) // the agent's long-poll: the nodes revision changed
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// agentMaintenanceStatus records the agent's progress on a machine's node operation (Palette's
+// agent-facing PUT …/machines/{machineUid}/maintenance/status); each step is an event.
+func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	var in v1.MachineMaintenanceStatus
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Action != v1.MaintenanceCordon && in.Action != v1.MaintenanceUncordon:
+		return errBadRequest("action %q must be %s or %s", in.Action, v1.MaintenanceCordon, v1.MaintenanceUncordon)
+	case in.State != v1.MaintenanceInitiated && in.State != v1.MaintenanceCompleted && in.State != v1.MaintenanceFailed:
+		return errBadRequest("state %q must be %s, %s or %s", in.State, v1.MaintenanceInitiated, v1.MaintenanceCompleted, v1.MaintenanceFailed)
+	case len(in.Message) > 4096 || len(in.BlockedBy) > 512:
+		return errBadRequest("message is at most 4096 characters and blockedBy 512")
+	}
+	if rec.Category != r.PathValue("cloudType") {
+		return errNotFound("cloud config", r.PathValue("configUid"))
+	}
+	now := s.clock.Now()
+	err := s.store.Tx(r.Context(), func(q store.Queries) error {
+		var reason, severity, message string
+		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
+			m, ok := cl.FindMachine(r.PathValue("machineUid"))
+			if !ok || m.Pool != r.PathValue("poolName") {
+				return errNotFound("machine", r.PathValue("machineUid"))
+			}
+			reason, severity, message = cl.RecordMaintenance(m, in, now)
+			return nil
+		})
+		if err != nil || reason == "" {
+			return err
+		}
+		return s.event(r.Context(), q, &rec, severity, reason, message)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// maintenanceStatusPath is where the agent reports a machine's node operation.
+func maintenanceStatusPath(rec store.Record, cl clusters.Cluster, m *clusters.Machine) string {
+	return fmt.Sprintf("/v1/cloudconfigs/%s/%s/machinePools/%s/machines/%s/maintenance/status", rec.Category, cl.CloudConfigUID, m.Pool, m.UID)
+}

@@ -1,0 +1,197 @@
+package e2e_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/k8sbin"
+)
+
+// Maintenance mode on a local cluster: the agent cordons and drains the node; a PodDisruptionBudget
+// that allows no disruption holds the drain (reported at once, naming it) until it is relaxed;
+// DaemonSet pods stay; the last schedulable worker is refused; turning it off makes the node
+// schedulable and does not move pods back.
+func TestMaintenanceMode(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this test provisions a local cluster: %v", err)
+	}
+	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	project, uid := createLocalCluster(t, addr, "upkeep", 2, `,{"name":"cni-calico","tag":"3.30.3"}`)
+	kc := clusterClient(t, addr, project, uid)
+	ctx := context.Background()
+
+	// A web app of 4 replicas over the two workers, and a budget that allows no disruption.
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "web"}
+	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr(int32(4)), Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}}}
+	if _, err := kc.AppsV1().Deployments("shop").Create(ctx, web, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "4 web pods running", func() bool { return len(runningPods(t, kc, "shop", "")) == 4 })
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: policyv1.PodDisruptionBudgetSpec{
+		MinAvailable: ptr(intstr.FromInt32(4)), Selector: &metav1.LabelSelector{MatchLabels: labels}}}
+	if _, err := kc.PolicyV1().PodDisruptionBudgets("shop").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the budget to count 4 healthy pods", func() bool {
+		b, err := kc.PolicyV1().PodDisruptionBudgets("shop").Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && b.Status.CurrentHealthy == 4 && b.Status.ObservedGeneration == b.Generation
+	})
+
+	// The worker that runs web pods goes into maintenance.
+	node := runningPods(t, kc, "shop", "")[0].Spec.NodeName
+	var other string
+	for _, n := range workerNodes(t, kc) {
+		if n != node {
+			other = n
+		}
+	}
+	var cl struct {
+		Spec struct{ CloudConfigRef struct{ UID string } }
+	}
+	api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &cl)
+	machinePath := func(nodeName string) string {
+		var machines struct {
+			Items []struct{ Metadata struct{ UID, Name string } }
+		}
+		api(t, addr, project, "GET", "/v1/cloudconfigs/cloudTypes/local/"+cl.Spec.CloudConfigRef.UID+"/machinePools/workers/machines", "", &machines)
+		for _, m := range machines.Items {
+			if m.Metadata.Name == nodeName {
+				return "/v1/cloudconfigs/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers/machines/" + m.Metadata.UID
+			}
+		}
+		t.Fatalf("no machine named %s", nodeName)
+		return ""
+	}
+	status := func(nodeName string) (state, blockedBy string) {
+		var m struct {
+			Status struct {
+				MaintenanceStatus struct{ Action, State, BlockedBy string }
+			}
+		}
+		api(t, addr, project, "GET", strings.Replace(machinePath(nodeName), "/v1/cloudconfigs/local/", "/v1/cloudconfigs/cloudTypes/local/", 1), "", &m)
+		return m.Status.MaintenanceStatus.State, m.Status.MaintenanceStatus.BlockedBy
+	}
+	calicoBefore := daemonPods(t, kc, node)
+	if len(calicoBefore) == 0 {
+		t.Fatalf("no DaemonSet pod on node %s to check that it stays", node)
+	}
+	if code := api(t, addr, project, "PUT", machinePath(node)+"/maintenance", `{"action":"cordon"}`, nil); code != 204 {
+		t.Fatalf("maintenance on: %d", code)
+	}
+	// Held by the budget: reported at once, naming it, and the node is cordoned meanwhile.
+	waitForEvent(t, addr, project, uid, "DrainBlocked", "PodDisruptionBudget shop/web")
+	if state, blockedBy := status(node); state != "Initiated" || blockedBy != "shop/web" {
+		t.Fatalf("maintenance status while blocked = %s, blocked by %q", state, blockedBy)
+	}
+	if n, _ := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); !n.Spec.Unschedulable {
+		t.Fatalf("node %s is not cordoned while its drain waits", node)
+	}
+	// The last schedulable worker is refused.
+	if code := api(t, addr, project, "PUT", machinePath(other)+"/maintenance", `{"action":"cordon"}`, nil); code != 409 {
+		t.Fatalf("maintenance of the last schedulable worker: %d; want 409", code)
+	}
+
+	// The budget relaxes: the drain completes, the web pods move to the other worker, the
+	// DaemonSet pod stays.
+	patch := []byte(`{"spec":{"minAvailable":2}}`)
+	if _, err := kc.PolicyV1().PodDisruptionBudgets("shop").Patch(ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the drain to complete", func() bool { state, _ := status(node); return state == "Completed" })
+	waitForEvent(t, addr, project, uid, "MaintenanceCompleted", "cordoned and drained")
+	if left := runningPods(t, kc, "shop", node); len(left) != 0 {
+		t.Fatalf("%d web pods still on node %s after the drain", len(left), node)
+	}
+	waitFor(t, time.Minute, "4 web pods running on the other worker", func() bool { return len(runningPods(t, kc, "shop", other)) == 4 })
+	if after := daemonPods(t, kc, node); !slices.Equal(after, calicoBefore) {
+		t.Fatalf("DaemonSet pods on the drained node: %v, before %v", after, calicoBefore)
+	}
+	var sum struct {
+		Status struct {
+			Nodes []struct {
+				Name        string
+				Maintenance *struct{ Action, State string }
+			}
+		}
+	}
+	api(t, addr, project, "GET", "/v1/dashboard/spectroclusters/"+uid+"/overview", "", &sum)
+	shown := false
+	for _, n := range sum.Status.Nodes {
+		shown = shown || n.Name == node && n.Maintenance != nil && n.Maintenance.Action == "cordon" && n.Maintenance.State == "Completed"
+	}
+	if !shown {
+		t.Fatalf("the overview's nodes do not show %s in maintenance: %+v", node, sum.Status.Nodes)
+	}
+
+	// Off: schedulable again; pods are not moved back.
+	if code := api(t, addr, project, "PUT", machinePath(node)+"/maintenance", `{"action":"uncordon"}`, nil); code != 204 {
+		t.Fatalf("maintenance off: %d", code)
+	}
+	waitFor(t, 30*time.Second, "the node to be schedulable", func() bool {
+		n, err := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		return err == nil && !n.Spec.Unschedulable
+	})
+	waitForEvent(t, addr, project, uid, "MaintenanceEnded", "schedulable again")
+	time.Sleep(2 * time.Second) // a rebalance, if anything did one, would have started
+	if back := runningPods(t, kc, "shop", node); len(back) != 0 {
+		t.Fatalf("%d web pods moved back to %s after maintenance", len(back), node)
+	}
+}
+
+// runningPods lists a namespace's running pods, on one node if node is set.
+func runningPods(t *testing.T, kc kubernetes.Interface, namespace, node string) []corev1.Pod {
+	t.Helper()
+	opts := metav1.ListOptions{FieldSelector: "status.phase=Running"}
+	if node != "" {
+		opts.FieldSelector += ",spec.nodeName=" + node
+	}
+	pods, err := kc.CoreV1().Pods(namespace).List(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+}
+
+// daemonPods names the DaemonSet pods on a node.
+func daemonPods(t *testing.T, kc kubernetes.Interface, node string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range runningPods(t, kc, "", node) {
+		if ref := metav1.GetControllerOf(&p); ref != nil && ref.Kind == "DaemonSet" {
+			out = append(out, p.Namespace+"/"+p.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func workerNodes(t *testing.T, kc kubernetes.Interface) []string {
+	t.Helper()
+	nodes, err := kc.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "easel.dev/pool=workers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range nodes.Items {
+		out = append(out, n.Name)
+	}
+	return out
+}
