@@ -356,6 +356,40 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("cluster workloads of an empty namespace =\n%s", r.stdout)
 	}
 
+	// Maintenance of a worker: on (waits for the drain, showing progress), shown in the node list,
+	// refused for the last schedulable worker, then off.
+	worker := ""
+	for _, row := range rows(mustEasel(t, "cluster", "nodes", "demo").stdout)[1:] {
+		if row[1] == "worker" {
+			worker = row[0]
+		}
+	}
+	r = mustEasel(t, "node", "maintenance", "on", "demo", worker)
+	if !strings.Contains(r.stdout, "Maintenance on requested for node "+worker) || !strings.Contains(r.stdout, "Completed: cordoned;") {
+		t.Errorf("node maintenance on =\n%s", r.stdout)
+	}
+	waitForNodes = time.Now().Add(time.Minute)
+	for !strings.Contains(mustEasel(t, "cluster", "nodes", "demo").stdout, "Maintenance:Completed") {
+		if time.Now().After(waitForNodes) {
+			t.Fatalf("cluster nodes does not show the maintenance:\n%s", mustEasel(t, "cluster", "nodes", "demo").stdout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for _, row := range rows(mustEasel(t, "cluster", "nodes", "demo").stdout)[1:] {
+		if row[1] == "worker" && row[0] != worker {
+			if r := easel(t, "", "node", "maintenance", "on", "demo", row[0]); r.err == nil || !strings.Contains(r.stderr, "last schedulable worker") {
+				t.Errorf("maintenance of the last schedulable worker: %v\n%s", r.err, r.stderr)
+			}
+		}
+	}
+	if r := easel(t, "", "node", "maintenance", "on", "demo", "no-such-node"); r.err == nil || !strings.Contains(r.stderr, `has no node "no-such-node"`) {
+		t.Errorf("maintenance of an unknown node: %v\n%s", r.err, r.stderr)
+	}
+	r = mustEasel(t, "node", "maintenance", "off", "demo", worker)
+	if !strings.Contains(r.stdout, "Completed: node "+worker+" is schedulable again") {
+		t.Errorf("node maintenance off =\n%s", r.stdout)
+	}
+
 	r = mustEasel(t, "events", "demo")
 	events := rows(r.stdout)
 	last := events[len(events)-1]
