@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,7 @@ import (
 
 func benchCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure easel on this machine (loopback only, bounded in count and time)"}
-	cmd.AddCommand(benchAPICommand(), benchProvisionCommand(), benchIngestCommand())
+	cmd.AddCommand(benchAPICommand(), benchProvisionCommand(), benchIngestCommand(), benchDrainCommand())
 	return cmd
 }
 
@@ -132,4 +133,55 @@ func printResults(out io.Writer, title, columns string, results []bench.Result) 
 		fmt.Fprintf(out, "| %s | %.0f | %s | %s | %d |\n", r.Operation, r.PerSecond,
 			r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors)
 	}
+}
+
+func benchDrainCommand() *cobra.Command {
+	cfg := bench.DrainConfig{Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "drain",
+		Short: "Compare easel's drain with kubectl drain on the same local cluster",
+		Long: `Starts a local control plane (127.0.0.1) with two KWOK worker nodes and a Deployment of --pods
+replicas all on one of them, then drains the node holding them with the agent's drain and with
+kubectl drain --ignore-daemonsets --delete-emptydir-data, alternately, --rounds times each (every
+drain moves the pods to the other worker). Prints each drain's time and the medians' ratio.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Pods < 1 || cfg.Pods > 110 || cfg.Rounds < 1 || cfg.Rounds > 10 {
+				return fmt.Errorf("--pods must be 1–110 (a node's pod capacity) and --rounds 1–10")
+			}
+			res, err := bench.RunDrain(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\nDrain of a node with %d pods, %d rounds, %d CPUs (%s/%s)\n\n", res.Pods, cfg.Rounds, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| tool | drains | median | min | max |")
+			fmt.Fprintln(out, "|---|---|---:|---:|---:|")
+			for _, row := range []struct {
+				name  string
+				times []time.Duration
+			}{{"easel (agent drain)", res.Easel}, {"kubectl drain", res.Kubectl}} {
+				fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", row.name, durations(row.times), median(row.times),
+					slices.Min(row.times).Round(time.Millisecond), slices.Max(row.times).Round(time.Millisecond))
+			}
+			fmt.Fprintf(out, "\nkubectl drain / easel: %.1f×\n", float64(median(res.Kubectl))/float64(median(res.Easel)))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Pods, "pods", 110, "pods on the drained node (at most 110, a node's capacity)")
+	cmd.Flags().IntVar(&cfg.Rounds, "rounds", 3, "drains per tool")
+	return cmd
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Sorted(slices.Values(ds))
+	return s[len(s)/2].Round(time.Millisecond)
+}
+
+func durations(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.Round(time.Millisecond).String()
+	}
+	return strings.Join(parts, ", ")
 }

@@ -24,6 +24,13 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 )
 
+// The agent's rate limit on its cluster's API server: one client doing a controller's work (drains
+// evict a node's pods at once), above client-go's default of 5 requests/s.
+const (
+	ClientQPS   = 50
+	ClientBurst = 100
+)
+
 // Version is the agent's version, reported in heartbeats.
 var Version = "0.1.0"
 
@@ -81,6 +88,11 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.HubURL == "" || cfg.ClusterUID == "" || cfg.Token == "" {
 		return nil, fmt.Errorf("the agent needs the hub URL, the cluster uid and its token")
+	}
+	if cfg.Kube.QPS == 0 {
+		kube := *cfg.Kube
+		kube.QPS, kube.Burst = ClientQPS, ClientBurst
+		cfg.Kube = &kube
 	}
 	ap, err := newApplier(cfg.Kube)
 	if err != nil {

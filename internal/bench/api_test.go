@@ -66,3 +66,15 @@ func TestRunIngest(t *testing.T) {
 		}
 	}
 }
+
+// The drain benchmark runs end to end: both tools drain a node and every pod moves (tiny numbers;
+// speed is not asserted).
+func TestRunDrain(t *testing.T) {
+	res, err := bench.RunDrain(context.Background(), bench.DrainConfig{Pods: 5, Rounds: 1, Progress: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Easel) != 1 || len(res.Kubectl) != 1 || res.Easel[0] <= 0 || res.Kubectl[0] <= 0 {
+		t.Fatalf("result = %+v; want one timed drain per tool", res)
+	}
+}

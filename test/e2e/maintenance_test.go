@@ -27,7 +27,7 @@ func TestMaintenanceMode(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat, c.DrainTimeout = time.Second, 15*time.Second })
 	project, uid := createLocalCluster(t, addr, "upkeep", 2, `,{"name":"cni-calico","tag":"3.30.3"}`)
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
@@ -153,6 +153,20 @@ func TestMaintenanceMode(t *testing.T) {
 	time.Sleep(2 * time.Second) // a rebalance, if anything did one, would have started
 	if back := runningPods(t, kc, "shop", node); len(back) != 0 {
 		t.Fatalf("%d web pods moved back to %s after maintenance", len(back), node)
+	}
+
+	// A drain the budget holds past the drain timeout fails, saying why; the node stays cordoned.
+	patch = []byte(`{"spec":{"minAvailable":4}}`)
+	if _, err := kc.PolicyV1().PodDisruptionBudgets("shop").Patch(ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := api(t, addr, project, "PUT", machinePath(other)+"/maintenance", `{"action":"cordon"}`, nil); code != 204 {
+		t.Fatalf("maintenance of the other worker: %d", code)
+	}
+	waitFor(t, time.Minute, "the held drain to fail", func() bool { state, _ := status(other); return state == "Failed" })
+	waitForEvent(t, addr, project, uid, "MaintenanceFailed", "PodDisruptionBudget shop/web does not allow their eviction")
+	if n, _ := kc.CoreV1().Nodes().Get(ctx, other, metav1.GetOptions{}); !n.Spec.Unschedulable {
+		t.Fatalf("node %s is not cordoned after its drain failed", other)
 	}
 }
 
