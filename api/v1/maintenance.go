@@ -38,6 +38,7 @@ type AgentNodeOperation struct {
 	Machine             string `json:"machine"`
 	Pool                string `json:"pool"`
 	Action              string `json:"action"`
+	Purpose             string `json:"purpose"` // maintenance, or deletion (a drain before the machine goes)
 	DrainTimeoutSeconds int64  `json:"drainTimeoutSeconds,omitempty"`
 	StatusPath          string `json:"statusPath"`
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/hub"
 )
 
@@ -38,7 +39,7 @@ to log in. SIGTERM or SIGINT shut it down gracefully.`,
 	cmd.Flags().DurationVar(&cfg.Resync, "resync", time.Minute, "how often every cluster is reconciled again")
 	cmd.Flags().DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 10*time.Minute, "a cluster without a heartbeat for this long is unhealthy")
 	cmd.Flags().DurationVar(&cfg.AgentHeartbeat, "agent-heartbeat", 30*time.Second, "how often local clusters' agents send heartbeats")
-	cmd.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", hub.DefaultDrainTimeout, "how long an agent keeps trying to drain a node (PodDisruptionBudgets may hold it) before the operation fails")
+	cmd.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", clusters.DefaultDrainTimeout, "how long an agent keeps trying to drain a node (PodDisruptionBudgets may hold it) before the operation fails")
 	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "URL agents of imported clusters reach the hub at (default http://<listen address>)")
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL: postgres://… for PostgreSQL (default: SQLite in --data-dir)")
 	return cmd

@@ -21,8 +21,12 @@ type Machine struct {
 	CreatedAt    time.Time `json:"createdAt"`
 	// Ready is what the provider last observed.
 	Ready bool `json:"ready"`
-	// Maintenance is the machine's last node operation (maintenance mode) and how far it got.
+	// Maintenance is the machine's last node operation (maintenance mode, or the drain before it
+	// is deleted) and how far it got.
 	Maintenance *v1.MachineMaintenanceStatus `json:"maintenance,omitempty"`
+	// DeletingSince is when the engine started to take the machine away: its node is drained, then
+	// the machine deleted.
+	DeletingSince time.Time `json:"deletingSince,omitzero"`
 }
 
 // PlanMachines compares the recorded machines with the pools and returns the machines to add

@@ -8,6 +8,15 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 )
 
+// DefaultDrainTimeout bounds how long an agent keeps trying to drain a node.
+const DefaultDrainTimeout = 15 * time.Minute
+
+// Purposes of a node operation.
+const (
+	PurposeMaintenance = "maintenance"
+	PurposeDeletion    = "deletion"
+)
+
 // ErrMaintenanceRefused marks maintenance the cluster cannot take: no other node could run the
 // node's workloads.
 var ErrMaintenanceRefused = errors.New("maintenance refused")
@@ -25,7 +34,18 @@ func (c *Cluster) FindMachine(id string) (*Machine, bool) {
 // InMaintenance reports whether the machine is cordoned for maintenance (asked for, under way,
 // done or failed), as scans, backups and add-on changes must know.
 func (m *Machine) InMaintenance() bool {
-	return m.Maintenance != nil && m.Maintenance.Action == v1.MaintenanceCordon
+	return m.Maintenance != nil && m.Maintenance.Action == v1.MaintenanceCordon && m.DeletingSince.IsZero()
+}
+
+// Deleting reports whether the engine is taking the machine away.
+func (m *Machine) Deleting() bool { return !m.DeletingSince.IsZero() }
+
+// StartDeletion marks the machine for deletion and asks the agent to drain its node first.
+func (c *Cluster) StartDeletion(m *Machine, now time.Time) {
+	m.DeletingSince = now
+	m.Maintenance = &v1.MachineMaintenanceStatus{Action: v1.MaintenanceCordon, State: v1.MaintenanceInitiated,
+		Message: "draining before the machine is deleted", LastTransitionTime: now}
+	c.Status.NodesRevision++
 }
 
 // runsWorkloads reports whether the machine's pool takes ordinary workloads.
@@ -39,6 +59,9 @@ func (c *Cluster) runsWorkloads(m *Machine) bool {
 // workloads: the last schedulable worker, or the only control-plane node. changed is false when
 // the machine already has that action.
 func (c *Cluster) SetMaintenance(m *Machine, action string, now time.Time) (changed bool, err error) {
+	if m.Deleting() {
+		return false, fmt.Errorf("%w: machine %s is being deleted", ErrMaintenanceRefused, m.Name)
+	}
 	if m.Maintenance != nil && m.Maintenance.Action == action {
 		return false, nil
 	}
@@ -59,7 +82,7 @@ func (c *Cluster) checkMaintenance(m *Machine) error {
 	otherWorkers, otherControlPlanes := 0, 0
 	for i := range c.Status.Machines {
 		o := &c.Status.Machines[i]
-		if o.UID == m.UID || o.InMaintenance() {
+		if o.UID == m.UID || o.InMaintenance() || o.Deleting() {
 			continue
 		}
 		if c.runsWorkloads(o) {
@@ -93,6 +116,10 @@ func (c *Cluster) RecordMaintenance(m *Machine, st v1.MachineMaintenanceStatus, 
 	blockedBefore := cur.BlockedBy
 	cur.State, cur.Message, cur.BlockedBy = st.State, st.Message, st.BlockedBy
 	switch {
+	case m.Deleting() && st.State == v1.MaintenanceCompleted:
+		return "NodeDrained", v1.SeverityInfo, fmt.Sprintf("Node %s is drained before its machine is deleted: %s", m.Name, st.Message)
+	case m.Deleting() && st.State == v1.MaintenanceFailed:
+		return "DrainFailed", v1.SeverityWarning, fmt.Sprintf("Drain of node %s before its deletion failed: %s", m.Name, st.Message)
 	case st.Action == v1.MaintenanceUncordon && st.State == v1.MaintenanceCompleted:
 		return "MaintenanceEnded", v1.SeverityInfo, fmt.Sprintf("Node %s is schedulable again; its pods were not moved back", m.Name)
 	case st.State == v1.MaintenanceFailed:
@@ -116,8 +143,12 @@ func (c *Cluster) NodeOperations(drainTimeout time.Duration, statusPath func(m *
 		if st == nil || (st.Action == v1.MaintenanceUncordon && st.State == v1.MaintenanceCompleted) {
 			continue
 		}
+		purpose := PurposeMaintenance
+		if m.Deleting() {
+			purpose = PurposeDeletion
+		}
 		out = append(out, v1.AgentNodeOperation{Node: m.Name, Machine: m.UID, Pool: m.Pool, Action: st.Action,
-			DrainTimeoutSeconds: int64(drainTimeout / time.Second), StatusPath: statusPath(m)})
+			Purpose: purpose, DrainTimeoutSeconds: int64(drainTimeout / time.Second), StatusPath: statusPath(m)})
 	}
 	return out
 }

@@ -168,9 +168,13 @@ func machineWire(m clusters.Machine) v1.Machine {
 	out.Metadata = v1.ObjectMeta{UID: m.UID, Name: m.Name, CreationTimestamp: m.CreatedAt,
 		Labels: map[string]string{"pool": m.Pool}}
 	out.Spec.InstanceType, out.Spec.Zone = m.InstanceType, m.Zone
-	out.Status.InstanceState = "Pending"
-	if m.Ready {
+	switch {
+	case m.Deleting():
+		out.Status.InstanceState = "Deleting"
+	case m.Ready:
 		out.Status.InstanceState = "Running"
+	default:
+		out.Status.InstanceState = "Pending"
 	}
 	out.Status.MaintenanceStatus = m.Maintenance
 	return out

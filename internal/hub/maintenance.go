@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/store"
 )
-
-// DefaultDrainTimeout bounds how long an agent keeps trying to drain a node.
-const DefaultDrainTimeout = 15 * time.Minute
 
 // putMaintenance turns a machine's maintenance mode on (cordon: the agent cordons and drains its
 // node) or off (uncordon). Palette's PUT …/machines/{machineUid}/maintenance.
@@ -96,6 +92,7 @@ func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, 
 		return errNotFound("cloud config", r.PathValue("configUid"))
 	}
 	now := s.clock.Now()
+	deleting := false
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		var reason, severity, message string
 		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
@@ -104,6 +101,7 @@ func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, 
 				return errNotFound("machine", r.PathValue("machineUid"))
 			}
 			reason, severity, message = cl.RecordMaintenance(m, in, now)
+			deleting = m.Deleting()
 			return nil
 		})
 		if err != nil || reason == "" {
@@ -113,6 +111,9 @@ func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, 
 	})
 	if err != nil {
 		return err
+	}
+	if deleting {
+		s.notify(rec.UID) // the engine deletes the machine once its node is drained
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

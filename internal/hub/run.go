@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.PublicURL = "http://" + addr
 	}
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log,
-		HeartbeatTimeout: cfg.HeartbeatTimeout}
+		HeartbeatTimeout: cfg.HeartbeatTimeout, DrainTimeout: cfg.DrainTimeout}
 	hub := New(st, catalog, Options{Logger: log, Providers: providers, PublicURL: cfg.PublicURL,
 		DrainTimeout: cfg.DrainTimeout})
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/utils/clock"
 
+	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/store"
@@ -63,7 +64,7 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry(),
 		notify: func(string) {}, providers: o.Providers, publicURL: o.PublicURL, drainTimeout: o.DrainTimeout}
 	if s.drainTimeout <= 0 {
-		s.drainTimeout = DefaultDrainTimeout
+		s.drainTimeout = clusters.DefaultDrainTimeout
 	}
 	s.stopping = make(chan struct{})
 	if s.log == nil {

@@ -52,6 +52,9 @@ type Controller struct {
 	Log       *slog.Logger
 	// HeartbeatTimeout is how long without a heartbeat makes a cluster unhealthy (default 10m).
 	HeartbeatTimeout time.Duration
+	// DrainTimeout is how long the agent may take to drain a node before its machine is deleted
+	// anyway (default clusters.DefaultDrainTimeout).
+	DrainTimeout time.Duration
 }
 
 var _ engine.Reconciler = (*Controller)(nil)
@@ -137,7 +140,12 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady",
 		"The control plane answers", v1.SeverityInfo)
 
+	draining := false
 	for _, m := range remove {
+		if !c.drained(rec, cl, m.UID, p) {
+			draining = true
+			continue
+		}
 		log.Info("Deleting machine", "machine", m.Name)
 		if err := prov.DeleteMachine(ctx, pc, m); err != nil {
 			return engine.Result{}, err
@@ -168,7 +176,41 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	if !cpReady || !workersReady {
 		return engine.Result{RequeueAfter: Poll}, nil
 	}
-	return c.agentAndPacks(ctx, log, rec, cl, prov, p)
+	res, err := c.agentAndPacks(ctx, log, rec, cl, prov, p)
+	if draining && (res.RequeueAfter == 0 || res.RequeueAfter > Poll) {
+		res.RequeueAfter = Poll // the agent's drain reports wake the engine; this is the backstop
+	}
+	return res, err
+}
+
+// drained says whether a machine to remove may go now: the agent drained its node (or the drain
+// failed, or no report came within the drain timeout), or there is nothing to drain — the node
+// never got Ready, or no agent ever connected. The first call asks the agent to drain the node.
+func (c *Controller) drained(rec *store.Record, cl *clusters.Cluster, machineUID string, p *pending) bool {
+	m, ok := cl.FindMachine(machineUID)
+	if !ok {
+		return true
+	}
+	if !m.Deleting() {
+		if !m.Ready || cl.Status.Health.LastHeartbeat.IsZero() {
+			return true
+		}
+		cl.StartDeletion(m, c.Clock.Now())
+		c.event(p, rec, v1.SeverityInfo, "MachineDraining", fmt.Sprintf("Draining node %s of pool %s before its machine is deleted", m.Name, m.Pool))
+		return false
+	}
+	timeout := c.DrainTimeout
+	if timeout <= 0 {
+		timeout = clusters.DefaultDrainTimeout
+	}
+	switch st := m.Maintenance; {
+	case st != nil && (st.State == v1.MaintenanceCompleted || st.State == v1.MaintenanceFailed):
+		return true
+	case c.Clock.Since(m.DeletingSince) > timeout+time.Minute:
+		c.event(p, rec, v1.SeverityWarning, "DrainTimedOut", fmt.Sprintf("The agent did not report draining node %s within %s; deleting its machine anyway", m.Name, timeout))
+		return true
+	}
+	return false
 }
 
 // agentAndPacks runs the agent, waits for its first heartbeat, then for it to apply the current

@@ -1,0 +1,108 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/k8sbin"
+)
+
+// Scaling a worker pool 2 → 4 → 1 on a local cluster: new machines join; on the way down every
+// machine's node is drained by the agent before the machine is deleted, and the workloads end up
+// on the remaining worker.
+func TestScaleWorkerPoolWithDrains(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this test provisions a local cluster: %v", err)
+	}
+	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	project, uid := createLocalCluster(t, addr, "elastic", 2, "")
+	kc := clusterClient(t, addr, project, uid)
+	ctx := context.Background()
+	labels := map[string]string{"app": "web"}
+	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr(int32(6)), Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}}}
+	if _, err := kc.AppsV1().Deployments("default").Create(ctx, web, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "6 web pods running", func() bool { return len(runningPods(t, kc, "default", "")) == 6 })
+
+	var cl struct {
+		Spec struct{ CloudConfigRef struct{ UID string } }
+	}
+	api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &cl)
+	pool := "/v1/cloudconfigs/cloudTypes/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers"
+	machines := func() map[string]string { // name → instance state
+		var out struct {
+			Items []struct {
+				Metadata struct{ Name string }
+				Status   struct{ InstanceState string }
+			}
+		}
+		api(t, addr, project, "GET", pool+"/machines", "", &out)
+		m := map[string]string{}
+		for _, it := range out.Items {
+			m[it.Metadata.Name] = it.Status.InstanceState
+		}
+		return m
+	}
+	scale := func(n int) {
+		t.Helper()
+		if code := api(t, addr, project, "PUT", pool, fmt.Sprintf(`{"poolConfig":{"name":"workers","size":%d}}`, n), nil); code != 204 {
+			t.Fatalf("scaling to %d: %d", n, code)
+		}
+	}
+
+	scale(4)
+	waitFor(t, time.Minute, "4 running workers", func() bool {
+		m := machines()
+		return len(m) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(m)), func(s string) bool { return s != "Running" })
+	})
+	before := machines()
+
+	scale(1)
+	waitFor(t, 2*time.Minute, "1 worker left", func() bool { return len(machines()) == 1 })
+	var kept string
+	for name := range machines() {
+		kept = name
+	}
+	// Every removed machine was drained before it was deleted.
+	var events struct {
+		Items []struct{ Reason, Message string }
+	}
+	api(t, addr, project, "GET", "/v1/events/components/spectrocluster/"+uid+"?limit=200", "", &events)
+	slices.Reverse(events.Items) // oldest first
+	for name := range before {
+		if name == kept {
+			continue
+		}
+		var order []string
+		for _, e := range events.Items {
+			if strings.Contains(e.Message, name+" ") || strings.HasSuffix(e.Message, name) {
+				order = append(order, e.Reason)
+			}
+		}
+		i, j, k := slices.Index(order, "MachineDraining"), slices.Index(order, "NodeDrained"), slices.Index(order, "MachineDeleted")
+		if i < 0 || j < i || k < j {
+			t.Fatalf("events of removed machine %s = %v; want MachineDraining, NodeDrained, MachineDeleted in that order", name, order)
+		}
+	}
+	waitFor(t, time.Minute, "6 web pods running on the remaining worker", func() bool {
+		return len(runningPods(t, kc, "default", kept)) == 6 && len(runningPods(t, kc, "default", "")) == 6
+	})
+	nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "easel.dev/pool=workers"})
+	if err != nil || len(nodes.Items) != 1 || nodes.Items[0].Name != kept {
+		t.Fatalf("worker nodes after scaling to 1: %v, %v", nodes, err)
+	}
+}
