@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,4 +107,33 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	if err != nil || len(nodes.Items) != 1 || nodes.Items[0].Name != kept {
 		t.Fatalf("worker nodes after scaling to 1: %v, %v", nodes, err)
 	}
+}
+
+// A local cluster whose agent stops (frozen, so the hub's supervision does not replace it) turns
+// unhealthy for the right reason once the (shortened) heartbeat timeout passes, and healthy again
+// when the agent resumes.
+func TestLocalAgentStopIsUnhealthy(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this test provisions a local cluster: %v", err)
+	}
+	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat, c.HeartbeatTimeout = time.Second, 4*time.Second })
+	project, uid := createLocalCluster(t, addr, "frozen", 1, "")
+	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats arrive")
+	pids := processIDs(t, "easel", "--cluster="+uid)
+	if len(pids) != 1 {
+		t.Fatalf("agent processes of cluster %s: %v; want one", uid, pids)
+	}
+	agent, err := os.FindProcess(pids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Signal(syscall.SIGCONT) })
+	waitForEvent(t, addr, project, uid, "Unhealthy", "NoHeartbeat: no heartbeat from the agent since")
+	if err := agent.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats arrive")
 }
