@@ -66,9 +66,18 @@ func (s *Server) clusterChanged(uid string) {
 // updateStatus applies fn to the stored cluster, retrying when the engine or an API write
 // changed it meanwhile.
 func (s *Server) updateStatus(ctx context.Context, uid string, fn func(cl *clusters.Cluster) error) error {
-	for attempt := 0; ; attempt++ {
-		err := updateClusterStatus(ctx, s.store, uid, fn)
-		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+	return s.txRetrying(ctx, func(q store.Queries) error { return updateClusterStatus(ctx, q, uid, fn) })
+}
+
+// conflictAttempts is how often a write that lost a race for a record is tried.
+const conflictAttempts = 5
+
+// txRetrying runs fn in a transaction, again (from the start) when a record it updates changed
+// since fn read it: the engine and the agents' reports write cluster records all the time.
+func (s *Server) txRetrying(ctx context.Context, fn func(q store.Queries) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.store.Tx(ctx, fn)
+		if !errors.Is(err, store.ErrConflict) || attempt == conflictAttempts {
 			return err
 		}
 	}

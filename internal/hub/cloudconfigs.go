@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
@@ -47,43 +48,54 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
-// changePools applies a pool change to the stored cluster spec (a new generation), with an event
-// and an audit entry, after checking the pools as a whole.
-func (s *Server) changePools(r *http.Request, c *call, rec store.Record, cl clusters.Cluster, action, message string) error {
-	if !c.p.can(rec.ProjectUID, permWriteClusters) {
-		return errForbidden("your role does not allow you to change clusters here")
-	}
-	if err := checkIfMatch(r, rec); err != nil {
-		return err
-	}
-	if err := clusters.CheckPools(cl.Pools); err != nil {
-		return err
-	}
-	if cl.Status.State == v1.ClusterStateDeleting {
-		return errConflict("cluster %s is being deleted", rec.Name)
-	}
-	rec.Doc = cl.Encode()
-	rec.Generation++
-	err := s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := q.UpdateObject(r.Context(), &rec); err != nil {
+// changePools applies change to the cluster's pools as a new spec generation, with an event and an
+// audit entry, after checking the pools as a whole. The engine and the agent's reports write the
+// record all the time: unless the caller sent If-Match, a conflict re-reads the record and applies
+// the change again.
+func (s *Server) changePools(r *http.Request, c *call, change func(cl *clusters.Cluster) (message string, err error)) error {
+	for attempt := 0; ; attempt++ {
+		rec, cl, err := s.cloudConfigRecord(r, c)
+		if err != nil {
 			return err
 		}
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "MachinePoolChanged", message); err != nil {
+		if !c.p.can(rec.ProjectUID, permWriteClusters) {
+			return errForbidden("your role does not allow you to change clusters here")
+		}
+		if err := checkIfMatch(r, rec); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, action, kindCluster, rec.UID, rec.Name, message)
-	})
-	if err == nil {
-		s.clusterChanged(rec.UID)
+		if cl.Status.State == v1.ClusterStateDeleting {
+			return errConflict("cluster %s is being deleted", rec.Name)
+		}
+		message, err := change(&cl)
+		if err != nil {
+			return err
+		}
+		if err := clusters.CheckPools(cl.Pools); err != nil {
+			return err
+		}
+		rec.Doc = cl.Encode()
+		rec.Generation++
+		err = s.store.Tx(r.Context(), func(q store.Queries) error {
+			if err := q.UpdateObject(r.Context(), &rec); err != nil {
+				return err
+			}
+			if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "MachinePoolChanged", message); err != nil {
+				return err
+			}
+			return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
+		})
+		if err == nil {
+			s.clusterChanged(rec.UID)
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) || r.Header.Get("If-Match") != "" || attempt == 4 {
+			return err
+		}
 	}
-	return err
 }
 
 func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, cl, err := s.cloudConfigRecord(r, c)
-	if err != nil {
-		return err
-	}
 	var in v1.MachinePoolConfigEntity
 	if err := decode(r, &in); err != nil {
 		return err
@@ -92,11 +104,14 @@ func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	if _, exists := cl.Pool(p.Name); exists {
-		return errConflict("cluster %s already has a pool named %s", rec.Name, p.Name)
-	}
-	cl.Pools = append(cl.Pools, p)
-	if err := s.changePools(r, c, rec, cl, "update", "Added machine pool "+p.Name); err != nil {
+	err = s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
+		if _, exists := cl.Pool(p.Name); exists {
+			return "", errConflict("the cluster already has a pool named %s", p.Name)
+		}
+		cl.Pools = append(cl.Pools, p)
+		return "Added machine pool " + p.Name, nil
+	})
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, v1.UID{UID: p.Name})
@@ -104,15 +119,7 @@ func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 func (s *Server) updateMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, cl, err := s.cloudConfigRecord(r, c)
-	if err != nil {
-		return err
-	}
 	name := r.PathValue("poolName")
-	old, ok := cl.Pool(name)
-	if !ok {
-		return errNotFound("machine pool", name)
-	}
 	var in v1.MachinePoolConfigEntity
 	if err := decode(r, &in); err != nil {
 		return err
@@ -127,8 +134,15 @@ func (s *Server) updateMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 	if p.Name != name {
 		return errBadRequest("poolConfig.name %q differs from the pool in the path (%s); pools cannot be renamed", p.Name, name)
 	}
-	*old = p
-	if err := s.changePools(r, c, rec, cl, "update", "Updated machine pool "+name); err != nil {
+	err = s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
+		old, ok := cl.Pool(name)
+		if !ok {
+			return "", errNotFound("machine pool", name)
+		}
+		*old = p
+		return "Updated machine pool " + name, nil
+	})
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -136,26 +150,19 @@ func (s *Server) updateMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 func (s *Server) deleteMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, cl, err := s.cloudConfigRecord(r, c)
-	if err != nil {
-		return err
-	}
 	name := r.PathValue("poolName")
-	p, ok := cl.Pool(name)
-	if !ok {
-		return errNotFound("machine pool", name)
-	}
-	if p.ControlPlane {
-		return errBadRequest("pool %s is the control plane; a cluster cannot lose it", name)
-	}
-	var kept []clusters.Pool
-	for _, other := range cl.Pools {
-		if other.Name != name {
-			kept = append(kept, other)
+	err := s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
+		p, ok := cl.Pool(name)
+		switch {
+		case !ok:
+			return "", errNotFound("machine pool", name)
+		case p.ControlPlane:
+			return "", errBadRequest("pool %s is the control plane; a cluster cannot lose it", name)
 		}
-	}
-	cl.Pools = kept
-	if err := s.changePools(r, c, rec, cl, "update", "Deleted machine pool "+name); err != nil {
+		cl.Pools = slices.DeleteFunc(cl.Pools, func(other clusters.Pool) bool { return other.Name == name })
+		return "Deleted machine pool " + name, nil
+	})
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

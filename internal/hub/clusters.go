@@ -202,16 +202,24 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		return errForbidden("your role does not allow you to delete clusters here")
 	}
 	if cl.Status.State != v1.ClusterStateDeleting {
-		cl.Status.State = v1.ClusterStateDeleting
-		rec.Doc, rec.State = cl.Encode(), cl.Status.State
-		err = s.store.Tx(r.Context(), func(q store.Queries) error {
-			if err := q.UpdateObject(r.Context(), &rec); err != nil {
+		err = s.txRetrying(r.Context(), func(q store.Queries) error {
+			cur, err := q.GetObject(r.Context(), kindCluster, rec.UID)
+			if err != nil {
 				return err
 			}
-			if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "Deleting", "Cluster deletion requested; tearing it down"); err != nil {
+			cl, err := clusters.Decode(cur.Doc)
+			if err != nil || cl.Status.State == v1.ClusterStateDeleting {
 				return err
 			}
-			return s.audit(r.Context(), q, c, rec.ProjectUID, "delete", kindCluster, rec.UID, rec.Name, "Deleted cluster "+rec.Name)
+			cl.Status.State = v1.ClusterStateDeleting
+			cur.Doc, cur.State = cl.Encode(), cl.Status.State
+			if err := q.UpdateObject(r.Context(), &cur); err != nil {
+				return err
+			}
+			if err := s.event(r.Context(), q, &cur, v1.SeverityInfo, "Deleting", "Cluster deletion requested; tearing it down"); err != nil {
+				return err
+			}
+			return s.audit(r.Context(), q, c, cur.ProjectUID, "delete", kindCluster, cur.UID, cur.Name, "Deleted cluster "+cur.Name)
 		})
 		if err != nil {
 			return err

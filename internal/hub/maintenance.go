@@ -35,7 +35,7 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	changed := false
 	var name string
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+	err = s.txRetrying(r.Context(), func(q store.Queries) error {
 		changed = false
 		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			m, ok := cl.FindMachine(r.PathValue("machineUid"))
@@ -93,7 +93,7 @@ func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, 
 	}
 	now := s.clock.Now()
 	deleting := false
-	err := s.store.Tx(r.Context(), func(q store.Queries) error {
+	err := s.txRetrying(r.Context(), func(q store.Queries) error {
 		var reason, severity, message string
 		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			m, ok := cl.FindMachine(r.PathValue("machineUid"))

@@ -23,8 +23,6 @@ const (
 	maxReportPages = 10000
 	// stalePagesAfter is how long the pages of a report whose other pages never came are kept.
 	stalePagesAfter = 10 * time.Minute
-	// transaction retries when the cluster record changed under an assembly.
-	applyAttempts = 5
 )
 
 // limitBody refuses a route's bodies over n bytes with 413, below the hub's global limit.
@@ -72,7 +70,7 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 	}
 	now := s.clock.Now()
 	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
-		return true, s.applyReport(ctx, func(q store.Queries) error { return apply(q, [][]byte{body}) })
+		return true, s.txRetrying(ctx, func(q store.Queries) error { return apply(q, [][]byte{body}) })
 	}
 	if pg.Pages > 1 {
 		if done, err := s.store.ReportApplied(ctx, clusterUID, report, pg.ReportID); err != nil || done {
@@ -92,7 +90,7 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 			return false, err
 		}
 	}
-	err = s.applyReport(ctx, func(q store.Queries) error {
+	err = s.txRetrying(ctx, func(q store.Queries) error {
 		fresh, err := q.MarkReportApplied(ctx, clusterUID, report, pg.ReportID, now)
 		if err != nil {
 			return err
@@ -132,16 +130,6 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 		s.reportPages.WithLabelValues(report).Observe(float64(max(pg.Pages, 1)))
 	}
 	return err == nil, err
-}
-
-// applyReport runs fn in a transaction, again when the cluster record changed under it.
-func (s *Server) applyReport(ctx context.Context, fn func(q store.Queries) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.store.Tx(ctx, fn)
-		if !errors.Is(err, store.ErrConflict) || attempt == applyAttempts {
-			return err
-		}
-	}
 }
 
 // pageAnswer answers a report page: 204 once the report is applied, 202 while it waits for its
