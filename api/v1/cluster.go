@@ -69,12 +69,20 @@ type ClusterCloudConfigEntity struct {
 	Values string `json:"values,omitempty"`
 }
 
+// ClusterConfigEntity is a cluster's settings (Palette's V1ClusterConfigEntity; its other fields are
+// accepted and ignored).
+type ClusterConfigEntity struct {
+	// RepaveApprovalRequired is easel's addition: a repave waits for PATCH …/repave/approve.
+	RepaveApprovalRequired bool `json:"repaveApprovalRequired,omitempty"`
+}
+
 // SpectroClusterEntity is the body of POST /v1/spectroclusters/cloudTypes/{cloudType}.
 type SpectroClusterEntity struct {
 	Metadata ObjectMeta `json:"metadata"`
 	Spec     struct {
 		CloudAccountUID   string                        `json:"cloudAccountUid,omitempty"`
 		CloudConfig       ClusterCloudConfigEntity      `json:"cloudConfig"`
+		ClusterConfig     ClusterConfigEntity           `json:"clusterConfig"`
 		Machinepoolconfig []MachinePoolConfigEntity     `json:"machinepoolconfig"`
 		Profiles          []SpectroClusterProfileEntity `json:"profiles"`
 	} `json:"spec"`
@@ -317,4 +325,25 @@ type SearchFilterBoolCondition struct {
 type SearchFilterSort struct {
 	Field string `json:"field"`
 	Order string `json:"order,omitempty"`
+}
+
+// RepaveReason is one reason of a repave (Palette's V1SpectroClusterRepaveReason).
+type RepaveReason struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// SpectroClusterRepave is the answer of GET /v1/spectroclusters/{uid}/repave/status.
+type SpectroClusterRepave struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		Reasons           []RepaveReason `json:"reasons"`
+		Source            string         `json:"source,omitempty"`
+		SpectroClusterUID string         `json:"spectroClusterUid"`
+	} `json:"spec"`
+	Status struct {
+		State                string    `json:"state,omitempty"`
+		Message              string    `json:"message,omitempty"`
+		RepaveTransitionTime time.Time `json:"repaveTransitionTime,omitzero"`
+	} `json:"status"`
 }

@@ -101,6 +101,8 @@ type Status struct {
 	// Packs is the agent's last pack report, for PacksGeneration.
 	Packs           []v1.PackStatus `json:"packs,omitempty"`
 	PacksGeneration int64           `json:"packsGeneration,omitempty"`
+	// Repave is the repave the cluster's changes call for, if any.
+	Repave Repave `json:"repave,omitzero"`
 	// NodesRevision counts changes of what the hub wants of the nodes (the machines' node
 	// operations); the agent's long-poll wakes on it as on the spec generation.
 	NodesRevision int64 `json:"nodesRevision,omitempty"`
@@ -117,7 +119,9 @@ type Cluster struct {
 	ClusterValues  string            `json:"clusterValues,omitempty"`
 	Profiles       []ProfileRef      `json:"profiles"`
 	Pools          []Pool            `json:"pools"`
-	Status         Status            `json:"status"`
+	// RepaveApproval: a repave waits for PATCH …/repave/approve before it starts.
+	RepaveApproval bool   `json:"repaveApproval,omitempty"`
+	Status         Status `json:"status"`
 }
 
 // Health states.
@@ -191,7 +195,7 @@ type ProfileResolver func(uid string) (profiles.Profile, bool)
 // store (without uids and status). Every problem is an ErrInvalid naming the field.
 func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileResolver) (Cluster, error) {
 	c := Cluster{CloudType: cloudType, Labels: e.Metadata.Labels, Annotations: e.Metadata.Annotations,
-		ClusterValues: e.Spec.CloudConfig.Values}
+		ClusterValues: e.Spec.CloudConfig.Values, RepaveApproval: e.Spec.ClusterConfig.RepaveApprovalRequired}
 	if !slices.Contains(SupportedCloudTypes, cloudType) {
 		return c, invalid("cloud type %q is not supported (supported: %s)", cloudType, strings.Join(SupportedCloudTypes, ", "))
 	}

@@ -30,33 +30,82 @@ type Machine struct {
 }
 
 // PlanMachines compares the recorded machines with the pools and returns the machines to add
-// (named, spread over the pool's zones) and those to remove (the newest first, and every machine
-// of a pool that is gone). newUID makes machine uids.
+// (named, in the pool's least used zone) and those to remove: machines already being deleted,
+// every machine of a pool that is gone, and on scale-down the newest.
+// While an approved repave runs, a pool's outdated machines are replaced one at a time: one new
+// machine beyond the pool's size, then — once every up-to-date machine of the pool is Ready — the
+// oldest outdated machine goes. newUID makes machine uids.
 func PlanMachines(c *Cluster, now time.Time, newUID func() string) (add, remove []Machine) {
-	byPool := map[string][]Machine{}
+	byPool, deleting := map[string][]Machine{}, map[string]int{}
 	for _, m := range c.Status.Machines {
+		if m.Deleting() {
+			remove = append(remove, m) // its drain and deletion go on
+			deleting[m.Pool]++
+			continue
+		}
 		byPool[m.Pool] = append(byPool[m.Pool], m)
 	}
+	repaving := c.Status.Repave.State == RepaveApproved
 	for _, p := range c.Pools {
-		have := byPool[p.Name]
+		live := byPool[p.Name]
 		delete(byPool, p.Name)
-		// Oldest first, so scale-down removes the newest.
-		slices.SortStableFunc(have, func(a, b Machine) int { return a.CreatedAt.Compare(b.CreatedAt) })
-		for i := len(have); i < p.Size; i++ {
-			add = append(add, Machine{UID: newUID(), Name: p.Name + "-" + randomSuffix(), Pool: p.Name,
-				ControlPlane: p.ControlPlane, InstanceType: p.InstanceType, Zone: p.Zones[i%len(p.Zones)],
-				DiskGiB: p.DiskGiB, CreatedAt: now})
+		slices.SortStableFunc(live, func(a, b Machine) int { return a.CreatedAt.Compare(b.CreatedAt) }) // oldest first
+		var current, old []Machine
+		for _, m := range live {
+			if repaving && len(c.machineReasons(m, p)) > 0 {
+				old = append(old, m)
+			} else {
+				current = append(current, m)
+			}
 		}
-		if len(have) > p.Size {
-			extra := have[p.Size:]
-			slices.Reverse(extra)
-			remove = append(remove, extra...)
+		newMachine := func() Machine {
+			return Machine{UID: newUID(), Name: p.Name + "-" + randomSuffix(), Pool: p.Name, ControlPlane: p.ControlPlane,
+				InstanceType: p.InstanceType, Zone: leastUsedZone(p.Zones, current), DiskGiB: p.DiskGiB, CreatedAt: now}
+		}
+		switch {
+		case len(live) < p.Size: // scale up
+			for range p.Size - len(live) {
+				m := newMachine()
+				current = append(current, m)
+				add = append(add, m)
+			}
+		case len(old) > 0 && deleting[p.Name] > 0: // repave: the previous outdated machine is still going
+		case len(old) > 0 && len(live) == p.Size: // repave: first a machine beyond the pool's size
+			add = append(add, newMachine())
+		case len(old) > 0: // repave: once the new machines are Ready, an outdated one goes
+			if allReady(current) {
+				remove = append(remove, old[0])
+			}
+		case len(live) > p.Size: // scale down: the newest first
+			slices.Reverse(current)
+			remove = append(remove, current[:len(live)-p.Size]...)
 		}
 	}
 	for _, gone := range byPool {
 		remove = append(remove, gone...)
 	}
 	return add, remove
+}
+
+func allReady(ms []Machine) bool {
+	return !slices.ContainsFunc(ms, func(m Machine) bool { return !m.Ready })
+}
+
+// leastUsedZone is the zone of zones that has the fewest of machines (the first such).
+func leastUsedZone(zones []string, machines []Machine) string {
+	best, fewest := zones[0], -1
+	for _, z := range zones {
+		n := 0
+		for _, m := range machines {
+			if m.Zone == z {
+				n++
+			}
+		}
+		if fewest < 0 || n < fewest {
+			best, fewest = z, n
+		}
+	}
+	return best
 }
 
 // randomSuffix is five lower-case alphanumerics, as Kubernetes names generated objects.

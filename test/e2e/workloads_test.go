@@ -158,8 +158,9 @@ type workloadPage struct {
 // waitFor polls ok until it holds, or fails the test after timeout.
 // createLocalCluster creates a published profile (Ubuntu, Kubernetes and the packs named, e.g.
 // `,{"name":"cni-calico","tag":"3.30.3"}`) and a local cluster of one control-plane node and
-// workers from it in the default project, and waits for it to be Running.
-func createLocalCluster(t *testing.T, addr, name string, workers int, packs string) (project, uid string) {
+// workers from it in the default project, and waits for it to be Running. spec adds fields to the
+// cluster's spec (e.g. `"clusterConfig":{…},`).
+func createLocalCluster(t *testing.T, addr, name string, workers int, packs string, spec ...string) (project, uid string) {
 	t.Helper()
 	var projects struct {
 		Items []struct{ Metadata struct{ UID string } }
@@ -172,8 +173,8 @@ func createLocalCluster(t *testing.T, addr, name string, workers int, packs stri
 	api(t, addr, project, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", "", nil)
 	var created struct{ UID string }
 	if status := api(t, addr, project, "POST", "/v1/spectroclusters/cloudTypes/local", fmt.Sprintf(`{"metadata":{"name":%q},
-		"spec":{"profiles":[{"uid":%q}],"machinepoolconfig":[{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},
-		{"poolConfig":{"name":"workers","size":%d}}]}}`, name, prof.UID, workers), &created); status != 201 {
+		"spec":{%s"profiles":[{"uid":%q}],"machinepoolconfig":[{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},
+		{"poolConfig":{"name":"workers","size":%d}}]}}`, name, strings.Join(spec, ""), prof.UID, workers), &created); status != 201 {
 		t.Fatalf("creating cluster %s: %d", name, status)
 	}
 	waitFor(t, 3*time.Minute, "cluster "+name+" to be Running", func() bool {

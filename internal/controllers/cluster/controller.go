@@ -115,6 +115,7 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	}
 	pc := provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: *cl}
 
+	c.repave(rec, cl, p, now)
 	// Machines are recorded before they are created: a crash in between never duplicates one.
 	add, remove := clusters.PlanMachines(cl, now, uid.New)
 	if len(add) > 0 {
@@ -177,10 +178,55 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 		return engine.Result{RequeueAfter: Poll}, nil
 	}
 	res, err := c.agentAndPacks(ctx, log, rec, cl, prov, p)
-	if draining && (res.RequeueAfter == 0 || res.RequeueAfter > Poll) {
-		res.RequeueAfter = Poll // the agent's drain reports wake the engine; this is the backstop
+	// A drain's report wakes the engine, but a repave's next step (its new machine Ready) does not.
+	if (draining || cl.Status.Repave.State == clusters.RepaveApproved) && (res.RequeueAfter == 0 || res.RequeueAfter > Poll) {
+		res.RequeueAfter = Poll
 	}
 	return res, err
+}
+
+// repave starts, holds for approval, extends or ends the repave the pools call for: machines whose
+// instance type, disk size or zone no longer match their pool are replaced one at a time
+// (PlanMachines). Each repave that starts is an entry of status.upgrades with its reasons.
+func (c *Controller) repave(rec *store.Record, cl *clusters.Cluster, p *pending, now time.Time) {
+	reasons := cl.RepaveReasons()
+	rp := &cl.Status.Repave
+	switch {
+	case len(reasons) == 0 && rp.State == clusters.RepaveApproved && slices.ContainsFunc(cl.Status.Machines, func(m clusters.Machine) bool { return m.Deleting() }):
+		// the last outdated machine is still being drained and deleted
+	case len(reasons) == 0:
+		if rp.State == clusters.RepaveApproved {
+			c.event(p, rec, v1.SeverityInfo, "RepaveCompleted", "Repave completed: every machine matches its pool")
+		}
+		*rp = clusters.Repave{}
+	case rp.State == "" && cl.RepaveApproval:
+		*rp = clusters.Repave{State: clusters.RepavePending, Reasons: reasons, Since: now}
+		c.event(p, rec, v1.SeverityWarning, "RepavePending", "Repave waits for approval (PATCH …/repave/approve): "+strings.Join(reasons, "; "))
+	case rp.State == "":
+		*rp = clusters.Repave{State: clusters.RepaveApproved, Reasons: reasons, Since: now}
+		c.startRepave(rec, cl, p, reasons, now)
+	case rp.State == clusters.RepavePending && !slices.Equal(rp.Reasons, reasons):
+		rp.Reasons = reasons
+		c.event(p, rec, v1.SeverityWarning, "RepavePending", "Repave waits for approval (PATCH …/repave/approve): "+strings.Join(reasons, "; "))
+	case rp.State == clusters.RepaveApproved:
+		// Changes made during a repave join it, as an entry of their own.
+		var added []string
+		for _, r := range reasons {
+			if !slices.Contains(rp.Reasons, r) {
+				added = append(added, r)
+			}
+		}
+		if len(added) > 0 {
+			rp.Reasons = append(rp.Reasons, added...)
+			c.startRepave(rec, cl, p, added, now)
+		}
+	}
+}
+
+// startRepave records a repave's reasons in status.upgrades and as an event.
+func (c *Controller) startRepave(rec *store.Record, cl *clusters.Cluster, p *pending, reasons []string, now time.Time) {
+	cl.RecordUpgrade(reasons, now)
+	c.event(p, rec, v1.SeverityInfo, "RepaveStarted", "Repaving, one machine at a time: "+strings.Join(reasons, "; "))
 }
 
 // drained says whether a machine to remove may go now: the agent drained its node (or the drain
@@ -196,7 +242,11 @@ func (c *Controller) drained(rec *store.Record, cl *clusters.Cluster, machineUID
 			return true
 		}
 		cl.StartDeletion(m, c.Clock.Now())
-		c.event(p, rec, v1.SeverityInfo, "MachineDraining", fmt.Sprintf("Draining node %s of pool %s before its machine is deleted", m.Name, m.Pool))
+		why := ""
+		if reasons := cl.ReplacementReasons(*m); reasons != "" {
+			why = " (replaced: " + reasons + ")"
+		}
+		c.event(p, rec, v1.SeverityInfo, "MachineDraining", fmt.Sprintf("Draining node %s of pool %s before its machine is deleted%s", m.Name, m.Pool, why))
 		return false
 	}
 	timeout := c.DrainTimeout
