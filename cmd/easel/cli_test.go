@@ -390,6 +390,15 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("node maintenance off =\n%s", r.stdout)
 	}
 
+	r = mustEasel(t, "cluster", "repave", "demo")
+	if !strings.Contains(r.stdout, "Repave:  None — No repave is needed: every machine matches its pool") ||
+		!slices.Equal(rows(section(t, r.stdout, "Upgrades"))[0], []string{"WHEN", "REASONS"}) {
+		t.Errorf("cluster repave =\n%s", r.stdout)
+	}
+	if r := easel(t, "", "cluster", "repave", "demo", "--approve"); r.err == nil || !strings.Contains(r.stderr, "has no repave waiting for approval") {
+		t.Errorf("cluster repave --approve with nothing pending: %v\n%s", r.err, r.stderr)
+	}
+
 	r = mustEasel(t, "events", "demo")
 	events := rows(r.stdout)
 	last := events[len(events)-1]

@@ -119,3 +119,17 @@ func (c *Client) Kubeconfig(ctx context.Context, uid string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// RepaveStatus returns the repave a cluster's changes call for, with its reasons.
+func (c *Client) RepaveStatus(ctx context.Context, uid string) (*v1.SpectroClusterRepave, error) {
+	var out v1.SpectroClusterRepave
+	if err := c.do(ctx, http.MethodGet, uidPath("/v1/spectroclusters", uid, "repave", "status"), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ApproveRepave lets a repave that waits for approval start.
+func (c *Client) ApproveRepave(ctx context.Context, uid string) error {
+	return c.do(ctx, http.MethodPatch, uidPath("/v1/spectroclusters", uid, "repave", "approve"), nil, nil, nil)
+}
