@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"crypto/rand"
+	"maps"
 	"slices"
 	"time"
 
@@ -24,6 +25,10 @@ type Machine struct {
 	// Maintenance is the machine's last node operation (maintenance mode, or the drain before it
 	// is deleted) and how far it got.
 	Maintenance *v1.MachineMaintenanceStatus `json:"maintenance,omitempty"`
+	// Labels and Taints are the pool's labels and taints the machine's node was last given;
+	// changing them is applied in place, not by a repave.
+	Labels map[string]string `json:"labels,omitempty"`
+	Taints []v1.Taint        `json:"taints,omitempty"`
 	// DeletingSince is when the engine started to take the machine away: its node is drained, then
 	// the machine deleted.
 	DeletingSince time.Time `json:"deletingSince,omitzero"`
@@ -60,7 +65,8 @@ func PlanMachines(c *Cluster, now time.Time, newUID func() string) (add, remove 
 		}
 		newMachine := func() Machine {
 			return Machine{UID: newUID(), Name: p.Name + "-" + randomSuffix(), Pool: p.Name, ControlPlane: p.ControlPlane,
-				InstanceType: p.InstanceType, Zone: leastUsedZone(p.Zones, current), DiskGiB: p.DiskGiB, CreatedAt: now}
+				InstanceType: p.InstanceType, Zone: leastUsedZone(p.Zones, current), DiskGiB: p.DiskGiB, CreatedAt: now,
+				Labels: maps.Clone(p.Labels), Taints: slices.Clone(p.Taints)}
 		}
 		switch {
 		case len(live) < p.Size: // scale up
@@ -126,4 +132,11 @@ func (c *Cluster) VCPUs() int {
 		n += p.Size * InstanceTypes[p.InstanceType].CPU
 	}
 	return n
+}
+
+// LabelsOutdated reports whether the machine's node lacks its pool's current labels or taints
+// (applied in place).
+func (c *Cluster) LabelsOutdated(m Machine) bool {
+	p, ok := c.Pool(m.Pool)
+	return ok && !m.Deleting() && (!maps.Equal(m.Labels, p.Labels) || !slices.Equal(m.Taints, p.Taints))
 }

@@ -33,7 +33,8 @@ type Provider interface {
 	// EnsureControlPlane brings up the cluster's control plane. It returns nil once the control
 	// plane answers; an error says what is missing (ErrQuota when it does not fit).
 	EnsureControlPlane(ctx context.Context, c Cluster) error
-	// EnsureMachine creates a machine; one that exists is kept.
+	// EnsureMachine creates a machine; one that exists is kept, its pool's labels and taints brought
+	// up to date in place (m.Labels and m.Taints are what it was given before).
 	EnsureMachine(ctx context.Context, c Cluster, m clusters.Machine) error
 	// DeleteMachine removes a machine; one already gone is fine.
 	DeleteMachine(ctx context.Context, c Cluster, m clusters.Machine) error

@@ -21,7 +21,7 @@ import (
 
 // Scaling a worker pool 2 → 4 → 1 on a local cluster: new machines join; on the way down every
 // machine's node is drained by the agent before the machine is deleted, and the workloads end up
-// on the remaining worker.
+// on the remaining worker. Labels and taints then change in place.
 func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
@@ -106,6 +106,30 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "easel.dev/pool=workers"})
 	if err != nil || len(nodes.Items) != 1 || nodes.Items[0].Name != kept {
 		t.Fatalf("worker nodes after scaling to 1: %v, %v", nodes, err)
+	}
+
+	// Labels and taints change in place: the same node, no repave.
+	hasTaint := func(n *corev1.Node) bool {
+		return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "dedicated" && t.Value == "web" })
+	}
+	if code := api(t, addr, project, "PUT", pool, `{"poolConfig":{"name":"workers","size":1,"additionalLabels":{"tier":"web"},
+		"taints":[{"key":"dedicated","value":"web","effect":"NoSchedule"}]}}`, nil); code != 204 {
+		t.Fatalf("setting labels and taints: %d", code)
+	}
+	waitFor(t, time.Minute, "the node to have the label and the taint", func() bool {
+		n, err := kc.CoreV1().Nodes().Get(ctx, kept, metav1.GetOptions{})
+		return err == nil && n.Labels["tier"] == "web" && hasTaint(n)
+	})
+	if code := api(t, addr, project, "PUT", pool, `{"poolConfig":{"name":"workers","size":1}}`, nil); code != 204 {
+		t.Fatalf("removing labels and taints: %d", code)
+	}
+	waitFor(t, time.Minute, "the label and the taint to be gone", func() bool {
+		n, err := kc.CoreV1().Nodes().Get(ctx, kept, metav1.GetOptions{})
+		_, labelled := n.Labels["tier"]
+		return err == nil && !labelled && !hasTaint(n) && n.Labels["easel.dev/pool"] == "workers"
+	})
+	if m := machines(); len(m) != 1 || m[kept] != "Running" {
+		t.Fatalf("machines after label and taint changes = %v; want %s alone, not replaced", m, kept)
 	}
 }
 

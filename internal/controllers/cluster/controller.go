@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -162,10 +163,19 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	for i := range cl.Status.Machines {
 		m := &cl.Status.Machines[i]
 		st := observed[m.Name]
-		if !st.Exists {
+		switch {
+		case !st.Exists:
 			if err := prov.EnsureMachine(ctx, pc, *m); err != nil {
 				return engine.Result{}, err
 			}
+		case cl.LabelsOutdated(*m):
+			// Labels and taints change in place: the provider updates the existing node.
+			if err := prov.EnsureMachine(ctx, pc, *m); err != nil {
+				return engine.Result{}, err
+			}
+			pool, _ := cl.Pool(m.Pool)
+			m.Labels, m.Taints = maps.Clone(pool.Labels), slices.Clone(pool.Taints)
+			c.event(p, rec, v1.SeverityInfo, "MachineUpdated", fmt.Sprintf("Node %s has the labels and taints of pool %s (changed in place)", m.Name, m.Pool))
 		}
 		if st.Ready && !m.Ready {
 			c.event(p, rec, v1.SeverityInfo, "MachineReady", fmt.Sprintf("Machine %s of pool %s is Ready", m.Name, m.Pool))

@@ -61,10 +61,10 @@ func TestControlPlaneLifecycle(t *testing.T) {
 			Labels: map[string]string{"team": "web"}, Taints: []v1.Taint{{Key: "dedicated", Value: "web", Effect: "NoSchedule"}}},
 	}
 	for _, m := range machines {
-		if err := cp.EnsureMachine(ctx, c, m); err != nil {
+		if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := cp.EnsureMachine(ctx, c, m); err != nil {
+		if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
 			t.Fatalf("registering %s twice: %v", m.Name, err)
 		}
 	}

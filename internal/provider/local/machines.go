@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,11 +102,41 @@ func (cp *ControlPlane) Client() (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// EnsureMachine registers the machine's node (as a kubelet would); an existing node is kept.
-func (cp *ControlPlane) EnsureMachine(ctx context.Context, c kubernetes.Interface, m Machine) error {
-	_, err := c.CoreV1().Nodes().Create(ctx, m.node(), metav1.CreateOptions{FieldManager: "easel"})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+// EnsureMachine registers the machine's node (as a kubelet would); an existing node keeps
+// everything but its pool's labels and taints, which are brought up to date: those of applied (what
+// the node was given before) that the pool no longer has are removed, the pool's are set.
+func (cp *ControlPlane) EnsureMachine(ctx context.Context, c kubernetes.Interface, m Machine, applied Machine) error {
+	want := m.node()
+	_, err := c.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{FieldManager: "easel"})
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("registering node %s: %w", m.Name, err)
+	}
+	node, err := c.CoreV1().Nodes().Get(ctx, m.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading node %s: %w", m.Name, err)
+	}
+	before := node.DeepCopy()
+	for k := range applied.Labels {
+		if _, keep := m.Labels[k]; !keep {
+			delete(node.Labels, k)
+		}
+	}
+	maps.Copy(node.Labels, m.Labels)
+	node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(t corev1.Taint) bool {
+		return slices.ContainsFunc(applied.Taints, func(a v1.Taint) bool { return a.Key == t.Key && a.Effect == string(t.Effect) }) ||
+			slices.ContainsFunc(m.Taints, func(a v1.Taint) bool { return a.Key == t.Key && a.Effect == string(t.Effect) })
+	})
+	for _, t := range m.Taints {
+		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
+	}
+	if equality.Semantic.DeepEqual(before.Labels, node.Labels) && equality.Semantic.DeepEqual(before.Spec.Taints, node.Spec.Taints) {
+		return nil
+	}
+	if _, err := c.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{FieldManager: "easel"}); err != nil {
+		return fmt.Errorf("updating the labels and taints of node %s: %w", m.Name, err)
 	}
 	return nil
 }

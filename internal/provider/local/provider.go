@@ -124,7 +124,7 @@ func (p *Provider) EnsureMachine(ctx context.Context, c provider.Cluster, m clus
 	if err != nil {
 		return err
 	}
-	return cp.EnsureMachine(ctx, client, machine(c, m))
+	return cp.EnsureMachine(ctx, client, machine(c, m), Machine{Labels: m.Labels, Taints: m.Taints})
 }
 
 func (p *Provider) DeleteMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
