@@ -82,7 +82,7 @@ type SpectroClusterEntity struct {
 	Spec     struct {
 		CloudAccountUID   string                        `json:"cloudAccountUid,omitempty"`
 		CloudConfig       ClusterCloudConfigEntity      `json:"cloudConfig"`
-		ClusterConfig     ClusterConfigEntity           `json:"clusterConfig"`
+		ClusterConfig     ClusterConfigEntity           `json:"clusterConfig,omitzero"`
 		Machinepoolconfig []MachinePoolConfigEntity     `json:"machinepoolconfig"`
 		Profiles          []SpectroClusterProfileEntity `json:"profiles"`
 	} `json:"spec"`
