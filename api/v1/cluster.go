@@ -56,6 +56,18 @@ type MachinePoolBaseConfigEntity struct {
 	UpdateStrategy          *struct {
 		Type string `json:"type,omitempty"`
 	} `json:"updateStrategy,omitempty"`
+	// MachineHealthCheck is easel's addition: the pool's own node auto-remediation timeouts.
+	MachineHealthCheck *MachineHealthCheckConfig `json:"machineHealthCheck,omitempty"`
+}
+
+// MachineHealthCheckConfig overrides when a pool's nodes are relaunched (Palette's
+// V1MachineHealthCheckConfig, with easel's nodeStartupTimeout): durations such as "10m", the cap a
+// percentage such as "40%". Empty fields keep the defaults.
+type MachineHealthCheckConfig struct {
+	NodeReadyHealthCheckDuration    string `json:"nodeReadyHealthCheckDuration,omitempty"`
+	NetworkReadyHealthCheckDuration string `json:"networkReadyHealthCheckDuration,omitempty"`
+	NodeStartupTimeout              string `json:"nodeStartupTimeout,omitempty"`
+	HealthCheckMaxUnhealthy         string `json:"healthCheckMaxUnhealthy,omitempty"`
 }
 
 // MachinePoolConfigEntity is one machine pool of a cluster being created, or of a pool operation.

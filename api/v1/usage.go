@@ -84,7 +84,15 @@ type UsageThresholds struct {
 	PeriodSeconds int64   `json:"periodSeconds"`
 }
 
+// NodesAutoRemediationSettings turn node auto-remediation on or off for a project's clusters
+// (Palette's V1NodesAutoRemediationSettings).
+type NodesAutoRemediationSettings struct {
+	IsEnabled                   bool `json:"isEnabled"`
+	DisableNodesAutoRemediation bool `json:"disableNodesAutoRemediation"`
+}
+
 // ProjectClusterSettings is the answer of GET /v1/projects/{uid}/preferences/clusterSettings.
 type ProjectClusterSettings struct {
-	UsageThresholds UsageThresholds `json:"usageThresholds"`
+	NodesAutoRemediationSetting NodesAutoRemediationSettings `json:"nodesAutoRemediationSetting"`
+	UsageThresholds             UsageThresholds              `json:"usageThresholds"`
 }

@@ -65,7 +65,10 @@ type Pool struct {
 	Labels                  map[string]string `json:"labels,omitempty"`
 	Taints                  []v1.Taint        `json:"taints,omitempty"`
 	UpdateStrategy          string            `json:"updateStrategy"`
-	Values                  string            `json:"values,omitempty"`
+	// HealthCheck overrides the node auto-remediation timeouts for this pool (unchecked: an invalid
+	// one is an event and the defaults apply).
+	HealthCheck *v1.MachineHealthCheckConfig `json:"healthCheck,omitempty"`
+	Values      string                       `json:"values,omitempty"`
 }
 
 // PackValues overrides one pack's values for this cluster.
@@ -101,6 +104,9 @@ type Status struct {
 	// Packs is the agent's last pack report, for PacksGeneration.
 	Packs           []v1.PackStatus `json:"packs,omitempty"`
 	PacksGeneration int64           `json:"packsGeneration,omitempty"`
+	// RemediationNotices are the auto-remediation notices last given as events (pools that wait
+	// above their cap, invalid overrides), so each is given once.
+	RemediationNotices []string `json:"remediationNotices,omitempty"`
 	// Repave is the repave the cluster's changes call for, if any.
 	Repave Repave `json:"repave,omitzero"`
 	// NodesRevision counts changes of what the hub wants of the nodes (the machines' node

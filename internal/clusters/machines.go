@@ -29,6 +29,11 @@ type Machine struct {
 	// changing them is applied in place, not by a repave.
 	Labels map[string]string `json:"labels,omitempty"`
 	Taints []v1.Taint        `json:"taints,omitempty"`
+	// JoinedAt is when the machine's node was first seen Ready; Unhealthy is why it is not
+	// healthy now, and since when; Remediation, why it is being relaunched.
+	JoinedAt    time.Time  `json:"joinedAt,omitzero"`
+	Unhealthy   *Unhealthy `json:"unhealthy,omitempty"`
+	Remediation string     `json:"remediation,omitempty"`
 	// DeletingSince is when the engine started to take the machine away: its node is drained, then
 	// the machine deleted.
 	DeletingSince time.Time `json:"deletingSince,omitzero"`

@@ -87,6 +87,7 @@ func PoolFromEntity(field string, e v1.MachinePoolConfigEntity) (Pool, error) {
 		Labels:                  maps.Clone(pc.AdditionalLabels),
 		Taints:                  pc.Taints,
 		UpdateStrategy:          "RollingUpdateScaleOut",
+		HealthCheck:             pc.MachineHealthCheck,
 		Values:                  e.CloudConfig.Values,
 	}
 	if pc.UpdateStrategy != nil && pc.UpdateStrategy.Type != "" {

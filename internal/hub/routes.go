@@ -26,6 +26,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("GET /v1/dashboard/projects/metadata", s.projectsMetadata)
 	handle("GET /v1/projects/{uid}/preferences/clusterSettings", s.projectClusterSettings)
 	handle("PUT /v1/projects/{uid}/preferences/clusterSettings/usageThresholds", s.putUsageThresholds)
+	handle("PUT /v1/projects/{uid}/preferences/clusterSettings/nodesAutoRemediationSetting", s.putAutoRemediation)
 	handle("GET /v1/audits", s.listAudits)
 	handle("GET /v1/audits/{uid}", s.getAudit)
 
@@ -92,15 +93,14 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 
 	// Palette operations easel will serve but does not yet: a clear 501 rather than a 404.
 	for pattern, what := range map[string]string{
-		"PUT /v1/projects/{uid}/preferences/clusterSettings/nodesAutoRemediationSetting": "node auto-remediation",
-		"GET /v1/spectroclusters/{uid}/profiles":                                         "a cluster's profile list",
-		"PUT /v1/spectroclusters/{uid}/profiles":                                         "changing a cluster's profiles",
-		"PATCH /v1/spectroclusters/{uid}/profiles":                                       "changing a cluster's profiles",
-		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":                           "certificate renewal",
-		"POST /v1/spectroclusters/{uid}/features/logFetcher":                             "log bundles",
-		"GET /v1/spectroclusters/{uid}/features/logFetcher":                              "log bundles",
-		"GET /v1/spectroclusters/features/logFetcher/{uid}/download":                     "log bundles",
-		"PUT /v1/spectroclusters/{uid}/status/upgrades":                                  "the agent protocol",
+		"GET /v1/spectroclusters/{uid}/profiles":                     "a cluster's profile list",
+		"PUT /v1/spectroclusters/{uid}/profiles":                     "changing a cluster's profiles",
+		"PATCH /v1/spectroclusters/{uid}/profiles":                   "changing a cluster's profiles",
+		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":       "certificate renewal",
+		"POST /v1/spectroclusters/{uid}/features/logFetcher":         "log bundles",
+		"GET /v1/spectroclusters/{uid}/features/logFetcher":          "log bundles",
+		"GET /v1/spectroclusters/features/logFetcher/{uid}/download": "log bundles",
+		"PUT /v1/spectroclusters/{uid}/status/upgrades":              "the agent protocol",
 	} {
 		handle(pattern, func(http.ResponseWriter, *http.Request, *call) error { return errNotImplemented(what) })
 	}

@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
@@ -33,10 +34,11 @@ func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal,
 	if err := validateUsage(in); err != nil {
 		return err
 	}
-	th, err := s.usageThresholds(r.Context(), rec.ProjectUID)
+	ps, err := s.projectSettings(r.Context(), rec.ProjectUID)
 	if err != nil {
 		return err
 	}
+	th := ps.Thresholds()
 	now := s.clock.Now()
 	wake := false
 	applied, err := s.receivePage(r.Context(), rec.UID, reportUsage, in.ReportPage, body, nil, func(q store.Queries, bodies [][]byte) error {
@@ -110,31 +112,20 @@ func validateUsage(in v1.AgentUsageReport) error {
 	return nil
 }
 
-// projectSettings is what a project document keeps beyond its name.
-type projectSettings struct {
-	UsageThresholds *v1.UsageThresholds `json:"usageThresholds,omitempty"`
-}
-
-// usageThresholds are a project's thresholds, or the defaults.
-func (s *Server) usageThresholds(ctx context.Context, projectUID string) (v1.UsageThresholds, error) {
+// projectSettings are a project's cluster settings; defaults for the tenant scope or a project
+// gone.
+func (s *Server) projectSettings(ctx context.Context, projectUID string) (projects.Settings, error) {
 	if projectUID == "" {
-		return usage.DefaultThresholds, nil
+		return projects.Settings{}, nil
 	}
 	rec, err := s.store.GetObject(ctx, kindProject, projectUID)
 	if errors.Is(err, store.ErrNotFound) {
-		return usage.DefaultThresholds, nil
+		return projects.Settings{}, nil
 	}
 	if err != nil {
-		return v1.UsageThresholds{}, err
+		return projects.Settings{}, err
 	}
-	var ps projectSettings
-	if err := json.Unmarshal(rec.Doc, &ps); err != nil {
-		return v1.UsageThresholds{}, fmt.Errorf("decoding project %s: %w", rec.Name, err)
-	}
-	if ps.UsageThresholds == nil {
-		return usage.DefaultThresholds, nil
-	}
-	return *ps.UsageThresholds, nil
+	return projects.Decode(rec.Doc)
 }
 
 // projectClusterSettings answers GET /v1/projects/{uid}/preferences/clusterSettings.
@@ -143,17 +134,16 @@ func (s *Server) projectClusterSettings(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	th, err := s.usageThresholds(r.Context(), rec.UID)
+	ps, err := projects.Decode(rec.Doc)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v1.ProjectClusterSettings{UsageThresholds: th})
+	writeJSON(w, http.StatusOK, v1.ProjectClusterSettings{UsageThresholds: ps.Thresholds(), NodesAutoRemediationSetting: ps.AutoRemediation()})
 	return nil
 }
 
-// putUsageThresholds sets a project's usage thresholds (easel's addition to the cluster settings).
-// They apply from each cluster's next usage sample.
-func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *call) error {
+// changeProjectSettings applies change to a project's settings (project admins only), audited.
+func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c *call, change func(ps *projects.Settings) (message string)) error {
 	rec, err := s.projectRecord(r, c)
 	if err != nil {
 		return err
@@ -161,6 +151,28 @@ func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *c
 	if !c.p.can(rec.UID, permAdmin) {
 		return errForbidden("only a project admin may change the project's cluster settings")
 	}
+	ps, err := projects.Decode(rec.Doc)
+	if err != nil {
+		return err
+	}
+	msg := change(&ps)
+	rec.Doc = ps.Encode()
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := q.UpdateObject(r.Context(), &rec); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, rec.UID, "update", kindProject, rec.UID, rec.Name, msg+" of project "+rec.Name)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// putUsageThresholds sets a project's usage thresholds (easel's addition to the cluster settings).
+// They apply from each cluster's next usage sample.
+func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *call) error {
 	var in v1.UsageThresholds
 	if err := decode(r, &in); err != nil {
 		return err
@@ -168,27 +180,23 @@ func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *c
 	if err := usage.ValidateThresholds(in); err != nil {
 		return errBadRequest("%v", err)
 	}
-	var ps projectSettings
-	if err := json.Unmarshal(rec.Doc, &ps); err != nil {
-		return fmt.Errorf("decoding project %s: %w", rec.Name, err)
-	}
-	ps.UsageThresholds = &in
-	if rec.Doc, err = json.Marshal(ps); err != nil {
-		return err
-	}
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := q.UpdateObject(r.Context(), &rec); err != nil {
-			return err
-		}
-		return s.audit(r.Context(), q, c, rec.UID, "update", kindProject, rec.UID, rec.Name,
-			fmt.Sprintf("Set usage thresholds of project %s: cpu %v%%, memory %v%%, disk %v%% for %ds",
-				rec.Name, in.CPUPercent, in.MemoryPercent, in.DiskPercent, in.PeriodSeconds))
+	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) string {
+		ps.UsageThresholds = &in
+		return fmt.Sprintf("Set usage thresholds (cpu %v%%, memory %v%%, disk %v%% for %ds)", in.CPUPercent, in.MemoryPercent, in.DiskPercent, in.PeriodSeconds)
 	})
-	if err != nil {
+}
+
+// putAutoRemediation turns node auto-remediation on or off for a project's clusters (Palette's
+// PUT …/clusterSettings/nodesAutoRemediationSetting).
+func (s *Server) putAutoRemediation(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in v1.NodesAutoRemediationSettings
+	if err := decode(r, &in); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) string {
+		ps.NodesAutoRemediation = &in
+		return fmt.Sprintf("Set node auto-remediation (isEnabled %t, disableNodesAutoRemediation %t)", in.IsEnabled, in.DisableNodesAutoRemediation)
+	})
 }
 
 // metricKinds are the series kinds GET /v1/metrics/…/values serves, with their unit and value.

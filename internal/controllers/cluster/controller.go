@@ -19,6 +19,7 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/engine"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
@@ -182,6 +183,11 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 		}
 		m.Ready = st.Ready
 	}
+	cl.ObserveHealth(now)
+	remediateNext, err := c.remediate(ctx, rec, cl, p, now)
+	if err != nil {
+		return engine.Result{}, err
+	}
 	cpReady := c.nodesCondition(p, rec, cl, ConditionControlPlaneNodesReady, true)
 	workersReady := c.nodesCondition(p, rec, cl, ConditionWorkerNodesReady, false)
 	if !cpReady || !workersReady {
@@ -192,7 +198,60 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	if (draining || cl.Status.Repave.State == clusters.RepaveApproved) && (res.RequeueAfter == 0 || res.RequeueAfter > Poll) {
 		res.RequeueAfter = Poll
 	}
+	if remediateNext > 0 && (res.RequeueAfter == 0 || res.RequeueAfter > remediateNext) {
+		res.RequeueAfter = remediateNext + 10*time.Millisecond
+	}
 	return res, err
+}
+
+// remediate relaunches the machines whose nodes stayed unhealthy past their pool's timeout, when
+// the project allows it, and never more of a pool at once than its cap (node auto-remediation).
+// Every relaunch is an event and an entry of status.upgrades; a pool that waits above its cap,
+// and an invalid override, are an event each time they change. It returns when another machine's
+// timeout ends.
+func (c *Controller) remediate(ctx context.Context, rec *store.Record, cl *clusters.Cluster, p *pending, now time.Time) (time.Duration, error) {
+	relaunch, paused, invalid, next := cl.Remediations(now)
+	if len(relaunch) > 0 || len(paused) > 0 {
+		settings, err := c.projectSettings(ctx, rec.ProjectUID)
+		if err != nil {
+			return 0, err
+		}
+		if !settings.Remediates() {
+			relaunch, paused = nil, nil
+		}
+	}
+	notices := append(slices.Clone(invalid), paused...)
+	for _, n := range notices {
+		if slices.Contains(cl.Status.RemediationNotices, n) {
+			continue
+		}
+		if slices.Contains(invalid, n) {
+			c.event(p, rec, v1.SeverityWarning, "InvalidHealthCheck", n)
+		} else {
+			c.event(p, rec, v1.SeverityWarning, "RemediationPaused", n)
+		}
+	}
+	cl.Status.RemediationNotices = notices
+	for _, r := range relaunch {
+		cl.Relaunch(r, now)
+		c.event(p, rec, v1.SeverityWarning, "MachineRemediating", "Relaunching "+strings.TrimPrefix(r.Reason, "machine "))
+	}
+	return next, nil
+}
+
+// projectSettings are the cluster settings of a project (defaults when it has none).
+func (c *Controller) projectSettings(ctx context.Context, projectUID string) (projects.Settings, error) {
+	if projectUID == "" {
+		return projects.Settings{}, nil
+	}
+	prec, err := c.Store.GetObject(ctx, "project", projectUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return projects.Settings{}, nil
+	}
+	if err != nil {
+		return projects.Settings{}, err
+	}
+	return projects.Decode(prec.Doc)
 }
 
 // repave starts, holds for approval, extends or ends the repave the pools call for: machines whose
@@ -244,8 +303,8 @@ func (c *Controller) startRepave(rec *store.Record, cl *clusters.Cluster, p *pen
 // never got Ready, or no agent ever connected. The first call asks the agent to drain the node.
 func (c *Controller) drained(rec *store.Record, cl *clusters.Cluster, machineUID string, p *pending) bool {
 	m, ok := cl.FindMachine(machineUID)
-	if !ok {
-		return true
+	if !ok || m.Remediation != "" {
+		return true // a relaunched machine's node is broken: nothing to drain
 	}
 	if !m.Deleting() {
 		if !m.Ready || cl.Status.Health.LastHeartbeat.IsZero() {
