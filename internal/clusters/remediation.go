@@ -118,8 +118,9 @@ type Remediation struct {
 }
 
 // Remediations are the machines to relaunch at now: unhealthy for longer than their pool's
-// timeout, pool by pool — unless more of the pool is unhealthy than its cap allows (at least one
-// machine), when the pool waits: a partition must not turn into a meltdown. paused says which
+// timeout, pool by pool — unless more of the pool is unhealthy (failing now, whatever for how long,
+// or being relaunched) than its cap allows (at least one machine), when the pool waits: a
+// partition must not turn into a meltdown. paused says which
 // pools wait; next is when another machine's timeout ends (zero if none); invalid are pools whose
 // overrides were refused.
 func (c *Cluster) Remediations(now time.Time) (relaunch []Remediation, paused, invalid []string, next time.Duration) {
@@ -129,15 +130,15 @@ func (c *Cluster) Remediations(now time.Time) (relaunch []Remediation, paused, i
 			invalid = append(invalid, err.Error())
 		}
 		var due []Remediation
-		size, inFlight := 0, 0
+		size, unhealthy := 0, 0
 		for i := range c.Status.Machines {
 			m := &c.Status.Machines[i]
 			if m.Pool != p.Name {
 				continue
 			}
 			size++
-			if m.Remediation != "" {
-				inFlight++
+			if m.Remediation != "" || m.Unhealthy != nil {
+				unhealthy++ // failing now, or being relaunched: all count against the cap
 			}
 			if m.Unhealthy == nil {
 				continue
@@ -157,9 +158,9 @@ func (c *Cluster) Remediations(now time.Time) (relaunch []Remediation, paused, i
 			continue
 		}
 		allowed := max(1, int(math.Floor(float64(size)*float64(hc.MaxUnhealthyPercent)/100)))
-		if len(due)+inFlight > allowed {
+		if unhealthy > allowed {
 			paused = append(paused, fmt.Sprintf("%d of %d machines of pool %s are unhealthy, more than its cap of %d%% (%d at once); waiting",
-				len(due)+inFlight, size, p.Name, hc.MaxUnhealthyPercent, allowed))
+				unhealthy, size, p.Name, hc.MaxUnhealthyPercent, allowed))
 			continue
 		}
 		relaunch = append(relaunch, due...)
