@@ -176,3 +176,23 @@ func TestUsageThresholdSettings(t *testing.T) {
 		}
 	})
 }
+
+func TestNodesAutoRemediationSetting(t *testing.T) {
+	eachStore(t, func(t *testing.T, h *testHub) {
+		c := h.admin().in(h.defaultPrj)
+		path := "/v1/projects/" + h.defaultPrj + "/preferences/clusterSettings"
+		var got struct {
+			NodesAutoRemediationSetting struct{ IsEnabled, DisableNodesAutoRemediation bool }
+		}
+		c.must(200, "GET", path, nil, &got)
+		if !got.NodesAutoRemediationSetting.IsEnabled || got.NodesAutoRemediationSetting.DisableNodesAutoRemediation {
+			t.Fatalf("default = %+v; want enabled", got.NodesAutoRemediationSetting)
+		}
+		c.fails(400, "InvalidArgument", "PUT", path+"/nodesAutoRemediationSetting", `{"isEnabled": "no"}`, "isEnabled")
+		c.must(204, "PUT", path+"/nodesAutoRemediationSetting", map[string]bool{"isEnabled": false}, nil)
+		c.must(200, "GET", path, nil, &got)
+		if got.NodesAutoRemediationSetting.IsEnabled {
+			t.Fatalf("after turning it off = %+v", got.NodesAutoRemediationSetting)
+		}
+	})
+}
