@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -36,15 +37,7 @@ func TestMaintenanceMode(t *testing.T) {
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	labels := map[string]string{"app": "web"}
-	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: appsv1.DeploymentSpec{
-		Replicas: ptr(int32(4)), Selector: &metav1.LabelSelector{MatchLabels: labels},
-		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}}}
-	if _, err := kc.AppsV1().Deployments("shop").Create(ctx, web, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 2*time.Minute, "4 web pods running", func() bool { return len(runningPods(t, kc, "shop", "")) == 4 })
+	labels := deployWeb(t, kc, "shop", 4)
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: policyv1.PodDisruptionBudgetSpec{
 		MinAvailable: ptr(intstr.FromInt32(4)), Selector: &metav1.LabelSelector{MatchLabels: labels}}}
 	if _, err := kc.PolicyV1().PodDisruptionBudgets("shop").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
@@ -208,4 +201,22 @@ func workerNodes(t *testing.T, kc kubernetes.Interface) []string {
 		out = append(out, n.Name)
 	}
 	return out
+}
+
+// deployWeb runs a Deployment "web" of replicas pods in namespace and waits for them; it returns
+// the pods' labels.
+func deployWeb(t *testing.T, kc kubernetes.Interface, namespace string, replicas int32) map[string]string {
+	t.Helper()
+	labels := map[string]string{"app": "web"}
+	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: namespace}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr(replicas), Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}}}
+	if _, err := kc.AppsV1().Deployments(namespace).Create(context.Background(), web, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, fmt.Sprintf("%d web pods running", replicas), func() bool {
+		return len(runningPods(t, kc, namespace, "")) == int(replicas)
+	})
+	return labels
 }

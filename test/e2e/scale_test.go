@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -30,15 +29,7 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	project, uid := createLocalCluster(t, addr, "elastic", 2, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
-	labels := map[string]string{"app": "web"}
-	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
-		Replicas: ptr(int32(6)), Selector: &metav1.LabelSelector{MatchLabels: labels},
-		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}}}
-	if _, err := kc.AppsV1().Deployments("default").Create(ctx, web, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, time.Minute, "6 web pods running", func() bool { return len(runningPods(t, kc, "default", "")) == 6 })
+	deployWeb(t, kc, "default", 6)
 
 	var cl struct {
 		Spec struct{ CloudConfigRef struct{ UID string } }
