@@ -16,7 +16,7 @@ import (
 
 func benchCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure easel on this machine (loopback only, bounded in count and time)"}
-	cmd.AddCommand(benchAPICommand(), benchProvisionCommand(), benchIngestCommand(), benchDrainCommand())
+	cmd.AddCommand(benchAPICommand(), benchProvisionCommand(), benchIngestCommand(), benchDrainCommand(), benchDay2Command())
 	return cmd
 }
 
@@ -184,4 +184,40 @@ func durations(ds []time.Duration) string {
 		parts[i] = d.Round(time.Millisecond).String()
 	}
 	return strings.Join(parts, ", ")
+}
+
+func benchDay2Command() *cobra.Command {
+	cfg := bench.Day2Config{Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "day2",
+		Short: "Measure a repave (time per node) and a node relaunch (time from fault) on a local cluster",
+		Long: `Starts a hub on 127.0.0.1 and a local cluster of one control-plane node and --workers workers,
+changes the workers' instance type and measures the repave (per node: from creating the replacement
+to deleting the old machine), then takes one worker's kubelet down (the local provider's
+easel.dev/fault=kubelet-down) and measures the time to its relaunch (the pool's
+nodeReadyHealthCheckDuration is --node-ready-timeout) and to its replacement Running.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Workers < 1 || cfg.Workers > 20 || cfg.NodeReadyTimeout < time.Second || cfg.NodeReadyTimeout > 30*time.Minute {
+				return fmt.Errorf("--workers must be 1–20 and --node-ready-timeout 1s–30m")
+			}
+			res, err := bench.RunDay2(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\nRepave of %d workers and one relaunch, %d CPUs (%s/%s)\n\n", cfg.Workers, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| measure | time |")
+			fmt.Fprintln(out, "|---|---:|")
+			fmt.Fprintf(out, "| repave, per node (median of %d: %s) | %s |\n", len(res.PerNode), durations(res.PerNode), median(res.PerNode))
+			fmt.Fprintf(out, "| repave, whole pool | %s |\n", res.Repave.Round(time.Millisecond))
+			fmt.Fprintf(out, "| kubelet down → relaunch starts (timeout %s) | %s |\n", cfg.NodeReadyTimeout, res.ToRelaunch.Round(time.Millisecond))
+			fmt.Fprintf(out, "| kubelet down → replacement Running | %s |\n", res.ToReplaced.Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Workers, "workers", 3, "workers to repave")
+	cmd.Flags().DurationVar(&cfg.NodeReadyTimeout, "node-ready-timeout", 10*time.Second, "the pool's nodeReadyHealthCheckDuration")
+	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
 }

@@ -246,6 +246,10 @@ func (c *apiClient) call(ctx context.Context, method, path string, body []byte, 
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
 	}
+	if raw, ok := out.(*[]byte); ok { // a download, such as a kubeconfig
+		*raw = data
+		return nil
+	}
 	if out != nil {
 		return json.Unmarshal(data, out)
 	}

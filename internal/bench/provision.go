@@ -37,61 +37,100 @@ type ProvisionResult struct {
 	Deleted time.Duration
 }
 
-// RunProvision starts a hub on loopback with a fresh data dir, creates cfg.Clusters clusters of
-// 1 + cfg.Workers nodes at once, waits for all to be Running, measures memory, then deletes them.
-func RunProvision(ctx context.Context, cfg ProvisionConfig) (ProvisionResult, error) {
-	res := ProvisionResult{Clusters: cfg.Clusters, Workers: cfg.Workers}
-	dataDir, err := os.MkdirTemp("", "easel-bench-provision-")
+// localHub is a hub on loopback with a fresh data dir, its local clusters supervised, and an API
+// client of it scoped to the default project.
+type localHub struct {
+	c       *apiClient
+	dataDir string
+	done    chan error
+	cancel  context.CancelFunc
+}
+
+// startLocalHub starts a hub for local clusters; stop tears it and every control plane down.
+func startLocalHub(ctx context.Context, agentBinary string, agentHeartbeat time.Duration) (*localHub, error) {
+	dataDir, err := os.MkdirTemp("", "easel-bench-")
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer os.RemoveAll(dataDir)
-	defer local.StopAll(filepath.Join(dataDir, "clusters"))
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	h := &localHub{dataDir: dataDir, done: make(chan error, 1), cancel: cancel}
 	ready := make(chan string, 1)
-	done := make(chan error, 1)
 	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: benchKey,
-			AgentBinary: cfg.AgentBinary, LocalVCPULimit: 1 << 20, Resync: 10 * time.Second,
+		h.done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: benchKey,
+			AgentBinary: agentBinary, LocalVCPULimit: 1 << 20, Resync: 10 * time.Second, AgentHeartbeat: agentHeartbeat,
 			Ready: func(addr string) { ready <- addr }})
 	}()
-	var c *apiClient
 	select {
 	case addr := <-ready:
-		c = &apiClient{base: "http://" + addr, http: defaultHTTP()}
-	case err := <-done:
-		return res, fmt.Errorf("starting the hub: %w", err)
+		h.c = &apiClient{base: "http://" + addr, http: defaultHTTP()}
+	case err := <-h.done:
+		h.stop()
+		return nil, fmt.Errorf("starting the hub: %w", err)
 	}
 	var projects struct {
 		Items []struct{ Metadata struct{ UID string } }
 	}
-	if err := c.call(ctx, "GET", "/v1/dashboard/projects/metadata", nil, &projects); err != nil || len(projects.Items) == 0 {
-		return res, fmt.Errorf("finding the default project: %v", err)
+	if err := h.c.call(ctx, "GET", "/v1/dashboard/projects/metadata", nil, &projects); err != nil || len(projects.Items) == 0 {
+		h.stop()
+		return nil, fmt.Errorf("finding the default project: %v", err)
 	}
-	c.project = projects.Items[0].Metadata.UID
+	h.c.project = projects.Items[0].Metadata.UID
+	return h, nil
+}
+
+func (h *localHub) stop() {
+	h.cancel()
+	if h.c != nil {
+		<-h.done
+	}
+	local.StopAll(filepath.Join(h.dataDir, "clusters"))
+	os.RemoveAll(h.dataDir)
+}
+
+// benchProfile creates and publishes the profile the benchmarks' clusters use.
+func (h *localHub) benchProfile(ctx context.Context) (string, error) {
 	var prof struct{ UID string }
 	profile := []byte(`{"metadata":{"name":"bench"},"spec":{"template":{"type":"cluster","cloudType":"local",
 		"packs":[{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"},{"name":"cni-calico","tag":"3.30.3"},
 		{"name":"csi-local-path","tag":"0.0.32"}]}}}`)
-	if err := c.call(ctx, "POST", "/v1/clusterprofiles", profile, &prof); err != nil {
+	if err := h.c.call(ctx, "POST", "/v1/clusterprofiles", profile, &prof); err != nil {
+		return "", err
+	}
+	return prof.UID, h.c.call(ctx, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", nil, nil)
+}
+
+// createCluster creates a local cluster of one control-plane node and a worker pool; workerPool
+// adds fields to the worker pool's poolConfig (e.g. `,"machineHealthCheck":{…}`).
+func (h *localHub) createCluster(ctx context.Context, name, profileUID string, workers int, workerPool string) (string, error) {
+	body := fmt.Appendf(nil, `{"metadata":{"name":%q},"spec":{"profiles":[{"uid":%q}],"machinepoolconfig":[
+		{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},{"poolConfig":{"name":"workers","size":%d%s}}]}}`,
+		name, profileUID, workers, workerPool)
+	var out struct{ UID string }
+	err := h.c.call(ctx, "POST", "/v1/spectroclusters/cloudTypes/local", body, &out)
+	return out.UID, err
+}
+
+// RunProvision starts a hub on loopback with a fresh data dir, creates cfg.Clusters clusters of
+// 1 + cfg.Workers nodes at once, waits for all to be Running, measures memory, then deletes them.
+func RunProvision(ctx context.Context, cfg ProvisionConfig) (ProvisionResult, error) {
+	res := ProvisionResult{Clusters: cfg.Clusters, Workers: cfg.Workers}
+	h, err := startLocalHub(ctx, cfg.AgentBinary, 0)
+	if err != nil {
 		return res, err
 	}
-	if err := c.call(ctx, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", nil, nil); err != nil {
+	defer h.stop()
+	c := h.c
+	profUID, err := h.benchProfile(ctx)
+	if err != nil {
 		return res, err
 	}
 
 	start := time.Now()
 	uids := make([]string, cfg.Clusters)
 	for i := range uids {
-		body := fmt.Appendf(nil, `{"metadata":{"name":"bench-%d"},"spec":{"profiles":[{"uid":%q}],"machinepoolconfig":[
-			{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},{"poolConfig":{"name":"workers","size":%d}}]}}`,
-			i, prof.UID, cfg.Workers)
-		var out struct{ UID string }
-		if err := c.call(ctx, "POST", "/v1/spectroclusters/cloudTypes/local", body, &out); err != nil {
+		if uids[i], err = h.createCluster(ctx, fmt.Sprintf("bench-%d", i), profUID, cfg.Workers, ""); err != nil {
 			return res, err
 		}
-		uids[i] = out.UID
 	}
 	fmt.Fprintf(cfg.Progress, "Created %d clusters of 1+%d nodes; waiting for Running\n", cfg.Clusters, cfg.Workers)
 	res.ToRunning = make([]time.Duration, cfg.Clusters)
@@ -121,7 +160,7 @@ func RunProvision(ctx context.Context, cfg ProvisionConfig) (ProvisionResult, er
 	res.HubRSS = rss(os.Getpid())
 	var total int64
 	for _, uid := range uids {
-		total += clusterRSS(filepath.Join(dataDir, "clusters", uid))
+		total += clusterRSS(filepath.Join(h.dataDir, "clusters", uid))
 	}
 	res.ClusterRSS = total / int64(cfg.Clusters)
 
@@ -144,8 +183,6 @@ func RunProvision(ctx context.Context, cfg ProvisionConfig) (ProvisionResult, er
 		}
 	}
 	res.Deleted = time.Since(start)
-	cancel()
-	<-done
 	return res, nil
 }
 

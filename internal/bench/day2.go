@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Day2Config is one run of the repave and remediation benchmark.
+type Day2Config struct {
+	Workers          int           // workers repaved (plus one control-plane node)
+	NodeReadyTimeout time.Duration // the pool's nodeReadyHealthCheckDuration for the fault
+	AgentBinary      string
+	Timeout          time.Duration
+	Progress         io.Writer
+}
+
+// Day2Result is what the repave and remediation benchmark measured.
+type Day2Result struct {
+	// PerNode is, for each replaced machine, the time from creating its replacement to deleting it;
+	// Repave the time from the pool change to the repave's completion.
+	PerNode []time.Duration
+	Repave  time.Duration
+	// ToRelaunch is the time from a node's kubelet going down to its relaunch starting (it includes
+	// the pool's NodeReadyTimeout); ToReplaced to its replacement Running.
+	ToRelaunch, ToReplaced time.Duration
+}
+
+// RunDay2 starts a hub on loopback and a local cluster of 1 + cfg.Workers nodes, changes the
+// workers' instance type and measures the repave, then takes one worker's kubelet down and
+// measures its relaunch.
+func RunDay2(ctx context.Context, cfg Day2Config) (Day2Result, error) {
+	var res Day2Result
+	h, err := startLocalHub(ctx, cfg.AgentBinary, time.Second)
+	if err != nil {
+		return res, err
+	}
+	defer h.stop()
+	profUID, err := h.benchProfile(ctx)
+	if err != nil {
+		return res, err
+	}
+	healthCheck := fmt.Sprintf(`,"machineHealthCheck":{"nodeReadyHealthCheckDuration":%q}`, cfg.NodeReadyTimeout)
+	uid, err := h.createCluster(ctx, "bench-day2", profUID, cfg.Workers, healthCheck)
+	if err != nil {
+		return res, err
+	}
+	deadline := time.Now().Add(cfg.Timeout)
+	waitFor := func(what string, done func() (bool, error)) error {
+		for {
+			ok, err := done()
+			if ok || err != nil {
+				return err
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: not within %s", what, cfg.Timeout)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	var cl struct {
+		Spec   struct{ CloudConfigRef struct{ UID string } }
+		Status struct{ State string }
+	}
+	if err := waitFor("the cluster Running", func() (bool, error) {
+		err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid, nil, &cl)
+		return cl.Status.State == "Running", err
+	}); err != nil {
+		return res, err
+	}
+	pool := "/v1/cloudconfigs/cloudTypes/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers"
+	fmt.Fprintf(cfg.Progress, "Repaving %d workers (instance type small → medium)\n", cfg.Workers)
+	start := time.Now()
+	change := fmt.Appendf(nil, `{"poolConfig":{"name":"workers","size":%d%s},"cloudConfig":{"instanceType":"medium"}}`, cfg.Workers, healthCheck)
+	if err := h.c.call(ctx, "PUT", pool, change, nil); err != nil {
+		return res, err
+	}
+	var events []benchEvent
+	if err := waitFor("the repave to complete", func() (bool, error) {
+		events, err = h.events(ctx, uid)
+		return slices.ContainsFunc(events, func(e benchEvent) bool { return e.Reason == "RepaveCompleted" }), err
+	}); err != nil {
+		return res, err
+	}
+	res.Repave = time.Since(start)
+	// Each MachineDeleted ends the replacement that the MachineCreating before it began.
+	var created time.Time
+	for _, e := range events {
+		switch {
+		case e.Reason == "MachineCreating" && e.At.After(start):
+			created = e.At
+		case e.Reason == "MachineDeleted" && !created.IsZero():
+			res.PerNode = append(res.PerNode, e.At.Sub(created))
+			created = time.Time{}
+		}
+	}
+
+	kc, err := h.kubeClient(ctx, uid)
+	if err != nil {
+		return res, err
+	}
+	nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "easel.dev/pool=workers"})
+	if err != nil || len(nodes.Items) == 0 {
+		return res, fmt.Errorf("listing the workers: %v", err)
+	}
+	victim := nodes.Items[0].Name
+	fmt.Fprintf(cfg.Progress, "Taking node %s's kubelet down (nodeReadyHealthCheckDuration %s)\n", victim, cfg.NodeReadyTimeout)
+	start = time.Now()
+	patch := []byte(`{"metadata":{"labels":{"easel.dev/fault":"kubelet-down"}}}`)
+	if _, err := kc.CoreV1().Nodes().Patch(ctx, victim, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return res, err
+	}
+	if err := waitFor("the relaunch", func() (bool, error) {
+		events, err = h.events(ctx, uid)
+		for _, e := range events {
+			if e.Reason == "MachineRemediating" && strings.Contains(e.Message, victim+" relaunched") {
+				res.ToRelaunch = e.At.Sub(start)
+				return true, nil
+			}
+		}
+		return false, err
+	}); err != nil {
+		return res, err
+	}
+	if err := waitFor("the replacement Running", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				Metadata struct{ Name string }
+				Status   struct{ InstanceState string }
+			}
+		}
+		if err := h.c.call(ctx, "GET", pool+"/machines", nil, &out); err != nil {
+			return false, err
+		}
+		running := 0
+		for _, m := range out.Items {
+			if m.Metadata.Name == victim {
+				return false, nil
+			}
+			if m.Status.InstanceState == "Running" {
+				running++
+			}
+		}
+		return running == cfg.Workers, nil
+	}); err != nil {
+		return res, err
+	}
+	res.ToReplaced = time.Since(start)
+	return res, nil
+}
+
+type benchEvent struct {
+	Reason, Message string
+	At              time.Time
+}
+
+// events are a cluster's events, oldest first, with the hub's timestamps.
+func (h *localHub) events(ctx context.Context, uid string) ([]benchEvent, error) {
+	var page struct {
+		Items []struct {
+			Reason, Message string
+			Metadata        struct{ CreationTimestamp time.Time }
+		}
+	}
+	if err := h.c.call(ctx, "GET", "/v1/events/components/spectrocluster/"+uid+"?limit=1000", nil, &page); err != nil {
+		return nil, err
+	}
+	out := make([]benchEvent, 0, len(page.Items))
+	for i := len(page.Items) - 1; i >= 0; i-- {
+		e := page.Items[i]
+		out = append(out, benchEvent{e.Reason, e.Message, e.Metadata.CreationTimestamp})
+	}
+	return out, nil
+}
+
+// kubeClient is a client of a cluster's API server through its admin kubeconfig.
+func (h *localHub) kubeClient(ctx context.Context, uid string) (kubernetes.Interface, error) {
+	var kubeconfig []byte
+	if err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid+"/assets/adminKubeconfig", nil, &kubeconfig); err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
