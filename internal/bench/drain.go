@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -148,12 +149,8 @@ func RunDrain(ctx context.Context, cfg DrainConfig) (DrainResult, error) {
 }
 
 func cordon(ctx context.Context, kc kubernetes.Interface, node string, on bool) error {
-	n, err := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	n.Spec.Unschedulable = on
-	_, err = kc.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+	patch := fmt.Appendf(nil, `{"spec":{"unschedulable":%t}}`, on)
+	_, err := kc.CoreV1().Nodes().Patch(ctx, node, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
 }
 

@@ -12,8 +12,13 @@ import (
 
 // cloudConfigRecord returns the cluster whose cloud config the path names.
 func (s *Server) cloudConfigRecord(r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
+	return cloudConfigRecordIn(s.store, r, c)
+}
+
+// cloudConfigRecordIn is cloudConfigRecord read through q (inside a transaction).
+func cloudConfigRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
 	uid := r.PathValue("configUid")
-	rec, err := s.store.GetObjectByAltUID(r.Context(), kindCluster, uid)
+	rec, err := q.GetObjectByAltUID(r.Context(), kindCluster, uid)
 	if err != nil || !visible(c, rec) || rec.Category != r.PathValue("cloudType") {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			err = errNotFound("cloud config", uid)
@@ -49,12 +54,13 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 // changePools applies change to the cluster's pools as a new spec generation, with an event and an
-// audit entry, after checking the pools as a whole. The engine and the agent's reports write the
-// record all the time: unless the caller sent If-Match, a conflict re-reads the record and applies
-// the change again.
+// audit entry, after checking the pools as a whole. It reads the record in the transaction that
+// writes it; the engine and the agents' reports write it all the time, so unless the caller sent
+// If-Match a conflict re-reads the record and applies the change again.
 func (s *Server) changePools(r *http.Request, c *call, change func(cl *clusters.Cluster) (message string, err error)) error {
-	for attempt := 0; ; attempt++ {
-		rec, cl, err := s.cloudConfigRecord(r, c)
+	var changed store.Record
+	err := s.txRetrying(r.Context(), func(q store.Queries) error {
+		rec, cl, err := cloudConfigRecordIn(q, r, c)
 		if err != nil {
 			return err
 		}
@@ -76,23 +82,22 @@ func (s *Server) changePools(r *http.Request, c *call, change func(cl *clusters.
 		}
 		rec.Doc = cl.Encode()
 		rec.Generation++
-		err = s.store.Tx(r.Context(), func(q store.Queries) error {
-			if err := q.UpdateObject(r.Context(), &rec); err != nil {
-				return err
+		if err := q.UpdateObject(r.Context(), &rec); err != nil {
+			if errors.Is(err, store.ErrConflict) && r.Header.Get("If-Match") != "" {
+				return errConflict("%s %s changed since you read it; read it again", rec.Kind, rec.Name)
 			}
-			if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "MachinePoolChanged", message); err != nil {
-				return err
-			}
-			return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
-		})
-		if err == nil {
-			s.clusterChanged(rec.UID)
-			return nil
-		}
-		if !errors.Is(err, store.ErrConflict) || r.Header.Get("If-Match") != "" || attempt == 4 {
 			return err
 		}
+		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "MachinePoolChanged", message); err != nil {
+			return err
+		}
+		changed = rec
+		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
+	})
+	if err == nil {
+		s.clusterChanged(changed.UID)
 	}
+	return err
 }
 
 func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
