@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -70,15 +71,21 @@ func (s *Server) updateStatus(ctx context.Context, uid string, fn func(cl *clust
 }
 
 // conflictAttempts is how often a write that lost a race for a record is tried.
-const conflictAttempts = 5
+const conflictAttempts = 10
 
-// txRetrying runs fn in a transaction, again (from the start) when a record it updates changed
-// since fn read it: the engine and the agents' reports write cluster records all the time.
+// txRetrying runs fn in a transaction, again (from the start, after a short random pause) when a
+// record it updates changed since fn read it: the engine and the agents' reports write cluster
+// records all the time.
 func (s *Server) txRetrying(ctx context.Context, fn func(q store.Queries) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.store.Tx(ctx, fn)
 		if !errors.Is(err, store.ErrConflict) || attempt == conflictAttempts {
 			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(1+rand.IntN(2*attempt)) * time.Millisecond):
 		}
 	}
 }

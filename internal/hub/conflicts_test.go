@@ -43,8 +43,8 @@ func TestUserChangesSurviveStatusWrites(t *testing.T) {
 				doc, _ := clusters.Decode(rec.Doc)
 				doc.Status.Health.AgentVersion = fmt.Sprint(i)
 				rec.Doc = doc.Encode()
-				h.store.UpdateObject(ctx, &rec) // a conflict with the API is fine: the next write wins
-				time.Sleep(time.Millisecond)
+				h.store.UpdateObject(ctx, &rec)  // a conflict with the API is fine: the next write wins
+				time.Sleep(5 * time.Millisecond) // far more often than the engine and the agent write
 			}
 		}()
 		for size := 1; size <= 10; size++ {
