@@ -118,6 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Logger: log, Registerer: hub.Registry()})
 	if !cfg.APIOnly {
 		hub.notify = eng.Enqueue
+		controller.NodesChanged = hub.waiting.wake
 		engineDone := make(chan struct{})
 		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 		go func() { eng.Run(engineCtx); close(engineDone) }()

@@ -57,6 +57,9 @@ type Controller struct {
 	// DrainTimeout is how long the agent may take to drain a node before its machine is deleted
 	// anyway (default clusters.DefaultDrainTimeout).
 	DrainTimeout time.Duration
+	// NodesChanged, when set, is told of a cluster whose node operations the engine changed (a drain
+	// to start), so that its agent's long-poll answers at once.
+	NodesChanged func(clusterUID string)
 }
 
 var _ engine.Reconciler = (*Controller)(nil)
@@ -89,7 +92,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, 
 	}
 
 	var p pending
-	before := string(cl.Encode())
+	before, nodesRevision := string(cl.Encode()), cl.Status.NodesRevision
 	res, stepErr := c.provision(ctx, log, &rec, &cl, prov, &p)
 	if next := c.assessHealth(&rec, &cl, &p); next > 0 && (res.RequeueAfter == 0 || next < res.RequeueAfter) {
 		res.RequeueAfter = next
@@ -104,6 +107,9 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, 
 			return engine.Result{RequeueAfter: 10 * time.Millisecond}, nil
 		}
 		return engine.Result{}, errors.Join(stepErr, err)
+	}
+	if cl.Status.NodesRevision != nodesRevision && c.NodesChanged != nil {
+		c.NodesChanged(rec.UID)
 	}
 	return res, stepErr
 }
