@@ -81,7 +81,7 @@ func (q queries) RecordUsage(ctx context.Context, clusterUID string, at time.Tim
 func (q queries) UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error) {
 	rows, err := q.query(ctx, `SELECT ts, samples, `+usageColumns+` FROM usage_points
 		WHERE cluster_uid = ? AND series = ? AND step = ? AND ts >= ? AND ts < ? ORDER BY ts`,
-		clusterUID, series, int64(step/time.Second), from.Unix(), to.Unix())
+		clusterUID, series, int64(step/time.Second), from.Unix(), to.Add(time.Second-1).Unix()) // to rounded up: a bucket that began in to's second counts
 	if err != nil {
 		return nil, fmt.Errorf("reading usage of %s: %w", series, err)
 	}

@@ -38,6 +38,10 @@ func TestUsageSeriesAreMeansPerBucketAndExpire(t *testing.T) {
 			!minutes[0].At.Equal(t0) || minutes[0].Values.MemoryUsage != 1<<30 {
 			t.Fatalf("1-minute points = %+v, want means 2 (2 samples at %s) and 4", minutes, t0)
 		}
+		// A range ending within the second a bucket began still has that bucket.
+		if early, _ := s.UsagePoints(ctx, "c1", "cluster/worker", time.Minute, t0.Add(-time.Hour), t0.Add(300*time.Millisecond)); len(early) != 1 {
+			t.Fatalf("points up to 300ms into the first bucket = %+v; want that bucket", early)
+		}
 		hours, err := s.UsagePoints(ctx, "c1", "cluster/worker", time.Hour, t0, t0.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
