@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
@@ -19,7 +20,7 @@ import (
 
 // Kinds of stored objects.
 const (
-	kindProject = "project"
+	kindProject = projects.Kind
 	kindUser    = "user"
 	kindProfile = "clusterprofile"
 	kindCluster = "spectrocluster"

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -34,7 +33,7 @@ func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal,
 	if err := validateUsage(in); err != nil {
 		return err
 	}
-	ps, err := s.projectSettings(r.Context(), rec.ProjectUID)
+	ps, err := projects.Load(r.Context(), s.store, rec.ProjectUID)
 	if err != nil {
 		return err
 	}
@@ -110,22 +109,6 @@ func validateUsage(in v1.AgentUsageReport) error {
 		}
 	}
 	return nil
-}
-
-// projectSettings are a project's cluster settings; defaults for the tenant scope or a project
-// gone.
-func (s *Server) projectSettings(ctx context.Context, projectUID string) (projects.Settings, error) {
-	if projectUID == "" {
-		return projects.Settings{}, nil
-	}
-	rec, err := s.store.GetObject(ctx, kindProject, projectUID)
-	if errors.Is(err, store.ErrNotFound) {
-		return projects.Settings{}, nil
-	}
-	if err != nil {
-		return projects.Settings{}, err
-	}
-	return projects.Decode(rec.Doc)
 }
 
 // projectClusterSettings answers GET /v1/projects/{uid}/preferences/clusterSettings.

@@ -3,12 +3,18 @@
 package projects
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
+
+// Kind is the stored kind of projects.
+const Kind = "project"
 
 // Settings is a project's stored document.
 type Settings struct {
@@ -54,4 +60,19 @@ func (s Settings) AutoRemediation() v1.NodesAutoRemediationSettings {
 func (s Settings) Remediates() bool {
 	r := s.AutoRemediation()
 	return r.IsEnabled && !r.DisableNodesAutoRemediation
+}
+
+// Load reads a project's settings; the defaults for the tenant scope ("") or a project gone.
+func Load(ctx context.Context, q store.Queries, projectUID string) (Settings, error) {
+	if projectUID == "" {
+		return Settings{}, nil
+	}
+	rec, err := q.GetObject(ctx, Kind, projectUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Settings{}, nil
+	}
+	if err != nil {
+		return Settings{}, err
+	}
+	return Decode(rec.Doc)
 }

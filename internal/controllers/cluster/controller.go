@@ -218,7 +218,7 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 func (c *Controller) remediate(ctx context.Context, rec *store.Record, cl *clusters.Cluster, p *pending, now time.Time) (time.Duration, error) {
 	relaunch, paused, invalid, next := cl.Remediations(now)
 	if len(relaunch) > 0 || len(paused) > 0 {
-		settings, err := c.projectSettings(ctx, rec.ProjectUID)
+		settings, err := projects.Load(ctx, c.Store, rec.ProjectUID)
 		if err != nil {
 			return 0, err
 		}
@@ -243,21 +243,6 @@ func (c *Controller) remediate(ctx context.Context, rec *store.Record, cl *clust
 		c.event(p, rec, v1.SeverityWarning, "MachineRemediating", "Relaunching "+strings.TrimPrefix(r.Reason, "machine "))
 	}
 	return next, nil
-}
-
-// projectSettings are the cluster settings of a project (defaults when it has none).
-func (c *Controller) projectSettings(ctx context.Context, projectUID string) (projects.Settings, error) {
-	if projectUID == "" {
-		return projects.Settings{}, nil
-	}
-	prec, err := c.Store.GetObject(ctx, "project", projectUID)
-	if errors.Is(err, store.ErrNotFound) {
-		return projects.Settings{}, nil
-	}
-	if err != nil {
-		return projects.Settings{}, err
-	}
-	return projects.Decode(prec.Doc)
 }
 
 // repave starts, holds for approval, extends or ends the repave the pools call for: machines whose
