@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/k8sbin"
@@ -114,28 +115,42 @@ func (cp *ControlPlane) EnsureMachine(ctx context.Context, c kubernetes.Interfac
 	if !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("registering node %s: %w", m.Name, err)
 	}
-	node, err := c.CoreV1().Nodes().Get(ctx, m.Name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading node %s: %w", m.Name, err)
-	}
-	before := node.DeepCopy()
-	for k := range applied.Labels {
-		if _, keep := m.Labels[k]; !keep {
-			delete(node.Labels, k)
+	// Node controllers and KWOK write the node too: a conflict is retried on a fresh read.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := c.CoreV1().Nodes().Get(ctx, m.Name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading node %s: %w", m.Name, err)
 		}
-	}
-	maps.Copy(node.Labels, m.Labels)
-	node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(t corev1.Taint) bool {
-		return slices.ContainsFunc(applied.Taints, func(a v1.Taint) bool { return a.Key == t.Key && a.Effect == string(t.Effect) }) ||
-			slices.ContainsFunc(m.Taints, func(a v1.Taint) bool { return a.Key == t.Key && a.Effect == string(t.Effect) })
+		before := node.DeepCopy()
+		for k := range applied.Labels {
+			if _, keep := m.Labels[k]; !keep {
+				delete(node.Labels, k)
+			}
+		}
+		maps.Copy(node.Labels, m.Labels)
+		// Taints keep their order, so a node already up to date is not written (others, such as
+		// node.kubernetes.io/not-ready, sit among them).
+		same := func(t corev1.Taint) func(v1.Taint) bool {
+			return func(a v1.Taint) bool { return a.Key == t.Key && a.Effect == string(t.Effect) }
+		}
+		node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(t corev1.Taint) bool {
+			return slices.ContainsFunc(applied.Taints, same(t)) && !slices.ContainsFunc(m.Taints, same(t))
+		})
+		for _, t := range m.Taints {
+			want := corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)}
+			if i := slices.IndexFunc(node.Spec.Taints, func(n corev1.Taint) bool { return same(n)(t) }); i >= 0 {
+				node.Spec.Taints[i] = want
+			} else {
+				node.Spec.Taints = append(node.Spec.Taints, want)
+			}
+		}
+		if equality.Semantic.DeepEqual(before.Labels, node.Labels) && equality.Semantic.DeepEqual(before.Spec.Taints, node.Spec.Taints) {
+			return nil
+		}
+		_, err = c.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{FieldManager: "easel"})
+		return err
 	})
-	for _, t := range m.Taints {
-		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
-	}
-	if equality.Semantic.DeepEqual(before.Labels, node.Labels) && equality.Semantic.DeepEqual(before.Spec.Taints, node.Spec.Taints) {
-		return nil
-	}
-	if _, err := c.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{FieldManager: "easel"}); err != nil {
+	if err != nil {
 		return fmt.Errorf("updating the labels and taints of node %s: %w", m.Name, err)
 	}
 	return nil
