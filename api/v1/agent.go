@@ -39,15 +39,22 @@ type AgentDesired struct {
 const (
 	PackStateApplied = "Applied"
 	PackStateFailed  = "Failed"
+	// PackStatePending: applied, except on nodes in maintenance (DaemonSet pods there keep the
+	// previous version until the node leaves maintenance); the message says which.
+	PackStatePending = "Pending"
+	// PackStateRemoved: the pack was detached and the objects it applied deleted.
+	PackStateRemoved = "Removed"
 )
 
 // PackStatus is what the agent reports of one pack.
 type PackStatus struct {
-	Name      string    `json:"name"`
-	Version   string    `json:"version"`
-	State     string    `json:"state"`
-	Message   string    `json:"message,omitempty"`
-	Objects   int       `json:"objects"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	State   string `json:"state"`
+	Message string `json:"message,omitempty"`
+	Objects int    `json:"objects"`
+	// Pruned counts the objects the agent deleted because the pack no longer has them.
+	Pruned    int       `json:"pruned,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 

@@ -24,6 +24,40 @@ type Taint struct {
 type SpectroClusterProfileEntity struct {
 	UID        string             `json:"uid"`
 	PackValues []PackValuesEntity `json:"packValues,omitempty"`
+	// ReplaceWithProfile, in PATCH …/profiles, names the attached profile this one replaces (a new
+	// version of it, typically).
+	ReplaceWithProfile string `json:"replaceWithProfile,omitempty"`
+}
+
+// SpectroClusterProfiles is the body of PUT and PATCH /v1/spectroclusters/{uid}/profiles: PUT sets
+// the cluster's whole list of profiles, PATCH attaches, changes or replaces the ones it names.
+type SpectroClusterProfiles struct {
+	Profiles []SpectroClusterProfileEntity `json:"profiles"`
+	// SpcApplySettings is accepted and ignored: easel applies profile changes at once.
+	SpcApplySettings any `json:"spcApplySettings,omitempty"`
+}
+
+// SpectroClusterProfilesDeleteEntity is the body of DELETE /v1/spectroclusters/{uid}/profiles.
+type SpectroClusterProfilesDeleteEntity struct {
+	ProfileUids []string `json:"profileUids"`
+}
+
+// SpectroClusterProfile is one profile as attached to a cluster, with the cluster's values.
+type SpectroClusterProfile struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		CloudType string `json:"cloudType"`
+		Type      string `json:"type"`
+		Version   int32  `json:"version"`
+		// ProfileVersion is the profile's own version (easel's addition).
+		ProfileVersion string               `json:"profileVersion"`
+		Packs          []ClusterProfilePack `json:"packs"`
+	} `json:"spec"`
+}
+
+// SpectroClusterProfileList is the answer of GET /v1/spectroclusters/{uid}/profiles.
+type SpectroClusterProfileList struct {
+	Profiles []SpectroClusterProfile `json:"profiles"`
 }
 
 // PackValuesEntity overrides one pack's values in a cluster.

@@ -8,6 +8,12 @@ const (
 	MaintenanceUncordon = "uncordon"
 )
 
+// Purposes of a node operation (AgentNodeOperation.purpose).
+const (
+	PurposeMaintenance = "maintenance" // the node is in maintenance mode
+	PurposeDeletion    = "deletion"    // the node is drained before its machine is deleted
+)
+
 // Maintenance states (Palette's V1MachineMaintenanceStatus.state).
 const (
 	MaintenanceInitiated = "Initiated"

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,6 +117,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	ops := newNodeOps(a)
 	go ops.run(ctx)
 	var applied, nodesRevision int64
+	var appliedMaintenance []string
 	backoff := newBackoff()
 	for ctx.Err() == nil {
 		desired, changed, err := a.poll(ctx, applied, nodesRevision)
@@ -127,8 +129,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			backoff.sleep(ctx)
 			continue
 		}
-		backoff.reset()
 		if !changed {
+			backoff.reset()
 			continue
 		}
 		// Node operations first: a drain must not wait for the packs, nor the packs for a drain.
@@ -136,7 +138,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			ops.set(desired.Nodes)
 			nodesRevision = desired.NodesRevision
 		}
-		if desired.Generation == applied {
+		// The packs are applied again when a node enters or leaves maintenance: DaemonSets are
+		// kept off nodes in maintenance, and rolled onto them when they leave it.
+		maintenance := maintenanceNodes(desired.Nodes)
+		if desired.Generation == applied && slices.Equal(maintenance, appliedMaintenance) {
 			continue
 		}
 		if err := a.applyAll(ctx, desired); err != nil {
@@ -144,7 +149,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			backoff.sleep(ctx)
 			continue
 		}
-		applied = desired.Generation
+		applied, appliedMaintenance = desired.Generation, maintenance
+		backoff.reset()
 	}
 	a.log.Info("Stopping the easel agent")
 	return nil
@@ -192,30 +198,6 @@ func (a *Agent) poll(ctx context.Context, generation, nodesRevision int64) (v1.A
 		return d, false, err
 	}
 	return d, status == http.StatusOK, nil
-}
-
-// applyAll applies every pack in order and reports each pack's state; a failed pack stops the
-// ones above it (they may depend on it) and the whole generation is retried.
-func (a *Agent) applyAll(ctx context.Context, d v1.AgentDesired) error {
-	a.log.Info("Applying packs", "generation", d.Generation, "packs", len(d.Packs))
-	report := v1.AgentPackReport{Generation: d.Generation, Packs: []v1.PackStatus{}}
-	var failed error
-	for _, p := range d.Packs {
-		st := v1.PackStatus{Name: p.Name, Version: p.Version}
-		if failed != nil {
-			st.State, st.Message = v1.PackStateFailed, "waiting for a pack below it: "+failed.Error()
-		} else if n, err := a.applier.applyPack(ctx, p); err != nil {
-			failed = fmt.Errorf("pack %s: %w", p.Name, err)
-			st.State, st.Message, st.Objects = v1.PackStateFailed, err.Error(), n
-		} else {
-			st.State, st.Objects = v1.PackStateApplied, n
-		}
-		report.Packs = append(report.Packs, st)
-	}
-	if err := a.call(ctx, "PUT", "/agent/packs", report, nil); err != nil {
-		return fmt.Errorf("reporting the pack states: %w", err)
-	}
-	return failed
 }
 
 func (a *Agent) call(ctx context.Context, method, path string, in, out any) error {

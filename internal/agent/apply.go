@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -62,45 +64,88 @@ func decodeObjects(content string) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// applyPack applies every object of a pack in order and returns how many it applied.
-func (a *applier) applyPack(ctx context.Context, pack v1.AgentPack) (int, error) {
-	n := 0
+// packObjects decodes every object of a pack, in order.
+func packObjects(pack v1.AgentPack) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
 	for _, m := range pack.Manifests {
 		objs, err := decodeObjects(m.Content)
 		if err != nil {
-			return n, fmt.Errorf("manifest %s: %w", m.Name, err)
+			return nil, fmt.Errorf("manifest %s: %w", m.Name, err)
 		}
-		for _, obj := range objs {
-			if err := a.apply(ctx, obj); err != nil {
-				return n, fmt.Errorf("manifest %s: %s %s: %w", m.Name, obj.GetKind(), obj.GetName(), err)
-			}
-			n++
-		}
+		out = append(out, objs...)
 	}
-	return n, nil
+	return out, nil
 }
 
-func (a *applier) apply(ctx context.Context, obj *unstructured.Unstructured) error {
-	gvk := obj.GroupVersionKind()
+// mapping finds the resource of a kind.
+func (a *applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	mapping, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
 		// A kind defined by a CRD applied moments ago: look again.
 		a.mapper.Reset()
 		mapping, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	}
+	return mapping, err
+}
+
+// identify names obj as it is applied: a namespaced object without a namespace goes to default
+// (and is given it). ok is false when the API server does not know the kind (yet: a CRD of the
+// same pack not applied).
+func (a *applier) identify(obj *unstructured.Unstructured) (ref objectRef, ok bool) {
+	gvk := obj.GroupVersionKind()
+	ref = objectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	mapping, err := a.mapping(gvk)
+	if err != nil {
+		return ref, false
+	}
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		if ref.Namespace == "" {
+			ref.Namespace = "default"
+			obj.SetNamespace(ref.Namespace)
+		}
+	} else {
+		ref.Namespace = ""
+	}
+	return ref, true
+}
+
+// resource is the client of the object ref names.
+func (a *applier) resource(ref objectRef) (dynamic.ResourceInterface, error) {
+	mapping, err := a.mapping(schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
+	if err != nil {
+		return nil, err
+	}
+	res := a.dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return res.Namespace(ref.Namespace), nil
+	}
+	return res, nil
+}
+
+// apply server-side-applies one identified object.
+func (a *applier) apply(ctx context.Context, ref objectRef, obj *unstructured.Unstructured) error {
+	target, err := a.resource(ref)
 	if err != nil {
 		return err
 	}
-	res := a.dyn.Resource(mapping.Resource)
-	var target dynamic.ResourceInterface = res
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		ns := obj.GetNamespace()
-		if ns == "" {
-			ns = "default"
-			obj.SetNamespace(ns)
-		}
-		target = res.Namespace(ns)
-	}
 	_, err = target.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	return err
+}
+
+// remove deletes one object the agent applied; one already gone, or whose kind is gone (its CRD
+// was deleted with it), is fine.
+func (a *applier) remove(ctx context.Context, ref objectRef) error {
+	target, err := a.resource(ref)
+	if meta.IsNoMatchError(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	background := metav1.DeletePropagationBackground
+	err = target.Delete(ctx, ref.Name, metav1.DeleteOptions{PropagationPolicy: &background})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
 	return err
 }

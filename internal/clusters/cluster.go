@@ -125,6 +125,8 @@ type Cluster struct {
 	ClusterValues  string            `json:"clusterValues,omitempty"`
 	Profiles       []ProfileRef      `json:"profiles"`
 	Pools          []Pool            `json:"pools"`
+	// Image is what the machines are built from (the infra profile's OS and Kubernetes layers).
+	Image Image `json:"image,omitzero"`
 	// RepaveApproval: a repave waits for PATCH …/repave/approve before it starts.
 	RepaveApproval bool   `json:"repaveApproval,omitempty"`
 	Status         Status `json:"status"`
@@ -211,11 +213,11 @@ func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileReso
 	if err := validate.YAML("spec.cloudConfig.values", c.ClusterValues); err != nil {
 		return c, invalid("%v", err)
 	}
-	refs, err := ResolveProfiles(cloudType, e.Spec.Profiles, resolve)
+	refs, img, err := ResolveProfiles(cloudType, e.Spec.Profiles, resolve)
 	if err != nil {
 		return c, err
 	}
-	c.Profiles = refs
+	c.Profiles, c.Image = refs, img
 	if len(e.Spec.Machinepoolconfig) == 0 {
 		return c, invalid("spec.machinepoolconfig: a cluster needs a control-plane pool")
 	}
@@ -238,56 +240,62 @@ func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileReso
 }
 
 // ResolveProfiles checks the profiles of a cluster: exactly one infra (or full cluster) profile,
-// any number of add-on profiles, all published and for this cloud type, pack values well-formed.
-func ResolveProfiles(cloudType string, in []v1.SpectroClusterProfileEntity, resolve ProfileResolver) ([]ProfileRef, error) {
+// any number of add-on profiles, all published and for this cloud type, no name twice, pack values
+// well-formed. It returns them with the image the infra profile builds machines from.
+func ResolveProfiles(cloudType string, in []v1.SpectroClusterProfileEntity, resolve ProfileResolver) ([]ProfileRef, Image, error) {
 	var (
 		refs  []ProfileRef
+		img   Image
 		infra int
 		seen  = map[string]bool{}
 	)
 	for i, pe := range in {
 		field := fmt.Sprintf("spec.profiles[%d]", i)
 		if pe.UID == "" {
-			return nil, invalid("%s.uid is required", field)
+			return nil, img, invalid("%s.uid is required", field)
 		}
 		if seen[pe.UID] {
-			return nil, invalid("%s: profile %s is attached twice", field, pe.UID)
+			return nil, img, invalid("%s: profile %s is attached twice", field, pe.UID)
 		}
 		seen[pe.UID] = true
 		p, ok := resolve(pe.UID)
 		if !ok {
-			return nil, invalid("%s: profile %s not found", field, pe.UID)
+			return nil, img, invalid("%s: profile %s not found", field, pe.UID)
 		}
 		if !p.Published {
-			return nil, invalid("%s: profile %s (%s) is a draft; publish it first", field, p.Name, p.Version)
+			return nil, img, invalid("%s: profile %s (%s) is a draft; publish it first", field, p.Name, p.Version)
 		}
 		if !p.SupportsCloud(cloudType) {
-			return nil, invalid("%s: profile %s (%s) is for cloud type %q, not %q", field, p.Name, p.Version, p.CloudType, cloudType)
+			return nil, img, invalid("%s: profile %s (%s) is for cloud type %q, not %q", field, p.Name, p.Version, p.CloudType, cloudType)
 		}
-		if p.Infra() {
-			infra++
+		if slices.ContainsFunc(refs, func(r ProfileRef) bool { return r.Name == p.Name }) {
+			return nil, img, invalid("%s: profile %s is attached twice (versions of one profile replace each other)", field, p.Name)
 		}
 		ref := ProfileRef{UID: pe.UID, Name: p.Name, Version: p.Version, Type: p.Type}
 		for j, pv := range pe.PackValues {
 			vfield := fmt.Sprintf("%s.packValues[%d]", field, j)
 			pk, ok := p.FindPack(pv.Name)
 			if !ok {
-				return nil, invalid("%s: profile %s has no pack %q", vfield, p.Name, pv.Name)
+				return nil, img, invalid("%s: profile %s has no pack %q", vfield, p.Name, pv.Name)
 			}
 			if pv.Tag != "" && pv.Tag != pk.Version {
-				return nil, invalid("%s: pack %s is at %s in profile %s, not %s", vfield, pv.Name, pk.Version, p.Name, pv.Tag)
+				return nil, img, invalid("%s: pack %s is at %s in profile %s, not %s", vfield, pv.Name, pk.Version, p.Name, pv.Tag)
 			}
 			if err := validate.YAML(vfield+".values", pv.Values); err != nil {
-				return nil, invalid("%v", err)
+				return nil, img, invalid("%v", err)
 			}
 			ref.PackValues = append(ref.PackValues, PackValues{Name: pv.Name, Tag: pk.Version, Values: pv.Values})
+		}
+		if p.Infra() {
+			infra++
+			img = imageOf(p, ref)
 		}
 		refs = append(refs, ref)
 	}
 	if infra != 1 {
-		return nil, invalid("spec.profiles: a cluster needs exactly one infra or cluster profile (it has %d)", infra)
+		return nil, img, invalid("spec.profiles: a cluster needs exactly one infra or cluster profile (it has %d)", infra)
 	}
-	return refs, nil
+	return refs, img, nil
 }
 
 // CheckPools checks the pools as a whole: exactly one control-plane pool.

@@ -12,14 +12,16 @@ import (
 // Machine is one machine of a pool, recorded in the cluster's status before it is created so that
 // a crash between the two never makes a duplicate.
 type Machine struct {
-	UID          string    `json:"uid"`
-	Name         string    `json:"name"`
-	Pool         string    `json:"pool"`
-	ControlPlane bool      `json:"controlPlane,omitempty"`
-	InstanceType string    `json:"instanceType"`
-	Zone         string    `json:"zone"`
-	DiskGiB      int64     `json:"diskGiB"`
-	CreatedAt    time.Time `json:"createdAt"`
+	UID          string `json:"uid"`
+	Name         string `json:"name"`
+	Pool         string `json:"pool"`
+	ControlPlane bool   `json:"controlPlane,omitempty"`
+	InstanceType string `json:"instanceType"`
+	Zone         string `json:"zone"`
+	DiskGiB      int64  `json:"diskGiB"`
+	// Image is what the machine was built from.
+	Image     Image     `json:"image,omitzero"`
+	CreatedAt time.Time `json:"createdAt"`
 	// Ready is what the provider last observed.
 	Ready bool `json:"ready"`
 	// Maintenance is the machine's last node operation (maintenance mode, or the drain before it
@@ -70,7 +72,7 @@ func PlanMachines(c *Cluster, now time.Time, newUID func() string) (add, remove 
 		}
 		newMachine := func() Machine {
 			return Machine{UID: newUID(), Name: p.Name + "-" + randomSuffix(), Pool: p.Name, ControlPlane: p.ControlPlane,
-				InstanceType: p.InstanceType, Zone: leastUsedZone(p.Zones, current), DiskGiB: p.DiskGiB, CreatedAt: now,
+				InstanceType: p.InstanceType, Zone: leastUsedZone(p.Zones, current), DiskGiB: p.DiskGiB, Image: c.Image, CreatedAt: now,
 				Labels: maps.Clone(p.Labels), Taints: slices.Clone(p.Taints)}
 		}
 		switch {

@@ -11,12 +11,6 @@ import (
 // DefaultDrainTimeout bounds how long an agent keeps trying to drain a node.
 const DefaultDrainTimeout = 15 * time.Minute
 
-// Purposes of a node operation.
-const (
-	PurposeMaintenance = "maintenance"
-	PurposeDeletion    = "deletion"
-)
-
 // ErrMaintenanceRefused marks maintenance the cluster cannot take: no other node could run the
 // node's workloads.
 var ErrMaintenanceRefused = errors.New("maintenance refused")
@@ -143,9 +137,9 @@ func (c *Cluster) NodeOperations(drainTimeout time.Duration, statusPath func(m *
 		if st == nil || (st.Action == v1.MaintenanceUncordon && st.State == v1.MaintenanceCompleted) {
 			continue
 		}
-		purpose := PurposeMaintenance
+		purpose := v1.PurposeMaintenance
 		if m.Deleting() {
-			purpose = PurposeDeletion
+			purpose = v1.PurposeDeletion
 		}
 		out = append(out, v1.AgentNodeOperation{Node: m.Name, Machine: m.UID, Pool: m.Pool, Action: st.Action,
 			Purpose: purpose, DrainTimeoutSeconds: int64(drainTimeout / time.Second), StatusPath: statusPath(m)})

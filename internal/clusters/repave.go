@@ -36,7 +36,7 @@ func (c *Cluster) machineReasons(m Machine, p Pool) []string {
 	if !slices.Contains(p.Zones, m.Zone) {
 		out = append(out, fmt.Sprintf("machinePool %s: availability zones changed to %s (a machine is in %s)", p.Name, strings.Join(p.Zones, ", "), m.Zone))
 	}
-	return out
+	return append(out, imageReasons(m.Image, c.Image)...)
 }
 
 // RepaveReasons are the reasons, one line each and sorted, that some machines must be replaced;

@@ -39,7 +39,7 @@ func Render(cl clusters.Cluster, generation int64, profileOf func(uid string) (p
 				if !ok {
 					return out, fmt.Errorf("pack %s %s of profile %s is not in the catalog", pk.Name, pk.Version, p.Name)
 				}
-				rendered, err := cat.Render(pk.Values, clusterValues(ref, pk.Name))
+				rendered, err := cat.Render(pk.Values, ref.Values(pk.Name))
 				if err != nil {
 					return out, err
 				}
@@ -58,14 +58,4 @@ func boolRank(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// clusterValues is the cluster's override of one pack's values, if any.
-func clusterValues(ref clusters.ProfileRef, pack string) string {
-	for _, pv := range ref.PackValues {
-		if pv.Name == pack {
-			return pv.Values
-		}
-	}
-	return ""
 }

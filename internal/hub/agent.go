@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,8 +214,8 @@ func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p principal,
 		return errBadRequest("generation must be the cluster generation the packs were applied for")
 	}
 	for i, ps := range in.Packs {
-		if ps.Name == "" || (ps.State != v1.PackStateApplied && ps.State != v1.PackStateFailed) {
-			return errBadRequest("packs[%d]: name is required and state must be %s or %s", i, v1.PackStateApplied, v1.PackStateFailed)
+		if states := []string{v1.PackStateApplied, v1.PackStatePending, v1.PackStateFailed, v1.PackStateRemoved}; ps.Name == "" || !slices.Contains(states, ps.State) {
+			return errBadRequest("packs[%d]: name is required and state must be one of %s", i, strings.Join(states, ", "))
 		}
 	}
 	now := s.clock.Now()

@@ -54,50 +54,15 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 // changePools applies change to the cluster's pools as a new spec generation, with an event and an
-// audit entry, after checking the pools as a whole. It reads the record in the transaction that
-// writes it; the engine and the agents' reports write it all the time, so unless the caller sent
-// If-Match a conflict re-reads the record and applies the change again.
+// audit entry, after checking the pools as a whole.
 func (s *Server) changePools(r *http.Request, c *call, change func(cl *clusters.Cluster) (message string, err error)) error {
-	var changed store.Record
-	err := s.txRetrying(r.Context(), func(q store.Queries) error {
-		rec, cl, err := cloudConfigRecordIn(q, r, c)
+	return s.changeCluster(r, c, cloudConfigRecordIn, "MachinePoolChanged", func(cl *clusters.Cluster) (string, error) {
+		message, err := change(cl)
 		if err != nil {
-			return err
+			return "", err
 		}
-		if !c.p.can(rec.ProjectUID, permWriteClusters) {
-			return errForbidden("your role does not allow you to change clusters here")
-		}
-		if err := checkIfMatch(r, rec); err != nil {
-			return err
-		}
-		if cl.Status.State == v1.ClusterStateDeleting {
-			return errConflict("cluster %s is being deleted", rec.Name)
-		}
-		message, err := change(&cl)
-		if err != nil {
-			return err
-		}
-		if err := clusters.CheckPools(cl.Pools); err != nil {
-			return err
-		}
-		rec.Doc = cl.Encode()
-		rec.Generation++
-		if err := q.UpdateObject(r.Context(), &rec); err != nil {
-			if errors.Is(err, store.ErrConflict) && r.Header.Get("If-Match") != "" {
-				return errConflict("%s %s changed since you read it; read it again", rec.Kind, rec.Name)
-			}
-			return err
-		}
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "MachinePoolChanged", message); err != nil {
-			return err
-		}
-		changed = rec
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
+		return message, clusters.CheckPools(cl.Pools)
 	})
-	if err == nil {
-		s.clusterChanged(changed.UID)
-	}
-	return err
 }
 
 func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {

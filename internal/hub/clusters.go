@@ -94,6 +94,66 @@ func (s *Server) clusterRecord(r *http.Request, c *call) (store.Record, clusters
 	return rec, cl, err
 }
 
+// clusterRecordIn is clusterRecord read through q (inside a transaction).
+func clusterRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
+	uid := r.PathValue("uid")
+	rec, err := q.GetObject(r.Context(), kindCluster, uid)
+	if err != nil || !visible(c, rec) {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			err = errNotFound(kindCluster, uid)
+		}
+		return rec, clusters.Cluster{}, err
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	return rec, cl, err
+}
+
+// changeCluster applies change to the cluster's spec as a new spec generation, with an event
+// (reason) and an audit entry of the message change returns; a change that returns no message
+// changed nothing and writes nothing. It reads the record in the transaction that writes it; the
+// engine and the agents' reports write it all the time, so unless the caller sent If-Match a
+// conflict re-reads the record and applies the change again.
+func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries, *http.Request, *call) (store.Record, clusters.Cluster, error),
+	reason string, change func(cl *clusters.Cluster) (message string, err error)) error {
+	var changed store.Record
+	err := s.txRetrying(r.Context(), func(q store.Queries) error {
+		rec, cl, err := read(q, r, c)
+		if err != nil {
+			return err
+		}
+		if !c.p.can(rec.ProjectUID, permWriteClusters) {
+			return errForbidden("your role does not allow you to change clusters here")
+		}
+		if err := checkIfMatch(r, rec); err != nil {
+			return err
+		}
+		if cl.Status.State == v1.ClusterStateDeleting {
+			return errConflict("cluster %s is being deleted", rec.Name)
+		}
+		message, err := change(&cl)
+		if err != nil || message == "" {
+			return err
+		}
+		rec.Doc = cl.Encode()
+		rec.Generation++
+		if err := q.UpdateObject(r.Context(), &rec); err != nil {
+			if errors.Is(err, store.ErrConflict) && r.Header.Get("If-Match") != "" {
+				return errConflict("%s %s changed since you read it; read it again", rec.Kind, rec.Name)
+			}
+			return err
+		}
+		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, reason, message); err != nil {
+			return err
+		}
+		changed = rec
+		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
+	})
+	if err == nil && changed.UID != "" {
+		s.clusterChanged(changed.UID)
+	}
+	return err
+}
+
 // profileTemplates shows the cluster's profiles; withPacks loads each profile for its packs.
 func (s *Server) profileTemplates(ctx context.Context, cl clusters.Cluster, withPacks bool) ([]v1.ClusterProfileTemplateMeta, error) {
 	out := []v1.ClusterProfileTemplateMeta{}

@@ -63,6 +63,10 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("GET /v1/spectroclusters/{uid}/assets/adminKubeconfig", s.clusterKubeconfig)
 	handle("POST /v1/dashboard/spectroclusters/search", s.searchClusters)
 	handle("GET /v1/dashboard/spectroclusters/meta", s.clustersMeta)
+	handle("GET /v1/spectroclusters/{uid}/profiles", s.getClusterProfiles)
+	handle("PUT /v1/spectroclusters/{uid}/profiles", s.putClusterProfiles)
+	handle("PATCH /v1/spectroclusters/{uid}/profiles", s.patchClusterProfiles)
+	handle("DELETE /v1/spectroclusters/{uid}/profiles", s.deleteClusterProfiles)
 	handle("GET /v1/spectroclusters/{uid}/repave/status", s.repaveStatus)
 	handle("PATCH /v1/spectroclusters/{uid}/repave/approve", s.approveRepave)
 	handle("GET /v1/dashboard/spectroclusters/{uid}", s.clusterSummary)
@@ -93,9 +97,6 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 
 	// Palette operations easel will serve but does not yet: a clear 501 rather than a 404.
 	for pattern, what := range map[string]string{
-		"GET /v1/spectroclusters/{uid}/profiles":                     "a cluster's profile list",
-		"PUT /v1/spectroclusters/{uid}/profiles":                     "changing a cluster's profiles",
-		"PATCH /v1/spectroclusters/{uid}/profiles":                   "changing a cluster's profiles",
 		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":       "certificate renewal",
 		"POST /v1/spectroclusters/{uid}/features/logFetcher":         "log bundles",
 		"GET /v1/spectroclusters/{uid}/features/logFetcher":          "log bundles",

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,6 +96,12 @@ func startHub(t *testing.T, db string, tune ...func(*hub.Config)) string {
 		}
 		if t.Failed() {
 			t.Logf("hub log:\n%s", logs.String())
+			// The agents' own logs say what they did inside the clusters.
+			agentLogs, _ := filepath.Glob(filepath.Join(dataDir, "clusters", "*", "logs", "easel-agent.log"))
+			for _, f := range agentLogs {
+				b, _ := os.ReadFile(f)
+				t.Logf("%s (last 8 KiB):\n%s", f, b[max(0, len(b)-8<<10):])
+			}
 		}
 	})
 	select {

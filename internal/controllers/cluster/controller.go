@@ -348,15 +348,25 @@ func (c *Controller) agentAndPacks(ctx context.Context, log *slog.Logger, rec *s
 			fmt.Sprintf("Waiting for the agent to apply generation %d", rec.Generation), v1.SeverityInfo)
 		return engine.Result{RequeueAfter: Poll}, nil
 	}
+	applied, pending := 0, []string{}
 	for _, ps := range cl.Status.Packs {
-		if ps.State != v1.PackStateApplied {
+		switch ps.State {
+		case v1.PackStateFailed:
 			c.condition(p, rec, cl, ConditionPacksApplied, "False", "PackFailed",
 				fmt.Sprintf("Pack %s %s: %s", ps.Name, ps.Version, ps.Message), v1.SeverityWarning)
 			return engine.Result{RequeueAfter: Poll}, nil
+		case v1.PackStatePending:
+			pending = append(pending, fmt.Sprintf("pack %s %s waits for nodes in maintenance (%s)", ps.Name, ps.Version, ps.Message))
+		case v1.PackStateApplied:
+			applied++
 		}
 	}
-	c.condition(p, rec, cl, ConditionPacksApplied, "True", "Applied",
-		fmt.Sprintf("%d packs applied", len(cl.Status.Packs)), v1.SeverityInfo)
+	if len(pending) > 0 {
+		c.condition(p, rec, cl, ConditionPacksApplied, "True", "WaitingForMaintenance",
+			fmt.Sprintf("%d packs applied; %s", applied, strings.Join(pending, "; ")), v1.SeverityInfo)
+	} else {
+		c.condition(p, rec, cl, ConditionPacksApplied, "True", "Applied", fmt.Sprintf("%d packs applied", applied), v1.SeverityInfo)
+	}
 	if cl.Status.State != v1.ClusterStateRunning {
 		cl.Status.State = v1.ClusterStateRunning
 		log.Info("Cluster is running")

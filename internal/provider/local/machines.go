@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -40,6 +41,10 @@ type Machine struct {
 	DiskGiB      int64
 	Labels       map[string]string
 	Taints       []v1.Taint
+	// KubeletVersion and OSImage are what the node reports it runs (its image's layers); empty
+	// means the control plane's version and Ubuntu 24.04.
+	KubeletVersion string
+	OSImage        string
 }
 
 // node is the Node object that plays the machine.
@@ -77,8 +82,8 @@ func (m Machine) node() *corev1.Node {
 			Capacity: capacity, Allocatable: capacity,
 			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: m.internalIP()},
 				{Type: corev1.NodeHostName, Address: m.Name}},
-			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: k8sbin.KubernetesVersion, OSImage: "Ubuntu 24.04 LTS",
-				Architecture: "amd64", OperatingSystem: "linux"},
+			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: cmp.Or(m.KubeletVersion, k8sbin.KubernetesVersion),
+				OSImage: cmp.Or(m.OSImage, "Ubuntu 24.04 LTS"), Architecture: "amd64", OperatingSystem: "linux"},
 		},
 	}
 }

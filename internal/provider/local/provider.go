@@ -103,6 +103,16 @@ func machine(c provider.Cluster, m clusters.Machine) Machine {
 	it := clusters.InstanceTypes[m.InstanceType]
 	out := Machine{Name: m.Name, UID: m.UID, Pool: m.Pool, ControlPlane: m.ControlPlane, InstanceType: m.InstanceType,
 		Zone: m.Zone, CPU: it.CPU, MemoryGiB: it.MemoryGiB, DiskGiB: m.DiskGiB}
+	// The node plays the machine's image: the kubelet of its Kubernetes layer on its OS layer (the
+	// control plane itself runs the pinned binaries whatever the layer says).
+	if k := m.Image.Kubernetes; k.Version != "" {
+		out.KubeletVersion = "v" + k.Version
+	}
+	if os := m.Image.OS; os.Pack == "ubuntu" {
+		out.OSImage = "Ubuntu " + os.Version + " LTS"
+	} else if os.Pack != "" {
+		out.OSImage = os.String()
+	}
 	if pool, ok := c.Spec.Pool(m.Pool); ok {
 		out.Labels, out.Taints = pool.Labels, pool.Taints
 	}
