@@ -12,6 +12,7 @@ import (
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/profiles"
 	"github.com/easelhq/easel/internal/usage"
 	"github.com/easelhq/easel/internal/validate"
@@ -201,7 +202,7 @@ type ProfileResolver func(uid string) (profiles.Profile, bool)
 
 // FromEntity validates a create request for a cluster of cloudType and returns the cluster to
 // store (without uids and status). Every problem is an ErrInvalid naming the field.
-func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileResolver) (Cluster, error) {
+func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileResolver, catalog *packs.Catalog) (Cluster, error) {
 	c := Cluster{CloudType: cloudType, Labels: e.Metadata.Labels, Annotations: e.Metadata.Annotations,
 		ClusterValues: e.Spec.CloudConfig.Values, RepaveApproval: e.Spec.ClusterConfig.RepaveApprovalRequired}
 	if !slices.Contains(SupportedCloudTypes, cloudType) {
@@ -213,7 +214,7 @@ func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileReso
 	if err := validate.YAML("spec.cloudConfig.values", c.ClusterValues); err != nil {
 		return c, invalid("%v", err)
 	}
-	refs, img, err := ResolveProfiles(cloudType, e.Spec.Profiles, resolve)
+	refs, img, err := ResolveProfiles(cloudType, e.Spec.Profiles, resolve, catalog)
 	if err != nil {
 		return c, err
 	}
@@ -242,7 +243,7 @@ func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileReso
 // ResolveProfiles checks the profiles of a cluster: exactly one infra (or full cluster) profile,
 // any number of add-on profiles, all published and for this cloud type, no name twice, pack values
 // well-formed. It returns them with the image the infra profile builds machines from.
-func ResolveProfiles(cloudType string, in []v1.SpectroClusterProfileEntity, resolve ProfileResolver) ([]ProfileRef, Image, error) {
+func ResolveProfiles(cloudType string, in []v1.SpectroClusterProfileEntity, resolve ProfileResolver, catalog *packs.Catalog) ([]ProfileRef, Image, error) {
 	var (
 		refs  []ProfileRef
 		img   Image
@@ -288,7 +289,7 @@ func ResolveProfiles(cloudType string, in []v1.SpectroClusterProfileEntity, reso
 		}
 		if p.Infra() {
 			infra++
-			img = imageOf(p, ref)
+			img = imageOf(p, ref, catalog)
 		}
 		refs = append(refs, ref)
 	}

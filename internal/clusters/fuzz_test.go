@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/profiles"
 )
 
@@ -32,7 +33,7 @@ func FuzzFromEntity(f *testing.F) {
 		if json.Unmarshal([]byte(body), &e) != nil {
 			return
 		}
-		c, err := clusters.FromEntity("local", e, resolver)
+		c, err := clusters.FromEntity("local", e, resolver, packs.MustBuiltin())
 		if err != nil {
 			if !errors.Is(err, clusters.ErrInvalid) {
 				t.Fatalf("error is not ErrInvalid: %v", err)

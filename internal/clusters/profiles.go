@@ -3,11 +3,13 @@ package clusters
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/profiles"
 )
 
@@ -30,11 +32,10 @@ type Image struct {
 }
 
 // imageOf is the image of an infra profile attached as ref.
-func imageOf(p profiles.Profile, ref ProfileRef) Image {
+func imageOf(p profiles.Profile, ref ProfileRef, catalog *packs.Catalog) Image {
 	var img Image
 	for _, pk := range p.Packs {
-		sum := sha256.Sum256([]byte(pk.Values + "\x00" + ref.Values(pk.Name)))
-		l := Layer{Pack: pk.Name, Version: pk.Version, Values: hex.EncodeToString(sum[:8])}
+		l := Layer{Pack: pk.Name, Version: pk.Version, Values: valuesDigest(catalog, pk, ref.Values(pk.Name))}
 		switch pk.Layer {
 		case v1.PackLayerOS:
 			img.OS = l
@@ -43,6 +44,19 @@ func imageOf(p profiles.Profile, ref ProfileRef) Image {
 		}
 	}
 	return img
+}
+
+// valuesDigest digests a pack's values as they take effect: the cluster's merged over the
+// profile's over the catalog's defaults (the same values given at any level digest the same).
+func valuesDigest(catalog *packs.Catalog, pk profiles.Pack, clusterValues string) string {
+	cat, _ := catalog.Find(pk.Name, pk.Version) // a pack not in the catalog has no defaults
+	merged, err := cat.ResolveValues(pk.Values, clusterValues)
+	b, _ := json.Marshal(merged) // map keys are sorted: equal values encode equally
+	if err != nil {
+		b = []byte(pk.Values + "\x00" + clusterValues) // checked YAML already; never here in practice
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // imageReasons are the field-level reasons a machine built from built must be replaced to match
@@ -153,8 +167,8 @@ func DetachProfiles(current []ProfileRef, uids []string) ([]v1.SpectroClusterPro
 // and puts it in place; the image follows the infra profile, so an OS or Kubernetes layer change
 // makes every machine outdated (a repave). It returns what changed, one phrase each, for the
 // event and the audit trail; none when nothing did.
-func (c *Cluster) SetProfiles(in []v1.SpectroClusterProfileEntity, resolve ProfileResolver) ([]string, error) {
-	refs, img, err := ResolveProfiles(c.CloudType, in, resolve)
+func (c *Cluster) SetProfiles(in []v1.SpectroClusterProfileEntity, resolve ProfileResolver, catalog *packs.Catalog) ([]string, error) {
+	refs, img, err := ResolveProfiles(c.CloudType, in, resolve, catalog)
 	if err != nil {
 		return nil, err
 	}

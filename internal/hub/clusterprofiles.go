@@ -96,7 +96,7 @@ func (s *Server) changeProfiles(w http.ResponseWriter, r *http.Request, c *call,
 		if err != nil {
 			return "", err
 		}
-		changes, err := cl.SetProfiles(in, s.profileResolver(r.Context(), c))
+		changes, err := cl.SetProfiles(in, s.profileResolver(r.Context(), c), s.catalog)
 		if err != nil || len(changes) == 0 {
 			return "", err
 		}

@@ -40,7 +40,7 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	cl, err := clusters.FromEntity(r.PathValue("cloudType"), in, s.profileResolver(r.Context(), c))
+	cl, err := clusters.FromEntity(r.PathValue("cloudType"), in, s.profileResolver(r.Context(), c), s.catalog)
 	if err != nil {
 		return err
 	}

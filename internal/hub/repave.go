@@ -41,6 +41,8 @@ var repaveCodes = []struct{ field, code string }{
 	{"instanceType", "MachinePoolInstanceTypeChanged"},
 	{"disk size", "MachinePoolDiskSizeChanged"},
 	{"availability zones", "MachinePoolZonesChanged"},
+	{"OS layer", "OSLayerChanged"},
+	{"Kubernetes layer", "KubernetesLayerChanged"},
 }
 
 func repaveCode(reason string) string {

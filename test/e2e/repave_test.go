@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
@@ -154,4 +156,94 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 		pods := runningPods(t, kc, "default", "")
 		return len(pods) == 4 && !slices.ContainsFunc(pods, func(p corev1.Pod) bool { return original[p.Spec.NodeName] })
 	})
+}
+
+// nodeImages maps each node to its kubelet version and OS image.
+func nodeImages(t *testing.T, kc kubernetes.Interface) map[string]string {
+	t.Helper()
+	nodes, err := kc.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, n := range nodes.Items {
+		if n.DeletionTimestamp == nil {
+			out[n.Name] = n.Status.NodeInfo.KubeletVersion + " on " + n.Status.NodeInfo.OSImage
+		}
+	}
+	return out
+}
+
+// A new version of the infra profile with other OS and Kubernetes layers replaces every machine,
+// the control plane's too, once, with the layers' changes as the reasons; a change of the
+// Kubernetes layer's values alone does it again; a CNI change does not.
+func TestInfraLayerRepave(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this test provisions a local cluster: %v", err)
+	}
+	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	var projects struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
+	project := projects.Items[0].Metadata.UID
+	old := createClusterProfile(t, addr, project, "base", "1.0.0", `{"name":"ubuntu","tag":"22.04"},{"name":"kubernetes","tag":"1.33.8"}`)
+	uid := createClusterFrom(t, addr, project, "layers", old, 1)
+	kc := clusterClient(t, addr, project, uid)
+	before := nodeImages(t, kc)
+	for n, img := range before {
+		if img != "v1.33.8 on Ubuntu 22.04 LTS" {
+			t.Fatalf("node %s runs %s; want the profile's v1.33.8 on Ubuntu 22.04 LTS", n, img)
+		}
+	}
+
+	replace := func(body string) {
+		t.Helper()
+		if code := api(t, addr, project, "PATCH", "/v1/spectroclusters/"+uid+"/profiles", body, nil); code != 204 {
+			t.Fatalf("PATCH profiles %s: %d", body, code)
+		}
+	}
+	// repaved waits for every node to be replaced (none of previous left) and to run want.
+	repaved := func(want string, previous map[string]string) map[string]string {
+		t.Helper()
+		var now map[string]string
+		waitFor(t, 2*time.Minute, "every node to be replaced and run "+want, func() bool {
+			now = nodeImages(t, kc)
+			for n, img := range now {
+				if _, kept := previous[n]; kept || img != want {
+					return false
+				}
+			}
+			return len(now) == 2
+		})
+		waitFor(t, time.Minute, "the repave to end", func() bool {
+			var st struct{ Status struct{ State string } }
+			api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/repave/status", "", &st)
+			return st.Status.State != "Approved"
+		})
+		return now
+	}
+	newer := createClusterProfile(t, addr, project, "base", "1.1.0", `{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"}`)
+	replace(`{"profiles":[{"uid":"` + newer + `","replaceWithProfile":"` + old + `"}]}`)
+	after := repaved("v1.34.4 on Ubuntu 24.04 LTS", before)
+	for _, reason := range []string{"OS layer changed from ubuntu 22.04 to ubuntu 24.04", "Kubernetes layer changed from kubernetes 1.33.8 to kubernetes 1.34.4"} {
+		if n := upgradesMentioning(t, addr, project, uid, reason); n != 1 {
+			t.Fatalf("%d status.upgrades entries say %q; want 1", n, reason)
+		}
+	}
+
+	// The Kubernetes layer's values (the kubeadm configuration) alone.
+	replace(`{"profiles":[{"uid":"` + newer + `","packValues":[{"name":"kubernetes","values":"pack:\n  podCIDR: 10.245.0.0/16\n"}]}]}`)
+	waitFor(t, time.Minute, "the values repave to be recorded", func() bool {
+		return upgradesMentioning(t, addr, project, uid, "Kubernetes layer kubernetes 1.34.4: values changed") == 1
+	})
+	again := repaved("v1.34.4 on Ubuntu 24.04 LTS", after)
+
+	// A CNI added in place is applied by the agent: no machine is replaced.
+	cni := createClusterProfile(t, addr, project, "base", "1.2.0", `{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4","values":"pack:\n  podCIDR: 10.245.0.0/16\n"},{"name":"cni-calico","tag":"3.30.3"}`)
+	replace(`{"profiles":[{"uid":"` + cni + `","replaceWithProfile":"` + newer + `"}]}`)
+	waitFor(t, time.Minute, "calico to run on every node", func() bool { return len(daemonPods(t, kc, "")) >= 2 })
+	if now := nodeImages(t, kc); !maps.Equal(now, again) {
+		t.Fatalf("nodes after adding a CNI: %v; before %v (no repave expected)", now, again)
+	}
 }

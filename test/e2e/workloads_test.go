@@ -155,7 +155,6 @@ type workloadPage struct {
 	Disabled bool
 }
 
-// waitFor polls ok until it holds, or fails the test after timeout.
 // createLocalCluster creates a published profile (Ubuntu, Kubernetes and the packs named, e.g.
 // `,{"name":"cni-calico","tag":"3.30.3"}`) and a local cluster of one control-plane node and
 // workers from it in the default project, and waits for it to be Running. spec adds fields to the
@@ -167,14 +166,31 @@ func createLocalCluster(t *testing.T, addr, name string, workers int, packs stri
 	}
 	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
 	project = projects.Items[0].Metadata.UID
+	profile := createClusterProfile(t, addr, project, name, "1.0.0", `{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"}`+packs)
+	return project, createClusterFrom(t, addr, project, name, profile, workers, spec...)
+}
+
+// createClusterProfile creates and publishes a profile of type cluster with the packs given as
+// JSON objects, and returns its uid.
+func createClusterProfile(t *testing.T, addr, project, name, version, packs string) string {
+	t.Helper()
 	var prof struct{ UID string }
-	api(t, addr, project, "POST", "/v1/clusterprofiles", `{"metadata":{"name":"`+name+`"},"spec":{"template":{"type":"cluster","cloudType":"local",
-		"packs":[{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"}`+packs+`]}}}`, &prof)
+	if code := api(t, addr, project, "POST", "/v1/clusterprofiles", `{"metadata":{"name":"`+name+`"},"spec":{"version":"`+version+`",
+		"template":{"type":"cluster","cloudType":"local","packs":[`+packs+`]}}}`, &prof); code != 201 {
+		t.Fatalf("creating profile %s %s: %d", name, version, code)
+	}
 	api(t, addr, project, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", "", nil)
+	return prof.UID
+}
+
+// createClusterFrom creates a local cluster of one control-plane node and workers from a profile
+// and waits for it to be Running.
+func createClusterFrom(t *testing.T, addr, project, name, profile string, workers int, spec ...string) string {
+	t.Helper()
 	var created struct{ UID string }
 	if status := api(t, addr, project, "POST", "/v1/spectroclusters/cloudTypes/local", fmt.Sprintf(`{"metadata":{"name":%q},
 		"spec":{%s"profiles":[{"uid":%q}],"machinepoolconfig":[{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},
-		{"poolConfig":{"name":"workers","size":%d}}]}}`, name, strings.Join(spec, ""), prof.UID, workers), &created); status != 201 {
+		{"poolConfig":{"name":"workers","size":%d}}]}}`, name, strings.Join(spec, ""), profile, workers), &created); status != 201 {
 		t.Fatalf("creating cluster %s: %d", name, status)
 	}
 	waitFor(t, 3*time.Minute, "cluster "+name+" to be Running", func() bool {
@@ -182,9 +198,10 @@ func createLocalCluster(t *testing.T, addr, name string, workers int, packs stri
 		api(t, addr, project, "GET", "/v1/spectroclusters/"+created.UID, "", &cl)
 		return cl.Status.State == "Running"
 	})
-	return project, created.UID
+	return created.UID
 }
 
+// waitFor polls ok until it holds, or fails the test after timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
