@@ -183,6 +183,11 @@ type SpectroClusterStatus struct {
 	Services   []LoadBalancerService `json:"services"`
 	Packs      []PackStatus          `json:"packs"`
 	Repave     ClusterRepaveStatus   `json:"repave"`
+	// Generation is the cluster's spec generation (every change of profiles or pools is one), and
+	// PacksGeneration the one status.packs was reported for (easel's additions): the packs are
+	// up to date when the two are equal.
+	Generation      int64 `json:"generation,omitempty"`
+	PacksGeneration int64 `json:"packsGeneration,omitempty"`
 }
 
 // SpectroCluster is one cluster.

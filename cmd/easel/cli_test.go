@@ -429,6 +429,26 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("events -o yaml = %+v", ev)
 	}
 
+	// An add-on profile attached to the running cluster, listed, then detached: the agent applies
+	// and later deletes its pack, and the commands show it.
+	mustEasel(t, "profile", "apply", "-f", "../../examples/addon-profile.yaml", "--publish")
+	r = mustEasel(t, "cluster", "attach", "demo", "monitoring@1.0.0")
+	if !strings.Contains(r.stdout, "Attaching monitoring@1.0.0 to demo: the hub has the change") ||
+		!strings.Contains(r.stdout, "pack prometheus-operator 0.85.0: Applied") || !strings.Contains(r.stdout, "Applied generation 2") {
+		t.Errorf("cluster attach =\n%s", r.stdout)
+	}
+	r = mustEasel(t, "cluster", "profiles", "demo")
+	if got := rows(r.stdout); len(got) != 7 || !slices.Equal(got[6][:6], []string{"monitoring@1.0.0", "add-on", "prometheus-operator", "addon", "0.85.0", "Applied"}) {
+		t.Errorf("cluster profiles =\n%s", r.stdout)
+	}
+	if r := easel(t, "", "cluster", "detach", "demo", "local-cluster"); r.err == nil || !strings.Contains(r.stderr, "is the cluster's infra profile") {
+		t.Errorf("detaching the infra profile: %v\n%s", r.err, r.stderr)
+	}
+	r = mustEasel(t, "cluster", "detach", "demo", "monitoring")
+	if !strings.Contains(r.stdout, "pack prometheus-operator 0.85.0: Removed detached from the cluster (profile monitoring):") {
+		t.Errorf("cluster detach =\n%s", r.stdout)
+	}
+
 	// A profile a cluster uses cannot go; the hub's reason reaches the user.
 	r = easel(t, "", "profile", "delete", "local-cluster")
 	if want := "Error: deleting profile local-cluster 1.0.0: profile local-cluster 1.0.0 is used by 1 cluster(s) (" + clusterUID + "); detach it first\n"; r.stderr != want {

@@ -133,3 +133,24 @@ func (c *Client) RepaveStatus(ctx context.Context, uid string) (*v1.SpectroClust
 func (c *Client) ApproveRepave(ctx context.Context, uid string) error {
 	return c.do(ctx, http.MethodPatch, uidPath("/v1/spectroclusters", uid, "repave", "approve"), nil, nil, nil)
 }
+
+// ClusterProfiles returns the profiles attached to a cluster, with the cluster's values.
+func (c *Client) ClusterProfiles(ctx context.Context, uid string) (*v1.SpectroClusterProfileList, error) {
+	var out v1.SpectroClusterProfileList
+	if err := c.do(ctx, http.MethodGet, uidPath("/v1/spectroclusters", uid, "profiles"), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PatchClusterProfiles attaches, replaces (replaceWithProfile) or changes the values of the
+// profiles it names; the agent applies the change in place.
+func (c *Client) PatchClusterProfiles(ctx context.Context, uid string, in v1.SpectroClusterProfiles) error {
+	return c.do(ctx, http.MethodPatch, uidPath("/v1/spectroclusters", uid, "profiles"), nil, in, nil)
+}
+
+// DetachClusterProfiles detaches add-on profiles; the agent deletes what their packs applied.
+func (c *Client) DetachClusterProfiles(ctx context.Context, uid string, profileUIDs []string) error {
+	return c.do(ctx, http.MethodDelete, uidPath("/v1/spectroclusters", uid, "profiles"), nil,
+		v1.SpectroClusterProfilesDeleteEntity{ProfileUids: profileUIDs}, nil)
+}

@@ -196,7 +196,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) err
 	if out.Spec.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, true); err != nil {
 		return err
 	}
-	out.Status = statusWire(cl.Status)
+	out.Status = statusWire(rec, cl.Status)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -207,9 +207,9 @@ func clusterMeta(rec store.Record, cl clusters.Cluster) v1.ObjectMeta {
 	return m
 }
 
-func statusWire(st clusters.Status) v1.SpectroClusterStatus {
+func statusWire(rec store.Record, st clusters.Status) v1.SpectroClusterStatus {
 	return v1.SpectroClusterStatus{State: st.State, Conditions: orEmpty(st.Conditions), Upgrades: orEmpty(st.Upgrades),
-		Services: orEmpty(st.Services), Packs: orEmpty(st.Packs)}
+		Services: orEmpty(st.Services), Packs: orEmpty(st.Packs), Generation: rec.Generation, PacksGeneration: st.PacksGeneration}
 }
 
 // nodesWire is the nodes as the agent last reported them, each with its machine's maintenance.
@@ -244,11 +244,11 @@ func orEmpty[T any](s []T) []T {
 }
 
 func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request, c *call) error {
-	_, cl, err := s.clusterRecord(r, c)
+	rec, cl, err := s.clusterRecord(r, c)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v1.ClusterStatusOnly{Status: statusWire(cl.Status)})
+	writeJSON(w, http.StatusOK, v1.ClusterStatusOnly{Status: statusWire(rec, cl.Status)})
 	return nil
 }
 
@@ -340,7 +340,7 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 	if out.Spec.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, true); err != nil {
 		return err
 	}
-	st := statusWire(cl.Status)
+	st := statusWire(rec, cl.Status)
 	out.Status.State, out.Status.Conditions, out.Status.Upgrades = st.State, st.Conditions, st.Upgrades
 	out.Status.Health = healthWire(cl.Status.Health)
 	out.Status.Nodes = nodesWire(cl)
