@@ -196,15 +196,10 @@ values) replaces every machine, one at a time, with the reasons recorded (easel 
 			if err != nil {
 				return err
 			}
-			cl, err := c.GetCluster(ctx, ref.UID)
+			old, err := attachedProfile(ctx, c, ref, name)
 			if err != nil {
-				return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
+				return err
 			}
-			i := slices.IndexFunc(cl.Spec.ClusterProfileTemplates, func(t v1.ClusterProfileTemplateMeta) bool { return t.Name == name })
-			if i < 0 {
-				return fmt.Errorf("cluster %s has no profile %s attached; attach it with easel cluster attach", ref.Name, name)
-			}
-			old := cl.Spec.ClusterProfileTemplates[i]
 			values, err := pc.packValues()
 			if err != nil {
 				return err
@@ -230,21 +225,29 @@ func clusterDetachCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl, err := c.GetCluster(ctx, ref.UID)
-			if err != nil {
-				return fmt.Errorf("reading cluster %s: %w", ref.Name, err)
-			}
 			name, _ := cli.ParseProfileRef(args[1])
-			i := slices.IndexFunc(cl.Spec.ClusterProfileTemplates, func(t v1.ClusterProfileTemplateMeta) bool { return t.Name == name || t.UID == name })
-			if i < 0 {
-				return fmt.Errorf("cluster %s has no profile %s attached", ref.Name, name)
+			attached, err := attachedProfile(ctx, c, ref, name)
+			if err != nil {
+				return err
 			}
-			uid := cl.Spec.ClusterProfileTemplates[i].UID
-			return pc.apply(cmd, c, ref, fmt.Sprintf("Detaching %s from %s", name, ref.Name),
-				func(ctx context.Context) error { return c.DetachClusterProfiles(ctx, ref.UID, []string{uid}) })
+			return pc.apply(cmd, c, ref, fmt.Sprintf("Detaching %s from %s", attached.Name, ref.Name),
+				func(ctx context.Context) error { return c.DetachClusterProfiles(ctx, ref.UID, []string{attached.UID}) })
 		},
 	}
 	cmd.Flags().BoolVar(&pc.noWait, "no-wait", false, "return once the hub has the change")
 	cmd.Flags().DurationVar(&pc.timeout, "timeout", 10*time.Minute, "how long to wait for the agent to apply the change")
 	return cmd
+}
+
+// attachedProfile finds the profile of that name (or uid) attached to the cluster.
+func attachedProfile(ctx context.Context, c *client.Client, ref cli.ClusterRef, name string) (v1.ClusterProfileTemplateMeta, error) {
+	cl, err := c.GetCluster(ctx, ref.UID)
+	if err != nil {
+		return v1.ClusterProfileTemplateMeta{}, fmt.Errorf("reading cluster %s: %w", ref.Name, err)
+	}
+	i := slices.IndexFunc(cl.Spec.ClusterProfileTemplates, func(t v1.ClusterProfileTemplateMeta) bool { return t.Name == name || t.UID == name })
+	if i < 0 {
+		return v1.ClusterProfileTemplateMeta{}, fmt.Errorf("cluster %s has no profile %s attached (easel cluster profiles %s lists them)", ref.Name, name, ref.Name)
+	}
+	return cl.Spec.ClusterProfileTemplates[i], nil
 }

@@ -55,7 +55,8 @@ type inventory struct {
 	kube      kubernetes.Interface
 	namespace string
 	packs     map[string]*inventoryPack
-	version   string // the ConfigMap's resourceVersion, empty before it exists
+	exists    bool   // the ConfigMap exists
+	version   string // its resourceVersion: a write over a newer inventory is refused
 }
 
 // loadInventory reads the inventory; a missing one is empty.
@@ -68,7 +69,7 @@ func loadInventory(ctx context.Context, kube kubernetes.Interface, namespace str
 	if err != nil {
 		return nil, fmt.Errorf("reading the inventory %s/%s: %w", namespace, inventoryConfigMap, err)
 	}
-	inv.version = cm.ResourceVersion
+	inv.exists, inv.version = true, cm.ResourceVersion
 	if data := cm.Data[inventoryKey]; data != "" {
 		if err := json.Unmarshal([]byte(data), &inv.packs); err != nil {
 			return nil, fmt.Errorf("decoding the inventory %s/%s: %w", namespace, inventoryConfigMap, err)
@@ -116,7 +117,7 @@ func (inv *inventory) save(ctx context.Context) error {
 	}
 	cms := inv.kube.CoreV1().ConfigMaps(inv.namespace)
 	var saved *corev1.ConfigMap
-	if inv.version == "" {
+	if !inv.exists {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: inv.namespace}}
 		if _, err := inv.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating namespace %s for the inventory: %w", inv.namespace, err)
@@ -128,6 +129,6 @@ func (inv *inventory) save(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("writing the inventory %s/%s: %w", inv.namespace, inventoryConfigMap, err)
 	}
-	inv.version = saved.ResourceVersion
+	inv.exists, inv.version = true, saved.ResourceVersion
 	return nil
 }
