@@ -126,8 +126,12 @@ type Cluster struct {
 	Profiles       []ProfileRef      `json:"profiles"`
 	Pools          []Pool            `json:"pools"`
 	// RepaveApproval: a repave waits for PATCH …/repave/approve before it starts.
-	RepaveApproval bool   `json:"repaveApproval,omitempty"`
-	Status         Status `json:"status"`
+	RepaveApproval bool `json:"repaveApproval,omitempty"`
+	// CertificatesRenewal is when a renewal of the control plane's certificates was last requested
+	// (PATCH …/k8certificates/renew): control-plane machines created before it are replaced, and
+	// the provider re-issues the certificates issued before it.
+	CertificatesRenewal time.Time `json:"certificatesRenewal,omitzero"`
+	Status              Status    `json:"status"`
 }
 
 // Health states.

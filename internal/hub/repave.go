@@ -41,6 +41,7 @@ var repaveCodes = []struct{ field, code string }{
 	{"instanceType", "MachinePoolInstanceTypeChanged"},
 	{"disk size", "MachinePoolDiskSizeChanged"},
 	{"availability zones", "MachinePoolZonesChanged"},
+	{"certificates: renewal requested", "CertificatesRenewalRequested"},
 }
 
 func repaveCode(reason string) string {

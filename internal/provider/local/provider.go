@@ -92,6 +92,7 @@ func (p *Provider) EnsureControlPlane(ctx context.Context, c provider.Cluster) e
 	if err != nil {
 		return err
 	}
+	cp.CertificatesIssuedAfter = c.Spec.CertificatesIssuedAfter()
 	if err := cp.Ensure(ctx); err != nil {
 		return err
 	}
