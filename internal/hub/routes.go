@@ -65,6 +65,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("GET /v1/dashboard/spectroclusters/meta", s.clustersMeta)
 	handle("GET /v1/spectroclusters/{uid}/repave/status", s.repaveStatus)
 	handle("PATCH /v1/spectroclusters/{uid}/repave/approve", s.approveRepave)
+	handle("PATCH /v1/spectroclusters/{uid}/k8certificates/renew", s.renewCertificates)
 	handle("GET /v1/dashboard/spectroclusters/{uid}", s.clusterSummary)
 	handle("GET /v1/dashboard/spectroclusters/{uid}/overview", s.clusterSummary)
 	handle("GET /v1/metrics/{resourceKind}/{uid}/values", s.metricValues)
@@ -96,7 +97,6 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 		"GET /v1/spectroclusters/{uid}/profiles":                     "a cluster's profile list",
 		"PUT /v1/spectroclusters/{uid}/profiles":                     "changing a cluster's profiles",
 		"PATCH /v1/spectroclusters/{uid}/profiles":                   "changing a cluster's profiles",
-		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":       "certificate renewal",
 		"POST /v1/spectroclusters/{uid}/features/logFetcher":         "log bundles",
 		"GET /v1/spectroclusters/{uid}/features/logFetcher":          "log bundles",
 		"GET /v1/spectroclusters/features/logFetcher/{uid}/download": "log bundles",
