@@ -20,7 +20,7 @@ func clusterCommand(g *globals) *cobra.Command {
 		Short:   "Create, list, show and delete clusters",
 	}
 	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g),
-		clusterUsageCommand(g), clusterWorkloadsCommand(g), clusterRepaveCommand(g))
+		clusterUsageCommand(g), clusterWorkloadsCommand(g), clusterRepaveCommand(g), clusterCertsCommand(g))
 	return cmd
 }
 

@@ -133,3 +133,9 @@ func (c *Client) RepaveStatus(ctx context.Context, uid string) (*v1.SpectroClust
 func (c *Client) ApproveRepave(ctx context.Context, uid string) error {
 	return c.do(ctx, http.MethodPatch, uidPath("/v1/spectroclusters", uid, "repave", "approve"), nil, nil, nil)
 }
+
+// RenewCertificates asks for the renewal of a cluster's control-plane certificates; the engine
+// carries it out as a repave of the control-plane machines.
+func (c *Client) RenewCertificates(ctx context.Context, uid string) error {
+	return c.do(ctx, http.MethodPatch, uidPath("/v1/spectroclusters", uid, "k8certificates", "renew"), nil, nil, nil)
+}
