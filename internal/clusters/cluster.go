@@ -107,6 +107,9 @@ type Status struct {
 	// RemediationNotices are the auto-remediation notices last given as events (pools that wait
 	// above their cap, invalid overrides), so each is given once.
 	RemediationNotices []string `json:"remediationNotices,omitempty"`
+	// Certificates are the control plane's certificate authorities and the certificates they
+	// signed, as its provider last reported them (providers that run the control plane only).
+	Certificates []v1.CertificateAuthority `json:"certificates,omitempty"`
 	// Repave is the repave the cluster's changes call for, if any.
 	Repave Repave `json:"repave,omitzero"`
 	// NodesRevision counts changes of what the hub wants of the nodes (the machines' node

@@ -59,3 +59,24 @@ func (s *Server) renewCertificates(w http.ResponseWriter, r *http.Request, c *ca
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// certificates answers GET /v1/spectroclusters/{uid}/k8certificates (Palette's
+// V1MachineCertificates): for each control-plane machine, the control plane's certificate
+// authorities and certificates with their expiry, as the engine last recorded them from the
+// provider (none for a cluster whose provider does not run its control plane, e.g. an imported one).
+func (s *Server) certificates(w http.ResponseWriter, r *http.Request, c *call) error {
+	_, cl, err := s.clusterRecord(r, c)
+	if err != nil {
+		return err
+	}
+	out := v1.MachineCertificates{MachineCertificates: []v1.MachineCertificate{}}
+	if len(cl.Status.Certificates) > 0 {
+		for _, m := range cl.Status.Machines {
+			if m.ControlPlane {
+				out.MachineCertificates = append(out.MachineCertificates, v1.MachineCertificate{Name: m.Name, CertificateAuthorities: cl.Status.Certificates})
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 )
 
@@ -85,6 +86,47 @@ func TestRenewCertificates(t *testing.T) {
 		if again, _ := stored(); !again.CertificatesRenewal.Equal(cl.CertificatesRenewal) {
 			t.Fatalf("a refused request changed certificatesRenewal to %v", again.CertificatesRenewal)
 		}
+
+		// The certificates the engine recorded, for each control-plane machine (Palette's
+		// V1MachineCertificates); none recorded, none listed.
+		var certs struct {
+			MachineCertificates []struct {
+				Name                   string
+				CertificateAuthorities []struct {
+					Name         string
+					Expiry       time.Time
+					Certificates []struct {
+						Name             string
+						Expiry, IssuedAt time.Time
+					}
+				}
+			}
+		}
+		list := "/v1/spectroclusters/" + uid + "/k8certificates"
+		c.must(200, "GET", list, nil, &certs)
+		if len(certs.MachineCertificates) != 0 {
+			t.Fatalf("certificates before any were recorded = %+v", certs)
+		}
+		expiry := time.Date(2027, 11, 22, 10, 0, 0, 0, time.UTC)
+		rec, _ := h.store.GetObject(ctx, "spectrocluster", uid)
+		recorded, _ := clusters.Decode(rec.Doc)
+		recorded.Status.Machines = []clusters.Machine{
+			{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true},
+			{UID: "m-w1", Name: "workers-1", Pool: "workers"},
+		}
+		recorded.Status.Certificates = []v1.CertificateAuthority{{Name: "ca", Expiry: expiry.AddDate(9, 0, 0),
+			Certificates: []v1.Certificate{{Name: "apiserver", Expiry: expiry, IssuedAt: expiry.AddDate(-1, 0, 0)}}}}
+		rec.Doc = recorded.Encode()
+		if err := h.store.UpdateObject(ctx, &rec); err != nil {
+			t.Fatal(err)
+		}
+		viewer.in(h.defaultPrj).must(200, "GET", list, nil, &certs)
+		if m := certs.MachineCertificates; len(m) != 1 || m[0].Name != "cp-1" || len(m[0].CertificateAuthorities) != 1 ||
+			m[0].CertificateAuthorities[0].Name != "ca" || len(m[0].CertificateAuthorities[0].Certificates) != 1 ||
+			m[0].CertificateAuthorities[0].Certificates[0].Name != "apiserver" || !m[0].CertificateAuthorities[0].Certificates[0].Expiry.Equal(expiry) {
+			t.Fatalf("certificates = %+v", certs)
+		}
+		stranger.in(other).fails(404, "ResourceNotFound", "GET", list, nil)
 
 		// Being deleted: refused.
 		setState("Deleting")

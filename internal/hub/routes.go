@@ -65,6 +65,7 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("GET /v1/dashboard/spectroclusters/meta", s.clustersMeta)
 	handle("GET /v1/spectroclusters/{uid}/repave/status", s.repaveStatus)
 	handle("PATCH /v1/spectroclusters/{uid}/repave/approve", s.approveRepave)
+	handle("GET /v1/spectroclusters/{uid}/k8certificates", s.certificates)
 	handle("PATCH /v1/spectroclusters/{uid}/k8certificates/renew", s.renewCertificates)
 	handle("GET /v1/dashboard/spectroclusters/{uid}", s.clusterSummary)
 	handle("GET /v1/dashboard/spectroclusters/{uid}/overview", s.clusterSummary)

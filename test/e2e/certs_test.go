@@ -59,9 +59,29 @@ func TestCertificateRenewal(t *testing.T) {
 	cpBefore, workersBefore := machines("cp"), machines("workers")
 	caBefore, servingBefore := servingCertificate(t, addr, project, uid)
 
-	// The real SDK's call; a cluster that is not Running is refused (checked in the hub's tests).
+	// The real SDK's calls; a cluster that is not Running is refused (checked in the hub's tests).
 	pc := client.New(client.WithPaletteURI(addr), client.WithAPIKey(adminKey), client.WithSchemes([]string{"http"}),
 		client.WithScopeProject(project))
+	apiserverExpiry := func() time.Time {
+		certs, err := pc.GetTheKubernetesCerts(uid)
+		if err != nil || certs == nil || len(certs.MachineCertificates) != 1 {
+			t.Fatalf("GetTheKubernetesCerts = %s, %v; want the control-plane machine's", dump(certs), err)
+		}
+		m := certs.MachineCertificates[0]
+		if len(m.CertificateAuthorities) != 1 || m.CertificateAuthorities[0].Name != "ca" {
+			t.Fatalf("GetTheKubernetesCerts = %s; want one CA", dump(certs))
+		}
+		for _, c := range m.CertificateAuthorities[0].Certificates {
+			if c.Name == "apiserver" {
+				return time.Time(c.Expiry)
+			}
+		}
+		t.Fatalf("GetTheKubernetesCerts = %s; no apiserver certificate", dump(certs))
+		return time.Time{}
+	}
+	if got := apiserverExpiry(); !got.Equal(servingBefore.NotAfter) {
+		t.Fatalf("GetTheKubernetesCerts says the apiserver certificate expires at %s; it expires at %s", got, servingBefore.NotAfter)
+	}
 	requested := time.Now()
 	if err := pc.InitiateTheCertRenewal(uid); err != nil {
 		t.Fatalf("InitiateTheCertRenewal: %v", err)
@@ -112,6 +132,9 @@ func TestCertificateRenewal(t *testing.T) {
 	if !caAfter.Equal(caBefore) {
 		t.Fatal("the cluster's CA changed; a renewal keeps it")
 	}
+	waitFor(t, 30*time.Second, "GetTheKubernetesCerts to show the renewed certificate's expiry", func() bool {
+		return apiserverExpiry().Equal(servingAfter.NotAfter)
+	})
 
 	// Running and healthy: the agent (restarted with its new certificate) reports, the controllers
 	// and the scheduler (restarted too) work.

@@ -148,6 +148,14 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	}
 	c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady",
 		"The control plane answers", v1.SeverityInfo)
+	if r, ok := prov.(provider.CertificateReporter); ok {
+		// Read each time: a renewal, or the provider's own renewal before expiry, changes them.
+		certs, err := r.Certificates(ctx, pc)
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("reading the control plane's certificates: %w", err)
+		}
+		cl.Status.Certificates = certs
+	}
 
 	draining := false
 	for _, m := range remove {

@@ -339,3 +339,37 @@ func servingSANs(o *Options) ([]string, []net.IP) {
 	}
 	return dns, ips
 }
+
+// CertificateInfo describes one certificate of a PKI, for an inventory.
+type CertificateInfo struct {
+	Name     string // the file's base name: ca, apiserver, admin, …
+	IssuedAt time.Time
+	NotAfter time.Time
+}
+
+// Inventory reads the CA and the leaf certificates (the serving certificate, then the client
+// certificates) that Ensure keeps in dir.
+func Inventory(dir string) (ca CertificateInfo, leaves []CertificateInfo, err error) {
+	read := func(base string) (CertificateInfo, error) {
+		c, err := loadCert(filepath.Join(dir, base+".crt"))
+		if err != nil {
+			return CertificateInfo{}, fmt.Errorf("reading certificate %s: %w", base, err)
+		}
+		return CertificateInfo{Name: base, IssuedAt: IssuedAt(c), NotAfter: c.NotAfter}, nil
+	}
+	if ca, err = read("ca"); err != nil {
+		return ca, nil, err
+	}
+	bases := []string{"apiserver"}
+	for _, c := range clients {
+		bases = append(bases, c.base)
+	}
+	for _, base := range bases {
+		info, err := read(base)
+		if err != nil {
+			return ca, nil, err
+		}
+		leaves = append(leaves, info)
+	}
+	return ca, leaves, nil
+}

@@ -742,6 +742,33 @@ func TestEnsureIssuedAfterRenewsOlderLeaves(t *testing.T) {
 	}
 }
 
+// Inventory lists the CA, then the serving and client certificates, with when each was issued
+// and when it expires.
+func TestInventory(t *testing.T) {
+	dir := t.TempDir()
+	ensure(t, options(t, dir, t0))
+	ca, leaves, err := pki.Inventory(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.Name != "ca" || !ca.IssuedAt.Equal(t0) || !ca.NotAfter.Equal(t0.Add(pki.CAValidity)) {
+		t.Errorf("CA = %+v", ca)
+	}
+	var names []string
+	for _, l := range leaves {
+		names = append(names, l.Name)
+		if !l.IssuedAt.Equal(t0) || !l.NotAfter.Equal(t0.Add(pki.DefaultValidity)) {
+			t.Errorf("%s issued %v, expires %v; want %v and a year later", l.Name, l.IssuedAt, l.NotAfter, t0)
+		}
+	}
+	if want := []string{"apiserver", "admin", "controller-manager", "scheduler", "kwok", "apiserver-kubelet-client"}; !slices.Equal(names, want) {
+		t.Errorf("leaves = %v, want %v", names, want)
+	}
+	if _, _, err := pki.Inventory(t.TempDir()); err == nil {
+		t.Error("Inventory of an empty directory: no error")
+	}
+}
+
 func TestEnsureRejectsBadOptions(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
