@@ -159,6 +159,21 @@ func TestCertificateRenewal(t *testing.T) {
 	}
 	waitFor(t, time.Minute, "a fourth web pod scheduled and running", func() bool { return len(runningPods(t, after, "default", "")) == 4 })
 
+	// How long it took, for docs/day2.md.
+	var events struct {
+		Items []struct {
+			Reason, Message string
+			Metadata        struct{ CreationTimestamp time.Time }
+		}
+	}
+	api(t, addr, project, "GET", "/v1/events/components/spectrocluster/"+uid+"?limit=100", "", &events)
+	slices.Reverse(events.Items)
+	for _, e := range events.Items {
+		if !e.Metadata.CreationTimestamp.Before(requested.Truncate(time.Second)) {
+			t.Logf("+%5.1fs %s: %s", e.Metadata.CreationTimestamp.Sub(requested).Seconds(), e.Reason, e.Message)
+		}
+	}
+
 	// The workers and their pods are untouched.
 	if got := machines("workers"); !slices.Equal(got, workersBefore) {
 		t.Fatalf("worker machines = %v; want %v untouched", got, workersBefore)
