@@ -2,6 +2,7 @@ package hub
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -33,6 +34,10 @@ func (s *Server) renewCertificates(w http.ResponseWriter, r *http.Request, c *ca
 			default:
 				// Its certificates were just issued; a renewal now would only race the provisioning.
 				return errConflict("cluster %s is %s; its certificates can be renewed once it is Running", rec.Name, cl.Status.State)
+			}
+			if !slices.ContainsFunc(cl.Pools, func(p clusters.Pool) bool { return p.ControlPlane }) {
+				// An imported cluster's control plane is its owner's: nothing here would renew it.
+				return errConflict("cluster %s has no control plane that easel manages (cloud type %s); renew its certificates where it is run", rec.Name, cl.CloudType)
 			}
 			cl.CertificatesRenewal = now
 			approval = cl.RepaveApproval

@@ -128,6 +128,18 @@ func TestRenewCertificates(t *testing.T) {
 		}
 		stranger.in(other).fails(404, "ResourceNotFound", "GET", list, nil)
 
+		// An imported cluster's control plane is not easel's to renew.
+		var imported uidBody
+		c.must(201, "POST", "/v1/spectroclusters/generic/import", map[string]any{"metadata": map[string]any{"name": "outside"}}, &imported)
+		rec, _ = h.store.GetObject(ctx, "spectrocluster", imported.UID)
+		outside, _ := clusters.Decode(rec.Doc)
+		outside.Status.State = "Running"
+		rec.Doc, rec.State = outside.Encode(), "Running"
+		if err := h.store.UpdateObject(ctx, &rec); err != nil {
+			t.Fatal(err)
+		}
+		c.fails(409, "Conflict", "PATCH", "/v1/spectroclusters/"+imported.UID+"/k8certificates/renew", nil, "no control plane that easel manages")
+
 		// Being deleted: refused.
 		setState("Deleting")
 		c.fails(409, "Conflict", "PATCH", renew, nil, "being deleted")
