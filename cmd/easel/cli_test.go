@@ -449,6 +449,19 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("cluster detach =\n%s", r.stdout)
 	}
 
+	// Certificate renewal: the command waits, showing the repave of the control-plane node, and the
+	// repave is in the cluster's upgrades.
+	r = mustEasel(t, "cluster", "certs", "renew", "demo")
+	for _, want := range []string{"Certificate renewal requested for cluster demo", "RepaveStarted: Repaving, one machine at a time: certificates: renewal requested at ",
+		"MachineDraining: Draining node control-plane-", "(replaced: certificates: renewal requested at ", "MachineDeleted: Deleted machine control-plane-", "RepaveCompleted:", "Certificates of cluster demo renewed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("cluster certs renew lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if got := rows(section(t, mustEasel(t, "cluster", "repave", "demo").stdout, "Upgrades")); len(got) != 2 || !strings.HasPrefix(strings.Join(got[1][1:], " "), "certificates: renewal requested at ") {
+		t.Errorf("cluster repave upgrades after the renewal = %v", got)
+	}
+
 	// A profile a cluster uses cannot go; the hub's reason reaches the user.
 	r = easel(t, "", "profile", "delete", "local-cluster")
 	if want := "Error: deleting profile local-cluster 1.0.0: profile local-cluster 1.0.0 is used by 1 cluster(s) (" + clusterUID + "); detach it first\n"; r.stderr != want {

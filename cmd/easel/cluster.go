@@ -20,8 +20,8 @@ func clusterCommand(g *globals) *cobra.Command {
 		Short:   "Create, list, show and delete clusters",
 	}
 	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g),
-		clusterUsageCommand(g), clusterWorkloadsCommand(g), clusterRepaveCommand(g), clusterProfilesCommand(g), clusterAttachCommand(g),
-		clusterUpgradeCommand(g), clusterDetachCommand(g))
+		clusterUsageCommand(g), clusterWorkloadsCommand(g), clusterRepaveCommand(g), clusterCertsCommand(g), clusterProfilesCommand(g),
+		clusterAttachCommand(g), clusterUpgradeCommand(g), clusterDetachCommand(g))
 	return cmd
 }
 

@@ -154,3 +154,9 @@ func (c *Client) DetachClusterProfiles(ctx context.Context, uid string, profileU
 	return c.do(ctx, http.MethodDelete, uidPath("/v1/spectroclusters", uid, "profiles"), nil,
 		v1.SpectroClusterProfilesDeleteEntity{ProfileUids: profileUIDs}, nil)
 }
+
+// RenewCertificates asks for the renewal of a cluster's control-plane certificates; the engine
+// carries it out as a repave of the control-plane machines.
+func (c *Client) RenewCertificates(ctx context.Context, uid string) error {
+	return c.do(ctx, http.MethodPatch, uidPath("/v1/spectroclusters", uid, "k8certificates", "renew"), nil, nil, nil)
+}

@@ -108,6 +108,9 @@ type Status struct {
 	// RemediationNotices are the auto-remediation notices last given as events (pools that wait
 	// above their cap, invalid overrides), so each is given once.
 	RemediationNotices []string `json:"remediationNotices,omitempty"`
+	// Certificates are the control plane's certificate authorities and the certificates they
+	// signed, as its provider last reported them (providers that run the control plane only).
+	Certificates []v1.CertificateAuthority `json:"certificates,omitempty"`
 	// Repave is the repave the cluster's changes call for, if any.
 	Repave Repave `json:"repave,omitzero"`
 	// NodesRevision counts changes of what the hub wants of the nodes (the machines' node
@@ -129,8 +132,12 @@ type Cluster struct {
 	// Image is what the machines are built from (the infra profile's OS and Kubernetes layers).
 	Image Image `json:"image,omitzero"`
 	// RepaveApproval: a repave waits for PATCH …/repave/approve before it starts.
-	RepaveApproval bool   `json:"repaveApproval,omitempty"`
-	Status         Status `json:"status"`
+	RepaveApproval bool `json:"repaveApproval,omitempty"`
+	// CertificatesRenewal is when a renewal of the control plane's certificates was last requested
+	// (PATCH …/k8certificates/renew): control-plane machines created before it are replaced, and
+	// the provider re-issues the certificates issued before it.
+	CertificatesRenewal time.Time `json:"certificatesRenewal,omitzero"`
+	Status              Status    `json:"status"`
 }
 
 // Health states.

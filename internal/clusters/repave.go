@@ -36,7 +36,30 @@ func (c *Cluster) machineReasons(m Machine, p Pool) []string {
 	if !slices.Contains(p.Zones, m.Zone) {
 		out = append(out, fmt.Sprintf("machinePool %s: availability zones changed to %s (a machine is in %s)", p.Name, strings.Join(p.Zones, ", "), m.Zone))
 	}
+	out = append(out, c.certificateReasons(m)...)
 	return append(out, imageReasons(m.Image, c.Image)...)
+}
+
+// certificateReasons: a control-plane machine created before the last certificate renewal request
+// carries certificates issued before it, so it is replaced by one that gets new ones (as kubeadm
+// issues a joining control-plane node's certificates). Workers are not: their kubelets' client
+// certificates rotate on their own.
+func (c *Cluster) certificateReasons(m Machine) []string {
+	if !m.ControlPlane || c.CertificatesRenewal.IsZero() || !m.CreatedAt.Before(c.CertificatesRenewal) {
+		return nil
+	}
+	return []string{"certificates: renewal requested at " + c.CertificatesRenewal.UTC().Format(time.RFC3339)}
+}
+
+// CertificatesIssuedAfter is the certificate renewal the provider must carry out now: control-plane
+// certificates issued before this time are re-issued. It is the last renewal requested, except
+// while a repave waits for approval — the renewal is part of that repave and waits with it. Zero
+// means no renewal.
+func (c *Cluster) CertificatesIssuedAfter() time.Time {
+	if c.Status.Repave.State == RepavePending {
+		return time.Time{}
+	}
+	return c.CertificatesRenewal
 }
 
 // RepaveReasons are the reasons, one line each and sorted, that some machines must be replaced;

@@ -570,7 +570,7 @@ func TestNotYetImplementedIsSaid(t *testing.T) {
 	h := newTestHub(t, t.TempDir()+"/easel.db")
 	c := h.admin().in(h.defaultPrj)
 	uid := c.createCluster("web", c.publishedProfile("base"))
-	c.fails(501, "NotImplemented", "PATCH", "/v1/spectroclusters/"+uid+"/k8certificates/renew", nil, "certificate renewal", "not implemented")
+	c.fails(501, "NotImplemented", "POST", "/v1/spectroclusters/"+uid+"/features/logFetcher", map[string]any{}, "log bundles", "not implemented")
 	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/status/upgrades", map[string]any{}, "agent protocol")
 }
 

@@ -43,6 +43,7 @@ var repaveCodes = []struct{ field, code string }{
 	{"availability zones", "MachinePoolZonesChanged"},
 	{"OS layer", "OSLayerChanged"},
 	{"Kubernetes layer", "KubernetesLayerChanged"},
+	{"certificates: renewal requested", "CertificatesRenewalRequested"},
 }
 
 func repaveCode(reason string) string {

@@ -69,6 +69,8 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("DELETE /v1/spectroclusters/{uid}/profiles", s.deleteClusterProfiles)
 	handle("GET /v1/spectroclusters/{uid}/repave/status", s.repaveStatus)
 	handle("PATCH /v1/spectroclusters/{uid}/repave/approve", s.approveRepave)
+	handle("GET /v1/spectroclusters/{uid}/k8certificates", s.certificates)
+	handle("PATCH /v1/spectroclusters/{uid}/k8certificates/renew", s.renewCertificates)
 	handle("GET /v1/dashboard/spectroclusters/{uid}", s.clusterSummary)
 	handle("GET /v1/dashboard/spectroclusters/{uid}/overview", s.clusterSummary)
 	handle("GET /v1/metrics/{resourceKind}/{uid}/values", s.metricValues)
@@ -97,7 +99,6 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 
 	// Palette operations easel will serve but does not yet: a clear 501 rather than a 404.
 	for pattern, what := range map[string]string{
-		"PATCH /v1/spectroclusters/{uid}/k8certificates/renew":       "certificate renewal",
 		"POST /v1/spectroclusters/{uid}/features/logFetcher":         "log bundles",
 		"GET /v1/spectroclusters/{uid}/features/logFetcher":          "log bundles",
 		"GET /v1/spectroclusters/features/logFetcher/{uid}/download": "log bundles",

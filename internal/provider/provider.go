@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 )
 
@@ -48,4 +49,13 @@ type Provider interface {
 	Kubeconfig(ctx context.Context, c Cluster) ([]byte, error)
 	// Delete removes everything of the cluster.
 	Delete(ctx context.Context, c Cluster) error
+}
+
+// CertificateReporter is implemented by providers that run a cluster's control plane themselves and
+// so know its certificates (the local provider). The engine records what it reports in the
+// cluster's status, where the API shows the expiries (GET …/k8certificates).
+type CertificateReporter interface {
+	// Certificates lists the control plane's certificate authorities and the certificates they
+	// signed.
+	Certificates(ctx context.Context, c Cluster) ([]v1.CertificateAuthority, error)
 }

@@ -121,8 +121,6 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	if cl.Status.State == v1.ClusterStatePending {
 		cl.Status.State = v1.ClusterStateProvisioning
 	}
-	pc := provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: *cl}
-
 	c.repave(rec, cl, p, now)
 	// Machines are recorded before they are created: a crash in between never duplicates one.
 	add, remove := clusters.PlanMachines(cl, now, uid.New)
@@ -134,6 +132,8 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 		return engine.Result{RequeueAfter: time.Millisecond}, nil
 	}
 
+	// After repave: the provider carries out a certificate renewal only once its repave may run.
+	pc := provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: *cl}
 	if err := prov.EnsureControlPlane(ctx, pc); err != nil {
 		reason, severity, retry := "ControlPlaneNotReady", v1.SeverityWarning, Poll
 		switch {
@@ -148,6 +148,14 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	}
 	c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady",
 		"The control plane answers", v1.SeverityInfo)
+	if r, ok := prov.(provider.CertificateReporter); ok {
+		// Read each time: a renewal, or the provider's own renewal before expiry, changes them.
+		certs, err := r.Certificates(ctx, pc)
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("reading the control plane's certificates: %w", err)
+		}
+		cl.Status.Certificates = certs
+	}
 
 	draining := false
 	for _, m := range remove {
@@ -246,7 +254,8 @@ func (c *Controller) remediate(ctx context.Context, rec *store.Record, cl *clust
 }
 
 // repave starts, holds for approval, extends or ends the repave the pools call for: machines whose
-// instance type, disk size or zone no longer match their pool are replaced one at a time
+// instance type, disk size or zone no longer match their pool, and control-plane machines older
+// than a certificate renewal request, are replaced one at a time
 // (PlanMachines). Each repave that starts is an entry of status.upgrades with its reasons.
 func (c *Controller) repave(rec *store.Record, cl *clusters.Cluster, p *pending, now time.Time) {
 	reasons := cl.RepaveReasons()

@@ -31,11 +31,13 @@ type fakeProvider struct {
 	missedStore []string // machines created before the store knew them
 	deleted     bool
 	agentToken  string
+	renewals    []time.Time // the certificate renewal each EnsureControlPlane was told of
 }
 
-func (f *fakeProvider) EnsureControlPlane(context.Context, provider.Cluster) error {
+func (f *fakeProvider) EnsureControlPlane(_ context.Context, c provider.Cluster) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.renewals = append(f.renewals, c.Spec.CertificatesIssuedAfter())
 	return f.cpErr
 }
 
@@ -422,5 +424,55 @@ func TestHealthFollowsUsageOverThePeriod(t *testing.T) {
 	sample(0.5)
 	if h := s.cluster().Status.Health; h.State != clusters.HealthHealthy {
 		t.Fatalf("health back under = %+v", h)
+	}
+}
+
+// A certificate renewal on a cluster that requires repave approval: the control-plane machine is
+// not replaced, and the provider not told to renew, until the repave is approved; then the
+// provider renews, the control-plane machine is replaced (the workers are not) and the reason is
+// in status.upgrades.
+func TestCertificateRenewalWaitsForApproval(t *testing.T) {
+	s := newSuite(t)
+	s.create(1)
+	s.patch(func(cl *clusters.Cluster) { cl.RepaveApproval = true })
+	s.settle()
+	s.prov.readyAll()
+	s.settle()
+	before := s.cluster().Status.Machines
+	requested := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // the machines were created a moment before (the fake clock)
+	s.c.Clock.(*clocktesting.FakePassiveClock).SetTime(requested.Add(time.Minute))
+	s.patch(func(cl *clusters.Cluster) { cl.CertificatesRenewal = requested.Add(time.Second) })
+	s.prov.renewals = nil
+	s.settle()
+	const reason = "certificates: renewal requested at 2026-01-01T00:00:01Z"
+	cl := s.cluster()
+	if cl.Status.Repave.State != clusters.RepavePending || !slices.Equal(cl.Status.Repave.Reasons, []string{reason}) {
+		t.Fatalf("repave = %+v; want Pending with %q", cl.Status.Repave, reason)
+	}
+	if len(cl.Status.Machines) != 2 || slices.ContainsFunc(s.prov.renewals, func(r time.Time) bool { return !r.IsZero() }) {
+		t.Fatalf("before approval: %d machines, provider told of renewals %v; want nothing done", len(cl.Status.Machines), s.prov.renewals)
+	}
+
+	s.patch(func(cl *clusters.Cluster) { cl.ApproveRepave(requested.Add(time.Minute)) })
+	s.settle()
+	if len(s.prov.renewals) == 0 || !s.prov.renewals[len(s.prov.renewals)-1].Equal(requested.Add(time.Second)) {
+		t.Fatalf("once approved the provider was told of renewals %v; want %v", s.prov.renewals, requested.Add(time.Second))
+	}
+	s.prov.readyAll()
+	for range 3 { // the new machine seen Ready, the old one deleted, the repave ended
+		s.settle()
+	}
+	cl = s.cluster()
+	if cl.Status.Repave.State != "" || len(cl.Status.Machines) != 2 {
+		t.Fatalf("after the repave: %+v, %d machines", cl.Status.Repave, len(cl.Status.Machines))
+	}
+	for _, m := range cl.Status.Machines {
+		old := slices.ContainsFunc(before, func(b clusters.Machine) bool { return b.UID == m.UID })
+		if m.ControlPlane == old {
+			t.Errorf("machine %s (control plane %v) replaced: %v; want only the control-plane machine replaced", m.Name, m.ControlPlane, !old)
+		}
+	}
+	if u := cl.Status.Upgrades; len(u) != 1 || !slices.Equal(u[0].Reason, []string{reason}) {
+		t.Fatalf("status.upgrades = %+v", u)
 	}
 }

@@ -59,6 +59,10 @@ type ControlPlane struct {
 	Dir  string // everything of this control plane lives here
 	Bins k8sbin.Paths
 	Log  *slog.Logger
+	// CertificatesIssuedAfter is a certificate renewal: Ensure re-issues the leaf certificates
+	// (serving and client, and the kubeconfigs that embed them) issued before it, keeping the CA,
+	// and restarts the components that use them. Zero renews nothing.
+	CertificatesIssuedAfter time.Time
 
 	st  state
 	pki *pki.Bundle
@@ -128,7 +132,8 @@ func (cp *ControlPlane) Ensure(ctx context.Context) error {
 		}
 	}
 	bundle, err := pki.Ensure(pki.Options{Dir: filepath.Join(cp.Dir, "pki"), ClusterName: cp.Name,
-		APIServerPort: cp.st.Ports.APIServer, ServiceIP: serviceIP, AdvertiseIP: net.ParseIP(advertiseIP)})
+		APIServerPort: cp.st.Ports.APIServer, ServiceIP: serviceIP, AdvertiseIP: net.ParseIP(advertiseIP),
+		IssuedAfter: cp.CertificatesIssuedAfter})
 	if err != nil {
 		return fmt.Errorf("preparing the cluster's certificates: %w", err)
 	}
@@ -136,7 +141,10 @@ func (cp *ControlPlane) Ensure(ctx context.Context) error {
 	if err := cp.writeKwokConfig(); err != nil {
 		return err
 	}
-	want := cp.processes()
+	want, err := cp.processes()
+	if err != nil {
+		return err
+	}
 	for _, name := range startOrder {
 		if name == compControllerManager {
 			// The controllers need the roles the API server creates as it starts; they exit
@@ -146,10 +154,21 @@ func (cp *ControlPlane) Ensure(ctx context.Context) error {
 			}
 		}
 		p := want[name]
-		if old := cp.recorded(name); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
+		old := cp.recorded(name)
+		if ok, fingerprinted := p.current(old); ok {
+			if fingerprinted {
+				if err := cp.save(); err != nil {
+					return err
+				}
+			}
 			continue // adopted
 		} else if old != nil && old.alive() {
-			old.stop(10 * time.Second) // its flags changed: replace it
+			// Its flags changed, or the certificates it read at start were renewed: replace it.
+			cp.Log.Info("Restarting control-plane component", "cluster", cp.Name, "component", name,
+				"renewedCertificates", old.Binary == p.Binary && slices.Equal(old.Args, p.Args))
+			if err := old.stop(10 * time.Second); err != nil {
+				return err
+			}
 		}
 		if p.find() { // an orphan of a crash between starting it and recording it
 			cp.record(p)
@@ -189,8 +208,28 @@ func (cp *ControlPlane) record(p *process) {
 	cp.st.Processes = append(cp.st.Processes, p)
 }
 
-// processes is the command line of every component.
-func (cp *ControlPlane) processes() map[string]*process {
+// processes is the command line of every component, with the fingerprint of the certificates and
+// kubeconfigs it reads.
+func (cp *ControlPlane) processes() (map[string]*process, error) {
+	procs := cp.commandLines()
+	p := cp.pki
+	for name, files := range map[string][]string{
+		compAPIServer:         {p.CACert, p.APIServerCert, p.APIServerKey, p.KubeletClientCert, p.KubeletClientKey, p.SAPub, p.SAKey},
+		compControllerManager: {p.ControllerManagerKubeconfig, p.CACert, p.CAKey, p.SAKey},
+		compScheduler:         {p.SchedulerKubeconfig},
+		compKwok:              {p.KwokKubeconfig},
+	} {
+		inputs, err := fingerprint(files...)
+		if err != nil {
+			return nil, err
+		}
+		procs[name].Inputs = inputs
+	}
+	return procs, nil
+}
+
+// commandLines is the command line of every component.
+func (cp *ControlPlane) commandLines() map[string]*process {
 	p, b, ports := cp.pki, cp.Bins, cp.st.Ports
 	loop := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
 	return map[string]*process{
@@ -337,10 +376,25 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 		"--workload-interval=" + heartbeat.String(),
 		// KWOK plays the kubelets and serves their resource metrics, where the agent reads them.
 		"--kubelet-metrics-url=http://127.0.0.1:" + strconv.Itoa(cp.st.Ports.Kwok) + "/metrics/nodes/{node}/metrics/resource"}}
-	if old := cp.recorded(compAgent); old != nil && old.Binary == p.Binary && slices.Equal(old.Args, p.Args) && old.alive() {
+	// The agent reads its client certificate from the admin kubeconfig once, at start: a renewed
+	// one restarts it (the old certificate would keep working, signed by the same CA, until it
+	// expires — but a renewal must leave no old certificate in use).
+	inputs, err := fingerprint(cp.AdminKubeconfigPath())
+	if err != nil {
+		return err
+	}
+	p.Inputs = inputs
+	old := cp.recorded(compAgent)
+	if ok, fingerprinted := p.current(old); ok {
+		if fingerprinted {
+			return cp.save()
+		}
 		return nil
 	} else if old != nil && old.alive() {
-		old.stop(10 * time.Second)
+		cp.Log.Info("Restarting the cluster's agent", "cluster", cp.Name)
+		if err := old.stop(10 * time.Second); err != nil {
+			return err
+		}
 	}
 	if p.find() {
 		cp.record(p)

@@ -2,11 +2,14 @@ package local
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +23,43 @@ type process struct {
 	Binary string   `json:"binary"`
 	Args   []string `json:"args"`
 	PID    int      `json:"pid"`
+	// Inputs fingerprints the certificates, keys and kubeconfigs the process reads when it starts
+	// (fingerprint); when they change — a certificate renewal — the process is restarted to use
+	// them. Recorded with the PID, so a hub that crashes between re-issuing the files and
+	// restarting the process restarts it on its next pass.
+	Inputs string `json:"inputs,omitempty"`
+}
+
+// fingerprint is a digest of the content of files ("" for none).
+func fingerprint(paths ...string) (string, error) {
+	if len(paths) == 0 {
+		return "", nil
+	}
+	h := sha256.New()
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("fingerprinting %s: %w", path, err)
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.Base(path), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// current says whether old, a recorded process, is alive and runs as p would: the same command
+// line and the same inputs. A process recorded without a fingerprint (by an easel that did not
+// take them) is taken as current and given p's fingerprint: fingerprinted is then true, and the
+// state must be saved.
+func (p *process) current(old *process) (current, fingerprinted bool) {
+	if old == nil || old.Binary != p.Binary || !slices.Equal(old.Args, p.Args) || !old.alive() {
+		return false, false
+	}
+	if old.Inputs == "" && p.Inputs != "" {
+		old.Inputs = p.Inputs
+		return true, true
+	}
+	return old.Inputs == p.Inputs, false
 }
 
 // alive reports whether the recorded PID still runs this binary with these arguments (a reused

@@ -14,9 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/provider/local/pki"
 )
 
 // Provider is the local provider: one control plane per cluster under Root, machines as KWOK nodes,
@@ -92,6 +94,7 @@ func (p *Provider) EnsureControlPlane(ctx context.Context, c provider.Cluster) e
 	if err != nil {
 		return err
 	}
+	cp.CertificatesIssuedAfter = c.Spec.CertificatesIssuedAfter()
 	if err := cp.Ensure(ctx); err != nil {
 		return err
 	}
@@ -182,6 +185,21 @@ func (p *Provider) Kubeconfig(ctx context.Context, c provider.Cluster) ([]byte, 
 		return nil, err
 	}
 	return cp.AdminKubeconfig()
+}
+
+var _ provider.CertificateReporter = (*Provider)(nil)
+
+// Certificates reads the control plane's CA and the certificates it signed from its PKI directory.
+func (p *Provider) Certificates(ctx context.Context, c provider.Cluster) ([]v1.CertificateAuthority, error) {
+	ca, leaves, err := pki.Inventory(filepath.Join(p.dir(c.UID), "pki"))
+	if err != nil {
+		return nil, err
+	}
+	out := v1.CertificateAuthority{Name: ca.Name, Expiry: ca.NotAfter, Certificates: []v1.Certificate{}}
+	for _, l := range leaves {
+		out.Certificates = append(out.Certificates, v1.Certificate{Name: l.Name, Expiry: l.NotAfter, IssuedAt: l.IssuedAt})
+	}
+	return []v1.CertificateAuthority{out}, nil
 }
 
 func (p *Provider) Delete(ctx context.Context, c provider.Cluster) error {

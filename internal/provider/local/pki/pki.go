@@ -59,6 +59,14 @@ type Options struct {
 	// Validity of the serving and client certs; DefaultValidity if zero.
 	// Certificates within Validity/10 of expiry are re-issued by Ensure.
 	Validity time.Duration
+	// IssuedAfter, when set, is a certificate renewal: every leaf (the serving
+	// and client certificates, and the kubeconfigs embedding them) issued
+	// before it is re-issued; the CA and the service-account key are kept.
+	// Leaves issued at or after it are kept, so an Ensure that is repeated
+	// (or interrupted and run again) renews each leaf once. Certificate times
+	// have a resolution of one second, so a leaf issued within IssuedAfter's
+	// second counts as issued after it.
+	IssuedAfter time.Time
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }
@@ -215,6 +223,27 @@ func newBundle(o *Options) *Bundle {
 // control plane started from a loaded cert does not fail soon after.
 func (o *Options) renewBefore() time.Duration { return o.Validity / 10 }
 
+// outdated reports whether a loaded leaf was issued before the renewal that
+// o.IssuedAfter asks for. A leaf's issue time is its NotBefore plus the
+// backdating issue applies.
+// A renewal time ahead of the clock counts as now: the leaves are renewed
+// once, not again at every Ensure until the clock catches up.
+func (o *Options) outdated(kp *keyPair, now time.Time) bool {
+	if o.IssuedAfter.IsZero() || kp == nil {
+		return false
+	}
+	after := o.IssuedAfter
+	if after.After(now) {
+		after = now
+	}
+	return IssuedAt(kp.cert).Before(after.Truncate(time.Second))
+}
+
+// IssuedAt is when a certificate of this package was issued: its NotBefore
+// without the backdating (a certificate's times have a resolution of one
+// second).
+func IssuedAt(c *x509.Certificate) time.Time { return c.NotBefore.Add(notBeforeSkew) }
+
 func (b *Bundle) server() string {
 	return "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(b.opts.APIServerPort))
 }
@@ -246,7 +275,7 @@ func (b *Bundle) ensureLeaves(ca *keyPair, now time.Time, force bool) error {
 	if err != nil && !isInvalid(err) {
 		return fmt.Errorf("loading serving cert: %w", err)
 	}
-	if force || err != nil || !validServing(serving, ca, now, o.renewBefore(), dns, ips) {
+	if force || err != nil || o.outdated(serving, now) || !validServing(serving, ca, now, o.renewBefore(), dns, ips) {
 		serving, err = issue(ca, leafTemplate{
 			cn: "kube-apiserver", dns: dns, ips: ips,
 			usage: x509.ExtKeyUsageServerAuth,
@@ -266,7 +295,7 @@ func (b *Bundle) ensureLeaves(ca *keyPair, now time.Time, force bool) error {
 		if err != nil && !isInvalid(err) {
 			return fmt.Errorf("loading %s client cert: %w", c.base, err)
 		}
-		if force || err != nil || !validClient(kp, ca, now, o.renewBefore(), c) {
+		if force || err != nil || o.outdated(kp, now) || !validClient(kp, ca, now, o.renewBefore(), c) {
 			kp, err = issue(ca, leafTemplate{cn: c.cn, orgs: c.orgs, usage: x509.ExtKeyUsageClientAuth}, now, o.Validity)
 			if err != nil {
 				return fmt.Errorf("issuing %s client cert: %w", c.base, err)
@@ -309,4 +338,38 @@ func servingSANs(o *Options) ([]string, []net.IP) {
 		ips = append(ips, ip)
 	}
 	return dns, ips
+}
+
+// CertificateInfo describes one certificate of a PKI, for an inventory.
+type CertificateInfo struct {
+	Name     string // the file's base name: ca, apiserver, admin, …
+	IssuedAt time.Time
+	NotAfter time.Time
+}
+
+// Inventory reads the CA and the leaf certificates (the serving certificate, then the client
+// certificates) that Ensure keeps in dir.
+func Inventory(dir string) (ca CertificateInfo, leaves []CertificateInfo, err error) {
+	read := func(base string) (CertificateInfo, error) {
+		c, err := loadCert(filepath.Join(dir, base+".crt"))
+		if err != nil {
+			return CertificateInfo{}, fmt.Errorf("reading certificate %s: %w", base, err)
+		}
+		return CertificateInfo{Name: base, IssuedAt: IssuedAt(c), NotAfter: c.NotAfter}, nil
+	}
+	if ca, err = read("ca"); err != nil {
+		return ca, nil, err
+	}
+	bases := []string{"apiserver"}
+	for _, c := range clients {
+		bases = append(bases, c.base)
+	}
+	for _, base := range bases {
+		info, err := read(base)
+		if err != nil {
+			return ca, nil, err
+		}
+		leaves = append(leaves, info)
+	}
+	return ca, leaves, nil
 }

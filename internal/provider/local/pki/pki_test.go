@@ -662,6 +662,113 @@ func TestRenewServing(t *testing.T) {
 	}
 }
 
+// A renewal (IssuedAfter) re-issues every leaf issued before it, once: the CA and the
+// service-account key stay, the kubeconfigs embed the new client certificates, and leaves issued
+// at or after the renewal time are kept.
+func TestEnsureIssuedAfterRenewsOlderLeaves(t *testing.T) {
+	dir := t.TempDir()
+	b := ensure(t, options(t, dir, t0))
+	leaves := []string{"apiserver.crt", "apiserver.key", "apiserver-kubelet-client.crt", "admin.crt", "admin.kubeconfig",
+		"controller-manager.crt", "controller-manager.kubeconfig", "scheduler.crt", "scheduler.kubeconfig",
+		"kwok.crt", "kwok.kubeconfig"}
+	kept := []string{"ca.crt", "ca.key", "sa.key", "sa.pub"}
+
+	// Renewal requested a day later (with sub-second precision, as the hub records it), done an hour after that.
+	requested := t0.Add(24*time.Hour + 300*time.Millisecond)
+	renewAt := requested.Add(time.Hour)
+	before := snapshot(t, dir)
+	o := options(t, dir, renewAt)
+	o.IssuedAfter = requested
+	ensure(t, o)
+	after := current(t, dir)
+	for _, name := range kept {
+		if !bytes.Equal(before[name].content, after[name].content) {
+			t.Errorf("%s changed, want the CA and service-account key kept", name)
+		}
+	}
+	for _, name := range leaves {
+		if bytes.Equal(before[name].content, after[name].content) {
+			t.Errorf("%s unchanged, want it re-issued", name)
+		}
+	}
+	serving := readCert(t, b.APIServerCert)
+	if got := pki.IssuedAt(serving); !got.Equal(renewAt.Truncate(time.Second)) {
+		t.Errorf("serving cert issued at %v, want %v", got, renewAt)
+	}
+	if !serving.NotBefore.Before(renewAt) {
+		t.Errorf("serving cert NotBefore %v is not backdated before %v", serving.NotBefore, renewAt)
+	}
+	if _, err := serving.Verify(x509.VerifyOptions{DNSName: "localhost", Roots: caPool(t, b), CurrentTime: renewAt}); err != nil {
+		t.Errorf("renewed serving cert does not verify against the kept CA: %v", err)
+	}
+	admin := readKubeconfig(t, b.AdminKubeconfig)
+	if !bytes.Equal(admin.certPEM, readFile(t, filepath.Join(dir, "admin.crt"))) || !bytes.Equal(admin.caPEM, before["ca.crt"].content) {
+		t.Error("admin kubeconfig does not embed the renewed client cert and the kept CA")
+	}
+	if got := pki.IssuedAt(parseCertPEM(t, admin.certPEM)); !got.Equal(renewAt.Truncate(time.Second)) {
+		t.Errorf("admin client cert issued at %v, want %v", got, renewAt)
+	}
+
+	// Again with the same renewal time: every leaf is newer now, nothing is touched.
+	before = snapshot(t, dir)
+	o.Now = func() time.Time { return renewAt.Add(time.Hour) }
+	ensure(t, o)
+	if got := changed(before, current(t, dir)); len(got) != 0 {
+		t.Errorf("a second Ensure for the same renewal changed %v", got)
+	}
+
+	// Leaves issued within the renewal's second count as issued after it (certificate times are
+	// whole seconds), and so do those issued later: a renewal done at the very moment it was
+	// requested does not repeat.
+	dir2 := t.TempDir()
+	at := t0.Add(500 * time.Millisecond)
+	o2 := options(t, dir2, at)
+	o2.IssuedAfter = at
+	ensure(t, o2)
+	before = snapshot(t, dir2)
+	ensure(t, o2)
+	if got := changed(before, current(t, dir2)); len(got) != 0 {
+		t.Errorf("leaves issued in the renewal's second were re-issued: %v", got)
+	}
+
+	// A renewal time ahead of the clock renews once, not at every Ensure until the clock catches up.
+	ahead := options(t, dir2, at.Add(time.Minute))
+	ahead.IssuedAfter = at.Add(time.Hour)
+	ensure(t, ahead)
+	before = snapshot(t, dir2)
+	ensure(t, ahead)
+	if got := changed(before, current(t, dir2)); len(got) != 0 {
+		t.Errorf("a renewal time ahead of the clock re-issued again: %v", got)
+	}
+}
+
+// Inventory lists the CA, then the serving and client certificates, with when each was issued
+// and when it expires.
+func TestInventory(t *testing.T) {
+	dir := t.TempDir()
+	ensure(t, options(t, dir, t0))
+	ca, leaves, err := pki.Inventory(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.Name != "ca" || !ca.IssuedAt.Equal(t0) || !ca.NotAfter.Equal(t0.Add(pki.CAValidity)) {
+		t.Errorf("CA = %+v", ca)
+	}
+	var names []string
+	for _, l := range leaves {
+		names = append(names, l.Name)
+		if !l.IssuedAt.Equal(t0) || !l.NotAfter.Equal(t0.Add(pki.DefaultValidity)) {
+			t.Errorf("%s issued %v, expires %v; want %v and a year later", l.Name, l.IssuedAt, l.NotAfter, t0)
+		}
+	}
+	if want := []string{"apiserver", "admin", "controller-manager", "scheduler", "kwok", "apiserver-kubelet-client"}; !slices.Equal(names, want) {
+		t.Errorf("leaves = %v, want %v", names, want)
+	}
+	if _, _, err := pki.Inventory(t.TempDir()); err == nil {
+		t.Error("Inventory of an empty directory: no error")
+	}
+}
+
 func TestEnsureRejectsBadOptions(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
