@@ -145,8 +145,8 @@ func (a *Agent) prune(ctx context.Context, inv *inventory, packs []v1.AgentPack,
 				continue
 			}
 			changed = true
-			if ref.Group == "" && ref.Kind == "Namespace" && ref.Name == a.cfg.Namespace {
-				continue // the agent's own namespace holds the inventory: it stays
+			if ref.Group == "" && ref.Kind == "Namespace" && (ref.Name == a.cfg.Namespace || slices.Contains(systemNamespaces, ref.Name)) {
+				continue // the agent's own namespace holds the inventory, and the system's are not a pack's to take
 			}
 			a.log.Info("Deleting an object no pack has any more", "pack", key, "object", ref.String())
 			if err := a.applier.remove(ctx, ref); err != nil {
@@ -180,6 +180,9 @@ func (a *Agent) prune(ctx context.Context, inv *inventory, packs []v1.AgentPack,
 	}
 	return removed, inv.save(ctx)
 }
+
+// systemNamespaces are never deleted, even when a detached pack applied them.
+var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
 
 // maintenanceNodes are the nodes the hub keeps in maintenance.
 func maintenanceNodes(ops []v1.AgentNodeOperation) []string {
