@@ -190,12 +190,14 @@ func benchDay2Command() *cobra.Command {
 	cfg := bench.Day2Config{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "day2",
-		Short: "Measure a repave (time per node) and a node relaunch (time from fault) on a local cluster",
+		Short: "Measure a repave (time per node), a node relaunch (time from fault) and an add-on change on a local cluster",
 		Long: `Starts a hub on 127.0.0.1 and a local cluster of one control-plane node and --workers workers,
 changes the workers' instance type and measures the repave (per node: from creating the replacement
 to deleting the old machine), then takes one worker's kubelet down (the local provider's
 easel.dev/fault=kubelet-down) and measures the time to its relaunch (the pool's
-nodeReadyHealthCheckDuration is --node-ready-timeout) and to its replacement Running.`,
+nodeReadyHealthCheckDuration is --node-ready-timeout) and to its replacement Running; last it
+attaches an add-on profile (a DaemonSet) and detaches it, measuring until the agent applied it
+(DaemonSet Ready on every worker) and pruned it (namespace gone).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Workers < 1 || cfg.Workers > 20 || cfg.NodeReadyTimeout < time.Second || cfg.NodeReadyTimeout > 30*time.Minute {
@@ -213,6 +215,8 @@ nodeReadyHealthCheckDuration is --node-ready-timeout) and to its replacement Run
 			fmt.Fprintf(out, "| repave, whole pool | %s |\n", res.Repave.Round(time.Millisecond))
 			fmt.Fprintf(out, "| kubelet down → relaunch starts (timeout %s) | %s |\n", cfg.NodeReadyTimeout, res.ToRelaunch.Round(time.Millisecond))
 			fmt.Fprintf(out, "| kubelet down → replacement Running | %s |\n", res.ToReplaced.Round(time.Millisecond))
+			fmt.Fprintf(out, "| add-on profile attached → applied, DaemonSet Ready on every worker | %s |\n", res.AddOnApplied.Round(time.Millisecond))
+			fmt.Fprintf(out, "| add-on profile detached → its objects deleted | %s |\n", res.AddOnPruned.Round(time.Millisecond))
 			return nil
 		},
 	}

@@ -79,15 +79,16 @@ func TestRunDrain(t *testing.T) {
 	}
 }
 
-// The day-2 benchmark runs end to end: a repave of one worker and one relaunch (speed is not
-// asserted).
+// The day-2 benchmark runs end to end: a repave of one worker, one relaunch and an add-on attached
+// and detached (speed is not asserted).
 func TestRunDay2(t *testing.T) {
 	res, err := bench.RunDay2(context.Background(), bench.Day2Config{Workers: 1, NodeReadyTimeout: 2 * time.Second,
 		AgentBinary: easelbin.Path(t), Timeout: 3 * time.Minute, Progress: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.PerNode) != 1 || res.Repave <= 0 || res.ToRelaunch < 2*time.Second || res.ToReplaced < res.ToRelaunch {
-		t.Fatalf("result = %+v; want one replaced node, and a relaunch after the 2s timeout", res)
+	if len(res.PerNode) != 1 || res.Repave <= 0 || res.ToRelaunch < 2*time.Second || res.ToReplaced < res.ToRelaunch ||
+		res.AddOnApplied <= 0 || res.AddOnPruned <= 0 {
+		t.Fatalf("result = %+v; want one replaced node, a relaunch after the 2s timeout and an add-on change", res)
 	}
 }

@@ -2,12 +2,14 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -32,6 +34,10 @@ type Day2Result struct {
 	// ToRelaunch is the time from a node's kubelet going down to its relaunch starting (it includes
 	// the pool's NodeReadyTimeout); ToReplaced to its replacement Running.
 	ToRelaunch, ToReplaced time.Duration
+	// AddOnApplied is the time from attaching an add-on profile (a DaemonSet and a ConfigMap) to
+	// its pack Applied with the DaemonSet Ready on every worker; AddOnPruned from detaching it to
+	// its pack Removed and its namespace gone.
+	AddOnApplied, AddOnPruned time.Duration
 }
 
 // RunDay2 starts a hub on loopback and a local cluster of 1 + cfg.Workers nodes, changes the
@@ -154,7 +160,95 @@ func RunDay2(ctx context.Context, cfg Day2Config) (Day2Result, error) {
 		return res, err
 	}
 	res.ToReplaced = time.Since(start)
-	return res, nil
+
+	fmt.Fprintln(cfg.Progress, "Attaching an add-on profile (a DaemonSet on every worker), then detaching it")
+	res.AddOnApplied, res.AddOnPruned, err = h.addOnChange(ctx, uid, kc, cfg.Workers, waitFor)
+	return res, err
+}
+
+// benchAddOn is an add-on pack: a namespace, settings and a DaemonSet.
+const benchAddOn = `apiVersion: v1
+kind: Namespace
+metadata: {name: bench-agents}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: bench-agents}
+data: {level: "1"}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: probe, namespace: bench-agents}
+spec:
+  selector: {matchLabels: {app: probe}}
+  template:
+    metadata: {labels: {app: probe}}
+    spec:
+      containers: [{name: probe, image: "registry.k8s.io/pause:3.10"}]
+`
+
+// addOnChange attaches an add-on profile to the running cluster and detaches it again, timing each
+// until the agent has done it.
+func (h *localHub) addOnChange(ctx context.Context, uid string, kc kubernetes.Interface, workers int,
+	waitFor func(string, func() (bool, error)) error) (applied, pruned time.Duration, err error) {
+	profile, _ := json.Marshal(map[string]any{"metadata": map[string]any{"name": "bench-agents"},
+		"spec": map[string]any{"template": map[string]any{"type": "add-on", "cloudType": "local", "packs": []any{map[string]any{
+			"name": "bench-agents", "type": "manifest", "layer": "addon",
+			"manifests": []any{map[string]any{"name": "agents", "content": benchAddOn}}}}}}})
+	var prof struct{ UID string }
+	if err := h.c.call(ctx, "POST", "/v1/clusterprofiles", profile, &prof); err != nil {
+		return 0, 0, err
+	}
+	if err := h.c.call(ctx, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", nil, nil); err != nil {
+		return 0, 0, err
+	}
+	packState := func() (string, error) {
+		var cl struct {
+			Status struct {
+				Generation, PacksGeneration int64
+				Packs                       []struct{ Name, State string }
+			}
+		}
+		if err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid, nil, &cl); err != nil || cl.Status.PacksGeneration < cl.Status.Generation {
+			return "", err
+		}
+		for _, p := range cl.Status.Packs {
+			if p.Name == "bench-agents" {
+				return p.State, nil
+			}
+		}
+		return "", nil
+	}
+	start := time.Now()
+	if err := h.c.call(ctx, "PATCH", "/v1/spectroclusters/"+uid+"/profiles", fmt.Appendf(nil, `{"profiles":[{"uid":%q}]}`, prof.UID), nil); err != nil {
+		return 0, 0, err
+	}
+	if err := waitFor("the add-on applied", func() (bool, error) {
+		state, err := packState()
+		if state != "Applied" || err != nil {
+			return false, err
+		}
+		ds, err := kc.AppsV1().DaemonSets("bench-agents").Get(ctx, "probe", metav1.GetOptions{})
+		return err == nil && ds.Status.NumberReady == int32(workers), nil
+	}); err != nil {
+		return 0, 0, err
+	}
+	applied = time.Since(start)
+	start = time.Now()
+	if err := h.c.call(ctx, "DELETE", "/v1/spectroclusters/"+uid+"/profiles", fmt.Appendf(nil, `{"profileUids":[%q]}`, prof.UID), nil); err != nil {
+		return 0, 0, err
+	}
+	if err := waitFor("the add-on pruned", func() (bool, error) {
+		state, err := packState()
+		if state != "Removed" || err != nil {
+			return false, err
+		}
+		_, err = kc.CoreV1().Namespaces().Get(ctx, "bench-agents", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}); err != nil {
+		return 0, 0, err
+	}
+	return applied, time.Since(start), nil
 }
 
 type benchEvent struct {
