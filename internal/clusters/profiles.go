@@ -176,7 +176,17 @@ func (c *Cluster) SetProfiles(in []v1.SpectroClusterProfileEntity, resolve Profi
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	// Machines recorded without an image were built from the image in place until now.
+	// Machines recorded without an image (before easel kept them) were built from the profiles in
+	// place until now.
+	if c.Image == (Image{}) {
+		old := make([]v1.SpectroClusterProfileEntity, 0, len(c.Profiles))
+		for _, ref := range c.Profiles {
+			old = append(old, ref.entity())
+		}
+		if _, was, err := ResolveProfiles(c.CloudType, old, resolve, catalog); err == nil {
+			c.Image = was
+		}
+	}
 	for i := range c.Status.Machines {
 		if c.Status.Machines[i].Image == (Image{}) {
 			c.Status.Machines[i].Image = c.Image

@@ -126,3 +126,19 @@ func TestPatchAndDetachProfiles(t *testing.T) {
 func containsErr(err error, text string) bool {
 	return errors.Is(err, clusters.ErrInvalid) && strings.Contains(err.Error(), text)
 }
+
+// A cluster stored before machines recorded their image is repaved by its first layer change too.
+func TestMachinesWithoutAnImageTakeTheOldOne(t *testing.T) {
+	catalog := packs.MustBuiltin()
+	found := map[string]profiles.Profile{"old": infraProfile("22.04", "1.33.8", ""), "new": infraProfile("24.04", "1.33.8", "")}
+	resolve := func(uid string) (profiles.Profile, bool) { p, ok := found[uid]; return p, ok }
+	cl := clusters.Cluster{CloudType: "local", Profiles: []clusters.ProfileRef{{UID: "old", Name: "base", Type: v1.ProfileTypeCluster}},
+		Pools: []clusters.Pool{{Name: "cp", ControlPlane: true, Size: 1, InstanceType: "small", DiskGiB: 60, Zones: []string{"local-a"}}}}
+	cl.Status.Machines = []clusters.Machine{{UID: "m1", Name: "cp-1", Pool: "cp", ControlPlane: true, InstanceType: "small", DiskGiB: 60, Zone: "local-a"}}
+	if _, err := cl.SetProfiles([]v1.SpectroClusterProfileEntity{{UID: "new"}}, resolve, catalog); err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.RepaveReasons(); !slices.Equal(got, []string{"OS layer changed from ubuntu 22.04 to ubuntu 24.04"}) {
+		t.Fatalf("repave reasons = %q", got)
+	}
+}
