@@ -84,7 +84,9 @@ type result struct {
 	err            error
 }
 
-// easel runs the CLI as a user would, with stdin, and captures what it prints.
+// easel runs the CLI as a user would, with stdin, and captures what it prints. A command gets 3
+// minutes: the longest, a certificate renewal, waits for a control-plane node to be drained, which
+// on a local cluster takes up to about 40 s more when its pods must move (see docs/day2.md).
 func easel(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	root := rootCommand()
@@ -93,7 +95,7 @@ func easel(t *testing.T, stdin string, args ...string) result {
 	root.SetErr(&errOut)
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	err := root.ExecuteContext(ctx)
 	return result{out.String(), errOut.String(), err}
