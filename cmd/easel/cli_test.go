@@ -439,6 +439,17 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		!strings.Contains(r.stdout, "pack prometheus-operator 0.85.0: Applied") || !strings.Contains(r.stdout, "Applied generation 2") {
 		t.Errorf("cluster attach =\n%s", r.stdout)
 	}
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte("prometheusOperator:\n  logLevel: debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = mustEasel(t, "cluster", "attach", "demo", "monitoring", "--values", "prometheus-operator="+values)
+	if !strings.Contains(r.stdout, "Applied generation 3") {
+		t.Errorf("cluster attach --values =\n%s", r.stdout)
+	}
+	if r := easel(t, "", "cluster", "attach", "demo", "monitoring", "--values", "nope"); r.err == nil || !strings.Contains(r.stderr, `--values "nope": want PACK=FILE`) {
+		t.Errorf("attach with a malformed --values: %v\n%s", r.err, r.stderr)
+	}
 	r = mustEasel(t, "cluster", "profiles", "demo")
 	if got := rows(r.stdout); len(got) != 7 || !slices.Equal(got[6][:6], []string{"monitoring@1.0.0", "add-on", "prometheus-operator", "addon", "0.85.0", "Applied"}) {
 		t.Errorf("cluster profiles =\n%s", r.stdout)

@@ -74,21 +74,22 @@ func (pc *profileChange) flags(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&pc.timeout, "timeout", 10*time.Minute, "how long to wait for the agent to apply the change")
 }
 
-// packValues reads the --values files.
-func (pc *profileChange) packValues() ([]v1.PackValuesEntity, error) {
-	var out []v1.PackValuesEntity
+// patch sends PATCH …/profiles with the one profile e names, with the --values files read in,
+// and waits as apply does.
+func (pc *profileChange) patch(cmd *cobra.Command, c *client.Client, ref cli.ClusterRef, what string, e v1.SpectroClusterProfileEntity) error {
 	for _, v := range pc.values {
 		pack, file, ok := strings.Cut(v, "=")
 		if !ok || pack == "" || file == "" {
-			return nil, fmt.Errorf("--values %q: want PACK=FILE", v)
+			return fmt.Errorf("--values %q: want PACK=FILE", v)
 		}
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("--values %s: %w", pack, err)
+			return fmt.Errorf("--values %s: %w", pack, err)
 		}
-		out = append(out, v1.PackValuesEntity{Name: pack, Values: string(data)})
+		e.PackValues = append(e.PackValues, v1.PackValuesEntity{Name: pack, Values: string(data)})
 	}
-	return out, nil
+	body := v1.SpectroClusterProfiles{Profiles: []v1.SpectroClusterProfileEntity{e}}
+	return pc.apply(cmd, c, ref, what, func(ctx context.Context) error { return c.PatchClusterProfiles(ctx, ref.UID, body) })
 }
 
 // apply sends the change and, unless --no-wait, waits for the agent to report the packs of the
@@ -159,13 +160,8 @@ its packs. The command waits for the agent to apply the change, showing each pac
 			if err != nil {
 				return err
 			}
-			values, err := pc.packValues()
-			if err != nil {
-				return err
-			}
-			body := v1.SpectroClusterProfiles{Profiles: []v1.SpectroClusterProfileEntity{{UID: prof.Metadata.UID, PackValues: values}}}
-			return pc.apply(cmd, c, ref, fmt.Sprintf("Attaching %s@%s to %s", prof.Metadata.Name, prof.Spec.Version, ref.Name),
-				func(ctx context.Context) error { return c.PatchClusterProfiles(ctx, ref.UID, body) })
+			return pc.patch(cmd, c, ref, fmt.Sprintf("Attaching %s@%s to %s", prof.Metadata.Name, prof.Spec.Version, ref.Name),
+				v1.SpectroClusterProfileEntity{UID: prof.Metadata.UID})
 		},
 	}
 	pc.flags(cmd)
@@ -200,13 +196,8 @@ values) replaces every machine, one at a time, with the reasons recorded (easel 
 			if err != nil {
 				return err
 			}
-			values, err := pc.packValues()
-			if err != nil {
-				return err
-			}
-			body := v1.SpectroClusterProfiles{Profiles: []v1.SpectroClusterProfileEntity{{UID: prof.Metadata.UID, PackValues: values, ReplaceWithProfile: old.UID}}}
-			return pc.apply(cmd, c, ref, fmt.Sprintf("Upgrading %s from %s to %s on %s", name, old.ProfileVersion, version, ref.Name),
-				func(ctx context.Context) error { return c.PatchClusterProfiles(ctx, ref.UID, body) })
+			return pc.patch(cmd, c, ref, fmt.Sprintf("Upgrading %s from %s to %s on %s", name, old.ProfileVersion, version, ref.Name),
+				v1.SpectroClusterProfileEntity{UID: prof.Metadata.UID, ReplaceWithProfile: old.UID})
 		},
 	}
 	pc.flags(cmd)
