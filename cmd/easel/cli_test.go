@@ -84,9 +84,8 @@ type result struct {
 	err            error
 }
 
-// easel runs the CLI as a user would, with stdin, and captures what it prints. A command gets 3
-// minutes: the longest, a certificate renewal, waits for a control-plane node to be drained, which
-// on a local cluster takes up to about 40 s more when its pods must move (see docs/day2.md).
+// easel runs the CLI as a user would, with stdin, and captures what it prints. A command gets 2
+// minutes: the longest, a certificate renewal, waits for a repave of the control plane.
 func easel(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
 	root := rootCommand()
@@ -95,7 +94,7 @@ func easel(t *testing.T, stdin string, args ...string) result {
 	root.SetErr(&errOut)
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := root.ExecuteContext(ctx)
 	return result{out.String(), errOut.String(), err}

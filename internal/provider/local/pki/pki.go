@@ -61,7 +61,8 @@ type Options struct {
 	Validity time.Duration
 	// IssuedAfter, when set, is a certificate renewal: every leaf (the serving
 	// and client certificates, and the kubeconfigs embedding them) issued
-	// before it is re-issued; the CA and the service-account key are kept.
+	// before it is re-issued, but for the kubelets' (KWOK's); the CA and the
+	// service-account key are kept.
 	// Leaves issued at or after it are kept, so an Ensure that is repeated
 	// (or interrupted and run again) renews each leaf once. Certificate times
 	// have a resolution of one second, so a leaf issued within IssuedAfter's
@@ -105,13 +106,16 @@ type clientSpec struct {
 	cn         string
 	orgs       []string
 	kubeconfig bool
+	// kubelet: the certificate of a kubelet (KWOK plays them all). As with kubeadm, a control-plane
+	// certificate renewal (IssuedAfter) leaves it alone; it is re-issued before it expires.
+	kubelet bool
 }
 
 var clients = []clientSpec{
 	{base: "admin", cn: "kubernetes-admin", orgs: []string{"system:masters"}, kubeconfig: true},
 	{base: "controller-manager", cn: "system:kube-controller-manager", kubeconfig: true},
 	{base: "scheduler", cn: "system:kube-scheduler", kubeconfig: true},
-	{base: "kwok", cn: "kwok-controller", orgs: []string{"system:masters"}, kubeconfig: true},
+	{base: "kwok", cn: "kwok-controller", orgs: []string{"system:masters"}, kubeconfig: true, kubelet: true},
 	{base: kubeletClientBaseName, cn: "kube-apiserver-kubelet-client", orgs: []string{"system:masters"}},
 }
 
@@ -295,7 +299,7 @@ func (b *Bundle) ensureLeaves(ca *keyPair, now time.Time, force bool) error {
 		if err != nil && !isInvalid(err) {
 			return fmt.Errorf("loading %s client cert: %w", c.base, err)
 		}
-		if force || err != nil || o.outdated(kp, now) || !validClient(kp, ca, now, o.renewBefore(), c) {
+		if force || err != nil || (o.outdated(kp, now) && !c.kubelet) || !validClient(kp, ca, now, o.renewBefore(), c) {
 			kp, err = issue(ca, leafTemplate{cn: c.cn, orgs: c.orgs, usage: x509.ExtKeyUsageClientAuth}, now, o.Validity)
 			if err != nil {
 				return fmt.Errorf("issuing %s client cert: %w", c.base, err)
