@@ -104,6 +104,12 @@ func (inv *inventory) record(pack inventoryPack) bool {
 	return added
 }
 
+// holds reports whether the pack's inventory has the object.
+func (inv *inventory) holds(pack string, ref objectRef) bool {
+	ip, ok := inv.packs[pack]
+	return ok && slices.ContainsFunc(ip.Objects, func(o objectRef) bool { return o.key() == ref.key() })
+}
+
 // save writes the inventory, creating its namespace and ConfigMap when needed.
 func (inv *inventory) save(ctx context.Context) error {
 	data, err := json.Marshal(inv.packs)

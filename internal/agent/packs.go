@@ -23,8 +23,8 @@ func (a *Agent) applyAll(ctx context.Context, d v1.AgentDesired) error {
 	}
 	maintenance := maintenanceNodes(d.Nodes)
 	report := v1.AgentPackReport{Generation: d.Generation, Packs: []v1.PackStatus{}}
-	wanted := map[string]bool{} // every object some pack has, by key
-	complete := true            // every object of every pack is identified: pruning is safe
+	wanted := map[string]string{} // every object some pack has: object key → pack key
+	complete := true              // every object of every pack is identified: pruning is safe
 	var failed error
 	for _, p := range d.Packs {
 		st := v1.PackStatus{Name: p.Name, Version: p.Version}
@@ -42,7 +42,7 @@ func (a *Agent) applyAll(ctx context.Context, d v1.AgentDesired) error {
 			for _, obj := range objs {
 				ref, ok := a.applier.identify(obj)
 				complete = complete && ok
-				wanted[ref.key()] = true
+				wanted[ref.key()] = packKey(p.Profile, p.Name)
 			}
 			st.State, st.Message = v1.PackStateFailed, "waiting for a pack below it: "+failed.Error()
 			report.Packs = append(report.Packs, st)
@@ -79,7 +79,7 @@ func (a *Agent) applyAll(ctx context.Context, d v1.AgentDesired) error {
 // applyPack applies a pack's objects in order, each recorded in the inventory first; it returns how
 // many it applied and, for DaemonSets kept off nodes in maintenance, what waits for them.
 func (a *Agent) applyPack(ctx context.Context, inv *inventory, p v1.AgentPack, objs []*unstructured.Unstructured, maintenance []string,
-	wanted map[string]bool, complete *bool) (int, []string, error) {
+	wanted map[string]string, complete *bool) (int, []string, error) {
 	record := func(refs []objectRef) error {
 		if inv.record(inventoryPack{Profile: p.Profile, Name: p.Name, Version: p.Version, Objects: refs}) {
 			return inv.save(ctx)
@@ -110,7 +110,7 @@ func (a *Agent) applyPack(ctx context.Context, inv *inventory, p v1.AgentPack, o
 				return i, deferred, err
 			}
 		}
-		wanted[refs[i].key()] = true
+		wanted[refs[i].key()] = packKey(p.Profile, p.Name)
 		daemonSet := refs[i].Group == "apps" && refs[i].Kind == "DaemonSet"
 		if daemonSet && len(maintenance) > 0 {
 			keepOffNodes(obj)
@@ -130,9 +130,10 @@ func (a *Agent) applyPack(ctx context.Context, inv *inventory, p v1.AgentPack, o
 }
 
 // prune deletes, newest first, every object of the inventory that no pack has any more, and keeps
-// in the inventory only what is still wanted (and what failed to go, to try again). It counts the
-// objects each pack lost in its status and returns a Removed status for each pack that is gone.
-func (a *Agent) prune(ctx context.Context, inv *inventory, packs []v1.AgentPack, wanted map[string]bool, statuses []v1.PackStatus) ([]v1.PackStatus, error) {
+// in each pack's inventory only what that pack still has (and what failed to go, to try again); an
+// object another pack has now is that pack's to keep. It counts the objects each pack lost in its
+// status and returns a Removed status for each pack that is gone.
+func (a *Agent) prune(ctx context.Context, inv *inventory, packs []v1.AgentPack, wanted map[string]string, statuses []v1.PackStatus) ([]v1.PackStatus, error) {
 	var removed []v1.PackStatus
 	changed := false
 	for key, ip := range inv.packs {
@@ -140,11 +141,19 @@ func (a *Agent) prune(ctx context.Context, inv *inventory, packs []v1.AgentPack,
 		deleted, failures := 0, []string{}
 		for i := len(ip.Objects) - 1; i >= 0; i-- {
 			ref := ip.Objects[i]
-			if wanted[ref.key()] {
+			owner, ok := wanted[ref.key()]
+			switch {
+			case owner == key:
 				keep = append(keep, ref)
+				continue
+			case ok && !inv.holds(owner, ref):
+				keep = append(keep, ref) // another pack has it, but has not recorded it yet
 				continue
 			}
 			changed = true
+			if ok {
+				continue // it moved to another pack, whose inventory holds it
+			}
 			if ref.Group == "" && ref.Kind == "Namespace" && (ref.Name == a.cfg.Namespace || slices.Contains(systemNamespaces, ref.Name)) {
 				continue // the agent's own namespace holds the inventory, and the system's are not a pack's to take
 			}
