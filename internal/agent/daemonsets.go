@@ -24,9 +24,9 @@ import (
 
 // Bounds of rolling one DaemonSet pod by hand.
 const (
-	daemonSetPoll        = 250 * time.Millisecond
-	daemonSetPodTimeout  = 2 * time.Minute
-	controllerRevisionLb = "controller-revision-hash" // apps.DefaultDaemonSetUniqueLabelKey
+	daemonSetPoll       = 250 * time.Millisecond
+	daemonSetPodTimeout = 2 * time.Minute
+	revisionHashLabel   = "controller-revision-hash" // apps.DefaultDaemonSetUniqueLabelKey
 )
 
 // keepOffNodes makes the DaemonSet's controller leave existing pods alone.
@@ -53,7 +53,7 @@ func (a *Agent) rollDaemonSet(ctx context.Context, namespace, name string, maint
 	}
 	var waiting []string
 	for _, pod := range pods {
-		if pod.Labels[controllerRevisionLb] == hash || pod.DeletionTimestamp != nil {
+		if pod.Labels[revisionHashLabel] == hash || pod.DeletionTimestamp != nil {
 			continue
 		}
 		node := pod.Spec.NodeName
@@ -72,7 +72,7 @@ func (a *Agent) rollDaemonSet(ctx context.Context, namespace, name string, maint
 				return false, err
 			}
 			return slices.ContainsFunc(pods, func(p corev1.Pod) bool {
-				return p.Spec.NodeName == node && p.Labels[controllerRevisionLb] == hash && podReady(p)
+				return p.Spec.NodeName == node && p.Labels[revisionHashLabel] == hash && podReady(p)
 			}), nil
 		})
 		if err != nil {
@@ -108,7 +108,7 @@ func (a *Agent) daemonSetRevision(ctx context.Context, namespace, name string) (
 		var newest int64
 		for _, r := range revs.Items {
 			if metav1.IsControlledBy(&r, ds) && r.Revision > newest {
-				newest, hash = r.Revision, r.Labels[controllerRevisionLb]
+				newest, hash = r.Revision, r.Labels[revisionHashLabel]
 			}
 		}
 		return hash != "", nil

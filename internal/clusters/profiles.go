@@ -90,6 +90,15 @@ func (ref ProfileRef) Values(pack string) string {
 	return ""
 }
 
+// entities are the attachments as the API takes them.
+func entities(refs []ProfileRef) []v1.SpectroClusterProfileEntity {
+	out := make([]v1.SpectroClusterProfileEntity, 0, len(refs))
+	for _, ref := range refs {
+		out = append(out, ref.entity())
+	}
+	return out
+}
+
 // entity is the attachment as the API takes it.
 func (ref ProfileRef) entity() v1.SpectroClusterProfileEntity {
 	e := v1.SpectroClusterProfileEntity{UID: ref.UID}
@@ -104,10 +113,7 @@ func (ref ProfileRef) entity() v1.SpectroClusterProfileEntity {
 // some), one already attached gets the patch's pack values, any other is attached after the
 // others. The result is checked by SetProfiles.
 func PatchProfiles(current []ProfileRef, patch []v1.SpectroClusterProfileEntity) ([]v1.SpectroClusterProfileEntity, error) {
-	out := make([]v1.SpectroClusterProfileEntity, 0, len(current)+len(patch))
-	for _, ref := range current {
-		out = append(out, ref.entity())
-	}
+	out := entities(current)
 	index := func(uid string) int {
 		return slices.IndexFunc(out, func(e v1.SpectroClusterProfileEntity) bool { return e.UID == uid })
 	}
@@ -154,13 +160,8 @@ func DetachProfiles(current []ProfileRef, uids []string) ([]v1.SpectroClusterPro
 			return nil, invalid("profileUids[%d]: profile %s (%s) is the cluster's infra profile; a cluster needs one, so replace it (PATCH with replaceWithProfile) instead", i, current[at].Name, uid)
 		}
 	}
-	var out []v1.SpectroClusterProfileEntity
-	for _, ref := range current {
-		if !slices.Contains(uids, ref.UID) {
-			out = append(out, ref.entity())
-		}
-	}
-	return out, nil
+	kept := slices.DeleteFunc(slices.Clone(current), func(ref ProfileRef) bool { return slices.Contains(uids, ref.UID) })
+	return entities(kept), nil
 }
 
 // SetProfiles checks a new list of profiles for the cluster (as ResolveProfiles does at creation)
@@ -179,11 +180,7 @@ func (c *Cluster) SetProfiles(in []v1.SpectroClusterProfileEntity, resolve Profi
 	// Machines recorded without an image (before easel kept them) were built from the profiles in
 	// place until now.
 	if c.Image == (Image{}) {
-		old := make([]v1.SpectroClusterProfileEntity, 0, len(c.Profiles))
-		for _, ref := range c.Profiles {
-			old = append(old, ref.entity())
-		}
-		if _, was, err := ResolveProfiles(c.CloudType, old, resolve, catalog); err == nil {
+		if _, was, err := ResolveProfiles(c.CloudType, entities(c.Profiles), resolve, catalog); err == nil {
 			c.Image = was
 		}
 	}

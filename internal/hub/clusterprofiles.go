@@ -6,7 +6,6 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
-	"github.com/easelhq/easel/internal/profiles"
 )
 
 // A cluster's profiles on a running cluster: attaching, detaching, replacing (a new version) or
@@ -20,11 +19,7 @@ func (s *Server) getClusterProfiles(w http.ResponseWriter, r *http.Request, c *c
 	}
 	out := v1.SpectroClusterProfileList{Profiles: []v1.SpectroClusterProfile{}}
 	for _, ref := range cl.Profiles {
-		rec, err := s.store.GetObject(r.Context(), kindProfile, ref.UID)
-		if err != nil {
-			return err
-		}
-		p, err := profiles.Decode(rec.Doc)
+		rec, p, packs, err := s.attachedProfile(r.Context(), ref)
 		if err != nil {
 			return err
 		}
@@ -32,10 +27,7 @@ func (s *Server) getClusterProfiles(w http.ResponseWriter, r *http.Request, c *c
 		sp.Metadata = meta(rec)
 		sp.Spec.CloudType, sp.Spec.Type, sp.Spec.Version, sp.Spec.ProfileVersion = p.CloudType, p.Type, 1, p.Version
 		sp.Spec.Packs = []v1.ClusterProfilePack{}
-		for _, pk := range p.PackRefs() {
-			if v := ref.Values(pk.Name); v != "" {
-				pk.Values = v
-			}
+		for _, pk := range packs {
 			sp.Spec.Packs = append(sp.Spec.Packs, v1.ClusterProfilePack{Metadata: v1.ObjectMeta{UID: pk.PackUID, Name: pk.Name}, Spec: pk})
 		}
 		out.Profiles = append(out.Profiles, sp)

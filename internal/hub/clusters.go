@@ -161,26 +161,35 @@ func (s *Server) profileTemplates(ctx context.Context, cl clusters.Cluster, with
 		t := v1.ClusterProfileTemplateMeta{UID: ref.UID, Name: ref.Name, Type: ref.Type, CloudType: cl.CloudType, Version: 1,
 			ProfileVersion: ref.Version, Packs: []v1.PackRef{}}
 		if withPacks {
-			rec, err := s.store.GetObject(ctx, kindProfile, ref.UID)
+			_, _, packs, err := s.attachedProfile(ctx, ref)
 			if err != nil {
 				return nil, err
 			}
-			p, err := profiles.Decode(rec.Doc)
-			if err != nil {
-				return nil, err
-			}
-			t.Packs = p.PackRefs()
-			for i := range t.Packs {
-				for _, pv := range ref.PackValues {
-					if pv.Name == t.Packs[i].Name {
-						t.Packs[i].Values = pv.Values
-					}
-				}
-			}
+			t.Packs = packs
 		}
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// attachedProfile reads a profile attached to a cluster, with its packs as the cluster has them
+// (the cluster's values in place of the profile's where it gives some).
+func (s *Server) attachedProfile(ctx context.Context, ref clusters.ProfileRef) (store.Record, profiles.Profile, []v1.PackRef, error) {
+	rec, err := s.store.GetObject(ctx, kindProfile, ref.UID)
+	if err != nil {
+		return rec, profiles.Profile{}, nil, err
+	}
+	p, err := profiles.Decode(rec.Doc)
+	if err != nil {
+		return rec, p, nil, err
+	}
+	packs := p.PackRefs()
+	for i := range packs {
+		if v := ref.Values(packs[i].Name); v != "" {
+			packs[i].Values = v
+		}
+	}
+	return rec, p, packs, nil
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -111,10 +111,10 @@ func machine(c provider.Cluster, m clusters.Machine) Machine {
 	if k := m.Image.Kubernetes; k.Version != "" {
 		out.KubeletVersion = "v" + k.Version
 	}
-	if os := m.Image.OS; os.Pack == "ubuntu" {
-		out.OSImage = "Ubuntu " + os.Version + " LTS"
-	} else if os.Pack != "" {
-		out.OSImage = os.String()
+	if layer := m.Image.OS; layer.Pack == "ubuntu" {
+		out.OSImage = "Ubuntu " + layer.Version + " LTS"
+	} else if layer.Pack != "" {
+		out.OSImage = layer.String()
 	}
 	if pool, ok := c.Spec.Pool(m.Pool); ok {
 		out.Labels, out.Taints = pool.Labels, pool.Taints
