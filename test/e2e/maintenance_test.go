@@ -56,23 +56,7 @@ func TestMaintenanceMode(t *testing.T) {
 			other = n
 		}
 	}
-	var cl struct {
-		Spec struct{ CloudConfigRef struct{ UID string } }
-	}
-	api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &cl)
-	machinePath := func(nodeName string) string {
-		var machines struct {
-			Items []struct{ Metadata struct{ UID, Name string } }
-		}
-		api(t, addr, project, "GET", "/v1/cloudconfigs/cloudTypes/local/"+cl.Spec.CloudConfigRef.UID+"/machinePools/workers/machines", "", &machines)
-		for _, m := range machines.Items {
-			if m.Metadata.Name == nodeName {
-				return "/v1/cloudconfigs/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers/machines/" + m.Metadata.UID
-			}
-		}
-		t.Fatalf("no machine named %s", nodeName)
-		return ""
-	}
+	machinePath := func(nodeName string) string { return workerMachinePath(t, addr, project, uid, nodeName) }
 	status := func(nodeName string) (state, blockedBy string) {
 		var m struct {
 			Status struct {
@@ -161,6 +145,27 @@ func TestMaintenanceMode(t *testing.T) {
 	if n, _ := kc.CoreV1().Nodes().Get(ctx, other, metav1.GetOptions{}); !n.Spec.Unschedulable {
 		t.Fatalf("node %s is not cordoned after its drain failed", other)
 	}
+}
+
+// workerMachinePath is where the operations of the workers pool's machine of that node live
+// (…/machinePools/workers/machines/{machineUid}).
+func workerMachinePath(t *testing.T, addr, project, uid, node string) string {
+	t.Helper()
+	var cl struct {
+		Spec struct{ CloudConfigRef struct{ UID string } }
+	}
+	api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &cl)
+	var machines struct {
+		Items []struct{ Metadata struct{ UID, Name string } }
+	}
+	api(t, addr, project, "GET", "/v1/cloudconfigs/cloudTypes/local/"+cl.Spec.CloudConfigRef.UID+"/machinePools/workers/machines", "", &machines)
+	for _, m := range machines.Items {
+		if m.Metadata.Name == node {
+			return "/v1/cloudconfigs/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers/machines/" + m.Metadata.UID
+		}
+	}
+	t.Fatalf("no machine named %s", node)
+	return ""
 }
 
 // runningPods lists a namespace's running pods, on one node if node is set.

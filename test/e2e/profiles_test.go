@@ -146,20 +146,7 @@ func TestAddOnProfileChanges(t *testing.T) {
 	// UpdateAddonDeployment: PATCH with replaceWithProfile).
 	node, other := workers[0], workers[1]
 	before := probePods(t, kc)
-	var cl struct {
-		Spec struct{ CloudConfigRef struct{ UID string } }
-	}
-	api(t, addr, project, "GET", "/v1/spectroclusters/"+uid, "", &cl)
-	var machines struct {
-		Items []struct{ Metadata struct{ UID, Name string } }
-	}
-	api(t, addr, project, "GET", "/v1/cloudconfigs/cloudTypes/local/"+cl.Spec.CloudConfigRef.UID+"/machinePools/workers/machines", "", &machines)
-	var maintenance string
-	for _, m := range machines.Items {
-		if m.Metadata.Name == node {
-			maintenance = "/v1/cloudconfigs/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers/machines/" + m.Metadata.UID + "/maintenance"
-		}
-	}
+	maintenance := workerMachinePath(t, addr, project, uid, node) + "/maintenance"
 	if code := api(t, addr, project, "PUT", maintenance, `{"action":"cordon"}`, nil); code != 204 {
 		t.Fatalf("maintenance on: %d", code)
 	}
