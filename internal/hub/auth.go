@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,30 +65,58 @@ func principalOf(tenantUID, uid string, u user) principal {
 	return p
 }
 
-// permission is what an action needs in a project.
+// permission is what a route needs; every route names one in routes.go, the one table of who may
+// do what (docs/identity.md is written from it, and the RBAC matrix test runs every route against
+// every kind of caller).
 type permission int
 
 const (
-	permRead          permission = iota // see the project's objects
-	permWriteClusters                   // create, change and delete clusters
-	permWriteProfiles                   // create, change and delete profiles
-	permAdmin                           // project settings
+	// permUser: any signed-in user; the handler limits them to their own things (their user, their
+	// API keys, their sessions) and lets a tenant admin act on anyone's.
+	permUser permission = iota
+	// permRead: see the objects of the object's project (any role in it).
+	permRead
+	// permWriteClusters: create, change and delete clusters (cluster admin and above).
+	permWriteClusters
+	// permWriteProfiles: create, change and delete profiles (project admin and above).
+	permWriteProfiles
+	// permClusterCredentials: download a cluster's kubeconfigs, whose certificate is cluster-admin
+	// in the cluster (cluster admin and above; every download is audited).
+	permClusterCredentials
+	// permProjectAdmin: change a project's settings.
+	permProjectAdmin
+	// permTenantAdmin: users, projects and the audit trail of the tenant.
+	permTenantAdmin
+	// permAgent: the agent of the path's cluster, with its own token; nobody else.
+	permAgent
 )
+
+// String is the permission's name in the route table and docs/identity.md.
+func (p permission) String() string {
+	return [...]string{"user", "read", "write-clusters", "write-profiles", "cluster-credentials",
+		"project-admin", "tenant-admin", "agent"}[p]
+}
 
 // can reports whether p may act in projectUID ("" is the tenant scope: tenant admins write there,
 // everyone in the tenant reads).
 func (p principal) can(projectUID string, perm permission) bool {
+	if perm == permAgent {
+		return false // an agent's rights are its cluster's, checked by wrapAgent
+	}
 	if p.TenantAdmin {
 		return true
+	}
+	if perm == permUser {
+		return p.ActorType == "user"
 	}
 	if projectUID == "" {
 		return perm == permRead
 	}
 	switch p.ProjectRoles[projectUID] {
 	case v1.RoleProjectAdmin:
-		return true
+		return perm != permTenantAdmin
 	case v1.RoleClusterAdmin:
-		return perm == permRead || perm == permWriteClusters
+		return perm == permRead || perm == permWriteClusters || perm == permClusterCredentials
 	case v1.RoleViewer:
 		return perm == permRead
 	}
@@ -151,35 +180,94 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (principal, 
 	return principalOf(rec.TenantUID, rec.UID, u), nil
 }
 
-// login checks an email and password and issues a session token.
-func (s *Server) login(ctx context.Context, in v1.AuthLogin) (string, error) {
+// Login throttling: each failure costs the hub a bcrypt, and an account's password must not be
+// guessable at the hub's speed. Both limits hold per hub process.
+const (
+	// LoginFailuresPerAccount is how many failed logins an account may have within LoginWindow;
+	// past it, its logins are refused with 429 until the oldest failure leaves the window.
+	LoginFailuresPerAccount = 5
+	// LoginFailuresPerAddress is the same for one client address, whatever accounts it tries.
+	LoginFailuresPerAddress = 20
+	LoginWindow             = 15 * time.Minute
+	// loginKeysKept bounds the memory the counters take (accounts and addresses each).
+	loginKeysKept = 10000
+)
+
+// login checks an email and password and issues a session token. Every failure is audited, and an
+// account or a client address that failed too often is refused before its password is checked.
+func (s *Server) login(r *http.Request, in v1.AuthLogin) (string, error) {
+	ctx := r.Context()
+	email := strings.ToLower(strings.TrimSpace(in.EmailID))
+	address := clientAddress(r)
+	if wait := s.loginsByAccount.Wait(email); wait > 0 {
+		return "", errTooManyLogins(wait, "this account has had %d failed logins within %s", LoginFailuresPerAccount, LoginWindow)
+	}
+	if wait := s.loginsByAddress.Wait(address); wait > 0 {
+		return "", errTooManyLogins(wait, "your address has had %d failed logins within %s", LoginFailuresPerAddress, LoginWindow)
+	}
 	tenantUID, err := s.store.GetSetting(ctx, settingTenantUID)
 	if err != nil {
 		return "", err
 	}
-	rec, err := s.store.FindObject(ctx, kindUser, tenantUID, "", strings.ToLower(in.EmailID), "")
-	if errors.Is(err, store.ErrNotFound) {
-		// Spend the same time as a wrong password, so probing for accounts learns nothing.
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(in.Password))
-		return "", errUnauthorized("wrong email or password")
-	}
-	if err != nil {
+	rec, err := s.store.FindObject(ctx, kindUser, tenantUID, "", email, "")
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
 	var u user
-	if err := json.Unmarshal(rec.Doc, &u); err != nil {
-		return "", err
+	if err == nil {
+		if err := json.Unmarshal(rec.Doc, &u); err != nil {
+			return "", err
+		}
 	}
-	if u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(in.Password)) != nil {
+	hash := []byte(u.PasswordHash)
+	if len(hash) == 0 {
+		// Spend the same time as a wrong password, so probing for accounts learns nothing.
+		hash = dummyHash
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || u.PasswordHash == "" {
+		s.loginsByAccount.Fail(email)
+		s.loginsByAddress.Fail(address)
+		if err := s.store.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: tenantUID, ActorType: "user",
+			ActorUID: rec.UID, ActorName: truncate(email, 254), Action: "login-failed", ResourceKind: kindUser,
+			ResourceUID: rec.UID, ResourceName: truncate(email, 254), CreatedAt: s.clock.Now(),
+			Message: "Failed login as " + truncate(email, 254) + " from " + address}); err != nil {
+			return "", err
+		}
 		return "", errUnauthorized("wrong email or password")
 	}
+	s.loginsByAccount.Reset(email)
 	token := secret.New("easel-session-")
 	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialSession, TenantUID: tenantUID, UserUID: rec.UID,
 		Hash: secret.Hash(token), Active: true, ExpiresAt: s.clock.Now().Add(SessionLifetime)}
-	if err := s.store.CreateCredential(ctx, cred); err != nil {
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		if err := q.CreateCredential(ctx, cred); err != nil {
+			return err
+		}
+		return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: tenantUID, ActorType: "user", ActorUID: rec.UID,
+			ActorName: rec.Name, Action: "login", ResourceKind: kindUser, ResourceUID: rec.UID, ResourceName: rec.Name,
+			Message: "Logged in from " + address, CreatedAt: s.clock.Now()})
+	})
+	if err != nil {
 		return "", err
 	}
 	return token, nil
+}
+
+// clientAddress is the address a request came from: the connection's peer, never a header the
+// client could set (a hub behind a proxy counts the proxy).
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)

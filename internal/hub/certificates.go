@@ -20,8 +20,8 @@ func (s *Server) renewCertificates(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteClusters) {
-		return errForbidden("your role does not allow you to change clusters here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	now := s.clock.Now()
 	err = s.txRetrying(r.Context(), func(q store.Queries) error {

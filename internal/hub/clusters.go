@@ -33,7 +33,7 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if c.project == "" {
 		return errBadRequest("clusters belong to a project: set the ProjectUid header")
 	}
-	if _, err := writeScope(c, permWriteClusters, "create clusters"); err != nil {
+	if _, err := writeScope(c, "create clusters"); err != nil {
 		return err
 	}
 	var in v1.SpectroClusterEntity
@@ -121,8 +121,8 @@ func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries
 		if err != nil {
 			return err
 		}
-		if !c.p.can(rec.ProjectUID, permWriteClusters) {
-			return errForbidden("your role does not allow you to change clusters here")
+		if err := c.authorize(rec.ProjectUID); err != nil {
+			return err
 		}
 		if err := checkIfMatch(r, rec); err != nil {
 			return err
@@ -267,8 +267,8 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteClusters) {
-		return errForbidden("your role does not allow you to delete clusters here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	if cl.Status.State != v1.ClusterStateDeleting {
 		err = s.txRetrying(r.Context(), func(q store.Queries) error {
@@ -305,6 +305,11 @@ func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
+	// The kubeconfig's certificate is cluster-admin in the cluster: only those who may change the
+	// cluster get it, and every download is in the audit trail.
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
+	}
 	prov, ok := s.providers[cl.CloudType]
 	if !ok {
 		return errConflict("cluster %s has no provider in this hub", rec.Name)
@@ -314,6 +319,11 @@ func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	data, err := prov.Kubeconfig(r.Context(), provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: cl})
 	if err != nil {
+		return err
+	}
+	asset := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+	if err := s.audit(r.Context(), s.store, c, rec.ProjectUID, "download", kindCluster, rec.UID, rec.Name,
+		"Downloaded the "+asset+" of cluster "+rec.Name); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
@@ -40,6 +41,24 @@ func errUnauthorized(message string) error {
 func errConflict(format string, args ...any) error {
 	return &apiError{http.StatusConflict, "Conflict", fmt.Sprintf(format, args...)}
 }
+
+// errTooManyLogins refuses a login that the throttle holds back, saying when to try again.
+func errTooManyLogins(wait time.Duration, format string, args ...any) error {
+	wait = wait.Round(time.Second)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return &retryLater{&apiError{http.StatusTooManyRequests, "TooManyRequests",
+		fmt.Sprintf(format, args...) + "; try again in " + wait.String()}, wait}
+}
+
+// retryLater is an error answered with a Retry-After header.
+type retryLater struct {
+	*apiError
+	after time.Duration
+}
+
+func (e *retryLater) Unwrap() error { return e.apiError }
 
 func errNotImplemented(what string) error {
 	return &apiError{http.StatusNotImplemented, "NotImplemented", what + " is not implemented in easel yet"}

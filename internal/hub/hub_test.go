@@ -571,7 +571,15 @@ func TestNotYetImplementedIsSaid(t *testing.T) {
 	c := h.admin().in(h.defaultPrj)
 	uid := c.createCluster("web", c.publishedProfile("base"))
 	c.fails(501, "NotImplemented", "POST", "/v1/spectroclusters/"+uid+"/features/logFetcher", map[string]any{}, "log bundles", "not implemented")
-	c.fails(501, "NotImplemented", "PUT", "/v1/spectroclusters/"+uid+"/status/upgrades", map[string]any{}, "agent protocol")
+	c.fails(403, "Forbidden", "PUT", "/v1/spectroclusters/"+uid+"/status/upgrades", map[string]any{}, "agent's token")
+	token, err := secret.IssueAgentToken(context.Background(), h.store, mustTenant(t, h), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ := client{h: h}.do("PUT", "/v1/spectroclusters/"+uid+"/status/upgrades", map[string]any{}, "Authorization", "Bearer "+token)
+	if status != 501 || !strings.Contains(string(body), "reporting upgrades from the agent is not implemented") {
+		t.Fatalf("the agent reporting upgrades: %d %s, want 501 naming it", status, body)
+	}
 }
 
 func TestAgentEndpoints(t *testing.T) {

@@ -24,7 +24,7 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	if in.EmailID == "" || in.Password == "" {
 		return errBadRequest("emailId and password are required")
 	}
-	token, err := s.login(r.Context(), in)
+	token, err := s.login(r, in)
 	if err != nil {
 		return err
 	}
@@ -32,15 +32,75 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, c *call) error {
-	writeJSON(w, http.StatusOK, v1.UserInfo{OrgName: "easel", TenantUID: c.p.TenantUID, UserUID: c.p.UserUID})
+// MaxSelfIssuedKeyLifetime is the longest a user who is not a tenant admin may make their own API
+// key live (and the life such a key gets when it names none).
+const MaxSelfIssuedKeyLifetime = 90 * 24 * time.Hour
+
+// MaxTokensPerRevoke is how many tokens one revocation may name.
+const MaxTokensPerRevoke = 100
+
+// revokeTokens is Palette's POST /v1/users/auth/tokens/revoke: the login sessions whose tokens are
+// named end at once. A user revokes their own sessions, a tenant admin anyone's in the tenant; a
+// token that is no such session is passed over, so that the answer tells nothing about it.
+func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in struct {
+		Tokens []string `json:"tokens"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if len(in.Tokens) == 0 || len(in.Tokens) > MaxTokensPerRevoke {
+		return errBadRequest("tokens: name 1 to %d tokens (MaxTokensPerRevoke), not %d", MaxTokensPerRevoke, len(in.Tokens))
+	}
+	if err := s.revokeSessions(r, c, in.Tokens); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func requireTenantAdmin(c *call) error {
-	if !c.p.TenantAdmin {
-		return errForbidden("only a tenant admin may do this")
+// logout ends the login session the request is made with (DELETE /v1/auth/session).
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if r.Header.Get("ApiKey") != "" || token == "" {
+		return errBadRequest("logging out ends a login session, and this request was made with an API key; to revoke the key, DELETE /v1/apiKeys/{uid}")
 	}
+	if err := s.revokeSessions(r, c, []string{token}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) revokeSessions(r *http.Request, c *call, tokens []string) error {
+	ctx := r.Context()
+	return s.store.Tx(ctx, func(q store.Queries) error {
+		for _, token := range tokens {
+			cred, err := q.GetCredentialByHash(ctx, secret.Hash(token))
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if cred.Kind != store.CredentialSession || !cred.Active || cred.TenantUID != c.p.TenantUID ||
+				!c.p.TenantAdmin && cred.UserUID != c.p.UserUID {
+				continue
+			}
+			cred.Active = false
+			if err := q.UpdateCredential(ctx, &cred); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, q, c, "", "revoke", "session", cred.UID, "", "Revoked a login session of user "+cred.UserUID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, c *call) error {
+	writeJSON(w, http.StatusOK, v1.UserInfo{OrgName: "easel", TenantUID: c.p.TenantUID, UserUID: c.p.UserUID})
 	return nil
 }
 
@@ -59,9 +119,6 @@ func userWire(rec store.Record) (v1.User, error) {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := requireTenantAdmin(c); err != nil {
-		return err
-	}
 	pg, err := parsePage(r)
 	if err != nil {
 		return err
@@ -86,9 +143,6 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 var roleNames = []string{v1.RoleProjectAdmin, v1.RoleClusterAdmin, v1.RoleViewer}
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := requireTenantAdmin(c); err != nil {
-		return err
-	}
 	var in v1.UserEntity
 	if err := decode(r, &in); err != nil {
 		return err
@@ -161,9 +215,6 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := requireTenantAdmin(c); err != nil {
-		return err
-	}
 	rec, err := s.userRecord(r, c)
 	if err != nil {
 		return err
@@ -216,8 +267,21 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 		owner = u
 	}
-	if !in.Spec.Expiry.IsZero() && !in.Spec.Expiry.After(s.clock.Now()) {
+	now := s.clock.Now()
+	if !in.Spec.Expiry.IsZero() && !in.Spec.Expiry.After(now) {
 		return errBadRequest("spec.expiry %s is in the past", in.Spec.Expiry.Format(time.RFC3339))
+	}
+	if !c.p.TenantAdmin {
+		// A key a user gives themselves lives at most MaxSelfIssuedKeyLifetime; longer-lived keys
+		// are a tenant admin's to grant.
+		limit := now.Add(MaxSelfIssuedKeyLifetime)
+		if in.Spec.Expiry.After(limit) {
+			return errBadRequest("spec.expiry %s is beyond the %s a user may give their own key (MaxSelfIssuedKeyLifetime); ask a tenant admin for a longer-lived key",
+				in.Spec.Expiry.Format(time.RFC3339), MaxSelfIssuedKeyLifetime)
+		}
+		if in.Spec.Expiry.IsZero() {
+			in.Spec.Expiry = limit
+		}
 	}
 	key := secret.New("easel-")
 	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey, TenantUID: c.p.TenantUID, UserUID: owner,
@@ -302,6 +366,12 @@ func (s *Server) updateAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 		cred.Name = in.Metadata.Name
 	}
 	if !in.Spec.Expiry.IsZero() {
+		// Only a tenant admin extends a key: a user may shorten their own key's life, never lengthen
+		// what was allowed to it.
+		if !c.p.TenantAdmin && !cred.ExpiresAt.IsZero() && in.Spec.Expiry.After(cred.ExpiresAt) {
+			return errForbidden("spec.expiry %s is later than the key's expiry %s; only a tenant admin may extend a key",
+				in.Spec.Expiry.Format(time.RFC3339), cred.ExpiresAt.Format(time.RFC3339))
+		}
 		cred.ExpiresAt = in.Spec.Expiry
 	}
 	if in.Metadata.Annotations != nil {

@@ -23,7 +23,7 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if c.project == "" {
 		return errBadRequest("clusters belong to a project: set the ProjectUid header")
 	}
-	if _, err := writeScope(c, permWriteClusters, "import clusters"); err != nil {
+	if _, err := writeScope(c, "import clusters"); err != nil {
 		return err
 	}
 	var in struct {
@@ -54,8 +54,8 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteClusters) {
-		return errForbidden("your role does not allow you to import clusters here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	if s.publicURL == "" {
 		return errConflict("this hub does not know the URL agents reach it at (easel server --public-url)")

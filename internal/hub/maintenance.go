@@ -17,8 +17,8 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteClusters) {
-		return errForbidden("your role does not allow you to change clusters here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	var in v1.MachineMaintenance
 	if err := decode(r, &in); err != nil {

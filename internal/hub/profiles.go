@@ -18,13 +18,14 @@ import (
 	"github.com/easelhq/easel/internal/uid"
 )
 
-// writeScope is the project a write lands in: the ProjectUid header's, or the tenant scope.
-func writeScope(c *call, perm permission, what string) (string, error) {
-	if !c.p.can(c.project, perm) {
+// writeScope is the project a write lands in — the ProjectUid header's, or the tenant scope —
+// once the caller is checked to have the route's permission there.
+func writeScope(c *call, what string) (string, error) {
+	if err := c.authorize(c.project); err != nil {
 		if c.project == "" {
 			return "", errForbidden("only a tenant admin may %s in the tenant scope; set the ProjectUid header", what)
 		}
-		return "", errForbidden("your role in this project does not allow you to %s", what)
+		return "", errForbidden("your role in this project does not allow you to %s (it needs %s)", what, c.perm)
 	}
 	return c.project, nil
 }
@@ -44,7 +45,7 @@ func (s *Server) createProfile(w http.ResponseWriter, r *http.Request, c *call) 
 
 // storeNewProfile validates and stores a new profile (published at once when publish is set).
 func (s *Server) storeNewProfile(r *http.Request, c *call, in v1.ClusterProfileEntity, publish bool) (string, error) {
-	project, err := writeScope(c, permWriteProfiles, "create profiles")
+	project, err := writeScope(c, "create profiles")
 	if err != nil {
 		return "", err
 	}
@@ -152,8 +153,8 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteProfiles) {
-		return errForbidden("your role does not allow you to change profiles here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	if err := checkIfMatch(r, rec); err != nil {
 		return err
@@ -199,8 +200,8 @@ func (s *Server) publishProfile(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteProfiles) {
-		return errForbidden("your role does not allow you to publish profiles here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	if !p.Published {
 		p.Published = true
@@ -227,8 +228,8 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteProfiles) {
-		return errForbidden("your role does not allow you to delete profiles here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
 		// Checked inside the transaction so that no cluster attaches it meanwhile.

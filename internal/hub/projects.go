@@ -12,9 +12,6 @@ import (
 )
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := requireTenantAdmin(c); err != nil {
-		return err
-	}
 	var in v1.ProjectEntity
 	if err := decode(r, &in); err != nil {
 		return err
@@ -61,9 +58,6 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	if err := requireTenantAdmin(c); err != nil {
-		return err
-	}
 	var in v1.ProjectEntity
 	if err := decode(r, &in); err != nil {
 		return err
@@ -89,9 +83,6 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, c *call) 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, c *call) error {
 	rec, err := s.projectRecord(r, c)
 	if err != nil {
-		return err
-	}
-	if err := requireTenantAdmin(c); err != nil {
 		return err
 	}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
@@ -158,8 +149,8 @@ func auditScope(c *call) []string {
 		return nil
 	}
 	out := []string{}
-	for uid, role := range c.p.ProjectRoles {
-		if role == v1.RoleProjectAdmin && (c.project == "" || c.project == uid) {
+	for uid := range c.p.ProjectRoles {
+		if c.p.can(uid, permProjectAdmin) && (c.project == "" || c.project == uid) {
 			out = append(out, uid)
 		}
 	}

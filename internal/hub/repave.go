@@ -61,8 +61,8 @@ func (s *Server) approveRepave(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.ProjectUID, permWriteClusters) {
-		return errForbidden("your role does not allow you to change clusters here")
+	if err := c.authorize(rec.ProjectUID); err != nil {
+		return err
 	}
 	err = s.txRetrying(r.Context(), func(q store.Queries) error {
 		var reasons []string

@@ -19,6 +19,7 @@ import (
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/throttle"
 	"github.com/easelhq/easel/internal/uid"
 )
 
@@ -38,6 +39,9 @@ type Server struct {
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
+
+	// loginsByAccount and loginsByAddress count failed logins (see LoginFailuresPerAccount).
+	loginsByAccount, loginsByAddress *throttle.Limiter
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -73,6 +77,8 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
 	}
+	s.loginsByAccount = throttle.New(s.clock, LoginFailuresPerAccount, LoginWindow, loginKeysKept)
+	s.loginsByAddress = throttle.New(s.clock, LoginFailuresPerAddress, LoginWindow, loginKeysKept)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "easel_http_requests_total", Help: "API requests by route and status code.",
 	}, []string{"method", "route", "code"})
@@ -100,15 +106,43 @@ func (s *Server) Stopping() { s.stoppingOnce.Do(func() { close(s.stopping) }) }
 // Registry is where other parts of the hub register their metrics, served at /metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
-// call is what an API handler gets besides the request: who is calling and in which scope.
+// call is what an API handler gets besides the request: who is calling, in which scope, and the
+// permission its route needs.
 type call struct {
 	p principal
 	// project is the ProjectUid header's project ("" for the tenant scope), already checked to
 	// exist and to be visible to p.
 	project string
+	perm    permission
+}
+
+// authorize checks that the caller has the route's permission in projectUID, the project of the
+// object the route acts on ("" for the tenant scope).
+func (c *call) authorize(projectUID string) error {
+	if c.p.can(projectUID, c.perm) {
+		return nil
+	}
+	if projectUID == "" {
+		return errForbidden("only a tenant admin may do this in the tenant scope (it needs %s); set the ProjectUid header", c.perm)
+	}
+	return errForbidden("your role in this project does not allow this (it needs %s)", c.perm)
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// Route is one operation of the API and the permission it needs.
+type Route struct {
+	Pattern    string // method and path, as net/http patterns write them
+	Permission string
+}
+
+// Routes lists every authenticated operation with its permission, in the order of routes.go.
+func (s *Server) Routes() []Route {
+	var out []Route
+	s.routes(func(pattern string, perm permission, _ handler) { out = append(out, Route{pattern, perm.String()}) },
+		func(pattern string, _ agentHandler) { out = append(out, Route{pattern, permAgent.String()}) })
+	return out
+}
 
 // Handler returns the HTTP handler of the whole API.
 func (s *Server) Handler() http.Handler {
@@ -117,12 +151,22 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /v1/auth/authenticate", s.wrapPublic(s.authenticateHandler))
-	s.routes(func(pattern string, h handler) { mux.HandleFunc(pattern, s.wrap(h)) },
+	s.routes(func(pattern string, perm permission, h handler) { mux.HandleFunc(pattern, s.wrap(perm, h)) },
 		func(pattern string, h agentHandler) { mux.HandleFunc(pattern, s.wrapAgent(h)) })
 	mux.HandleFunc("/v1/", s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
 		return &apiError{http.StatusNotFound, "ResourceNotFound", "no such API operation: " + r.Method + " " + r.URL.Path}
 	}))
 	return s.instrument(mux)
+}
+
+// methodLabel is the request's method as a metric label: the methods the API serves by name, any
+// other one as "other", so that a client cannot grow the metrics with methods of its own making.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
 }
 
 // instrument limits request bodies, recovers from panics and records metrics for every request.
@@ -136,15 +180,16 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("Handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.log.Error("Handler panicked", "method", methodLabel(r.Method), "path", r.URL.Path, "panic", v)
 				writeError(sw, &apiError{http.StatusInternalServerError, "InternalError", "internal error"}, "")
 			}
-			route := r.Pattern
+			route := r.Pattern // a registered pattern, or "": never the client's own path
 			if route == "" {
 				route = "unmatched"
 			}
-			s.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
-			s.latency.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+			method := methodLabel(r.Method)
+			s.requests.WithLabelValues(method, route, strconv.Itoa(sw.status)).Inc()
+			s.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -162,8 +207,11 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// wrap authenticates, resolves the project scope and answers errors in Palette's shape.
-func (s *Server) wrap(h handler) http.HandlerFunc {
+// wrap authenticates, checks what can be checked before the handler reads the object (who is a
+// user, who is a tenant admin), resolves the project scope and answers errors in Palette's shape.
+// Project-scoped permissions are checked by the handler through call.authorize once it knows the
+// object's project.
+func (s *Server) wrap(perm permission, h handler) http.HandlerFunc {
 	return s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r.Context(), r)
 		if err != nil {
@@ -172,7 +220,10 @@ func (s *Server) wrap(h handler) http.HandlerFunc {
 		if p.ActorType == "agent" {
 			return errForbidden("an agent token works only on its cluster's agent endpoints")
 		}
-		c := &call{p: p}
+		if perm == permTenantAdmin && !p.TenantAdmin {
+			return errForbidden("only a tenant admin may do this")
+		}
+		c := &call{p: p, perm: perm}
 		if project := r.Header.Get("ProjectUid"); project != "" {
 			rec, err := s.store.GetObject(r.Context(), kindProject, project)
 			if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != p.TenantUID || !p.sees(project)) {
@@ -239,6 +290,10 @@ func (s *Server) wrapPublic(h func(w http.ResponseWriter, r *http.Request) error
 			return // done, or the client hung up and nobody reads the answer
 		}
 		ae, known := toAPIError(err)
+		var later *retryLater
+		if errors.As(err, &later) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(later.after.Round(time.Second).Seconds())))
+		}
 		ref := uid.New()
 		if !known {
 			s.log.Error("Request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)

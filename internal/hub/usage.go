@@ -131,8 +131,8 @@ func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	if !c.p.can(rec.UID, permAdmin) {
-		return errForbidden("only a project admin may change the project's cluster settings")
+	if err := c.authorize(rec.UID); err != nil {
+		return err
 	}
 	ps, err := projects.Decode(rec.Doc)
 	if err != nil {
