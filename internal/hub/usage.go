@@ -125,8 +125,9 @@ func (s *Server) projectClusterSettings(w http.ResponseWriter, r *http.Request, 
 	return nil
 }
 
-// changeProjectSettings applies change to a project's settings (project admins only), audited.
-func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c *call, change func(ps *projects.Settings) (message string)) error {
+// changeProjectSettings applies change to a project's settings (project admins only), audited; the
+// caller's permission is checked before change validates anything.
+func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c *call, change func(ps *projects.Settings) (message string, err error)) error {
 	rec, err := s.projectRecord(r, c)
 	if err != nil {
 		return err
@@ -138,7 +139,10 @@ func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	msg := change(&ps)
+	msg, err := change(&ps)
+	if err != nil {
+		return err
+	}
 	rec.Doc = ps.Encode()
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.UpdateObject(r.Context(), &rec); err != nil {
@@ -156,29 +160,29 @@ func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c
 // putUsageThresholds sets a project's usage thresholds (easel's addition to the cluster settings).
 // They apply from each cluster's next usage sample.
 func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *call) error {
-	var in v1.UsageThresholds
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := usage.ValidateThresholds(in); err != nil {
-		return errBadRequest("%v", err)
-	}
-	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) string {
+	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) (string, error) {
+		var in v1.UsageThresholds
+		if err := decode(r, &in); err != nil {
+			return "", err
+		}
+		if err := usage.ValidateThresholds(in); err != nil {
+			return "", errBadRequest("%v", err)
+		}
 		ps.UsageThresholds = &in
-		return fmt.Sprintf("Set usage thresholds (cpu %v%%, memory %v%%, disk %v%% for %ds)", in.CPUPercent, in.MemoryPercent, in.DiskPercent, in.PeriodSeconds)
+		return fmt.Sprintf("Set usage thresholds (cpu %v%%, memory %v%%, disk %v%% for %ds)", in.CPUPercent, in.MemoryPercent, in.DiskPercent, in.PeriodSeconds), nil
 	})
 }
 
 // putAutoRemediation turns node auto-remediation on or off for a project's clusters (Palette's
 // PUT …/clusterSettings/nodesAutoRemediationSetting).
 func (s *Server) putAutoRemediation(w http.ResponseWriter, r *http.Request, c *call) error {
-	var in v1.NodesAutoRemediationSettings
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) string {
+	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) (string, error) {
+		var in v1.NodesAutoRemediationSettings
+		if err := decode(r, &in); err != nil {
+			return "", err
+		}
 		ps.NodesAutoRemediation = &in
-		return fmt.Sprintf("Set node auto-remediation (isEnabled %t, disableNodesAutoRemediation %t)", in.IsEnabled, in.DisableNodesAutoRemediation)
+		return fmt.Sprintf("Set node auto-remediation (isEnabled %t, disableNodesAutoRemediation %t)", in.IsEnabled, in.DisableNodesAutoRemediation), nil
 	})
 }
 
