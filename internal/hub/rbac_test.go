@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"mime/multipart"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,9 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/secret"
+	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
 
 // rbacFixture is what the RBAC matrix acts on: project P with a published profile and a Running
@@ -47,6 +50,7 @@ func (f *rbacFixture) runningCluster(name string) (uid, cloudConfig string) {
 	cl, _ := clusters.Decode(rec.Doc)
 	now := time.Now()
 	cl.Status.State = "Running"
+	cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady", "", now)
 	cl.Status.Machines = []clusters.Machine{
 		{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true, CreatedAt: now, Ready: true},
 		{UID: "m-w1", Name: "workers-1", Pool: "workers", CreatedAt: now, Ready: true},
@@ -57,6 +61,13 @@ func (f *rbacFixture) runningCluster(name string) (uid, cloudConfig string) {
 		f.t.Fatal(err)
 	}
 	return uid, cl.CloudConfigUID
+}
+
+// kubeconfigs is a provider that only hands out kubeconfigs, for the hub's download routes.
+type kubeconfigs struct{ provider.Provider }
+
+func (kubeconfigs) Kubeconfig(_ context.Context, c provider.Cluster) ([]byte, error) {
+	return []byte("apiVersion: v1\nkind: Config\n# cluster " + c.Name + "\n"), nil
 }
 
 func (f *rbacFixture) draftProfile() string {
@@ -98,10 +109,14 @@ func path(p string) func(*rbacFixture) rbacRequest {
 
 func rbacCases() []rbacCase {
 	clusterPath := func(suffix string) func(f *rbacFixture) rbacRequest {
-		return func(f *rbacFixture) rbacRequest { return rbacRequest{path: "/v1/spectroclusters/" + f.cluster + suffix} }
+		return func(f *rbacFixture) rbacRequest {
+			return rbacRequest{path: "/v1/spectroclusters/" + f.cluster + suffix}
+		}
 	}
 	profilePath := func(suffix string) func(f *rbacFixture) rbacRequest {
-		return func(f *rbacFixture) rbacRequest { return rbacRequest{path: "/v1/clusterprofiles/" + f.profile + suffix} }
+		return func(f *rbacFixture) rbacRequest {
+			return rbacRequest{path: "/v1/clusterprofiles/" + f.profile + suffix}
+		}
 	}
 	cloudConfig := func(suffix string) func(f *rbacFixture) rbacRequest {
 		return func(f *rbacFixture) rbacRequest {
@@ -272,10 +287,9 @@ func rbacCases() []rbacCase {
 		{"GET /v1/spectroclusters/{uid}", clusterPath(""), "200 200 200 200 404"},
 		{"DELETE /v1/spectroclusters/{uid}", freshCluster("", nil), "204 204 204 403 404"},
 		{"GET /v1/spectroclusters/{uid}/status", clusterPath("/status"), "200 200 200 200 404"},
-		// The test hub has no provider to read a kubeconfig from: 409 once the caller is let in.
-		{"GET /v1/spectroclusters/{uid}/assets/kubeconfig", clusterPath("/assets/kubeconfig"), "409 409 409 403 404"},
-		{"GET /v1/spectroclusters/{uid}/assets/kubeconfigclient", clusterPath("/assets/kubeconfigclient"), "409 409 409 403 404"},
-		{"GET /v1/spectroclusters/{uid}/assets/adminKubeconfig", clusterPath("/assets/adminKubeconfig"), "409 409 409 403 404"},
+		{"GET /v1/spectroclusters/{uid}/assets/kubeconfig", clusterPath("/assets/kubeconfig"), "200 200 200 403 404"},
+		{"GET /v1/spectroclusters/{uid}/assets/kubeconfigclient", clusterPath("/assets/kubeconfigclient"), "200 200 200 403 404"},
+		{"GET /v1/spectroclusters/{uid}/assets/adminKubeconfig", clusterPath("/assets/adminKubeconfig"), "200 200 200 403 404"},
 		{"POST /v1/dashboard/spectroclusters/search", scoped(withBody(path("/v1/dashboard/spectroclusters/search"), map[string]any{})), "200 200 200 200 404"},
 		{"GET /v1/dashboard/spectroclusters/meta", scoped(path("/v1/dashboard/spectroclusters/meta")), "200 200 200 200 404"},
 		{"GET /v1/spectroclusters/{uid}/profiles", clusterPath("/profiles"), "200 200 200 200 404"},
@@ -364,110 +378,121 @@ func TestRBACMatrix(t *testing.T) {
 		agentRoutes[r.Pattern] = r.Permission == "agent"
 	}
 
-	eachStore(t, func(t *testing.T, h *testHub) {
-		ctx := context.Background()
-		f := &rbacFixture{t: t, h: h, project: h.createProject("p"), other: h.createProject("q")}
-		f.profile = h.admin().in(f.project).publishedProfile("base")
-		f.cluster, f.cloudConfig = f.runningCluster("web")
-		var info struct{ UserUID string }
-		h.admin().must(200, "GET", "/v1/users/info", nil, &info)
-		f.adminUID, f.adminKeyUID = info.UserUID, f.adminKey()
-		var audits struct {
-			Items []struct{ Metadata struct{ UID string } }
-		}
-		h.admin().in(f.project).must(200, "GET", "/v1/audits?limit=1", nil, &audits)
-		f.auditUID = audits.Items[0].Metadata.UID
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			url := filepath.Join(t.TempDir(), "easel.db")
+			if name == "postgres" {
+				url = pgtest.DSN(t)
+			}
+			h := newTestHubWith(t, url, hub.Options{Providers: map[string]provider.Provider{"local": kubeconfigs{}}})
+			rbacMatrix(t, h, cases, agentRoutes)
+		})
+	}
+}
 
-		tenant := mustTenant(t, h)
-		users := []struct {
-			name string
-			c    client
-		}{
-			{"tenant-admin", h.admin()},
-			{"project-admin", h.userWith("pa@example.com", f.project, "project-admin")},
-			{"cluster-admin", h.userWith("ca@example.com", f.project, "cluster-admin")},
-			{"viewer", h.userWith("viewer@example.com", f.project, "viewer")},
-			{"other-project", h.userWith("other@example.com", f.other, "project-admin")},
-		}
-		// An expired key of P's project admin, and a key that never existed.
-		expired := h.userWith("expired@example.com", f.project, "project-admin")
-		cred, err := h.store.GetCredentialByHash(ctx, secret.Hash(expired.key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cred.ExpiresAt = time.Now().Add(-time.Minute)
-		if err := h.store.UpdateCredential(ctx, &cred); err != nil {
-			t.Fatal(err)
-		}
-		refused := []struct {
-			name string
-			c    client
-		}{
-			{"anonymous", client{h: h}},
-			{"wrong-key", client{h: h, key: "easel-not-a-key"}},
-			{"expired-key", expired},
-		}
-		elsewhere, _ := f.runningCluster("elsewhere")
-		otherAgent, err := secret.IssueAgentToken(ctx, h.store, tenant, elsewhere)
-		if err != nil {
-			t.Fatal(err)
-		}
+func rbacMatrix(t *testing.T, h *testHub, cases []rbacCase, agentRoutes map[string]bool) {
+	ctx := context.Background()
+	f := &rbacFixture{t: t, h: h, project: h.createProject("p"), other: h.createProject("q")}
+	f.profile = h.admin().in(f.project).publishedProfile("base")
+	f.cluster, f.cloudConfig = f.runningCluster("web")
+	var info struct{ UserUID string }
+	h.admin().must(200, "GET", "/v1/users/info", nil, &info)
+	f.adminUID, f.adminKeyUID = info.UserUID, f.adminKey()
+	var audits struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	h.admin().in(f.project).must(200, "GET", "/v1/audits?limit=1", nil, &audits)
+	f.auditUID = audits.Items[0].Metadata.UID
 
-		home := f.cluster
-		call := func(c client, rc rbacCase, bearer string) (int, string) {
-			t.Helper()
-			req := rc.req(f)
-			f.cluster = home
-			if req.scoped {
-				c.project = f.project
-			}
-			headers := req.headers
-			if bearer != "" {
-				headers = append(headers, "Authorization", "Bearer "+bearer)
-			}
-			status, body, _ := c.do(strings.Fields(rc.route)[0], req.path, req.body, headers...)
-			return status, string(body)
+	tenant := mustTenant(t, h)
+	users := []struct {
+		name string
+		c    client
+	}{
+		{"tenant-admin", h.admin()},
+		{"project-admin", h.userWith("pa@example.com", f.project, "project-admin")},
+		{"cluster-admin", h.userWith("ca@example.com", f.project, "cluster-admin")},
+		{"viewer", h.userWith("viewer@example.com", f.project, "viewer")},
+		{"other-project", h.userWith("other@example.com", f.other, "project-admin")},
+	}
+	// An expired key of P's project admin, and a key that never existed.
+	expired := h.userWith("expired@example.com", f.project, "project-admin")
+	cred, err := h.store.GetCredentialByHash(ctx, secret.Hash(expired.key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred.ExpiresAt = time.Now().Add(-time.Minute)
+	if err := h.store.UpdateCredential(ctx, &cred); err != nil {
+		t.Fatal(err)
+	}
+	refused := []struct {
+		name string
+		c    client
+	}{
+		{"anonymous", client{h: h}},
+		{"wrong-key", client{h: h, key: "easel-not-a-key"}},
+		{"expired-key", expired},
+	}
+	elsewhere, _ := f.runningCluster("elsewhere")
+	otherAgent, err := secret.IssueAgentToken(ctx, h.store, tenant, elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	home := f.cluster
+	call := func(c client, rc rbacCase, bearer string) (int, string) {
+		t.Helper()
+		req := rc.req(f)
+		f.cluster = home
+		if req.scoped {
+			c.project = f.project
 		}
-		check := func(rc rbacCase, who string, got int, body string, want int) {
-			t.Helper()
-			if got != want {
-				t.Errorf("%s as %s: %d, want %d; body: %.200s", rc.route, who, got, want, body)
-			}
+		headers := req.headers
+		if bearer != "" {
+			headers = append(headers, "Authorization", "Bearer "+bearer)
 		}
-		for _, rc := range cases {
-			for _, r := range refused {
-				status, body := call(r.c, rc, "")
-				check(rc, r.name, status, body, 401)
-			}
-			status, body := call(client{h: h}, rc, otherAgent)
-			check(rc, "the agent of another cluster", status, body, 403)
-			if agentRoutes[rc.route] {
-				for _, u := range users {
-					status, body := call(u.c, rc, "")
-					check(rc, u.name, status, body, 403)
-				}
-				var want int
-				fmt.Sscan(rc.want, &want)
-				req := rc.req(f) // it may pick the cluster the agent acts for
-				token, err := secret.IssueAgentToken(ctx, h.store, tenant, f.cluster)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f.cluster = home
-				status, data, _ := client{h: h}.do(strings.Fields(rc.route)[0], req.path, req.body, "Authorization", "Bearer "+token)
-				check(rc, "the cluster's agent", status, string(data), want)
-				continue
-			}
-			wants := strings.Fields(rc.want)
-			if len(wants) != len(users) {
-				t.Fatalf("%s: want %q names %d statuses, not %d", rc.route, rc.want, len(wants), len(users))
-			}
-			for i, u := range users {
-				var want int
-				fmt.Sscan(wants[i], &want)
+		status, body, _ := c.do(strings.Fields(rc.route)[0], req.path, req.body, headers...)
+		return status, string(body)
+	}
+	check := func(rc rbacCase, who string, got int, body string, want int) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s as %s: %d, want %d; body: %.200s", rc.route, who, got, want, body)
+		}
+	}
+	for _, rc := range cases {
+		for _, r := range refused {
+			status, body := call(r.c, rc, "")
+			check(rc, r.name, status, body, 401)
+		}
+		status, body := call(client{h: h}, rc, otherAgent)
+		check(rc, "the agent of another cluster", status, body, 403)
+		if agentRoutes[rc.route] {
+			for _, u := range users {
 				status, body := call(u.c, rc, "")
-				check(rc, u.name, status, body, want)
+				check(rc, u.name, status, body, 403)
 			}
+			var want int
+			fmt.Sscan(rc.want, &want)
+			req := rc.req(f) // it may pick the cluster the agent acts for
+			token, err := secret.IssueAgentToken(ctx, h.store, tenant, f.cluster)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.cluster = home
+			status, data, _ := client{h: h}.do(strings.Fields(rc.route)[0], req.path, req.body, "Authorization", "Bearer "+token)
+			check(rc, "the cluster's agent", status, string(data), want)
+			continue
 		}
-	})
+		wants := strings.Fields(rc.want)
+		if len(wants) != len(users) {
+			t.Fatalf("%s: want %q names %d statuses, not %d", rc.route, rc.want, len(wants), len(users))
+		}
+		for i, u := range users {
+			var want int
+			fmt.Sscan(wants[i], &want)
+			status, body := call(u.c, rc, "")
+			check(rc, u.name, status, body, want)
+		}
+	}
 }

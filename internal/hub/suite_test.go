@@ -46,6 +46,11 @@ func eachStore(t *testing.T, fn func(t *testing.T, h *testHub)) {
 
 func newTestHub(t *testing.T, url string) *testHub {
 	t.Helper()
+	return newTestHubWith(t, url, hub.Options{})
+}
+
+func newTestHubWith(t *testing.T, url string, o hub.Options) *testHub {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, url)
 	if err != nil {
@@ -56,7 +61,7 @@ func newTestHub(t *testing.T, url string) *testHub {
 	if err != nil || boot == nil {
 		t.Fatalf("bootstrap: %v, %v", boot, err)
 	}
-	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), hub.Options{}).Handler())
+	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), o).Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, url: srv.URL, store: st, defaultPrj: boot.DefaultProjectUID, adminPass: boot.AdminPassword}
 }
