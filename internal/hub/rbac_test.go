@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"mime/multipart"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -496,3 +498,28 @@ func rbacMatrix(t *testing.T, h *testHub, cases []rbacCase, agentRoutes map[stri
 		}
 	}
 }
+
+// docs/identity.md lists every route with its permission; it must say what routes.go says.
+func TestIdentityDocsListEveryRoute(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/identity.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if m := docRoute.FindStringSubmatch(line); m != nil {
+			documented[m[1]] = m[2]
+		}
+	}
+	for _, r := range hub.New(nil, packs.MustBuiltin(), hub.Options{}).Routes() {
+		if got, ok := documented[r.Pattern]; !ok || got != r.Permission {
+			t.Errorf("docs/identity.md: route %s is documented with permission %q, routes.go says %q", r.Pattern, got, r.Permission)
+		}
+		delete(documented, r.Pattern)
+	}
+	for route := range documented {
+		t.Errorf("docs/identity.md documents %s, which is not a route", route)
+	}
+}
+
+var docRoute = regexp.MustCompile("^\\| `([A-Z]+ /[^`]+)` \\| ([a-z-]+) \\|$")
