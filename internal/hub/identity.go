@@ -24,6 +24,10 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	if in.EmailID == "" || in.Password == "" {
 		return errBadRequest("emailId and password are required")
 	}
+	// The login throttle remembers emails; bound what it may be asked to remember.
+	if len(in.EmailID) > MaxEmailBytes || len(in.Password) > MaxPasswordBytes {
+		return errBadRequest("emailId is at most %d bytes (MaxEmailBytes) and password at most %d (MaxPasswordBytes)", MaxEmailBytes, MaxPasswordBytes)
+	}
 	token, err := s.login(r, in)
 	if err != nil {
 		return err
@@ -35,6 +39,13 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 // MaxSelfIssuedKeyLifetime is the longest a user who is not a tenant admin may make their own API
 // key live (and the life such a key gets when it names none).
 const MaxSelfIssuedKeyLifetime = 90 * 24 * time.Hour
+
+// MaxEmailBytes and MaxPasswordBytes bound what a login may send (an email address is at most 254
+// bytes; bcrypt reads at most 72 bytes of a password).
+const (
+	MaxEmailBytes    = 254
+	MaxPasswordBytes = 1024
+)
 
 // MaxTokensPerRevoke is how many tokens one revocation may name.
 const MaxTokensPerRevoke = 100
@@ -148,7 +159,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Spec.EmailID))
-	if at := strings.Index(email, "@"); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t") {
+	if at := strings.Index(email, "@"); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t") || len(email) > MaxEmailBytes {
 		return errBadRequest("spec.emailId %q is not an email address", in.Spec.EmailID)
 	}
 	u := user{Email: email, FirstName: in.Spec.FirstName, LastName: in.Spec.LastName, TenantRoles: []string{}}
@@ -168,8 +179,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 		u.ProjectRoles = append(u.ProjectRoles, pr)
 	}
 	if in.Spec.Password != "" {
-		if len(in.Spec.Password) < 12 {
-			return errBadRequest("spec.password must be at least 12 characters")
+		if len(in.Spec.Password) < 12 || len(in.Spec.Password) > 72 {
+			return errBadRequest("spec.password must be 12 to 72 characters (bcrypt reads no more)")
 		}
 		hash, err := bcrypt.GenerateFromPassword([]byte(in.Spec.Password), bcrypt.DefaultCost)
 		if err != nil {

@@ -104,6 +104,10 @@ func TestLoginThrottling(t *testing.T) {
 			t.Fatalf("%d failed logins audited, want %d: %+v", failed, hub.LoginFailuresPerAccount, audits.Items)
 		}
 
+		// What the throttle would have to remember is bounded.
+		client{h: h}.fails(400, "InvalidArgument", "POST", "/v1/auth/authenticate",
+			map[string]string{"emailId": strings.Repeat("a", 300) + "@example.com", "password": "x"}, "MaxEmailBytes")
+
 		// An address: failures spread over many accounts are counted too.
 		h.admin().must(201, "POST", "/v1/users", map[string]any{"spec": map[string]any{"emailId": "bob@example.com", "password": "a long password"}}, nil)
 		for i := hub.LoginFailuresPerAccount; i < hub.LoginFailuresPerAddress; i++ {
