@@ -213,6 +213,9 @@ func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p principal,
 	if in.Generation <= 0 {
 		return errBadRequest("generation must be the cluster generation the packs were applied for")
 	}
+	if len(in.Packs) > v1.MaxReportedPacks {
+		return errBadRequest("a pack report of %d packs is over the limit of %d packs (MaxReportedPacks)", len(in.Packs), v1.MaxReportedPacks)
+	}
 	for i, ps := range in.Packs {
 		if states := []string{v1.PackStateApplied, v1.PackStatePending, v1.PackStateFailed, v1.PackStateRemoved}; ps.Name == "" || !slices.Contains(states, ps.State) {
 			return errBadRequest("packs[%d]: name is required and state must be one of %s", i, strings.Join(states, ", "))
@@ -264,6 +267,9 @@ func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p princ
 	now := s.clock.Now()
 	var changed []v1.ClusterCondition
 	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		if err := checkAgentConditions(cl.Status.Conditions, in); err != nil {
+			return err
+		}
 		changed = changed[:0]
 		for _, c := range in {
 			if cl.Status.SetCondition(c.Type, c.Status, c.Reason, c.Message, now) {
@@ -296,14 +302,33 @@ func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p princ
 	return nil
 }
 
+// checkAgentConditions refuses a report that would give the cluster more than
+// v1.MaxAgentConditions condition types of the agent's: each new type is kept for good, so the
+// number of types, not of reports, is what is bounded. Types set before are updated as usual.
+func checkAgentConditions(have, in []v1.ClusterCondition) error {
+	types := map[string]bool{}
+	for _, c := range have {
+		if !slices.Contains(engineConditions, c.Type) {
+			types[c.Type] = true
+		}
+	}
+	for _, c := range in {
+		types[c.Type] = true
+	}
+	if len(types) > v1.MaxAgentConditions {
+		return errBadRequest("the report would give the cluster %d condition types of its agent; at most %d (MaxAgentConditions)", len(types), v1.MaxAgentConditions)
+	}
+	return nil
+}
+
 // agentServices records the cluster's application services as the agent sees them.
 func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
 	var in []v1.LoadBalancerService
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if len(in) > 10000 {
-		return errBadRequest("%d services in one report; at most 10000", len(in))
+	if len(in) > v1.MaxReportedServices {
+		return errBadRequest("a services report of %d services is over the limit of %d services (MaxReportedServices)", len(in), v1.MaxReportedServices)
 	}
 	for i, svc := range in {
 		if svc.Name == "" || len(svc.Name) > 253 || len(svc.Link) > 2048 {
@@ -321,9 +346,6 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p princip
 	return nil
 }
 
-// maxNodes bounds one node report.
-const maxNodes = 10000
-
 // agentNodes records the agent's report of every node, which may come in pages; the engine judges
 // health from it.
 func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
@@ -332,26 +354,25 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 	if err != nil {
 		return err
 	}
-	if len(in.Nodes) > maxNodes {
-		return errBadRequest("%d nodes in one report; at most %d", len(in.Nodes), maxNodes)
-	}
-	for i, n := range in.Nodes {
-		if n.Name == "" {
-			return errBadRequest("nodes[%d].name is required", i)
-		}
+	if err := checkNodes(in.Nodes, 0); err != nil {
+		return err
 	}
 	changed := false
-	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, nil, func(q store.Queries, bodies [][]byte) error {
+	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, nil, func(q store.Queries, each eachPage) error {
 		nodes := []v1.NodeReport{}
-		for _, b := range bodies {
+		err := each(func(b []byte) error {
 			var pg v1.AgentNodeReport
 			if err := json.Unmarshal(b, &pg); err != nil {
 				return fmt.Errorf("decoding a held page of a node report: %w", err)
 			}
+			if err := checkNodes(pg.Nodes, len(nodes)); err != nil { // the pages together: the bound
+				return err
+			}
 			nodes = append(nodes, pg.Nodes...)
-		}
-		if len(nodes) > maxNodes {
-			return errBadRequest("%d nodes in one report; at most %d", len(nodes), maxNodes)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			changed = !slices.Equal(clusters.NodeProblems(cl.Status.Nodes), clusters.NodeProblems(nodes))
@@ -366,5 +387,18 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 		s.notify(rec.UID) // the health verdict may change; reports that change nothing else wake no one
 	}
 	pageAnswer(w, applied)
+	return nil
+}
+
+// checkNodes checks a page of a node report whose earlier pages listed before nodes.
+func checkNodes(nodes []v1.NodeReport, before int) error {
+	if n := before + len(nodes); n > v1.MaxReportedNodes {
+		return errBadRequest("a node report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
+	}
+	for i, n := range nodes {
+		if n.Name == "" || len(n.Name) > v1.MaxNodeNameLength {
+			return errBadRequest("nodes[%d].name is required and at most %d characters (MaxNodeNameLength)", i, v1.MaxNodeNameLength)
+		}
+	}
 	return nil
 }

@@ -41,6 +41,10 @@ func errConflict(format string, args ...any) error {
 	return &apiError{http.StatusConflict, "Conflict", fmt.Sprintf(format, args...)}
 }
 
+func errTooManyRequests(format string, args ...any) error {
+	return &apiError{http.StatusTooManyRequests, "TooManyRequests", fmt.Sprintf(format, args...)}
+}
+
 func errNotImplemented(what string) error {
 	return &apiError{http.StatusNotImplemented, "NotImplemented", what + " is not implemented in easel yet"}
 }
@@ -54,7 +58,7 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, true
 	case errors.As(err, &tooLarge):
 		return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-			fmt.Sprintf("request body is over the limit of %d bytes", tooLarge.Limit)}, true
+			fmt.Sprintf("request body is over the limit of %d bytes (MaxRequestBodyBytes)", tooLarge.Limit)}, true
 	case errors.Is(err, profiles.ErrInvalid), errors.Is(err, clusters.ErrInvalid):
 		return &apiError{http.StatusBadRequest, "InvalidArgument", err.Error()}, true
 	case errors.Is(err, store.ErrConflict):

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,32 +49,8 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 		return nil
 	}
 	now := s.clock.Now()
-	applied, err := s.receivePage(r.Context(), rec.UID, reportWorkloads, in.ReportPage, body, checkBase, func(q store.Queries, bodies [][]byte) error {
+	applied, err := s.receivePage(r.Context(), rec.UID, reportWorkloads, in.ReportPage, body, checkBase, func(q store.Queries, each eachPage) error {
 		ctx := r.Context()
-		byKey := map[[3]string]store.Workload{}
-		var deleted []store.Workload
-		for _, b := range bodies {
-			var pg v1.AgentWorkloadReport
-			if err := json.Unmarshal(b, &pg); err != nil {
-				return fmt.Errorf("decoding a held page of a workload report: %w", err)
-			}
-			if pg.Base != in.Base {
-				return errBadRequest("the pages of report %s disagree on the report they build on", in.ReportID)
-			}
-			for _, it := range pg.Items {
-				key := [3]string{it.Kind, it.Namespace, it.Name}
-				if it.Deleted {
-					delete(byKey, key)
-					deleted = append(deleted, store.Workload{Kind: it.Kind, Namespace: it.Namespace, Name: it.Name})
-					continue
-				}
-				doc, err := json.Marshal(it)
-				if err != nil {
-					return err
-				}
-				byKey[key] = store.Workload{Kind: it.Kind, Namespace: it.Namespace, Name: it.Name, Doc: doc}
-			}
-		}
 		st, err := q.WorkloadState(ctx, rec.UID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -82,17 +59,23 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 			err = q.DeleteAllWorkloads(ctx, rec.UID)
 		} else if st.ReportID != in.Base {
 			return errStaleBase(reportWorkloads, in.Base)
-		} else {
-			err = q.DeleteWorkloads(ctx, rec.UID, deleted)
 		}
 		if err != nil {
 			return err
 		}
-		upserts := make([]store.Workload, 0, len(byKey))
-		for _, wl := range byKey {
-			upserts = append(upserts, wl)
-		}
-		if err := q.UpsertWorkloads(ctx, rec.UID, upserts); err != nil {
+		// Pages are written one at a time, in order, so that a large report is never all in memory;
+		// the transaction still makes the report appear whole or not at all.
+		err = each(func(b []byte) error {
+			var pg v1.AgentWorkloadReport
+			if err := json.Unmarshal(b, &pg); err != nil {
+				return fmt.Errorf("decoding a held page of a workload report: %w", err)
+			}
+			if pg.Base != in.Base {
+				return errBadRequest("the pages of report %s disagree on the report they build on", in.ReportID)
+			}
+			return writeWorkloadPage(ctx, q, rec.UID, pg.Items)
+		})
+		if err != nil {
 			return err
 		}
 		return q.PutWorkloadState(ctx, store.WorkloadState{ClusterUID: rec.UID, ReportID: in.ReportID,
@@ -103,6 +86,35 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 	}
 	pageAnswer(w, applied)
 	return nil
+}
+
+// writeWorkloadPage writes one page of a workload report: its upserts and, in a delta, its
+// deletions. Within a page the last word on a workload wins, as it would across pages.
+func writeWorkloadPage(ctx context.Context, q store.Queries, clusterUID string, items []v1.WorkloadItem) error {
+	byKey := make(map[[3]string]store.Workload, len(items))
+	for _, it := range items {
+		wl := store.Workload{Kind: it.Kind, Namespace: it.Namespace, Name: it.Name}
+		if !it.Deleted {
+			doc, err := json.Marshal(it)
+			if err != nil {
+				return err
+			}
+			wl.Doc = doc
+		}
+		byKey[[3]string{it.Kind, it.Namespace, it.Name}] = wl
+	}
+	var upserts, deleted []store.Workload
+	for _, wl := range byKey {
+		if wl.Doc == nil {
+			deleted = append(deleted, wl)
+		} else {
+			upserts = append(upserts, wl)
+		}
+	}
+	if err := q.DeleteWorkloads(ctx, clusterUID, deleted); err != nil {
+		return err
+	}
+	return q.UpsertWorkloads(ctx, clusterUID, upserts)
 }
 
 // checkWorkloadItem validates one reported workload; in a delta, items may be deletions.
@@ -147,6 +159,9 @@ func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	f := store.WorkloadFilter{ClusterUID: rec.UID, Kind: kind, Limit: pg.limit, Offset: pg.offset}
 	if spec.Filter != nil {
+		if err := checkFilterValues("filter.namespaces", spec.Filter.Namespaces); err != nil {
+			return err
+		}
 		f.Namespaces = spec.Filter.Namespaces
 	}
 	st, err := s.store.WorkloadState(r.Context(), rec.UID)
