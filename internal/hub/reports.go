@@ -191,7 +191,8 @@ func (s *Server) makeRoom(ctx context.Context, clusterUID, report, reportID stri
 		held = held[1:]
 	}
 	if len(held) >= v1.MaxReportsInFlight {
-		return errTooManyRequests("the cluster has %d reports partly sent, the limit (MaxReportsInFlight); send the rest of one of them first", len(held))
+		return errTooManyRequests("the cluster has %d reports partly sent; at most %d at once (MaxReportsInFlight): send the rest of one of them first",
+			len(held), v1.MaxReportsInFlight)
 	}
 	return nil
 }

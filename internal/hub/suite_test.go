@@ -33,18 +33,23 @@ type testHub struct {
 
 // eachStore runs fn against a hub on SQLite and a hub on PostgreSQL.
 func eachStore(t *testing.T, fn func(t *testing.T, h *testHub)) {
+	eachStoreWith(t, func() hub.Options { return hub.Options{} }, fn)
+}
+
+// eachStoreWith is eachStore with the hub options opts makes (a new fake clock for each store).
+func eachStoreWith(t *testing.T, opts func() hub.Options, fn func(t *testing.T, h *testHub)) {
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			url := filepath.Join(t.TempDir(), "easel.db")
 			if name == "postgres" {
 				url = pgtest.DSN(t)
 			}
-			fn(t, newTestHub(t, url))
+			fn(t, newTestHub(t, url, opts()))
 		})
 	}
 }
 
-func newTestHub(t *testing.T, url string) *testHub {
+func newTestHub(t *testing.T, url string, opts ...hub.Options) *testHub {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, url)
@@ -56,7 +61,11 @@ func newTestHub(t *testing.T, url string) *testHub {
 	if err != nil || boot == nil {
 		t.Fatalf("bootstrap: %v, %v", boot, err)
 	}
-	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), hub.Options{}).Handler())
+	var o hub.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), o).Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, url: srv.URL, store: st, defaultPrj: boot.DefaultProjectUID, adminPass: boot.AdminPassword}
 }
