@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -206,23 +206,16 @@ func (s *Server) writeDesired(w http.ResponseWriter, r *http.Request, rec store.
 
 // agentPacks records the agent's per-pack report for the generation it applied.
 func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentPackReport
-	if err := decode(r, &in); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return err
 	}
-	if in.Generation <= 0 {
-		return errBadRequest("generation must be the cluster generation the packs were applied for")
-	}
-	if len(in.Packs) > v1.MaxReportedPacks {
-		return errBadRequest("a pack report of %d packs is over the limit of %d packs (MaxReportedPacks)", len(in.Packs), v1.MaxReportedPacks)
-	}
-	for i, ps := range in.Packs {
-		if states := []string{v1.PackStateApplied, v1.PackStatePending, v1.PackStateFailed, v1.PackStateRemoved}; ps.Name == "" || !slices.Contains(states, ps.State) {
-			return errBadRequest("packs[%d]: name is required and state must be one of %s", i, strings.Join(states, ", "))
-		}
+	in, err := decodePackReport(body)
+	if err != nil {
+		return err
 	}
 	now := s.clock.Now()
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+	err = s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
 		if in.Generation < cl.Status.PacksGeneration {
 			return nil // a late report of an older generation changes nothing
 		}
@@ -248,25 +241,17 @@ var engineConditions = []string{clusters.ConditionInfrastructureReady, "ControlP
 // agentConditions sets conditions the agent observes inside the cluster (Palette's PATCH of
 // status/conditions); each change is an event.
 func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in []v1.ClusterCondition
-	if err := decode(r, &in); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return err
 	}
-	for i, c := range in {
-		switch {
-		case c.Type == "" || len(c.Type) > 64:
-			return errBadRequest("[%d].type is required (at most 64 characters)", i)
-		case slices.Contains(engineConditions, c.Type):
-			return errBadRequest("[%d]: condition %s is the hub's own; an agent cannot set it", i, c.Type)
-		case c.Status != "True" && c.Status != "False" && c.Status != "Unknown":
-			return errBadRequest("[%d].status %q must be True, False or Unknown", i, c.Status)
-		case len(c.Message) > 1024:
-			return errBadRequest("[%d].message is longer than 1024 characters", i)
-		}
+	in, err := decodeConditions(body)
+	if err != nil {
+		return err
 	}
 	now := s.clock.Now()
 	var changed []v1.ClusterCondition
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+	err = s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
 		if err := checkAgentConditions(cl.Status.Conditions, in); err != nil {
 			return err
 		}
@@ -302,40 +287,17 @@ func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p princ
 	return nil
 }
 
-// checkAgentConditions refuses a report that would give the cluster more than
-// v1.MaxAgentConditions condition types of the agent's: each new type is kept for good, so the
-// number of types, not of reports, is what is bounded. Types set before are updated as usual.
-func checkAgentConditions(have, in []v1.ClusterCondition) error {
-	types := map[string]bool{}
-	for _, c := range have {
-		if !slices.Contains(engineConditions, c.Type) {
-			types[c.Type] = true
-		}
-	}
-	for _, c := range in {
-		types[c.Type] = true
-	}
-	if len(types) > v1.MaxAgentConditions {
-		return errBadRequest("the report would give the cluster %d condition types of its agent; at most %d (MaxAgentConditions)", len(types), v1.MaxAgentConditions)
-	}
-	return nil
-}
-
 // agentServices records the cluster's application services as the agent sees them.
 func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in []v1.LoadBalancerService
-	if err := decode(r, &in); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return err
 	}
-	if len(in) > v1.MaxReportedServices {
-		return errBadRequest("a services report of %d services is over the limit of %d services (MaxReportedServices)", len(in), v1.MaxReportedServices)
+	in, err := decodeServices(body)
+	if err != nil {
+		return err
 	}
-	for i, svc := range in {
-		if svc.Name == "" || len(svc.Name) > 253 || len(svc.Link) > 2048 {
-			return errBadRequest("[%d]: name is required (at most 253 characters) and link at most 2048", i)
-		}
-	}
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+	err = s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
 		cl.Status.Services = in
 		return nil
 	})
@@ -349,12 +311,12 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p princip
 // agentNodes records the agent's report of every node, which may come in pages; the engine judges
 // health from it.
 func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentNodeReport
-	body, err := s.readPage(r, reportNodes, &in)
+	body, err := s.readPage(r, reportNodes)
 	if err != nil {
 		return err
 	}
-	if err := checkNodes(in.Nodes, 0); err != nil {
+	in, err := decodeNodePage(body)
+	if err != nil {
 		return err
 	}
 	changed := false
@@ -387,18 +349,5 @@ func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal,
 		s.notify(rec.UID) // the health verdict may change; reports that change nothing else wake no one
 	}
 	pageAnswer(w, applied)
-	return nil
-}
-
-// checkNodes checks a page of a node report whose earlier pages listed before nodes.
-func checkNodes(nodes []v1.NodeReport, before int) error {
-	if n := before + len(nodes); n > v1.MaxReportedNodes {
-		return errBadRequest("a node report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
-	}
-	for i, n := range nodes {
-		if n.Name == "" || len(n.Name) > v1.MaxNodeNameLength {
-			return errBadRequest("nodes[%d].name is required and at most %d characters (MaxNodeNameLength)", i, v1.MaxNodeNameLength)
-		}
-	}
 	return nil
 }

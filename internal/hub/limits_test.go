@@ -114,7 +114,9 @@ func TestAgentReportLimits(t *testing.T) {
 			t.Fatalf("updating 30 types and adding 2 (32 in all): %d %s", status, body)
 		}
 		var sum struct {
-			Status struct{ Conditions []struct{ Type, Status string } }
+			Status struct {
+				Conditions []struct{ Type, Status string }
+			}
 		}
 		c.must(200, "GET", "/v1/dashboard/spectroclusters/"+mine, nil, &sum)
 		agentTypes := 0

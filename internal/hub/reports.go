@@ -53,14 +53,14 @@ func limitBody(n int64, h agentHandler) agentHandler {
 	}
 }
 
-// readPage reads and decodes one page of a report, recording its size.
-func (s *Server) readPage(r *http.Request, report string, v any) ([]byte, error) {
+// readPage reads one page of a report, recording its size.
+func (s *Server) readPage(r *http.Request, report string) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, err // a MaxBytesError becomes 413
 	}
 	s.reportPageBytes.WithLabelValues(report).Observe(float64(len(body)))
-	return body, decodeBody(body, v)
+	return body, nil
 }
 
 func checkPage(pg v1.ReportPage) error {
@@ -179,10 +179,9 @@ func (s *Server) makeRoom(ctx context.Context, clusterUID, report, reportID stri
 	if slices.ContainsFunc(held, func(h store.HeldReport) bool { return h.Report == report && h.ReportID == reportID }) {
 		return nil
 	}
-	for _, h := range held { // least recently sent first
-		if len(held) < v1.MaxReportsInFlight || h.LastReceived.After(now.Add(-abandonedAfter)) {
-			break
-		}
+	// held comes least recently sent first.
+	for len(held) >= v1.MaxReportsInFlight && !held[0].LastReceived.After(now.Add(-abandonedAfter)) {
+		h := held[0]
 		s.log.Warn("Dropping an abandoned report to make room for a new one", "cluster", clusterUID, "report", h.Report,
 			"reportId", h.ReportID, "pages", h.Held, "lastReceived", h.LastReceived)
 		if err := s.store.DeleteReportPages(ctx, clusterUID, h.Report, h.ReportID); err != nil {

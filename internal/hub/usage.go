@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,12 +21,12 @@ import (
 // its series, and which nodes are over a threshold. A sample is applied once: a retried, repeated
 // or late one changes nothing.
 func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentUsageReport
-	body, err := s.readPage(r, reportUsage, &in)
+	body, err := s.readPage(r, reportUsage)
 	if err != nil {
 		return err
 	}
-	if err := validateUsage(in); err != nil {
+	in, err := decodeUsagePage(body)
+	if err != nil {
 		return err
 	}
 	ps, err := projects.Load(r.Context(), s.store, rec.ProjectUID)
@@ -83,36 +82,6 @@ func overKeys(over []usage.Over) []string {
 		out[i] = o.Node + "/" + o.Resource
 	}
 	return out
-}
-
-func validateUsage(in v1.AgentUsageReport) error {
-	switch {
-	case in.Run == "" || len(in.Run) > 64:
-		return errBadRequest("run is required (at most 64 characters)")
-	case in.Seq < 1:
-		return errBadRequest("seq must be at least 1")
-	case len(in.Nodes) > v1.MaxReportedNodes:
-		return errBadRequest("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", len(in.Nodes), v1.MaxReportedNodes)
-	case len(in.Source) > 64 || len(in.Error) > 4096:
-		return errBadRequest("source is at most 64 characters and error at most 4096")
-	}
-	seen := make(map[string]bool, len(in.Nodes))
-	for i, n := range in.Nodes {
-		if n.Name == "" || len(n.Name) > v1.MaxNodeNameLength || seen[n.Name] {
-			return errBadRequest("nodes[%d]: name is required, unique and at most %d characters (MaxNodeNameLength)", i, v1.MaxNodeNameLength)
-		}
-		seen[n.Name] = true
-		if n.Role != usage.RoleControlPlane && n.Role != "worker" {
-			return errBadRequest("nodes[%d].role %q must be control-plane or worker", i, n.Role)
-		}
-		for _, v := range []float64{n.CPUUsage, n.CPURequest, n.CPUAllocatable, n.MemoryUsage, n.MemoryRequest,
-			n.MemoryAllocatable, n.DiskUsage, n.DiskCapacity} {
-			if v < 0 || math.IsInf(v, 0) {
-				return errBadRequest("nodes[%d] (%s): usage figures must be finite and not negative", i, n.Name)
-			}
-		}
-	}
-	return nil
 }
 
 // projectClusterSettings answers GET /v1/projects/{uid}/preferences/clusterSettings.

@@ -18,21 +18,13 @@ import (
 // cluster's workloads, a delta patches those of the report it builds on (409 when the hub does not
 // hold that one), and a report with disabled set says the agent turned the report off.
 func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentWorkloadReport
-	body, err := s.readPage(r, reportWorkloads, &in)
+	body, err := s.readPage(r, reportWorkloads)
 	if err != nil {
 		return err
 	}
-	switch {
-	case in.ReportID == "":
-		return errBadRequest("reportId is required: deltas name the report they build on by it")
-	case in.Disabled && (len(in.Items) > 0 || in.Base != "" || in.Pages > 1):
-		return errBadRequest("a report saying the workload report is disabled carries no items")
-	}
-	for i, it := range in.Items {
-		if err := checkWorkloadItem(it, in.Base != ""); err != nil {
-			return errBadRequest("items[%d]: %v", i, err)
-		}
+	in, err := decodeWorkloadPage(body)
+	if err != nil {
+		return err
 	}
 	// A stale delta is refused at its first page rather than after holding all of them.
 	checkBase := func() error {
@@ -115,21 +107,6 @@ func writeWorkloadPage(ctx context.Context, q store.Queries, clusterUID string, 
 		return err
 	}
 	return q.UpsertWorkloads(ctx, clusterUID, upserts)
-}
-
-// checkWorkloadItem validates one reported workload; in a delta, items may be deletions.
-func checkWorkloadItem(it v1.WorkloadItem, delta bool) error {
-	switch {
-	case !slices.Contains(v1.WorkloadKinds, it.Kind):
-		return fmt.Errorf("kind %q is not one of %s", it.Kind, strings.Join(v1.WorkloadKinds, ", "))
-	case it.Name == "" || len(it.Name) > 253:
-		return errors.New("name is required (at most 253 characters)")
-	case (it.Kind == v1.WorkloadNamespace) != (it.Namespace == "") || len(it.Namespace) > 63:
-		return errors.New("namespace is required for every kind but namespace (at most 63 characters)")
-	case it.Deleted && !delta:
-		return errors.New("a full report lists what exists; deletions belong in deltas")
-	}
-	return nil
 }
 
 // clusterWorkloads serves POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}: one page of
