@@ -53,3 +53,20 @@ else
 	args=(./...)
 fi
 go test -race -count=1 -timeout 20m "${args[@]}"
+
+# Every fuzz target in the tree runs for a bounded time after the tests: the parsers of what
+# clients and agents send (cluster specs, profiles, agent reports, search filters) must never
+# panic nor accept what is beyond a limit. go test -fuzz takes one target of one package per run,
+# so they run one at a time, EASEL_FUZZTIME each (default 20s: about 20 s × the number of targets
+# in all). A failing input is saved under the package's testdata/fuzz and fails the run. Only the
+# whole suite fuzzes: a run of chosen tests (arguments given) does not.
+if (($# == 0)); then
+	fuzztime=${EASEL_FUZZTIME:-20s}
+	step "go test -fuzz ($fuzztime per target)"
+	targets=$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+' . | sed 's/:func /:/' | sort)
+	while IFS=: read -r file name; do
+		[[ -n $name ]] || continue
+		echo "$name ($(dirname "$file"))" >&2
+		go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$(dirname "$file")"
+	done <<<"$targets"
+fi

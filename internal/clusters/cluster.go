@@ -48,7 +48,6 @@ const (
 	DefaultDiskGiB      = 60
 	MinDiskGiB          = 20
 	MaxDiskGiB          = 2048
-	MaxPoolSize         = 1000
 )
 
 // SupportedCloudTypes are the cloud types clusters can be created for.
@@ -218,6 +217,9 @@ func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileReso
 	if err := validate.Name("metadata.name", e.Metadata.Name); err != nil {
 		return c, invalid("%v", err)
 	}
+	if err := Metadata(e.Metadata.Labels, e.Metadata.Annotations); err != nil {
+		return c, err
+	}
 	if err := validate.YAML("spec.cloudConfig.values", c.ClusterValues); err != nil {
 		return c, invalid("%v", err)
 	}
@@ -226,8 +228,11 @@ func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileReso
 		return c, err
 	}
 	c.Profiles, c.Image = refs, img
-	if len(e.Spec.Machinepoolconfig) == 0 {
+	switch n := len(e.Spec.Machinepoolconfig); {
+	case n == 0:
 		return c, invalid("spec.machinepoolconfig: a cluster needs a control-plane pool")
+	case n > v1.MaxPoolsPerCluster: // before any of them is parsed
+		return c, invalid("spec.machinepoolconfig: %d pools; a cluster has at most %d (MaxPoolsPerCluster)", n, v1.MaxPoolsPerCluster)
 	}
 	names := map[string]bool{}
 	for i, mp := range e.Spec.Machinepoolconfig {
@@ -306,13 +311,33 @@ func ResolveProfiles(cloudType string, in []v1.SpectroClusterProfileEntity, reso
 	return refs, img, nil
 }
 
-// CheckPools checks the pools as a whole: exactly one control-plane pool.
+// Metadata checks the labels and annotations of a cluster (those of an imported one too).
+func Metadata(labels, annotations map[string]string) error {
+	if err := validate.Labels("metadata.labels", labels); err != nil {
+		return invalid("%v", err)
+	}
+	if err := validate.Annotations("metadata.annotations", annotations); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
+}
+
+// CheckPools checks the pools as a whole: exactly one control-plane pool, at most
+// v1.MaxPoolsPerCluster pools and v1.MaxMachinesPerCluster machines.
 func CheckPools(pools []Pool) error {
 	var cp []string
+	machines := 0
 	for _, p := range pools {
 		if p.ControlPlane {
 			cp = append(cp, p.Name)
 		}
+		machines += p.Size
+	}
+	switch {
+	case len(pools) > v1.MaxPoolsPerCluster:
+		return invalid("spec.machinepoolconfig: %d pools; a cluster has at most %d (MaxPoolsPerCluster)", len(pools), v1.MaxPoolsPerCluster)
+	case machines > v1.MaxMachinesPerCluster:
+		return invalid("spec.machinepoolconfig: the pools ask for %d machines together; a cluster has at most %d (MaxMachinesPerCluster)", machines, v1.MaxMachinesPerCluster)
 	}
 	switch len(cp) {
 	case 0:

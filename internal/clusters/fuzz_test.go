@@ -48,7 +48,7 @@ func FuzzFromEntity(f *testing.F) {
 					t.Fatalf("accepted a control plane of size %d", p.Size)
 				}
 			}
-			if p.Size < 0 || p.Size > clusters.MaxPoolSize || len(p.Zones) == 0 {
+			if p.Size < 0 || p.Size > v1.MaxMachinesPerCluster || len(p.Zones) == 0 {
 				t.Fatalf("accepted pool %+v", p)
 			}
 		}

@@ -138,8 +138,8 @@ func (p Pool) Validate(field string) error {
 		return invalid("%s: a control-plane pool needs size >= 1, not %d", field, p.Size)
 	case p.Size < 0:
 		return invalid("%s: size must be >= 0, not %d", field, p.Size)
-	case p.Size > MaxPoolSize:
-		return invalid("%s: size %d is over the limit of %d", field, p.Size, MaxPoolSize)
+	case p.Size > v1.MaxMachinesPerCluster:
+		return invalid("%s: size %d is over the limit of %d machines a cluster may have (MaxMachinesPerCluster)", field, p.Size, v1.MaxMachinesPerCluster)
 	}
 	if _, ok := InstanceTypes[p.InstanceType]; !ok {
 		return invalid("%s: unknown instance type %q (known: %s)", field, p.InstanceType, strings.Join(slices.Sorted(maps.Keys(InstanceTypes)), ", "))
@@ -157,10 +157,8 @@ func (p Pool) Validate(field string) error {
 		}
 		seen[z] = true
 	}
-	for k, v := range p.Labels {
-		if k == "" || len(k) > 253 || len(v) > 63 {
-			return invalid("%s: label %q=%q is not a valid Kubernetes label", field, k, v)
-		}
+	if err := validate.Labels(field+".additionalLabels", p.Labels); err != nil {
+		return invalid("%v", err) // they become the labels of the pool's nodes
 	}
 	for i, t := range p.Taints {
 		if t.Key == "" {

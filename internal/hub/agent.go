@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -206,20 +206,16 @@ func (s *Server) writeDesired(w http.ResponseWriter, r *http.Request, rec store.
 
 // agentPacks records the agent's per-pack report for the generation it applied.
 func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentPackReport
-	if err := decode(r, &in); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return err
 	}
-	if in.Generation <= 0 {
-		return errBadRequest("generation must be the cluster generation the packs were applied for")
-	}
-	for i, ps := range in.Packs {
-		if states := []string{v1.PackStateApplied, v1.PackStatePending, v1.PackStateFailed, v1.PackStateRemoved}; ps.Name == "" || !slices.Contains(states, ps.State) {
-			return errBadRequest("packs[%d]: name is required and state must be one of %s", i, strings.Join(states, ", "))
-		}
+	in, err := decodePackReport(body)
+	if err != nil {
+		return err
 	}
 	now := s.clock.Now()
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+	err = s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
 		if in.Generation < cl.Status.PacksGeneration {
 			return nil // a late report of an older generation changes nothing
 		}
@@ -245,25 +241,20 @@ var engineConditions = []string{clusters.ConditionInfrastructureReady, "ControlP
 // agentConditions sets conditions the agent observes inside the cluster (Palette's PATCH of
 // status/conditions); each change is an event.
 func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in []v1.ClusterCondition
-	if err := decode(r, &in); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return err
 	}
-	for i, c := range in {
-		switch {
-		case c.Type == "" || len(c.Type) > 64:
-			return errBadRequest("[%d].type is required (at most 64 characters)", i)
-		case slices.Contains(engineConditions, c.Type):
-			return errBadRequest("[%d]: condition %s is the hub's own; an agent cannot set it", i, c.Type)
-		case c.Status != "True" && c.Status != "False" && c.Status != "Unknown":
-			return errBadRequest("[%d].status %q must be True, False or Unknown", i, c.Status)
-		case len(c.Message) > 1024:
-			return errBadRequest("[%d].message is longer than 1024 characters", i)
-		}
+	in, err := decodeConditions(body)
+	if err != nil {
+		return err
 	}
 	now := s.clock.Now()
 	var changed []v1.ClusterCondition
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+	err = s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+		if err := checkAgentConditions(cl.Status.Conditions, in); err != nil {
+			return err
+		}
 		changed = changed[:0]
 		for _, c := range in {
 			if cl.Status.SetCondition(c.Type, c.Status, c.Reason, c.Message, now) {
@@ -298,19 +289,15 @@ func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p princ
 
 // agentServices records the cluster's application services as the agent sees them.
 func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in []v1.LoadBalancerService
-	if err := decode(r, &in); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return err
 	}
-	if len(in) > 10000 {
-		return errBadRequest("%d services in one report; at most 10000", len(in))
+	in, err := decodeServices(body)
+	if err != nil {
+		return err
 	}
-	for i, svc := range in {
-		if svc.Name == "" || len(svc.Name) > 253 || len(svc.Link) > 2048 {
-			return errBadRequest("[%d]: name is required (at most 253 characters) and link at most 2048", i)
-		}
-	}
-	err := s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
+	err = s.updateStatus(r.Context(), rec.UID, func(cl *clusters.Cluster) error {
 		cl.Status.Services = in
 		return nil
 	})
@@ -321,37 +308,33 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p princip
 	return nil
 }
 
-// maxNodes bounds one node report.
-const maxNodes = 10000
-
 // agentNodes records the agent's report of every node, which may come in pages; the engine judges
 // health from it.
 func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentNodeReport
-	body, err := s.readPage(r, reportNodes, &in)
+	body, err := s.readPage(r, reportNodes)
 	if err != nil {
 		return err
 	}
-	if len(in.Nodes) > maxNodes {
-		return errBadRequest("%d nodes in one report; at most %d", len(in.Nodes), maxNodes)
-	}
-	for i, n := range in.Nodes {
-		if n.Name == "" {
-			return errBadRequest("nodes[%d].name is required", i)
-		}
+	in, err := decodeNodePage(body)
+	if err != nil {
+		return err
 	}
 	changed := false
-	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, nil, func(q store.Queries, bodies [][]byte) error {
+	applied, err := s.receivePage(r.Context(), rec.UID, reportNodes, in.ReportPage, body, nil, func(q store.Queries, each eachPage) error {
 		nodes := []v1.NodeReport{}
-		for _, b := range bodies {
+		err := each(func(b []byte) error {
 			var pg v1.AgentNodeReport
 			if err := json.Unmarshal(b, &pg); err != nil {
 				return fmt.Errorf("decoding a held page of a node report: %w", err)
 			}
+			if err := checkNodes(pg.Nodes, len(nodes)); err != nil { // the pages together: the bound
+				return err
+			}
 			nodes = append(nodes, pg.Nodes...)
-		}
-		if len(nodes) > maxNodes {
-			return errBadRequest("%d nodes in one report; at most %d", len(nodes), maxNodes)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			changed = !slices.Equal(clusters.NodeProblems(cl.Status.Nodes), clusters.NodeProblems(nodes))

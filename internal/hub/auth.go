@@ -200,10 +200,10 @@ func (s *Server) login(r *http.Request, in v1.AuthLogin) (string, error) {
 	email := strings.ToLower(strings.TrimSpace(in.EmailID))
 	address := clientAddress(r)
 	if wait := s.loginsByAccount.Wait(email); wait > 0 {
-		return "", errTooManyLogins(wait, "this account has had %d failed logins within %s", LoginFailuresPerAccount, LoginWindow)
+		return "", errTooManyRequests(wait, "this account has had %d failed logins within %s", LoginFailuresPerAccount, LoginWindow)
 	}
 	if wait := s.loginsByAddress.Wait(address); wait > 0 {
-		return "", errTooManyLogins(wait, "your address has had %d failed logins within %s", LoginFailuresPerAddress, LoginWindow)
+		return "", errTooManyRequests(wait, "your address has had %d failed logins within %s", LoginFailuresPerAddress, LoginWindow)
 	}
 	tenantUID, err := s.store.GetSetting(ctx, settingTenantUID)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // MaxBodyBytes is the largest request body the hub reads.
-const MaxBodyBytes = 4 << 20
+const MaxBodyBytes = v1.MaxRequestBodyBytes
 
 // decode reads a JSON body into v. Unknown fields are ignored; malformed JSON is a 400 that names
 // the line and column.
@@ -62,40 +62,48 @@ type page struct {
 	limit, offset int
 }
 
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
+const defaultLimit = 50
 
+// parsePage reads limit, offset and continue. A limit over v1.MaxListLimit or an offset over
+// v1.MaxListOffset is refused rather than clamped, so that a client learns the bound instead of
+// getting less than it asked for.
 func parsePage(r *http.Request) (page, error) {
 	q := r.URL.Query()
 	p := page{limit: defaultLimit}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
+		switch {
+		case err != nil && !isRange(err) || n < 0:
 			return p, errBadRequest("limit %q must be a non-negative number", s)
-		}
-		if n > 0 {
-			p.limit = min(n, maxLimit)
+		case err != nil || n > v1.MaxListLimit:
+			return p, errBadRequest("limit %s is over the limit of %d (MaxListLimit)", s, v1.MaxListLimit)
+		case n > 0:
+			p.limit = n
 		}
 	}
 	if s := q.Get("offset"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
+		switch {
+		case err != nil && !isRange(err) || n < 0:
 			return p, errBadRequest("offset %q must be a non-negative number", s)
+		case err != nil || n > v1.MaxListOffset:
+			return p, errBadRequest("offset %s is over the limit of %d (MaxListOffset)", s, v1.MaxListOffset)
 		}
 		p.offset = n
 	}
 	if s := q.Get("continue"); s != "" {
 		b, err := base64.RawURLEncoding.DecodeString(s)
 		n, perr := strconv.Atoi(string(b))
-		if err != nil || perr != nil || n < 0 {
+		if err != nil || perr != nil || n < 0 || n > v1.MaxListOffset {
 			return p, errBadRequest("continue token %q is not one this hub issued", s)
 		}
 		p.offset = n
 	}
 	return p, nil
 }
+
+// isRange says whether a number failed to parse only for being too large (or too small).
+func isRange(err error) bool { return errors.Is(err, strconv.ErrRange) }
 
 // listMeta describes the page just served; Continue is empty on the last page.
 func (p page) listMeta(returned, total int) v1.ListMeta {

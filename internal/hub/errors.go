@@ -42,8 +42,9 @@ func errConflict(format string, args ...any) error {
 	return &apiError{http.StatusConflict, "Conflict", fmt.Sprintf(format, args...)}
 }
 
-// errTooManyLogins refuses a login that the throttle holds back, saying when to try again.
-func errTooManyLogins(wait time.Duration, format string, args ...any) error {
+// errTooManyRequests refuses a request that must wait, saying when to try again (in the message
+// and the Retry-After header).
+func errTooManyRequests(wait time.Duration, format string, args ...any) error {
 	wait = wait.Round(time.Second)
 	if wait < time.Second {
 		wait = time.Second
@@ -73,7 +74,7 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, true
 	case errors.As(err, &tooLarge):
 		return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-			fmt.Sprintf("request body is over the limit of %d bytes", tooLarge.Limit)}, true
+			fmt.Sprintf("request body is over the limit of %d bytes (MaxRequestBodyBytes)", tooLarge.Limit)}, true
 	case errors.Is(err, profiles.ErrInvalid), errors.Is(err, clusters.ErrInvalid):
 		return &apiError{http.StatusBadRequest, "InvalidArgument", err.Error()}, true
 	case errors.Is(err, store.ErrConflict):

@@ -14,6 +14,7 @@ import (
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
+	"github.com/easelhq/easel/internal/validate"
 )
 
 func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) error {
@@ -294,6 +295,9 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 			in.Spec.Expiry = limit
 		}
 	}
+	if err := validate.Annotations("metadata.annotations", in.Metadata.Annotations); err != nil {
+		return errBadRequest("%v", err)
+	}
 	key := secret.New("easel-")
 	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey, TenantUID: c.p.TenantUID, UserUID: owner,
 		Name: in.Metadata.Name, Hash: secret.Hash(key), ExpiresAt: in.Spec.Expiry, Active: true,
@@ -386,6 +390,9 @@ func (s *Server) updateAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 		cred.ExpiresAt = in.Spec.Expiry
 	}
 	if in.Metadata.Annotations != nil {
+		if err := validate.Annotations("metadata.annotations", in.Metadata.Annotations); err != nil {
+			return errBadRequest("%v", err)
+		}
 		cred.Annotations = in.Metadata.Annotations
 	}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {

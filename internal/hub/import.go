@@ -35,6 +35,9 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
 		return errBadRequest("%v", err)
 	}
+	if err := clusters.Metadata(in.Metadata.Labels, in.Metadata.Annotations); err != nil {
+		return err
+	}
 	now := s.clock.Now()
 	cl := clusters.Cluster{CloudType: generic.CloudType, CloudConfigUID: uid.New(), Labels: in.Metadata.Labels,
 		Annotations: in.Metadata.Annotations, Profiles: []clusters.ProfileRef{}, Pools: []clusters.Pool{},

@@ -32,6 +32,9 @@ func (s *Server) searchPacks(w http.ResponseWriter, r *http.Request, c *call) er
 			return err
 		}
 	}
+	if err := packs.FilterFromSpec(spec.Filter).Check(); err != nil {
+		return errBadRequest("%v", err)
+	}
 	writeJSON(w, http.StatusOK, s.catalog.SearchSpec(spec))
 	return nil
 }

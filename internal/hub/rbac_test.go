@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"mime/multipart"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/secret"
-	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
 
 // rbacFixture is what the RBAC matrix acts on: project P with a published profile and a Running
@@ -380,16 +378,10 @@ func TestRBACMatrix(t *testing.T) {
 		agentRoutes[r.Pattern] = r.Permission == "agent"
 	}
 
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			h := newTestHubWith(t, url, hub.Options{Providers: map[string]provider.Provider{"local": kubeconfigs{}}})
-			rbacMatrix(t, h, cases, agentRoutes)
-		})
+	withKubeconfigs := func() hub.Options {
+		return hub.Options{Providers: map[string]provider.Provider{"local": kubeconfigs{}}}
 	}
+	eachStoreWith(t, withKubeconfigs, func(t *testing.T, h *testHub) { rbacMatrix(t, h, cases, agentRoutes) })
 }
 
 func rbacMatrix(t *testing.T, h *testHub, cases []rbacCase, agentRoutes map[string]bool) {

@@ -3,8 +3,10 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -13,34 +15,44 @@ import (
 
 // Paged agent reports: no message an agent sends is over v1.MaxAgentMessageBytes, so a large
 // cluster's report comes in pages. The hub holds each page until all of its report's pages have
-// arrived, then applies them together in one transaction. Retried, duplicated and out-of-order
-// pages are harmless; a late page of an applied report is acknowledged and ignored.
+// arrived, then applies them together in one transaction, reading them back one at a time so that
+// it never holds a whole report's bodies at once. Retried, duplicated and out-of-order pages are
+// harmless; a late page of an applied report is acknowledged and ignored. A report has at most
+// v1.MaxReportPages pages and a cluster at most v1.MaxReportsInFlight reports partly sent.
 const (
 	reportNodes     = "nodes"
 	reportUsage     = "usage"
 	reportWorkloads = "workloads"
-	// maxReportPages bounds one report (10,000 pages of 1 MiB: far beyond any cluster).
-	maxReportPages = 10000
 	// stalePagesAfter is how long the pages of a report whose other pages never came are kept.
 	stalePagesAfter = 10 * time.Minute
+	// abandonedAfter is how long a report may go without a page before another report may take its
+	// place among the v1.MaxReportsInFlight: an agent sends a report's pages back to back.
+	abandonedAfter = time.Minute
 )
 
-// limitBody refuses a route's bodies over n bytes with 413, below the hub's global limit.
+// limitBody refuses a route's bodies over n bytes with 413, below the hub's global limit; the
+// message names v1.MaxAgentMessageBytes, the limit of the paged report routes that use it.
 func limitBody(n int64, h agentHandler) agentHandler {
 	return func(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
 		r.Body = http.MaxBytesReader(w, r.Body, n)
-		return h(w, r, p, rec)
+		err := h(w, r, p, rec)
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+				fmt.Sprintf("request body is over the limit of %d bytes (MaxAgentMessageBytes); send the report in pages", n)}
+		}
+		return err
 	}
 }
 
-// readPage reads and decodes one page of a report, recording its size.
-func (s *Server) readPage(r *http.Request, report string, v any) ([]byte, error) {
+// readPage reads one page of a report, recording its size.
+func (s *Server) readPage(r *http.Request, report string) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, err // a MaxBytesError becomes 413
 	}
 	s.reportPageBytes.WithLabelValues(report).Observe(float64(len(body)))
-	return body, decodeBody(body, v)
+	return body, nil
 }
 
 func checkPage(pg v1.ReportPage) error {
@@ -49,8 +61,10 @@ func checkPage(pg v1.ReportPage) error {
 		return errBadRequest("reportId is longer than 64 characters")
 	case pg.ReportID == "" && (pg.Page != 0 || pg.Pages > 1):
 		return errBadRequest("a report of several pages needs a reportId")
-	case pg.Pages < 0 || pg.Pages > maxReportPages || pg.Page < 0 || pg.Page >= max(pg.Pages, 1):
-		return errBadRequest("page %d of %d: page must be 0 to pages-1 and pages at most %d", pg.Page, pg.Pages, maxReportPages)
+	case pg.Pages > v1.MaxReportPages:
+		return errBadRequest("a report of %d pages is over the limit of %d pages (MaxReportPages)", pg.Pages, v1.MaxReportPages)
+	case pg.Pages < 0 || pg.Page < 0 || pg.Page >= max(pg.Pages, 1):
+		return errBadRequest("page %d of %d: page must be 0 to pages-1", pg.Page, pg.Pages)
 	}
 	return nil
 }
@@ -58,19 +72,24 @@ func checkPage(pg v1.ReportPage) error {
 // errApplied ends an assembly whose report another request applied meanwhile.
 var errApplied = errors.New("report applied already")
 
-// receivePage holds one page of a cluster's report; when it completes the report, apply gets the
-// bodies of all of its pages in page order inside one transaction. applied says whether the report
-// is applied (now or before); false means the page is held until the others arrive. check (may be
-// nil) can refuse a page of a report not applied yet before it is held. An error from check or
-// apply drops the report's pages: the agent sends the report anew.
+// eachPage calls fn with the body of every page of a whole report, in page order, one at a time;
+// an error from fn ends it.
+type eachPage func(fn func(body []byte) error) error
+
+// receivePage holds one page of a cluster's report; when it completes the report, apply reads the
+// bodies of all of its pages in page order through each, inside one transaction. applied says
+// whether the report is applied (now or before); false means the page is held until the others
+// arrive. check (may be nil) can refuse a page of a report not applied yet before it is held. An
+// error from check or apply drops the report's pages: the agent sends the report anew.
 func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg v1.ReportPage, body []byte,
-	check func() error, apply func(q store.Queries, bodies [][]byte) error) (applied bool, err error) {
+	check func() error, apply func(q store.Queries, each eachPage) error) (applied bool, err error) {
 	if err := checkPage(pg); err != nil {
 		return false, err
 	}
 	now := s.clock.Now()
+	one := func(fn func([]byte) error) error { return fn(body) }
 	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
-		return true, s.txRetrying(ctx, func(q store.Queries) error { return apply(q, [][]byte{body}) })
+		return true, s.txRetrying(ctx, func(q store.Queries) error { return apply(q, one) })
 	}
 	if pg.Pages > 1 {
 		if done, err := s.store.ReportApplied(ctx, clusterUID, report, pg.ReportID); err != nil || done {
@@ -82,6 +101,9 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 			}
 		}
 		if err := s.store.DropStaleReportPages(ctx, clusterUID, now.Add(-stalePagesAfter)); err != nil {
+			return false, err
+		}
+		if err := s.makeRoom(ctx, clusterUID, report, pg.ReportID, now); err != nil {
 			return false, err
 		}
 		held, err := s.store.PutReportPage(ctx, store.ReportPage{ClusterUID: clusterUID, Report: report,
@@ -99,20 +121,24 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 			return errApplied
 		}
 		if pg.Pages <= 1 {
-			return apply(q, [][]byte{body})
+			return apply(q, one)
 		}
-		pages, err := q.ReportPages(ctx, clusterUID, report, pg.ReportID)
-		if err != nil {
-			return err
-		}
-		bodies := make([][]byte, len(pages))
-		for i, p := range pages {
-			if p.Page != i || p.Pages != len(pages) {
-				return errBadRequest("the pages of report %s disagree on how many pages it has", pg.ReportID)
+		each := func(fn func([]byte) error) error {
+			for i := range pg.Pages {
+				p, err := q.ReportPage(ctx, clusterUID, report, pg.ReportID, i)
+				if errors.Is(err, store.ErrNotFound) || err == nil && p.Pages != pg.Pages {
+					return errBadRequest("the pages of report %s disagree on how many pages it has", pg.ReportID)
+				}
+				if err != nil {
+					return err
+				}
+				if err := fn(p.Body); err != nil {
+					return err
+				}
 			}
-			bodies[i] = p.Body
+			return nil
 		}
-		if err := apply(q, bodies); err != nil {
+		if err := apply(q, each); err != nil {
 			return err
 		}
 		return q.DeleteReportPages(ctx, clusterUID, report, pg.ReportID)
@@ -130,6 +156,36 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 		s.reportPages.WithLabelValues(report).Observe(float64(max(pg.Pages, 1)))
 	}
 	return err == nil, err
+}
+
+// makeRoom lets a page start a new report only while the cluster has fewer than
+// v1.MaxReportsInFlight reports partly sent. At the limit, reports abandoned for abandonedAfter
+// make room (least recently sent first); if none was, the page is refused with 429 and the agent
+// sends it again later. Two pages starting reports at the same moment may both pass: the bound
+// is loose by the requests in flight, never by what a client can pile up.
+func (s *Server) makeRoom(ctx context.Context, clusterUID, report, reportID string, now time.Time) error {
+	held, err := s.store.HeldReports(ctx, clusterUID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(held, func(h store.HeldReport) bool { return h.Report == report && h.ReportID == reportID }) {
+		return nil
+	}
+	// held comes least recently sent first.
+	for len(held) >= v1.MaxReportsInFlight && !held[0].LastReceived.After(now.Add(-abandonedAfter)) {
+		h := held[0]
+		s.log.Warn("Dropping an abandoned report to make room for a new one", "cluster", clusterUID, "report", h.Report,
+			"reportId", h.ReportID, "pages", h.Held, "lastReceived", h.LastReceived)
+		if err := s.store.DeleteReportPages(ctx, clusterUID, h.Report, h.ReportID); err != nil {
+			return err
+		}
+		held = held[1:]
+	}
+	if len(held) >= v1.MaxReportsInFlight {
+		return errTooManyRequests(abandonedAfter, "the cluster has %d reports partly sent; at most %d at once (MaxReportsInFlight): send the rest of one of them first",
+			len(held), v1.MaxReportsInFlight)
+	}
+	return nil
 }
 
 // pageAnswer answers a report page: 204 once the report is applied, 202 while it waits for its

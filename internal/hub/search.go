@@ -49,10 +49,21 @@ func searchOptions(spec v1.SearchFilterSummarySpec) (opts store.ListOptions, non
 	if strings.EqualFold(spec.Filter.Conjunction, "or") && nonEmpty > 1 {
 		return opts, false, errBadRequest("filter.conjunction \"or\" between filter groups is not supported; join groups with \"and\"")
 	}
+	values := 0 // every value is a condition of the query: they are bounded together
 	for gi, g := range spec.Filter.FilterGroups {
 		var group []store.Condition
 		for fi, item := range g.Filters {
 			field := fmt.Sprintf("filter.filterGroups[%d].filters[%d]", gi, fi)
+			values++
+			if sc := item.Condition.String; sc != nil {
+				values += len(sc.Match.Values) - 1
+				if err := checkFilterValues(field+".condition.string.match.values", sc.Match.Values); err != nil {
+					return opts, false, err
+				}
+			}
+			if values > v1.MaxFilterValues {
+				return opts, false, errBadRequest("the filter gives more than %d values (MaxFilterValues)", v1.MaxFilterValues)
+			}
 			if item.Property == "isDeleted" {
 				if item.Condition.Bool == nil {
 					return opts, false, errBadRequest("%s: isDeleted needs a bool condition", field)
@@ -98,6 +109,20 @@ func searchOptions(spec v1.SearchFilterSummarySpec) (opts store.ListOptions, non
 		}
 	}
 	return opts, none, nil
+}
+
+// checkFilterValues refuses a filter's list of values over v1.MaxFilterValues, or with a value
+// over v1.MaxFilterValueLength.
+func checkFilterValues(field string, values []string) error {
+	if len(values) > v1.MaxFilterValues {
+		return errBadRequest("%s gives %d values; at most %d (MaxFilterValues)", field, len(values), v1.MaxFilterValues)
+	}
+	for i, v := range values {
+		if len(v) > v1.MaxFilterValueLength {
+			return errBadRequest("%s[%d] is longer than %d characters (MaxFilterValueLength)", field, i, v1.MaxFilterValueLength)
+		}
+	}
+	return nil
 }
 
 func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -189,7 +189,7 @@ func TestUsersCannotExtendTheirOwnKeys(t *testing.T) {
 }
 
 func TestKubeconfigDownloadsNeedClusterAdminAndAreAudited(t *testing.T) {
-	h := newTestHubWith(t, filepath.Join(t.TempDir(), "easel.db"), hub.Options{Providers: map[string]provider.Provider{"local": kubeconfigs{}}})
+	h := newTestHub(t, filepath.Join(t.TempDir(), "easel.db"), hub.Options{Providers: map[string]provider.Provider{"local": kubeconfigs{}}})
 	f := &rbacFixture{t: t, h: h, project: h.defaultPrj}
 	f.profile = h.admin().in(f.project).publishedProfile("base")
 	uid, _ := f.runningCluster("web")

@@ -33,24 +33,29 @@ type testHub struct {
 
 // eachStore runs fn against a hub on SQLite and a hub on PostgreSQL.
 func eachStore(t *testing.T, fn func(t *testing.T, h *testHub)) {
+	eachStoreWith(t, func() hub.Options { return hub.Options{} }, fn)
+}
+
+// eachStoreWith is eachStore with the hub options opts makes (a new fake clock for each store).
+func eachStoreWith(t *testing.T, opts func() hub.Options, fn func(t *testing.T, h *testHub)) {
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			url := filepath.Join(t.TempDir(), "easel.db")
 			if name == "postgres" {
 				url = pgtest.DSN(t)
 			}
-			fn(t, newTestHub(t, url))
+			fn(t, newTestHub(t, url, opts()))
 		})
 	}
 }
 
-func newTestHub(t *testing.T, url string) *testHub {
+// newTestHub starts a hub on the store at url, with the options given (at most one).
+func newTestHub(t *testing.T, url string, opts ...hub.Options) *testHub {
 	t.Helper()
-	return newTestHubWith(t, url, hub.Options{})
-}
-
-func newTestHubWith(t *testing.T, url string, o hub.Options) *testHub {
-	t.Helper()
+	var o hub.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, url)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,19 +17,16 @@ import (
 	"github.com/easelhq/easel/internal/usage"
 )
 
-// maxUsageNodes bounds one usage report.
-const maxUsageNodes = maxNodes
-
 // agentUsage records one usage sample, which may come in pages: the cluster's current figures,
 // its series, and which nodes are over a threshold. A sample is applied once: a retried, repeated
 // or late one changes nothing.
 func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentUsageReport
-	body, err := s.readPage(r, reportUsage, &in)
+	body, err := s.readPage(r, reportUsage)
 	if err != nil {
 		return err
 	}
-	if err := validateUsage(in); err != nil {
+	in, err := decodeUsagePage(body)
+	if err != nil {
 		return err
 	}
 	ps, err := projects.Load(r.Context(), s.store, rec.ProjectUID)
@@ -40,15 +36,22 @@ func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal,
 	th := ps.Thresholds()
 	now := s.clock.Now()
 	wake := false
-	applied, err := s.receivePage(r.Context(), rec.UID, reportUsage, in.ReportPage, body, nil, func(q store.Queries, bodies [][]byte) error {
+	applied, err := s.receivePage(r.Context(), rec.UID, reportUsage, in.ReportPage, body, nil, func(q store.Queries, each eachPage) error {
 		sample := in
 		sample.Nodes = nil
-		for _, b := range bodies {
+		err := each(func(b []byte) error {
 			var pg v1.AgentUsageReport
 			if err := json.Unmarshal(b, &pg); err != nil {
 				return fmt.Errorf("decoding a held page of a usage report: %w", err)
 			}
+			if n := len(sample.Nodes) + len(pg.Nodes); n > v1.MaxReportedNodes { // stop before holding more
+				return errBadRequest("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
+			}
 			sample.Nodes = append(sample.Nodes, pg.Nodes...)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if err := validateUsage(sample); err != nil { // the pages together: the bound, unique names
 			return err
@@ -79,36 +82,6 @@ func overKeys(over []usage.Over) []string {
 		out[i] = o.Node + "/" + o.Resource
 	}
 	return out
-}
-
-func validateUsage(in v1.AgentUsageReport) error {
-	switch {
-	case in.Run == "" || len(in.Run) > 64:
-		return errBadRequest("run is required (at most 64 characters)")
-	case in.Seq < 1:
-		return errBadRequest("seq must be at least 1")
-	case len(in.Nodes) > maxUsageNodes:
-		return errBadRequest("%d nodes in one usage report; at most %d", len(in.Nodes), maxUsageNodes)
-	case len(in.Source) > 64 || len(in.Error) > 4096:
-		return errBadRequest("source is at most 64 characters and error at most 4096")
-	}
-	seen := make(map[string]bool, len(in.Nodes))
-	for i, n := range in.Nodes {
-		if n.Name == "" || len(n.Name) > 253 || seen[n.Name] {
-			return errBadRequest("nodes[%d]: name is required, at most 253 characters and unique", i)
-		}
-		seen[n.Name] = true
-		if n.Role != usage.RoleControlPlane && n.Role != "worker" {
-			return errBadRequest("nodes[%d].role %q must be control-plane or worker", i, n.Role)
-		}
-		for _, v := range []float64{n.CPUUsage, n.CPURequest, n.CPUAllocatable, n.MemoryUsage, n.MemoryRequest,
-			n.MemoryAllocatable, n.DiskUsage, n.DiskCapacity} {
-			if v < 0 || math.IsInf(v, 0) {
-				return errBadRequest("nodes[%d] (%s): usage figures must be finite and not negative", i, n.Name)
-			}
-		}
-	}
-	return nil
 }
 
 // projectClusterSettings answers GET /v1/projects/{uid}/preferences/clusterSettings.
@@ -221,7 +194,10 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	if v := q.Get("metricKind"); v != "" {
 		kinds = strings.Split(v, ",")
 	}
-	for _, k := range kinds {
+	for i, k := range kinds {
+		if slices.Contains(kinds[:i], k) {
+			return errBadRequest("metricKind %q is listed twice", k) // each kind is a series of up to maxMetricPoints
+		}
 		if _, ok := metricKinds[k]; !ok {
 			valid := make([]string, 0, len(metricKinds))
 			for name := range metricKinds {
@@ -268,7 +244,9 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	if parseBool(q.Get("includeControlPlaneMachines")) || parseBool(q.Get("includeMasterMachines")) {
 		series = append(series, usage.SeriesControlPlane)
 	}
-	if node := q.Get("node"); node != "" {
+	if node := q.Get("node"); len(node) > v1.MaxNodeNameLength {
+		return errBadRequest("node is longer than %d characters (MaxNodeNameLength)", v1.MaxNodeNameLength)
+	} else if node != "" {
 		series = []string{usage.NodeSeries(node)}
 	}
 	points, err := s.sumSeries(r.Context(), rec.UID, series, step, start, end)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,21 +18,13 @@ import (
 // cluster's workloads, a delta patches those of the report it builds on (409 when the hub does not
 // hold that one), and a report with disabled set says the agent turned the report off.
 func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
-	var in v1.AgentWorkloadReport
-	body, err := s.readPage(r, reportWorkloads, &in)
+	body, err := s.readPage(r, reportWorkloads)
 	if err != nil {
 		return err
 	}
-	switch {
-	case in.ReportID == "":
-		return errBadRequest("reportId is required: deltas name the report they build on by it")
-	case in.Disabled && (len(in.Items) > 0 || in.Base != "" || in.Pages > 1):
-		return errBadRequest("a report saying the workload report is disabled carries no items")
-	}
-	for i, it := range in.Items {
-		if err := checkWorkloadItem(it, in.Base != ""); err != nil {
-			return errBadRequest("items[%d]: %v", i, err)
-		}
+	in, err := decodeWorkloadPage(body)
+	if err != nil {
+		return err
 	}
 	// A stale delta is refused at its first page rather than after holding all of them.
 	checkBase := func() error {
@@ -48,32 +41,8 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 		return nil
 	}
 	now := s.clock.Now()
-	applied, err := s.receivePage(r.Context(), rec.UID, reportWorkloads, in.ReportPage, body, checkBase, func(q store.Queries, bodies [][]byte) error {
+	applied, err := s.receivePage(r.Context(), rec.UID, reportWorkloads, in.ReportPage, body, checkBase, func(q store.Queries, each eachPage) error {
 		ctx := r.Context()
-		byKey := map[[3]string]store.Workload{}
-		var deleted []store.Workload
-		for _, b := range bodies {
-			var pg v1.AgentWorkloadReport
-			if err := json.Unmarshal(b, &pg); err != nil {
-				return fmt.Errorf("decoding a held page of a workload report: %w", err)
-			}
-			if pg.Base != in.Base {
-				return errBadRequest("the pages of report %s disagree on the report they build on", in.ReportID)
-			}
-			for _, it := range pg.Items {
-				key := [3]string{it.Kind, it.Namespace, it.Name}
-				if it.Deleted {
-					delete(byKey, key)
-					deleted = append(deleted, store.Workload{Kind: it.Kind, Namespace: it.Namespace, Name: it.Name})
-					continue
-				}
-				doc, err := json.Marshal(it)
-				if err != nil {
-					return err
-				}
-				byKey[key] = store.Workload{Kind: it.Kind, Namespace: it.Namespace, Name: it.Name, Doc: doc}
-			}
-		}
 		st, err := q.WorkloadState(ctx, rec.UID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -82,17 +51,23 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 			err = q.DeleteAllWorkloads(ctx, rec.UID)
 		} else if st.ReportID != in.Base {
 			return errStaleBase(reportWorkloads, in.Base)
-		} else {
-			err = q.DeleteWorkloads(ctx, rec.UID, deleted)
 		}
 		if err != nil {
 			return err
 		}
-		upserts := make([]store.Workload, 0, len(byKey))
-		for _, wl := range byKey {
-			upserts = append(upserts, wl)
-		}
-		if err := q.UpsertWorkloads(ctx, rec.UID, upserts); err != nil {
+		// Pages are written one at a time, in order, so that a large report is never all in memory;
+		// the transaction still makes the report appear whole or not at all.
+		err = each(func(b []byte) error {
+			var pg v1.AgentWorkloadReport
+			if err := json.Unmarshal(b, &pg); err != nil {
+				return fmt.Errorf("decoding a held page of a workload report: %w", err)
+			}
+			if pg.Base != in.Base {
+				return errBadRequest("the pages of report %s disagree on the report they build on", in.ReportID)
+			}
+			return writeWorkloadPage(ctx, q, rec.UID, pg.Items)
+		})
+		if err != nil {
 			return err
 		}
 		return q.PutWorkloadState(ctx, store.WorkloadState{ClusterUID: rec.UID, ReportID: in.ReportID,
@@ -105,19 +80,33 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 	return nil
 }
 
-// checkWorkloadItem validates one reported workload; in a delta, items may be deletions.
-func checkWorkloadItem(it v1.WorkloadItem, delta bool) error {
-	switch {
-	case !slices.Contains(v1.WorkloadKinds, it.Kind):
-		return fmt.Errorf("kind %q is not one of %s", it.Kind, strings.Join(v1.WorkloadKinds, ", "))
-	case it.Name == "" || len(it.Name) > 253:
-		return errors.New("name is required (at most 253 characters)")
-	case (it.Kind == v1.WorkloadNamespace) != (it.Namespace == "") || len(it.Namespace) > 63:
-		return errors.New("namespace is required for every kind but namespace (at most 63 characters)")
-	case it.Deleted && !delta:
-		return errors.New("a full report lists what exists; deletions belong in deltas")
+// writeWorkloadPage writes one page of a workload report: its upserts and, in a delta, its
+// deletions. Within a page the last word on a workload wins, as it would across pages.
+func writeWorkloadPage(ctx context.Context, q store.Queries, clusterUID string, items []v1.WorkloadItem) error {
+	byKey := make(map[[3]string]store.Workload, len(items))
+	for _, it := range items {
+		wl := store.Workload{Kind: it.Kind, Namespace: it.Namespace, Name: it.Name}
+		if !it.Deleted {
+			doc, err := json.Marshal(it)
+			if err != nil {
+				return err
+			}
+			wl.Doc = doc
+		}
+		byKey[[3]string{it.Kind, it.Namespace, it.Name}] = wl
 	}
-	return nil
+	var upserts, deleted []store.Workload
+	for _, wl := range byKey {
+		if wl.Doc == nil {
+			deleted = append(deleted, wl)
+		} else {
+			upserts = append(upserts, wl)
+		}
+	}
+	if err := q.DeleteWorkloads(ctx, clusterUID, deleted); err != nil {
+		return err
+	}
+	return q.UpsertWorkloads(ctx, clusterUID, upserts)
 }
 
 // clusterWorkloads serves POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}: one page of
@@ -147,6 +136,9 @@ func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	f := store.WorkloadFilter{ClusterUID: rec.UID, Kind: kind, Limit: pg.limit, Offset: pg.offset}
 	if spec.Filter != nil {
+		if err := checkFilterValues("filter.namespaces", spec.Filter.Namespaces); err != nil {
+			return err
+		}
 		f.Namespaces = spec.Filter.Namespaces
 	}
 	st, err := s.store.WorkloadState(r.Context(), rec.UID)

@@ -83,6 +83,34 @@ func matchCloudTypes(want, have []string) bool {
 	return false
 }
 
+// Check refuses a filter that gives more than v1.MaxFilterValues values, or a value longer than
+// v1.MaxFilterValueLength: every value is compared with every pack, so a search costs their number.
+func (f Filter) Check() error {
+	n := 0
+	for _, list := range [][]string{f.Names, f.UIDs, f.Versions, f.Layers, f.AddonTypes, f.AddonSubTypes, f.Types, f.CloudTypes, f.RegistryUIDs} {
+		for _, v := range list {
+			if len(v) > v1.MaxFilterValueLength {
+				return fmt.Errorf("filter value %.40q… is longer than %d characters (MaxFilterValueLength)", v, v1.MaxFilterValueLength)
+			}
+		}
+		n += len(list)
+	}
+	for _, m := range []StringMatch{f.Name, f.DisplayName} {
+		for _, v := range []string{m.Eq, m.Ne, m.BeginsWith, m.Contains} {
+			if len(v) > v1.MaxFilterValueLength {
+				return fmt.Errorf("filter value %.40q… is longer than %d characters (MaxFilterValueLength)", v, v1.MaxFilterValueLength)
+			}
+			if v != "" {
+				n++
+			}
+		}
+	}
+	if n > v1.MaxFilterValues {
+		return fmt.Errorf("the filter gives %d values; at most %d (MaxFilterValues)", n, v1.MaxFilterValues)
+	}
+	return nil
+}
+
 // Search returns the packs that match f, in the order of All.
 func (c *Catalog) Search(f Filter) []Pack {
 	var out []Pack
@@ -151,6 +179,9 @@ func ParseFilters(expr string) (Filter, error) {
 		if ok {
 			values = []string{strings.TrimSpace(value)}
 		} else if field, value, ok = strings.Cut(cond, "_in_"); ok {
+			if n := strings.Count(value, ",") + 1; n > v1.MaxFilterValues { // refused before it is split
+				return Filter{}, fmt.Errorf("filters: %s gives %d values; at most %d (MaxFilterValues)", strings.TrimSpace(field), n, v1.MaxFilterValues)
+			}
 			values = strings.Split(value, ",")
 			for i := range values {
 				values[i] = strings.TrimSpace(values[i])
@@ -190,6 +221,9 @@ func ParseFilters(expr string) (Filter, error) {
 			return Filter{}, fmt.Errorf("filters: field %q given twice", field)
 		}
 		*dst = values
+	}
+	if err := f.Check(); err != nil {
+		return Filter{}, fmt.Errorf("filters: %w", err)
 	}
 	return f, nil
 }

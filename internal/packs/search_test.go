@@ -136,6 +136,33 @@ func TestSearchSpec(t *testing.T) {
 	}
 }
 
+// The filter of POST /v1/packs/search has the same bounds as the filters query parameter.
+func TestFilterCheck(t *testing.T) {
+	hundred := make([]string, 100)
+	for i := range hundred {
+		hundred[i] = "os"
+	}
+	long := strings.Repeat("k", 254)
+	for _, tt := range []struct {
+		name    string
+		spec    *v1.PackFilterSpec
+		wantErr string
+	}{
+		{"100 values", &v1.PackFilterSpec{Layer: hundred}, ""},
+		{"101 values over two fields", &v1.PackFilterSpec{Layer: hundred, Type: []string{"spectro"}}, "101 values; at most 100 (MaxFilterValues)"},
+		{"string conditions count", &v1.PackFilterSpec{Layer: hundred, Name: &v1.FilterString{Contains: new(string)}, DisplayName: &v1.FilterString{Eq: &hundred[0]}}, "101 values"},
+		{"a long list value", &v1.PackFilterSpec{Environment: []string{long}}, "(MaxFilterValueLength)"},
+		{"a long string condition", &v1.PackFilterSpec{Name: &v1.FilterString{BeginsWith: &long}}, "(MaxFilterValueLength)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := packs.FilterFromSpec(tt.spec).Check()
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Check = %v, want error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestParseFilters(t *testing.T) {
 	c := catalog(t)
 	k8s, _ := c.Find("kubernetes", "1.33.8")
@@ -156,6 +183,12 @@ func TestParseFilters(t *testing.T) {
 		{"spec.bogus=1", nil, "unknown field"},
 		{"spec.name", nil, "neither"},
 		{"spec.name=aANDspec.name=b", nil, "twice"},
+		// 100 values of 253 characters at most, in one condition or over several.
+		{"spec.layer_in_" + strings.Repeat("a,", 99) + "os", []string{"ubuntu/22.04", "ubuntu/24.04"}, ""},
+		{"spec.layer_in_" + strings.Repeat("a,", 100) + "os", nil, "gives 101 values; at most 100 (MaxFilterValues)"},
+		{"spec.layer_in_" + strings.Repeat("a,", 60) + "osANDspec.version_in_" + strings.Repeat("1,", 40) + "2", nil, "the filter gives 102 values; at most 100 (MaxFilterValues)"},
+		{"spec.name=" + strings.Repeat("k", 253), nil, ""},
+		{"spec.name=" + strings.Repeat("k", 254), nil, "longer than 253 characters (MaxFilterValueLength)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {

@@ -79,6 +79,12 @@ func FromEntity(e v1.ClusterProfileEntity, catalog *packs.Catalog) (Profile, err
 	if err := validate.Name("metadata.name", p.Name); err != nil {
 		return p, invalid("%v", err)
 	}
+	if err := validate.Labels("metadata.labels", p.Labels); err != nil {
+		return p, invalid("%v", err)
+	}
+	if err := validate.Annotations("metadata.annotations", p.Annotations); err != nil {
+		return p, invalid("%v", err)
+	}
 	if p.Version == "" {
 		p.Version = "1.0.0"
 	}

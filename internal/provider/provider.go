@@ -51,6 +51,15 @@ type Provider interface {
 	Delete(ctx context.Context, c Cluster) error
 }
 
+// Reserver is implemented by providers with a capacity of their own (the local provider's vCPU
+// limit, like a cloud's quota). The engine reserves what a cluster's pools ask for before it
+// records the machines to make, so that a pool far beyond the capacity records none.
+type Reserver interface {
+	// Reserve takes the capacity the cluster's pools need, ErrQuota when it does not fit. It is
+	// idempotent, and a smaller spec gives back what it no longer needs.
+	Reserve(ctx context.Context, c Cluster) error
+}
+
 // CertificateReporter is implemented by providers that run a cluster's control plane themselves and
 // so know its certificates (the local provider). The engine records what it reports in the
 // cluster's status, where the API shows the expiries (GET …/k8certificates).

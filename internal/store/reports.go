@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,13 +24,25 @@ type ReportPage struct {
 	ReceivedAt time.Time
 }
 
+// HeldReport is a report of which some pages are held: how many, and when the newest came.
+type HeldReport struct {
+	Report       string
+	ReportID     string
+	Held         int
+	LastReceived time.Time
+}
+
 // ReportQueries hold the pages of agent reports until each report is whole.
 type ReportQueries interface {
 	// PutReportPage stores a page unless it is already held (a retried page changes nothing) and
 	// returns how many distinct pages of its report are held.
 	PutReportPage(ctx context.Context, p ReportPage) (held int, err error)
-	// ReportPages returns a report's held pages in page order.
-	ReportPages(ctx context.Context, clusterUID, report, reportID string) ([]ReportPage, error)
+	// ReportPage returns one held page of a report, ErrNotFound if it is not held. A whole report
+	// is read a page at a time, so that applying it never holds every page's body at once.
+	ReportPage(ctx context.Context, clusterUID, report, reportID string, page int) (ReportPage, error)
+	// HeldReports lists a cluster's reports of which some pages are held, the one whose newest
+	// page is oldest first.
+	HeldReports(ctx context.Context, clusterUID string) ([]HeldReport, error)
 	DeleteReportPages(ctx context.Context, clusterUID, report, reportID string) error
 	// DropStaleReportPages drops a cluster's pages received before the given time: reports whose
 	// other pages never came.
@@ -58,25 +72,42 @@ func (q queries) PutReportPage(ctx context.Context, p ReportPage) (int, error) {
 	return held, nil
 }
 
-func (q queries) ReportPages(ctx context.Context, clusterUID, report, reportID string) ([]ReportPage, error) {
-	rows, err := q.query(ctx, `SELECT page, pages, body, received_at FROM report_pages
-		WHERE cluster_uid = ? AND report = ? AND report_id = ? ORDER BY page`, clusterUID, report, reportID)
+func (q queries) ReportPage(ctx context.Context, clusterUID, report, reportID string, page int) (ReportPage, error) {
+	p := ReportPage{ClusterUID: clusterUID, Report: report, ReportID: reportID, Page: page}
+	var (
+		body string
+		at   int64
+	)
+	err := q.queryRow(ctx, `SELECT pages, body, received_at FROM report_pages
+		WHERE cluster_uid = ? AND report = ? AND report_id = ? AND page = ?`, clusterUID, report, reportID, page).Scan(&p.Pages, &body, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the pages of %s report %s: %w", report, reportID, err)
+		return p, fmt.Errorf("reading page %d of %s report %s: %w", page, report, reportID, err)
+	}
+	p.Body, p.ReceivedAt = []byte(body), fromMicros(at)
+	return p, nil
+}
+
+func (q queries) HeldReports(ctx context.Context, clusterUID string) ([]HeldReport, error) {
+	rows, err := q.query(ctx, `SELECT report, report_id, COUNT(*), MAX(received_at) FROM report_pages
+		WHERE cluster_uid = ? GROUP BY report, report_id ORDER BY MAX(received_at), report, report_id`, clusterUID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the held reports of %s: %w", clusterUID, err)
 	}
 	defer rows.Close()
-	var out []ReportPage
+	var out []HeldReport
 	for rows.Next() {
-		p := ReportPage{ClusterUID: clusterUID, Report: report, ReportID: reportID}
 		var (
-			body string
-			at   int64
+			h  HeldReport
+			at int64
 		)
-		if err := rows.Scan(&p.Page, &p.Pages, &body, &at); err != nil {
-			return nil, err
+		if err := rows.Scan(&h.Report, &h.ReportID, &h.Held, &at); err != nil {
+			return nil, fmt.Errorf("listing the held reports of %s: %w", clusterUID, err)
 		}
-		p.Body, p.ReceivedAt = []byte(body), fromMicros(at)
-		out = append(out, p)
+		h.LastReceived = fromMicros(at)
+		out = append(out, h)
 	}
 	return out, rows.Err()
 }

@@ -27,9 +27,29 @@ func TestReportPages(t *testing.T) {
 			t.Fatalf("pages held after each put = %v, want [1 2 2]", held)
 		}
 		put("c1", "r1", 1, t0)
-		pages, err := s.ReportPages(ctx, "c1", "workloads", "r1")
-		if err != nil || len(pages) != 3 || string(pages[0].Body) != `{"page":0}` || pages[2].Page != 2 || pages[1].Pages != 3 {
-			t.Fatalf("ReportPages = %+v, %v", pages, err)
+		// A report is read a page at a time; a page not held is ErrNotFound.
+		for i := range 3 {
+			pg, err := s.ReportPage(ctx, "c1", "workloads", "r1", i)
+			if err != nil || string(pg.Body) != fmt.Sprintf(`{"page":%d}`, i) || pg.Page != i || pg.Pages != 3 || !pg.ReceivedAt.Equal(t0) {
+				t.Fatalf("ReportPage(r1, %d) = %+v, %v", i, pg, err)
+			}
+		}
+		if _, err := s.ReportPage(ctx, "c1", "workloads", "r1", 3); err != store.ErrNotFound {
+			t.Fatalf("ReportPage of a page not held: %v, want ErrNotFound", err)
+		}
+		// held is how many pages of a cluster's report are held (0: none).
+		held := func(cluster, id string) int {
+			t.Helper()
+			reports, err := s.HeldReports(ctx, cluster)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range reports {
+				if r.ReportID == id {
+					return r.Held
+				}
+			}
+			return 0
 		}
 
 		// Pages of reports that never complete are dropped once stale; newer ones stay.
@@ -38,14 +58,21 @@ func TestReportPages(t *testing.T) {
 		if err := s.DropStaleReportPages(ctx, "c1", t0.Add(-10*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if p, _ := s.ReportPages(ctx, "c1", "workloads", "old"); len(p) != 0 {
-			t.Fatalf("stale pages of c1 still held: %d", len(p))
+		if n := held("c1", "old"); n != 0 {
+			t.Fatalf("stale pages of c1 still held: %d", n)
 		}
-		if p, _ := s.ReportPages(ctx, "c2", "workloads", "old"); len(p) != 1 {
-			t.Fatalf("another cluster's pages were dropped: %d held", len(p))
+		if n := held("c2", "old"); n != 1 {
+			t.Fatalf("another cluster's pages were dropped: %d held", n)
 		}
-		if p, _ := s.ReportPages(ctx, "c1", "workloads", "r1"); len(p) != 3 {
-			t.Fatalf("recent pages dropped: %d held", len(p))
+		if n := held("c1", "r1"); n != 3 {
+			t.Fatalf("recent pages dropped: %d held", n)
+		}
+		// The held reports come the least recently sent first.
+		put("c1", "r2", 0, t0.Add(-time.Minute))
+		reports, err := s.HeldReports(ctx, "c1")
+		if err != nil || len(reports) != 2 || reports[0].ReportID != "r2" || reports[0].Held != 1 || reports[1].ReportID != "r1" ||
+			reports[1].Held != 3 || !reports[1].LastReceived.Equal(t0) || reports[1].Report != "workloads" {
+			t.Fatalf("HeldReports = %+v, %v; want r2 (1 page) then r1 (3 pages)", reports, err)
 		}
 
 		// A report is applied once; the newest ReportsKept are remembered.
@@ -83,7 +110,7 @@ func TestReportPages(t *testing.T) {
 		if applied, _ := s.ReportApplied(ctx, "c1", "workloads", "r19"); applied {
 			t.Error("applied reports of a deleted cluster are remembered")
 		}
-		if p, _ := s.ReportPages(ctx, "c2", "workloads", "old"); len(p) != 1 {
+		if n := held("c2", "old"); n != 1 {
 			t.Error("deleting c1 dropped c2's pages")
 		}
 	})

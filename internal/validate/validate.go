@@ -1,4 +1,5 @@
-// Package validate holds the checks shared by every API input: names and YAML documents.
+// Package validate holds the checks shared by every API input: names, labels and annotations,
+// and YAML documents.
 package validate
 
 import (
@@ -6,9 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	v1 "github.com/easelhq/easel/api/v1"
 )
 
 var dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -53,4 +59,76 @@ func YAMLDocuments(s string) ([]any, error) {
 			docs = append(docs, doc)
 		}
 	}
+}
+
+var (
+	labelName  = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	dnsSubname = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+)
+
+// Labels checks labels as Kubernetes does — each key an optional DNS-subdomain prefix and a name
+// (LabelKey), each value at most v1.MaxLabelValueLength characters of the same alphabet as a
+// name, or empty — and that there are at most v1.MaxLabels of them.
+func Labels(field string, labels map[string]string) error {
+	if len(labels) > v1.MaxLabels {
+		return fmt.Errorf("%s: %d labels; at most %d (MaxLabels)", field, len(labels), v1.MaxLabels)
+	}
+	for _, k := range sortedKeys(labels) {
+		if err := LabelKey(field, k); err != nil {
+			return err
+		}
+		v := labels[k]
+		switch {
+		case len(v) > v1.MaxLabelValueLength:
+			return fmt.Errorf("%s: the value of label %s is longer than %d characters (MaxLabelValueLength)", field, k, v1.MaxLabelValueLength)
+		case v != "" && !labelName.MatchString(v):
+			return fmt.Errorf("%s: the value %q of label %s must be letters, digits, '-', '_' and '.', starting and ending with a letter or digit", field, v, k)
+		}
+	}
+	return nil
+}
+
+// Annotations checks annotations as Kubernetes does: keys as label keys, the keys and values
+// together at most v1.MaxAnnotationBytes, and at most v1.MaxAnnotations of them.
+func Annotations(field string, annotations map[string]string) error {
+	if len(annotations) > v1.MaxAnnotations {
+		return fmt.Errorf("%s: %d annotations; at most %d (MaxAnnotations)", field, len(annotations), v1.MaxAnnotations)
+	}
+	size := 0
+	for _, k := range sortedKeys(annotations) {
+		if err := LabelKey(field, k); err != nil {
+			return err
+		}
+		size += len(k) + len(annotations[k])
+	}
+	if size > v1.MaxAnnotationBytes {
+		return fmt.Errorf("%s: %d bytes of annotations; at most %d (MaxAnnotationBytes)", field, size, v1.MaxAnnotationBytes)
+	}
+	return nil
+}
+
+// LabelKey checks a label or annotation key "[prefix/]name": the prefix a DNS subdomain of at
+// most v1.MaxLabelKeyPrefixLength characters, the name at most v1.MaxLabelNameLength
+// alphanumerics, '-', '_' and '.', starting and ending with an alphanumeric.
+func LabelKey(field, key string) error {
+	prefix, name, hasPrefix := strings.Cut(key, "/")
+	if !hasPrefix {
+		prefix, name = "", key
+	}
+	switch {
+	case hasPrefix && len(prefix) > v1.MaxLabelKeyPrefixLength:
+		return fmt.Errorf("%s: the prefix of key %.80q… is longer than %d characters (MaxLabelKeyPrefixLength)", field, key, v1.MaxLabelKeyPrefixLength)
+	case hasPrefix && !dnsSubname.MatchString(prefix):
+		return fmt.Errorf("%s: the prefix of key %q must be a DNS subdomain (lower-case letters, digits, '-' and '.')", field, key)
+	case len(name) > v1.MaxLabelNameLength:
+		return fmt.Errorf("%s: the name of key %.80q… is longer than %d characters (MaxLabelNameLength)", field, key, v1.MaxLabelNameLength)
+	case !labelName.MatchString(name):
+		return fmt.Errorf("%s: key %q must be [prefix/]name, the name letters, digits, '-', '_' and '.', starting and ending with a letter or digit", field, key)
+	}
+	return nil
+}
+
+// sortedKeys makes the first problem reported the same at every try.
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
 }

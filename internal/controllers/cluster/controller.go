@@ -125,6 +125,13 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	// Machines are recorded before they are created: a crash in between never duplicates one.
 	add, remove := clusters.PlanMachines(cl, now, uid.New)
 	if len(add) > 0 {
+		// The capacity is taken first: a pool scaled far beyond it records nothing that could not
+		// be made, and says why.
+		if r, ok := prov.(provider.Reserver); ok {
+			if err := r.Reserve(ctx, provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: *cl}); err != nil {
+				return c.infrastructureNotReady(log, p, rec, cl, err), nil
+			}
+		}
 		cl.Status.Machines = append(cl.Status.Machines, add...)
 		for _, m := range add {
 			c.event(p, rec, v1.SeverityInfo, "MachineCreating", fmt.Sprintf("Creating machine %s in pool %s (%s, %s)", m.Name, m.Pool, m.InstanceType, m.Zone))
@@ -135,16 +142,7 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 	// After repave: the provider carries out a certificate renewal only once its repave may run.
 	pc := provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: *cl}
 	if err := prov.EnsureControlPlane(ctx, pc); err != nil {
-		reason, severity, retry := "ControlPlaneNotReady", v1.SeverityWarning, Poll
-		switch {
-		case errors.Is(err, provider.ErrQuota):
-			reason, severity, retry = "QuotaExceeded", v1.SeverityError, QuotaRetry
-		case errors.Is(err, k8sbin.ErrMissing):
-			reason, severity, retry = "BinariesMissing", v1.SeverityError, QuotaRetry
-		}
-		c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "False", reason, err.Error(), severity)
-		log.Info("Waiting for the control plane", "reason", reason, "err", err)
-		return engine.Result{RequeueAfter: retry}, nil
+		return c.infrastructureNotReady(log, p, rec, cl, err), nil
 	}
 	c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady",
 		"The control plane answers", v1.SeverityInfo)
@@ -216,6 +214,21 @@ func (c *Controller) provision(ctx context.Context, log *slog.Logger, rec *store
 		res.RequeueAfter = remediateNext + 10*time.Millisecond
 	}
 	return res, err
+}
+
+// infrastructureNotReady records why the infrastructure is not ready (the quota, missing binaries,
+// a control plane on its way) and when to look again.
+func (c *Controller) infrastructureNotReady(log *slog.Logger, p *pending, rec *store.Record, cl *clusters.Cluster, err error) engine.Result {
+	reason, severity, retry := "ControlPlaneNotReady", v1.SeverityWarning, Poll
+	switch {
+	case errors.Is(err, provider.ErrQuota):
+		reason, severity, retry = "QuotaExceeded", v1.SeverityError, QuotaRetry
+	case errors.Is(err, k8sbin.ErrMissing):
+		reason, severity, retry = "BinariesMissing", v1.SeverityError, QuotaRetry
+	}
+	c.condition(p, rec, cl, clusters.ConditionInfrastructureReady, "False", reason, err.Error(), severity)
+	log.Info("Waiting for the infrastructure", "reason", reason, "err", err)
+	return engine.Result{RequeueAfter: retry}
 }
 
 // remediate relaunches the machines whose nodes stayed unhealthy past their pool's timeout, when

@@ -32,6 +32,14 @@ type fakeProvider struct {
 	deleted     bool
 	agentToken  string
 	renewals    []time.Time // the certificate renewal each EnsureControlPlane was told of
+	vcpuLimit   int         // the capacity Reserve allows, like the local provider's (0: any)
+}
+
+func (f *fakeProvider) Reserve(_ context.Context, c provider.Cluster) error {
+	if need := c.Spec.VCPUs(); f.vcpuLimit > 0 && need > f.vcpuLimit {
+		return fmt.Errorf("%w: the cluster needs %d vCPUs but the host has %d", provider.ErrQuota, need, f.vcpuLimit)
+	}
+	return nil
 }
 
 func (f *fakeProvider) EnsureControlPlane(_ context.Context, c provider.Cluster) error {
@@ -288,6 +296,45 @@ func TestQuotaIsReportedAndRetried(t *testing.T) {
 	s.settle()
 	if cl := s.cluster(); !cl.Status.HasCondition("InfrastructureReady", "True") {
 		t.Fatalf("conditions after capacity freed: %s", s.conditions())
+	}
+}
+
+// The capacity is taken before machines are recorded: scaling a pool far beyond it records no
+// machine, shows QuotaExceeded, and the cluster goes on once its pools fit again.
+func TestQuotaIsCheckedBeforeMachinesAreRecorded(t *testing.T) {
+	s := newSuite(t)
+	s.prov.vcpuLimit = 16 // small machines have 2 vCPUs: room for 8
+	s.create(2)
+	s.settle()
+	s.prov.readyAll()
+	s.settle()
+	s.patch(func(cl *clusters.Cluster) { cl.Pools[1].Size = 1000 })
+	res, err := s.c.Reconcile(context.Background(), "c1")
+	if err != nil || res.RequeueAfter != cluster.QuotaRetry {
+		t.Fatalf("reconcile beyond the quota = %+v, %v; want a retry in %s", res, err, cluster.QuotaRetry)
+	}
+	s.settle()
+	cl := s.cluster()
+	if len(cl.Status.Machines) != 3 || len(s.prov.created) != 3 {
+		t.Fatalf("after scaling to 1000 workers beyond the quota: %d machines recorded, %d created; want the 3 there were", len(cl.Status.Machines), len(s.prov.created))
+	}
+	want := "quota exceeded: the cluster needs 2002 vCPUs but the host has 16"
+	if c := cl.Status.Conditions[0]; c.Type != "InfrastructureReady" || c.Status != "False" || c.Reason != "QuotaExceeded" || c.Message != want {
+		t.Fatalf("condition = %+v, want InfrastructureReady False QuotaExceeded %q", c, want)
+	}
+	events, _, _ := s.st.ListEvents(context.Background(), "c1", 1, 0)
+	if events[0].Severity != v1.SeverityError || events[0].Reason != "QuotaExceeded" {
+		t.Fatalf("newest event = %+v, want an Error QuotaExceeded", events[0])
+	}
+	// Back within the quota: the machines are recorded, then made.
+	s.patch(func(cl *clusters.Cluster) { cl.Pools[1].Size = 7 })
+	s.settle()
+	if cl := s.cluster(); len(cl.Status.Machines) != 8 || len(s.prov.created) != 8 || len(s.prov.missedStore) != 0 {
+		t.Fatalf("after scaling to 7 workers: %d machines recorded, %d created (%d before they were recorded); want 8, 8, 0",
+			len(cl.Status.Machines), len(s.prov.created), len(s.prov.missedStore))
+	}
+	if cl := s.cluster(); !cl.Status.HasCondition("InfrastructureReady", "True") {
+		t.Fatalf("conditions once the pools fit: %s", s.conditions())
 	}
 }
 

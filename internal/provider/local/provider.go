@@ -37,7 +37,10 @@ type Provider struct {
 	cps sync.Map   // cluster uid → *ControlPlane
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider = (*Provider)(nil)
+	_ provider.Reserver = (*Provider)(nil)
+)
 
 func (p *Provider) dir(uid string) string { return filepath.Join(p.Root, uid) }
 
@@ -85,6 +88,9 @@ func (p *Provider) reserve(c provider.Cluster) error {
 	}
 	return os.WriteFile(p.reservationPath(c.UID), []byte(strconv.Itoa(need)), 0o600)
 }
+
+// Reserve takes the cluster's share of the host's vCPU limit (ErrQuota when it does not fit).
+func (p *Provider) Reserve(_ context.Context, c provider.Cluster) error { return p.reserve(c) }
 
 func (p *Provider) EnsureControlPlane(ctx context.Context, c provider.Cluster) error {
 	if err := p.reserve(c); err != nil {

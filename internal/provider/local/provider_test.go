@@ -37,6 +37,10 @@ func TestQuotaAndMissingBinaries(t *testing.T) {
 	if !errors.Is(err, provider.ErrQuota) || !strings.Contains(err.Error(), "needs 6 vCPUs but 10 of the host's 12 are in use") {
 		t.Fatalf("second cluster: %v, want a quota error naming the numbers", err)
 	}
+	// The engine reserves before it records machines: the same answer, and nothing reserved.
+	if err := p.Reserve(ctx, second); !errors.Is(err, provider.ErrQuota) || !strings.Contains(err.Error(), "needs 6 vCPUs but 10 of the host's 12 are in use") {
+		t.Fatalf("reserving for the second cluster: %v, want the quota error", err)
+	}
 	// Scaling the first cluster down frees room.
 	first.Spec.Pools[1].Size = 1
 	if err := p.EnsureControlPlane(ctx, first); !errors.Is(err, k8sbin.ErrMissing) {
