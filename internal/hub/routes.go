@@ -80,6 +80,8 @@ func (s *Server) routes(handle func(pattern string, h handler), agent func(patte
 	handle("DELETE /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", s.deleteMachinePool)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines", s.listMachines)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}", s.getMachine)
+	handle("GET /v1/cloudconfigs/generic/{configUid}/machinePools/{poolName}/machines", s.listMachines)
+	handle("GET /v1/cloudconfigs/generic/{configUid}/machinePools/{poolName}/machines/{machineUid}", s.getMachine)
 	handle("PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance", s.putMaintenance)
 	handle("POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}", s.clusterWorkloads)
 
