@@ -59,7 +59,7 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 // changePools applies change to the cluster's pools as a new spec generation, with an event and an
 // audit entry, after checking the pools as a whole.
 func (s *Server) changePools(r *http.Request, c *call, change func(cl *clusters.Cluster) (message string, err error)) error {
-	return s.changeCluster(r, c, cloudConfigRecordIn, "MachinePoolChanged", func(cl *clusters.Cluster) (string, error) {
+	return s.changeCluster(r, c, cloudConfigRecordIn, "MachinePoolChanged", func(_ store.Queries, cl *clusters.Cluster) (string, error) {
 		message, err := change(cl)
 		if err != nil {
 			return "", err

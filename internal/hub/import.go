@@ -43,7 +43,9 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		"Apply the import manifest (GET /v1/spectroclusters/{uid}/import/manifest) to the cluster", now)
 	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
 		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
-	return s.storeNewCluster(w, r, c, rec, "Imported", "Cluster registered for import; waiting for its agent", "Imported cluster "+rec.Name)
+	return s.storeNewCluster(w, r, c, "Imported", func(store.Queries) (*store.Record, string, error) {
+		return rec, "Cluster registered for import; waiting for its agent", nil
+	})
 }
 
 // importManifest returns the YAML that installs the cluster's agent: namespace easel-system,
