@@ -56,7 +56,8 @@ func newTestHub(t *testing.T, url string) *testHub {
 	if err != nil || boot == nil {
 		t.Fatalf("bootstrap: %v, %v", boot, err)
 	}
-	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), hub.Options{}).Handler())
+	// PublicURL only goes into import manifests: agents of the tests' imported clusters never dial it.
+	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), hub.Options{PublicURL: "https://easel.example.test"}).Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, url: srv.URL, store: st, defaultPrj: boot.DefaultProjectUID, adminPass: boot.AdminPassword}
 }
