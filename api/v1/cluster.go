@@ -301,19 +301,36 @@ type CloudConfig struct {
 	} `json:"spec"`
 }
 
-// Machine is one machine of a pool.
+// Machine is one machine of a pool: Palette's v1CustomMachine (the cloudTypes/{cloudType} routes)
+// and v1GenericMachine (the generic routes), which share this shape.
 type Machine struct {
 	APIVersion string     `json:"apiVersion,omitempty"`
 	Kind       string     `json:"kind,omitempty"`
 	Metadata   ObjectMeta `json:"metadata"`
 	Spec       struct {
-		InstanceType string `json:"instanceType,omitempty"`
-		Zone         string `json:"zone,omitempty"`
+		CloudType string `json:"cloudType,omitempty"`
+		// HostName is the machine's node name.
+		HostName string `json:"hostName,omitempty"`
+		// InstanceType is an object, not the pool's instance type name: the SDK's models
+		// (v1CustomMachineSpec, v1GenericMachineSpec) fail to decode a string here.
+		InstanceType InstanceType `json:"instanceType"`
+		Zone         string       `json:"zone,omitempty"` // easel's addition
 	} `json:"spec"`
+	// Status and its maintenanceStatus are always present (the latter empty for a machine never
+	// in maintenance): the SDK's machine-list helpers read status.maintenanceStatus.action without
+	// a nil check.
 	Status struct {
 		InstanceState     string                    `json:"instanceState,omitempty"`
-		MaintenanceStatus *MachineMaintenanceStatus `json:"maintenanceStatus,omitempty"`
+		MaintenanceStatus *MachineMaintenanceStatus `json:"maintenanceStatus"`
 	} `json:"status"`
+}
+
+// InstanceType is a machine's size (Palette's v1CustomInstanceType and v1GenericInstanceType).
+type InstanceType struct {
+	Name      string `json:"name"`
+	NumCPUs   int32  `json:"numCPUs"`
+	MemoryMiB int64  `json:"memoryMiB"`
+	DiskGiB   int32  `json:"diskGiB"`
 }
 
 // Machines is the answer of GET …/machinePools/{name}/machines.

@@ -15,11 +15,14 @@ func (s *Server) cloudConfigRecord(r *http.Request, c *call) (store.Record, clus
 	return cloudConfigRecordIn(s.store, r, c)
 }
 
-// cloudConfigRecordIn is cloudConfigRecord read through q (inside a transaction).
+// cloudConfigRecordIn is cloudConfigRecord read through q (inside a transaction). The path's cloud
+// type must be the cluster's; the generic machine routes name none and serve every cluster's cloud
+// config, since tools built on the SDK fall back to them whatever the cloud type (the cloud config
+// uid alone names the cluster).
 func cloudConfigRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
 	uid := r.PathValue("configUid")
 	rec, err := q.GetObjectByAltUID(r.Context(), kindCluster, uid)
-	if err != nil || !visible(c, rec) || rec.Category != r.PathValue("cloudType") {
+	if cloudType := r.PathValue("cloudType"); err != nil || !visible(c, rec) || cloudType != "" && rec.Category != cloudType {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			err = errNotFound("cloud config", uid)
 		}
@@ -56,7 +59,7 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 // changePools applies change to the cluster's pools as a new spec generation, with an event and an
 // audit entry, after checking the pools as a whole.
 func (s *Server) changePools(r *http.Request, c *call, change func(cl *clusters.Cluster) (message string, err error)) error {
-	return s.changeCluster(r, c, cloudConfigRecordIn, "MachinePoolChanged", func(cl *clusters.Cluster) (string, error) {
+	return s.changeCluster(r, c, cloudConfigRecordIn, "MachinePoolChanged", func(_ store.Queries, cl *clusters.Cluster) (string, error) {
 		message, err := change(cl)
 		if err != nil {
 			return "", err
@@ -139,12 +142,16 @@ func (s *Server) deleteMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 	return nil
 }
 
-func machineWire(m clusters.Machine) v1.Machine {
+// machineWire shows a machine in Palette's v1CustomMachine (and v1GenericMachine) shape.
+func machineWire(cloudType string, m clusters.Machine) v1.Machine {
 	var out v1.Machine
 	out.APIVersion, out.Kind = "v1", "Machine"
 	out.Metadata = v1.ObjectMeta{UID: m.UID, Name: m.Name, CreationTimestamp: m.CreatedAt,
 		Labels: map[string]string{"pool": m.Pool}}
-	out.Spec.InstanceType, out.Spec.Zone = m.InstanceType, m.Zone
+	size := clusters.InstanceTypes[m.InstanceType]
+	out.Spec.CloudType, out.Spec.HostName, out.Spec.Zone = cloudType, m.Name, m.Zone
+	out.Spec.InstanceType = v1.InstanceType{Name: m.InstanceType, NumCPUs: int32(size.CPU),
+		MemoryMiB: int64(size.MemoryGiB) * 1024, DiskGiB: int32(m.DiskGiB)}
 	switch {
 	case m.Deleting():
 		out.Status.InstanceState = "Deleting"
@@ -154,12 +161,15 @@ func machineWire(m clusters.Machine) v1.Machine {
 		out.Status.InstanceState = "Pending"
 	}
 	out.Status.MaintenanceStatus = m.Maintenance
+	if out.Status.MaintenanceStatus == nil {
+		out.Status.MaintenanceStatus = &v1.MachineMaintenanceStatus{}
+	}
 	return out
 }
 
 // listMachines lists a pool's machines: none until the engine has planned them.
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) error {
-	_, cl, err := s.cloudConfigRecord(r, c)
+	rec, cl, err := s.cloudConfigRecord(r, c)
 	if err != nil {
 		return err
 	}
@@ -174,7 +184,7 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) e
 	var all []v1.Machine
 	for _, m := range cl.Status.Machines {
 		if m.Pool == name {
-			all = append(all, machineWire(m))
+			all = append(all, machineWire(rec.Category, m))
 		}
 	}
 	page := all[min(pg.offset, len(all)):min(pg.offset+pg.limit, len(all))]
@@ -183,14 +193,14 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (s *Server) getMachine(w http.ResponseWriter, r *http.Request, c *call) error {
-	_, cl, err := s.cloudConfigRecord(r, c)
+	rec, cl, err := s.cloudConfigRecord(r, c)
 	if err != nil {
 		return err
 	}
 	id := r.PathValue("machineUid")
 	for _, m := range cl.Status.Machines {
 		if m.Pool == r.PathValue("poolName") && (m.UID == id || m.Name == id) {
-			writeJSON(w, http.StatusOK, machineWire(m))
+			writeJSON(w, http.StatusOK, machineWire(rec.Category, m))
 			return nil
 		}
 	}

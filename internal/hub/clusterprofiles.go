@@ -6,6 +6,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/store"
 )
 
 // A cluster's profiles on a running cluster: attaching, detaching, replacing (a new version) or
@@ -80,7 +81,7 @@ func (s *Server) deleteClusterProfiles(w http.ResponseWriter, r *http.Request, c
 // changeProfiles puts the list next returns in place of the cluster's profiles, once checked, and
 // answers 204; a list that changes nothing writes nothing.
 func (s *Server) changeProfiles(w http.ResponseWriter, r *http.Request, c *call, next func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error)) error {
-	err := s.changeCluster(r, c, clusterRecordIn, "ProfilesChanged", func(cl *clusters.Cluster) (string, error) {
+	err := s.changeCluster(r, c, clusterRecordIn, "ProfilesChanged", func(q store.Queries, cl *clusters.Cluster) (string, error) {
 		if cl.Status.State != v1.ClusterStateRunning {
 			return "", errConflict("the cluster is %s; its profiles can change once it is Running", cl.Status.State)
 		}
@@ -88,7 +89,7 @@ func (s *Server) changeProfiles(w http.ResponseWriter, r *http.Request, c *call,
 		if err != nil {
 			return "", err
 		}
-		changes, err := cl.SetProfiles(in, s.profileResolver(r.Context(), c), s.catalog)
+		changes, err := cl.SetProfiles(in, s.profileResolver(r.Context(), q, c), s.catalog)
 		if err != nil || len(changes) == 0 {
 			return "", err
 		}

@@ -17,16 +17,33 @@ import (
 	"github.com/easelhq/easel/internal/usage"
 )
 
-// profileResolver finds profiles a cluster in the call's project may use.
-func (s *Server) profileResolver(ctx context.Context, c *call) clusters.ProfileResolver {
+// profileResolver finds profiles a cluster in the call's project may use, reading them through q
+// (the transaction that attaches them) and share-locking them until it ends: a profile deleted
+// meanwhile is either not found here, or its delete waits for this transaction and then sees the
+// cluster that uses it and refuses.
+func (s *Server) profileResolver(ctx context.Context, q store.Queries, c *call) clusters.ProfileResolver {
 	return func(uid string) (profiles.Profile, bool) {
-		rec, err := s.object(ctx, c, kindProfile, uid)
-		if err != nil {
+		rec, err := q.LockObject(ctx, kindProfile, uid, store.LockShare)
+		if err != nil || !visible(c, rec) {
 			return profiles.Profile{}, false
 		}
 		p, err := profiles.Decode(rec.Doc)
 		return p, err == nil
 	}
+}
+
+// lockProject share-locks the call's project until the transaction ends, for the same reason: a
+// project deleted meanwhile is either not found here (404), or its delete waits and then sees what
+// this transaction added to it and refuses.
+func lockProject(ctx context.Context, q store.Queries, project string) error {
+	if project == "" {
+		return nil
+	}
+	_, err := q.LockObject(ctx, kindProject, project, store.LockShare)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("project", project)
+	}
+	return err
 }
 
 func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -40,24 +57,38 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	cl, err := clusters.FromEntity(r.PathValue("cloudType"), in, s.profileResolver(r.Context(), c), s.catalog)
-	if err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	cl.CloudConfigUID = uid.New()
-	cl.Status = clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}
-	cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "False", "WaitingForProvisioning",
-		"Waiting for provisioning: the "+cl.CloudType+" provider has not started on this cluster yet", now)
-	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
-		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
-	return s.storeNewCluster(w, r, c, rec, "Created", clusterCreatedMessage(cl), "Created cluster "+rec.Name)
+	return s.storeNewCluster(w, r, c, "Created", func(q store.Queries) (*store.Record, string, error) {
+		// Validated in the creating transaction, so that the profiles it reads stay (see profileResolver).
+		cl, err := clusters.FromEntity(r.PathValue("cloudType"), in, s.profileResolver(r.Context(), q, c), s.catalog)
+		if err != nil {
+			return nil, "", err
+		}
+		now := s.clock.Now()
+		cl.CloudConfigUID = uid.New()
+		cl.Status = clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}
+		cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "False", "WaitingForProvisioning",
+			"Waiting for provisioning: the "+cl.CloudType+" provider has not started on this cluster yet", now)
+		rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
+			ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
+		return rec, clusterCreatedMessage(cl), nil
+	})
 }
 
-// storeNewCluster stores a new cluster with its first event and audit entry, wakes the engine and
-// answers 201 with its uid.
-func (s *Server) storeNewCluster(w http.ResponseWriter, r *http.Request, c *call, rec *store.Record, reason, message, auditMessage string) error {
+// storeNewCluster stores the cluster build returns with its first event (reason, and the message
+// build returns) and an audit entry ("<verb> cluster <name>"), wakes the engine and answers 201
+// with its uid. build runs in the creating transaction, after the call's project is locked.
+func (s *Server) storeNewCluster(w http.ResponseWriter, r *http.Request, c *call, reason string,
+	build func(q store.Queries) (rec *store.Record, message string, err error)) error {
+	var rec *store.Record
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := lockProject(r.Context(), q, c.project); err != nil {
+			return err
+		}
+		var message string
+		var err error
+		if rec, message, err = build(q); err != nil {
+			return err
+		}
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return errConflict("a cluster named %s already exists in this project", rec.Name)
@@ -67,7 +98,7 @@ func (s *Server) storeNewCluster(w http.ResponseWriter, r *http.Request, c *call
 		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, reason, message); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "create", kindCluster, rec.UID, rec.Name, auditMessage)
+		return s.audit(r.Context(), q, c, rec.ProjectUID, "create", kindCluster, rec.UID, rec.Name, reason+" cluster "+rec.Name)
 	})
 	if err != nil {
 		return err
@@ -110,11 +141,11 @@ func clusterRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, c
 
 // changeCluster applies change to the cluster's spec as a new spec generation, with an event
 // (reason) and an audit entry of the message change returns; a change that returns no message
-// changed nothing and writes nothing. It reads the record in the transaction that writes it; the
+// changed nothing and writes nothing. change gets the transaction, to read what it checks in it. It reads the record in the transaction that writes it; the
 // engine and the agents' reports write it all the time, so unless the caller sent If-Match a
 // conflict re-reads the record and applies the change again.
 func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries, *http.Request, *call) (store.Record, clusters.Cluster, error),
-	reason string, change func(cl *clusters.Cluster) (message string, err error)) error {
+	reason string, change func(q store.Queries, cl *clusters.Cluster) (message string, err error)) error {
 	var changed store.Record
 	err := s.txRetrying(r.Context(), func(q store.Queries) error {
 		rec, cl, err := read(q, r, c)
@@ -130,7 +161,7 @@ func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries
 		if cl.Status.State == v1.ClusterStateDeleting {
 			return errConflict("cluster %s is being deleted", rec.Name)
 		}
-		message, err := change(&cl)
+		message, err := change(q, &cl)
 		if err != nil || message == "" {
 			return err
 		}

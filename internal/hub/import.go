@@ -3,10 +3,14 @@ package hub
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
@@ -46,12 +50,22 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		"Apply the import manifest (GET /v1/spectroclusters/{uid}/import/manifest) to the cluster", now)
 	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
 		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
-	return s.storeNewCluster(w, r, c, rec, "Imported", "Cluster registered for import; waiting for its agent", "Imported cluster "+rec.Name)
+	return s.storeNewCluster(w, r, c, "Imported", func(store.Queries) (*store.Record, string, error) {
+		return rec, "Cluster registered for import; waiting for its agent", nil
+	})
 }
 
-// importManifest returns the YAML that installs the cluster's agent: namespace easel-system,
-// RBAC, a Secret with the hub URL, the cluster uid and a new agent token (earlier tokens stop
-// working), and the agent's Deployment.
+// importManifest returns the YAML that installs an imported cluster's agent: namespace
+// easel-system, RBAC, a Secret with the hub URL, the cluster uid and a new agent token, and the
+// agent's Deployment.
+//
+// A new token revokes the cluster's earlier ones, so the manifest is refused where that would lock
+// a running agent out for good: for clusters easel provisions itself (their agent and its token
+// are easel's own), and, once an imported cluster's agent has connected, unless the caller asks to
+// rotate the token (?rotateToken=true) — a deliberate step, for a leaked token or a reinstalled
+// agent. Until the agent first connects each GET issues a token (earlier, unused ones stop
+// working), so fetching the manifest again before applying it is harmless. Every token issued is
+// an audit entry and an event.
 func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call) error {
 	rec, _, err := s.clusterRecord(r, c)
 	if err != nil {
@@ -60,6 +74,16 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 	if err := c.authorize(rec.ProjectUID); err != nil {
 		return err
 	}
+	if rec.Category != generic.CloudType {
+		return errConflict("cluster %s is a %s cluster: easel runs its agent and manages the agent's token itself; "+
+			"the import manifest is only for imported (%s) clusters", rec.Name, rec.Category, generic.CloudType)
+	}
+	rotate := false
+	if v := r.URL.Query().Get("rotateToken"); v != "" {
+		if rotate, err = strconv.ParseBool(v); err != nil {
+			return errBadRequest("rotateToken %q must be true or false", v)
+		}
+	}
 	if s.publicURL == "" {
 		return errConflict("this hub does not know the URL agents reach it at (easel server --public-url)")
 	}
@@ -67,15 +91,51 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 	if !ok {
 		return errors.New("the catalog has no " + agentPack + " pack")
 	}
-	token, err := secret.IssueAgentToken(r.Context(), s.store, rec.TenantUID, rec.UID)
+	var (
+		rendered []packs.Rendered
+		rotated  bool
+	)
+	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		// Checked against the record as the transaction that issues the token reads it.
+		rec, cl, err := clusterRecordIn(q, r, c)
+		if err != nil {
+			return err
+		}
+		if cl.Status.State == v1.ClusterStateDeleting {
+			return errConflict("cluster %s is being deleted", rec.Name)
+		}
+		connected := cl.Status.Health.LastHeartbeat
+		if !connected.IsZero() && !rotate {
+			return errConflict("the agent of cluster %s has connected (last heartbeat %s) and a new manifest would revoke its token; "+
+				"to replace the token (it leaked, or the agent is being reinstalled) GET this manifest with ?rotateToken=true: "+
+				"the running agent's token stops working at once, until the new manifest is applied",
+				rec.Name, connected.UTC().Format(time.RFC3339))
+		}
+		token, err := secret.IssueAgentTokenIn(r.Context(), q, rec.TenantUID, rec.UID)
+		if err != nil {
+			return err
+		}
+		// Rendered before the commit: a manifest that cannot be served must not revoke a token.
+		values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) + "\n"
+		if rendered, err = pack.Render(values); err != nil {
+			return fmt.Errorf("rendering the %s pack: %w", agentPack, err)
+		}
+		rotated = !connected.IsZero()
+		severity, reason := v1.SeverityInfo, "AgentTokenIssued"
+		msg := "Issued an agent token in the import manifest of cluster " + rec.Name + "; earlier tokens, never used by a connected agent, no longer work"
+		if rotated {
+			severity, reason = v1.SeverityWarning, "AgentTokenRotated"
+			msg = "Rotated the agent token of cluster " + rec.Name + " (import manifest with rotateToken=true): the running agent's token no longer works; apply the new manifest"
+		}
+		if err := s.event(r.Context(), q, &rec, severity, reason, msg); err != nil {
+			return err
+		}
+		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, msg)
+	})
 	if err != nil {
 		return err
 	}
-	values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) + "\n"
-	rendered, err := pack.Render(values)
-	if err != nil {
-		return err
-	}
+	s.log.Info("Issued an agent token in an import manifest", "cluster", rec.UID, "rotated", rotated, "actor", c.p.Name)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.Name+`-import.yaml"`)
 	for i, m := range rendered {

@@ -76,7 +76,7 @@ func TestMaintenanceMode(t *testing.T) {
 		c.fails(400, "InvalidArgument", "PUT", userPath("workers", "m-w2"), map[string]string{"action": "drain"}, "cordon or uncordon")
 		c.fails(404, "ResourceNotFound", "PUT", userPath("workers", "m-nope"), map[string]string{"action": "cordon"})
 		c.fails(404, "ResourceNotFound", "PUT", userPath("cp", "m-w2"), map[string]string{"action": "cordon"})
-		if st := machine("workers", "m-w2"); st != nil {
+		if st := machine("workers", "m-w2"); len(st) != 0 {
 			t.Fatalf("refused maintenance left a status: %v", st)
 		}
 

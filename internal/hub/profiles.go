@@ -59,6 +59,9 @@ func (s *Server) storeNewProfile(r *http.Request, c *call, in v1.ClusterProfileE
 	p.AssignManifestUIDs(rec.UID)
 	rec.Doc = p.Encode()
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		if err := lockProject(r.Context(), q, project); err != nil {
+			return err
+		}
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return errConflict("profile %s version %s already exists; give the new one another spec.version", p.Name, p.Version)
@@ -232,7 +235,14 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		// Checked inside the transaction so that no cluster attaches it meanwhile.
+		// Locked before its users are listed: a cluster that attaches it meanwhile (holding a share
+		// lock, see profileResolver) has committed when the lock is ours, so the list shows it.
+		if _, err := q.LockObject(r.Context(), kindProfile, rec.UID, store.LockExclusive); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errNotFound(kindProfile, rec.UID)
+			}
+			return err
+		}
 		users, err := clustersUsingProfile(r.Context(), q, rec)
 		if err != nil {
 			return err

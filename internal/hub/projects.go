@@ -86,6 +86,14 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
+		// Locked before its contents are counted: a cluster or profile being created in it holds a
+		// share lock (see lockProject), so it has committed when the lock is ours and is counted.
+		if _, err := q.LockObject(r.Context(), kindProject, rec.UID, store.LockExclusive); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errNotFound(kindProject, rec.UID)
+			}
+			return err
+		}
 		for _, kind := range []string{kindCluster, kindProfile} {
 			_, n, err := q.ListObjects(r.Context(), store.ListOptions{Kind: kind, TenantUID: rec.TenantUID,
 				ProjectUIDs: []string{rec.UID}, Limit: 1})

@@ -277,13 +277,12 @@ func rbacCases() []rbacCase {
 		{"POST /v1/spectroclusters/generic/import", func(f *rbacFixture) rbacRequest {
 			return rbacRequest{path: "/v1/spectroclusters/generic/import", body: map[string]any{"metadata": map[string]any{"name": f.fresh("imp")}}, scoped: true}
 		}, "201 201 201 403 404"},
-		// The test hub has no public URL to write into a manifest: 409 once the caller is let in.
 		{"GET /v1/spectroclusters/{uid}/import/manifest", func(f *rbacFixture) rbacRequest {
 			var out uidBody
 			f.h.admin().in(f.project).must(201, "POST", "/v1/spectroclusters/generic/import",
 				map[string]any{"metadata": map[string]any{"name": f.fresh("imp")}}, &out)
 			return rbacRequest{path: "/v1/spectroclusters/" + out.UID + "/import/manifest"}
-		}, "409 409 409 403 404"},
+		}, "200 200 200 403 404"},
 		{"GET /v1/spectroclusters/{uid}", clusterPath(""), "200 200 200 200 404"},
 		{"DELETE /v1/spectroclusters/{uid}", freshCluster("", nil), "204 204 204 403 404"},
 		{"GET /v1/spectroclusters/{uid}/status", clusterPath("/status"), "200 200 200 200 404"},
@@ -327,6 +326,12 @@ func rbacCases() []rbacCase {
 		{"DELETE /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", freshPools("/workers", nil), "204 204 204 403 404"},
 		{"GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines", cloudConfig("/machinePools/workers/machines"), "200 200 200 200 404"},
 		{"GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}", cloudConfig("/machinePools/workers/machines/m-w1"), "200 200 200 200 404"},
+		{"GET /v1/cloudconfigs/generic/{configUid}/machinePools/{poolName}/machines", func(f *rbacFixture) rbacRequest {
+			return rbacRequest{path: "/v1/cloudconfigs/generic/" + f.cloudConfig + "/machinePools/workers/machines"}
+		}, "200 200 200 200 404"},
+		{"GET /v1/cloudconfigs/generic/{configUid}/machinePools/{poolName}/machines/{machineUid}", func(f *rbacFixture) rbacRequest {
+			return rbacRequest{path: "/v1/cloudconfigs/generic/" + f.cloudConfig + "/machinePools/workers/machines/m-w1"}
+		}, "200 200 200 200 404"},
 		{"PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance", maintenance(map[string]string{"action": "cordon"}), "204 204 204 403 404"},
 		{"POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}", func(f *rbacFixture) rbacRequest {
 			return rbacRequest{path: "/v1/dashboard/spectroclusters/" + f.cluster + "/workloads/pod", body: map[string]any{}}

@@ -85,6 +85,8 @@ func (s *Server) routes(handle func(pattern string, perm permission, h handler),
 	handle("DELETE /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}", permWriteClusters, s.deleteMachinePool)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines", permRead, s.listMachines)
 	handle("GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}", permRead, s.getMachine)
+	handle("GET /v1/cloudconfigs/generic/{configUid}/machinePools/{poolName}/machines", permRead, s.listMachines)
+	handle("GET /v1/cloudconfigs/generic/{configUid}/machinePools/{poolName}/machines/{machineUid}", permRead, s.getMachine)
 	handle("PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance", permWriteClusters, s.putMaintenance)
 	handle("POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}", permRead, s.clusterWorkloads)
 

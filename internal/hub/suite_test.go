@@ -66,6 +66,10 @@ func newTestHub(t *testing.T, url string, opts ...hub.Options) *testHub {
 	if err != nil || boot == nil {
 		t.Fatalf("bootstrap: %v, %v", boot, err)
 	}
+	// PublicURL only goes into import manifests: agents of the tests' imported clusters never dial it.
+	if o.PublicURL == "" {
+		o.PublicURL = "https://easel.example.test"
+	}
 	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), o).Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, url: srv.URL, store: st, defaultPrj: boot.DefaultProjectUID, adminPass: boot.AdminPassword}

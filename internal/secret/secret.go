@@ -30,14 +30,24 @@ func Hash(s string) string {
 // IssueAgentToken makes a new token for a cluster's agent and revokes the cluster's earlier ones:
 // the token works only on that cluster's agent endpoints.
 func IssueAgentToken(ctx context.Context, st store.Store, tenantUID, clusterUID string) (string, error) {
-	token := New("easel-agent-")
+	var token string
 	err := st.Tx(ctx, func(q store.Queries) error {
-		if err := RevokeAgentTokens(ctx, q, tenantUID, clusterUID); err != nil {
-			return err
-		}
-		return q.CreateCredential(ctx, &store.Credential{UID: uid.New(), Kind: store.CredentialAgent, TenantUID: tenantUID,
-			UserUID: clusterUID, Name: "agent", Hash: Hash(token), Active: true})
+		var err error
+		token, err = IssueAgentTokenIn(ctx, q, tenantUID, clusterUID)
+		return err
 	})
+	return token, err
+}
+
+// IssueAgentTokenIn is IssueAgentToken inside the caller's transaction (which records, with it,
+// why the token was issued).
+func IssueAgentTokenIn(ctx context.Context, q store.Queries, tenantUID, clusterUID string) (string, error) {
+	token := New("easel-agent-")
+	if err := RevokeAgentTokens(ctx, q, tenantUID, clusterUID); err != nil {
+		return "", fmt.Errorf("revoking the agent tokens of cluster %s: %w", clusterUID, err)
+	}
+	err := q.CreateCredential(ctx, &store.Credential{UID: uid.New(), Kind: store.CredentialAgent, TenantUID: tenantUID,
+		UserUID: clusterUID, Name: "agent", Hash: Hash(token), Active: true})
 	if err != nil {
 		return "", fmt.Errorf("issuing the agent token of cluster %s: %w", clusterUID, err)
 	}

@@ -71,6 +71,17 @@ func (q queries) GetObject(ctx context.Context, kind, uid string) (Record, error
 	return scanRecord(q.queryRow(ctx, `SELECT `+objectColumns+` FROM objects WHERE kind = ? AND uid = ?`, kind, uid))
 }
 
+func (q queries) LockObject(ctx context.Context, kind, uid string, mode LockMode) (Record, error) {
+	lock := ""
+	if q.d.name == "postgres" {
+		lock = " FOR SHARE"
+		if mode == LockExclusive {
+			lock = " FOR UPDATE"
+		}
+	}
+	return scanRecord(q.queryRow(ctx, `SELECT `+objectColumns+` FROM objects WHERE kind = ? AND uid = ?`+lock, kind, uid))
+}
+
 func (q queries) GetObjectByAltUID(ctx context.Context, kind, altUID string) (Record, error) {
 	if altUID == "" {
 		return Record{}, ErrNotFound

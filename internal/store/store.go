@@ -146,9 +146,27 @@ type Credential struct {
 	CreatedAt   time.Time
 }
 
+// LockMode is how LockObject holds the object it reads.
+type LockMode int
+
+const (
+	// LockShare keeps the object from being changed or deleted until the transaction ends; other
+	// transactions may share-lock it meanwhile (clusters created from one profile do not queue).
+	LockShare LockMode = iota
+	// LockExclusive also waits for every share lock to go and keeps new ones out: for a delete that
+	// first checks that nothing uses the object.
+	LockExclusive
+)
+
 // Queries are the reads and writes available both on the store and inside a transaction.
 type Queries interface {
 	GetObject(ctx context.Context, kind, uid string) (Record, error)
+	// LockObject reads an object inside a transaction and locks it until the transaction ends, so
+	// that what the transaction checked of it (it exists, nothing uses it) still holds at commit.
+	// PostgreSQL runs READ COMMITTED, where a plain read guards nothing: there it is SELECT … FOR
+	// SHARE or FOR UPDATE. SQLite's transactions are immediate (BEGIN takes the database's write
+	// lock, so they run one at a time): there it is a plain read.
+	LockObject(ctx context.Context, kind, uid string, mode LockMode) (Record, error)
 	GetObjectByAltUID(ctx context.Context, kind, altUID string) (Record, error)
 	// FindObject looks an object up by its unique name (and version) in a project.
 	FindObject(ctx context.Context, kind, tenantUID, projectUID, name, version string) (Record, error)

@@ -343,3 +343,60 @@ func TestReopenKeepsData(t *testing.T) {
 		s.Close()
 	}
 }
+
+// LockObject makes check-then-write transactions exclusive: a child is created only while its
+// parent, share-locked, exists; the parent is deleted, exclusively locked, only when it has no
+// child. Raced many times, no child ever outlives its parent, on either store.
+func TestLockObjectSerializesCheckThenWrite(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		errGone := errors.New("parent gone")
+		errUsed := errors.New("parent has a child")
+		for round := range 30 {
+			parent := &store.Record{Kind: "parent", UID: fmt.Sprintf("p%d", round), TenantUID: "t1", Name: fmt.Sprintf("p%d", round), Doc: []byte(`{}`)}
+			if err := s.CreateObject(ctx, parent); err != nil {
+				t.Fatal(err)
+			}
+			var createErr, deleteErr error
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				<-start
+				createErr = s.Tx(ctx, func(q store.Queries) error {
+					if _, err := q.LockObject(ctx, "parent", parent.UID, store.LockShare); errors.Is(err, store.ErrNotFound) {
+						return errGone
+					} else if err != nil {
+						return err
+					}
+					return q.CreateObject(ctx, &store.Record{Kind: "child", UID: "c" + parent.UID, TenantUID: "t1",
+						ProjectUID: parent.UID, Name: "c" + parent.UID, Doc: []byte(`{}`)})
+				})
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				deleteErr = s.Tx(ctx, func(q store.Queries) error {
+					if _, err := q.LockObject(ctx, "parent", parent.UID, store.LockExclusive); err != nil {
+						return err
+					}
+					_, n, err := q.ListObjects(ctx, store.ListOptions{Kind: "child", TenantUID: "t1", ProjectUIDs: []string{parent.UID}})
+					if err != nil {
+						return err
+					}
+					if n > 0 {
+						return errUsed
+					}
+					return q.DeleteObject(ctx, "parent", parent.UID)
+				})
+			}()
+			close(start)
+			wg.Wait()
+			created, deleted := createErr == nil, deleteErr == nil
+			if created == deleted || !created && !errors.Is(createErr, errGone) || !deleted && !errors.Is(deleteErr, errUsed) {
+				t.Fatalf("round %d: create: %v, delete: %v; want exactly one to succeed and the other to see it", round, createErr, deleteErr)
+			}
+		}
+	})
+}

@@ -113,15 +113,33 @@ func TestGenericImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats arrive")
-	// A second manifest issues a new token: the first one stops working.
-	if _, err := pc.GetClusterImportManifest(uid); err != nil {
-		t.Fatal(err)
+	// The agent has connected: fetching the manifest again would revoke its token, so it is
+	// refused; only an explicit rotation issues a new token, and then the running agent's stops working.
+	_, err = pc.GetClusterImportManifest(uid)
+	if status, code := apiError(err); status != 409 || code != "Conflict" || !strings.Contains(err.Error(), "rotateToken=true") {
+		t.Fatalf("a second import manifest once the agent has connected: %d %q (%v); want 409 Conflict naming rotateToken=true", status, code, err)
 	}
-	req, _ := http.NewRequest("PUT", "http://"+addr+"/v1/spectroclusters/"+uid+"/heartbeat", strings.NewReader(`{"agentVersion":"x"}`))
-	req.Header.Set("Authorization", "Bearer "+string(sec.Data["token"]))
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
-		t.Fatalf("the first manifest's token after a second manifest: %v %v; want 401", resp, err)
+	heartbeat := func() int {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", "http://"+addr+"/v1/spectroclusters/"+uid+"/heartbeat", strings.NewReader(`{"agentVersion":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+string(sec.Data["token"]))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
+	if status := heartbeat(); status != 204 {
+		t.Fatalf("the agent's token after the refused manifest: %d; want 204", status)
+	}
+	if status := api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/import/manifest?rotateToken=true", "", nil); status != 200 {
+		t.Fatalf("rotating the agent token: %d; want 200", status)
+	}
+	if status := heartbeat(); status != 401 {
+		t.Fatalf("the first manifest's token after the rotation: %d; want 401", status)
+	}
+	waitForEvent(t, addr, project, uid, "AgentTokenRotated", "the running agent's token no longer works")
 	if err := pc.DeleteCluster(uid); err != nil {
 		t.Fatalf("DeleteCluster: %v", err)
 	}

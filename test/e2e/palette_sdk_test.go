@@ -534,6 +534,7 @@ func paletteFlow(t *testing.T, addr string) {
 	if cloudConfig.Spec.MachinePoolConfig[1].Values != workerValues {
 		t.Fatalf("worker pool values = %q; want the YAML sent", cloudConfig.Spec.MachinePoolConfig[1].Values)
 	}
+	checkMaintenanceThroughSDK(t, pc, projectUID, cluster.Spec.CloudConfigRef.UID, kubeconfig)
 
 	summaries, err := pc.SearchClusterSummaries(&models.V1SearchFilterSpec{
 		Conjunction: ptr(models.V1SearchFilterConjunctionOperatorAnd),
@@ -887,4 +888,65 @@ func checkUsageOverThreshold(t *testing.T, pc *client.V1Client, addr, project, u
 		t.Fatal(err)
 	}
 	waitHealth(t, pc, uid, "Healthy", "")
+}
+
+// checkMaintenanceThroughSDK is the SDK's maintenance-mode flow: list a pool's machines (through
+// the custom-cloud route and the generic one the SDK's helpers fall back to), cordon one worker
+// with ToggleMaintenanceOnNode, wait for its maintenance status to be Completed and its node to be
+// cordoned, then uncordon it.
+func checkMaintenanceThroughSDK(t *testing.T, pc *client.V1Client, project, configUID, kubeconfig string) {
+	t.Helper()
+	ctx := client.ContextForScope("project", project)
+	custom, err := pc.Client.V1CloudConfigsCustomPoolMachinesList(clientv1.NewV1CloudConfigsCustomPoolMachinesListParamsWithContext(ctx).
+		WithCloudType("local").WithConfigUID(configUID).WithMachinePoolName("worker-pool"))
+	if err != nil {
+		t.Fatalf("V1CloudConfigsCustomPoolMachinesList: %v", err)
+	}
+	var customUIDs []string
+	for _, m := range custom.Payload.Items {
+		want := models.V1CustomInstanceType{Name: "small", NumCPUs: 2, MemoryMiB: 4096, DiskGiB: 60}
+		if m.Spec == nil || m.Spec.InstanceType == nil || *m.Spec.InstanceType != want || m.Status == nil ||
+			m.Status.InstanceState != "Running" || m.Status.MaintenanceStatus == nil {
+			t.Fatalf("custom machine list item = %s; want a Running small machine (%+v) with a maintenance status", dump(m), want)
+		}
+		customUIDs = append(customUIDs, m.Metadata.UID)
+	}
+	generic, err := pc.Client.V1CloudConfigsGenericPoolMachinesList(clientv1.NewV1CloudConfigsGenericPoolMachinesListParamsWithContext(ctx).
+		WithConfigUID(configUID).WithMachinePoolName("worker-pool"))
+	if err != nil {
+		t.Fatalf("V1CloudConfigsGenericPoolMachinesList: %v", err)
+	}
+	var genericUIDs []string
+	for _, m := range generic.Payload.Items {
+		genericUIDs = append(genericUIDs, m.Metadata.UID)
+	}
+	if len(customUIDs) != 2 || !slices.Equal(customUIDs, genericUIDs) {
+		t.Fatalf("worker-pool machines: custom route %v, generic route %v; want the same two", customUIDs, genericUIDs)
+	}
+
+	machine, node := custom.Payload.Items[0].Metadata.UID, custom.Payload.Items[0].Metadata.Name
+	cfg, _ := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	kc := kubernetes.NewForConfigOrDie(cfg)
+	maintenance := func(action, state string, unschedulable bool) {
+		t.Helper()
+		if err := pc.ToggleMaintenanceOnNode(&models.V1MachineMaintenance{Action: action}, "local", configUID, "worker-pool", machine); err != nil {
+			t.Fatalf("ToggleMaintenanceOnNode(%s): %v", action, err)
+		}
+		waitFor(t, time.Minute, "maintenance "+action+" of node "+node+" to be "+state, func() bool {
+			st, err := pc.GetNodeMaintenanceStatus(pc.GetNodeMaintenanceStatusGeneric, configUID, "worker-pool", machine)
+			if err != nil {
+				t.Fatalf("GetNodeMaintenanceStatus: %v", err)
+			}
+			return st.Action == action && st.State == state
+		})
+		n, err := kc.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Spec.Unschedulable != unschedulable {
+			t.Fatalf("node %s after maintenance %s: unschedulable %v; want %v", node, action, n.Spec.Unschedulable, unschedulable)
+		}
+	}
+	maintenance("cordon", "Completed", true)
+	maintenance("uncordon", "Completed", false)
 }

@@ -43,7 +43,7 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	pool := "/v1/cloudconfigs/cloudTypes/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers"
 	type machine struct {
 		Metadata struct{ Name string }
-		Spec     struct{ InstanceType string }
+		Spec     struct{ InstanceType struct{ Name string } }
 		Status   struct{ InstanceState string }
 	}
 	machines := func() []machine {
@@ -95,7 +95,7 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 			return false
 		}
 		for _, m := range got {
-			if original[m.Metadata.Name] || m.Spec.InstanceType != "medium" || m.Status.InstanceState != "Running" {
+			if original[m.Metadata.Name] || m.Spec.InstanceType.Name != "medium" || m.Status.InstanceState != "Running" {
 				return false
 			}
 		}

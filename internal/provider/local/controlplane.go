@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/easelhq/easel/internal/atomicfile"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider/local/pki"
 )
@@ -365,7 +366,9 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(tokenFile, []byte(t+"\n"), 0o600); err != nil {
+		// Atomically: the file's existence means "the token is there", so a crash mid-write must
+		// not leave a truncated token that the agent would present, and be refused with, forever.
+		if err := atomicfile.Write(tokenFile, []byte(t+"\n"), 0o600); err != nil {
 			return err
 		}
 	}
