@@ -17,6 +17,14 @@ import (
 // agentPack is the catalog pack whose manifests install the agent in a cluster.
 const agentPack = "easel-agent"
 
+// AgentTrust is what an import manifest tells the agent to trust the hub's TLS certificate with:
+// a CA bundle (PEM), or the pin of the hub's self-signed certificate; neither means the agent's
+// system roots (or a plain-HTTP hub).
+type AgentTrust struct {
+	CAPEM       string
+	Fingerprint string
+}
+
 // importCluster registers an existing cluster (cloud type generic); it joins once its owner
 // applies the import manifest.
 func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -47,8 +55,8 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 // importManifest returns the YAML that installs the cluster's agent: namespace easel-system,
-// RBAC, a Secret with the hub URL, the cluster uid and a new agent token (earlier tokens stop
-// working), and the agent's Deployment.
+// RBAC, a Secret with the hub URL, how to trust its certificate, the cluster uid and a new agent
+// token (earlier tokens stop working), and the agent's Deployment.
 func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call) error {
 	rec, _, err := s.clusterRecord(r, c)
 	if err != nil {
@@ -68,7 +76,8 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) + "\n"
+	values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) +
+		"\n  hubCA: " + quoteYAML(s.agentTrust.CAPEM) + "\n  hubFingerprint: " + quoteYAML(s.agentTrust.Fingerprint) + "\n"
 	rendered, err := pack.Render(values)
 	if err != nil {
 		return err

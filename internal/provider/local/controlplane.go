@@ -351,8 +351,10 @@ func (cp *ControlPlane) httpClient() (*http.Client, error) {
 
 // EnsureAgent runs `easel agent` for this cluster beside its control plane, with the cluster-admin
 // kubeconfig and the token in <dir>/agent.token (written from token() when missing); its report
-// intervals are the heartbeat's. A running agent with the same command line is kept.
-func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
+// intervals are the heartbeat's. hubFingerprint, when the hub serves TLS, is its certificate's pin.
+// A running agent with the same command line is kept; a new pin (the hub's certificate changed)
+// restarts it.
+func (cp *ControlPlane) EnsureAgent(binary, hubURL, hubFingerprint, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
 	if cp.Log == nil {
 		cp.Log = slog.Default()
 	}
@@ -376,6 +378,9 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 		"--workload-interval=" + heartbeat.String(),
 		// KWOK plays the kubelets and serves their resource metrics, where the agent reads them.
 		"--kubelet-metrics-url=http://127.0.0.1:" + strconv.Itoa(cp.st.Ports.Kwok) + "/metrics/nodes/{node}/metrics/resource"}}
+	if hubFingerprint != "" {
+		p.Args = append(p.Args, "--hub-fingerprint="+hubFingerprint)
+	}
 	// The agent reads its client certificate from the admin kubeconfig once, at start: a renewed
 	// one restarts it (the old certificate would keep working, signed by the same CA, until it
 	// expires — but a renewal must leave no old certificate in use).
