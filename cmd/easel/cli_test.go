@@ -628,6 +628,20 @@ func TestLoginPinsTheHubsCertificate(t *testing.T) {
 		t.Error("profile list on another hub printed nothing")
 	}
 
+	// A local cluster's agent, which the hub starts with the pin, connects and applies the packs.
+	mustEasel(t, "profile", "apply", "-f", "../../examples/profile.yaml", "--publish")
+	mustEasel(t, "cluster", "create", "-f", "../../examples/cluster.yaml")
+	waitForCluster(t, "demo", func(cl v1.SpectroCluster) bool {
+		return hasCondition(cl, "AgentDeployed", "True") && hasCondition(cl, "PacksApplied", "True")
+	})
+	agentLog, _ := filepath.Glob(filepath.Join(h.dataDir, "clusters", "*", "logs", "easel-agent.log"))
+	if len(agentLog) != 1 {
+		t.Fatalf("agent logs = %v, want one", agentLog)
+	}
+	if data, _ := os.ReadFile(agentLog[0]); !strings.Contains(string(data), "hub=https://") {
+		t.Errorf("the local agent does not talk to the hub over https:\n%s", data)
+	}
+
 	// The self-signed certificate as a CA file: verified normally (it names 127.0.0.1).
 	cfgPath = useConfig(t)
 	mustEasel(t, "login", "--hub", h.url, "--api-key", h.apiKey, "--ca-file", filepath.Join(h.dataDir, "tls", "hub.crt"))

@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	var secrets initialSecrets
-	boot, err := BootstrapWith(ctx, st, cfg.AdminAPIKey, func(b *Bootstrapped) error {
+	boot, err := BootstrapWith(ctx, st, cfg.AdminAPIKey, func(b *Bootstrapped) (err error) {
 		secrets, err = writeInitialSecrets(cfg.DataDir, b, cfg.AdminAPIKey != "")
 		return err
 	})
@@ -170,6 +170,9 @@ func Run(ctx context.Context, cfg Config) error {
 		// the client says why, so they are debug noise here.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if serving != nil {
+		srv.TLSConfig = serving.config
+	}
 	srv.RegisterOnShutdown(hub.Stopping)
 	log.Info("Serving the easel hub", "address", scheme+addr, "store", st.Dialect())
 	errc := make(chan error, 1)
@@ -178,7 +181,6 @@ func Run(ctx context.Context, cfg Config) error {
 			errc <- srv.Serve(ln)
 			return
 		}
-		srv.TLSConfig = serving.config
 		errc <- srv.ServeTLS(ln, "", "")
 	}()
 	if cfg.Ready != nil {
