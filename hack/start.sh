@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds easel and starts the hub on its embedded defaults: SQLite in ./.data, 127.0.0.1:8080.
-# The first start prints the admin credentials and the next commands to run.
+# The first start writes the admin's password and API key to .data/initial-admin-password and
+# .data/initial-admin-api-key (mode 0600) and prints the next commands to run.
 #   ./hack/start.sh [easel server flags, e.g. --listen 127.0.0.1:9090]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/easelhq/easel/internal/agent"
+	"github.com/easelhq/easel/internal/cli"
+	"github.com/easelhq/easel/internal/hubtrust"
 )
 
 func agentCommand(g *globals) *cobra.Command {
@@ -25,7 +27,9 @@ func agentCommand(g *globals) *cobra.Command {
 		Use:   "agent",
 		Short: "Run the easel agent of one cluster: heartbeats, desired state, packs, reports",
 		Long: `Run the agent of one cluster. It dials out to the hub (--hub, env EASEL_HUB_URL) with the
-cluster's token (--token-file, --token or env EASEL_AGENT_TOKEN), sends heartbeats, long-polls the
+cluster's token (--token-file, --token or env EASEL_AGENT_TOKEN), verifying an https hub's
+certificate with --hub-fingerprint (env EASEL_HUB_FINGERPRINT) or --ca-file (env EASEL_CA_FILE)
+or else the system's roots; it sends heartbeats, long-polls the
 desired state and applies the profiles' packs by server-side apply. It uses the in-cluster
 configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM stops it.`,
 		Args: cobra.NoArgs,
@@ -56,7 +60,13 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level %q must be debug, info, warn or error", logLevel)
 			}
-			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube,
+			trust := hubtrust.Options{CAFile: firstNonEmpty(g.flags.CAFile, os.Getenv(cli.EnvCAFile)),
+				Fingerprint: firstNonEmpty(g.flags.HubFingerprint, os.Getenv(cli.EnvHubFingerprint))}
+			tlsConfig, err := trust.TLSConfig()
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube, TLS: tlsConfig,
 				HeartbeatInterval: heartbeat, ReportInterval: reports, UsageInterval: usageEvery, KubeletMetricsURL: kubeletMetrics,
 				WorkloadInterval: workloads, Namespace: namespace,
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})

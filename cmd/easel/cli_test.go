@@ -26,9 +26,12 @@ import (
 // testHub is a real hub on SQLite, served in-process on a free port.
 type testHub struct {
 	url, apiKey, adminPassword string
+	// dataDir is the hub's --data-dir; welcome is what its first start printed.
+	dataDir, welcome string
 }
 
-func startHub(t *testing.T) testHub {
+// startHub starts a hub; tune changes its configuration (e.g. to serve TLS).
+func startHub(t *testing.T, tune ...func(*hub.Config)) testHub {
 	t.Helper()
 	const key = "easel-test-admin-key"
 	dataDir := t.TempDir()
@@ -37,10 +40,12 @@ func startHub(t *testing.T) testHub {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	var welcome bytes.Buffer // written before Ready is called, so reading it after is safe
-	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, AgentBinary: agentBinary,
-			Out: &welcome, Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }})
-	}()
+	cfg := hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, AgentBinary: agentBinary,
+		Out: &welcome, Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	go func() { done <- hub.Run(ctx, cfg) }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -61,11 +66,16 @@ func startHub(t *testing.T) testHub {
 			t.Errorf("stopping leftover control planes: %v", err)
 		}
 	})
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(welcome.String())
-	if m == nil {
-		t.Fatalf("the hub's welcome text names no admin password:\n%s", welcome.String())
+	password, err := os.ReadFile(filepath.Join(dataDir, hub.InitialPasswordFile))
+	if err != nil {
+		t.Fatalf("the hub's first start wrote no admin password: %v\n%s", err, welcome.String())
 	}
-	return testHub{url: "http://" + addr, apiKey: key, adminPassword: m[1]}
+	scheme := "http://"
+	if strings.Contains(welcome.String(), "https://"+addr) {
+		scheme = "https://"
+	}
+	return testHub{url: scheme + addr, apiKey: key, adminPassword: strings.TrimSpace(string(password)),
+		dataDir: dataDir, welcome: welcome.String()}
 }
 
 // useConfig points the CLI at a fresh config file and keeps the caller's environment out.
@@ -73,7 +83,7 @@ func useConfig(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "easel", "config.yaml")
 	t.Setenv(cli.EnvConfig, path)
-	for _, env := range []string{cli.EnvHub, cli.EnvAPIKey, cli.EnvProject} {
+	for _, env := range []string{cli.EnvHub, cli.EnvAPIKey, cli.EnvProject, cli.EnvCAFile, cli.EnvHubFingerprint} {
 		t.Setenv(env, "")
 	}
 	return path
@@ -569,6 +579,76 @@ func TestLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A hub on its self-signed certificate: the CLI logs in with the printed pin (or the certificate
+// as its CA file), saves it, and later commands verify the hub with it; a wrong pin is refused
+// before any credential is sent, and the pin of one hub is not applied to another.
+func TestLoginPinsTheHubsCertificate(t *testing.T) {
+	h := startHub(t, func(c *hub.Config) { c.TLS = hub.TLSOn })
+	m := regexp.MustCompile(`--hub-fingerprint (sha256:[0-9a-f]{64})`).FindStringSubmatch(h.welcome)
+	if m == nil || !strings.HasPrefix(h.url, "https://") {
+		t.Fatalf("the hub (%s) printed no pin to log in with:\n%s", h.url, h.welcome)
+	}
+	pin := m[1]
+	wrong := "sha256:" + strings.Repeat("0", 64)
+
+	cfgPath := useConfig(t)
+	r := easel(t, "", "login", "--hub", h.url, "--api-key", h.apiKey)
+	if r.err == nil || !strings.Contains(r.stderr, "certificate signed by unknown authority") {
+		t.Fatalf("login without a pin = %q, %v; want the certificate refused", r.stderr, r.err)
+	}
+	r = easel(t, "", "login", "--hub", h.url, "--api-key", h.apiKey, "--hub-fingerprint", wrong)
+	if want := "the hub's certificate has fingerprint " + pin + ", not the pinned " + wrong; r.err == nil || !strings.Contains(r.stderr, want) {
+		t.Fatalf("login with a wrong pin = %q, %v; want %q", r.stderr, r.err, want)
+	}
+	if _, err := os.Stat(cfgPath); err == nil {
+		t.Fatal("a refused login saved a config")
+	}
+
+	// The pin as OpenSSL prints it works too, and is saved in easel's form.
+	openssl := strings.ToUpper(regexp.MustCompile(`(..)`).ReplaceAllString(strings.TrimPrefix(pin, "sha256:"), "$1:"))
+	mustEasel(t, "login", "--hub", h.url, "--api-key", h.apiKey, "--hub-fingerprint", "SHA256:"+strings.TrimSuffix(openssl, ":"))
+	saved, err := cli.LoadConfig(cfgPath)
+	if err != nil || saved.HubFingerprint != pin || saved.Hub != h.url {
+		t.Fatalf("saved config = %+v, %v; want the hub and its pin", saved, err)
+	}
+	if r := mustEasel(t, "profile", "list"); r.stdout != "NAME   VERSION   TYPE   CLOUD   STATE   UID\n" {
+		t.Errorf("profile list with the saved pin = %q", r.stdout)
+	}
+	// A pin given later wins over the saved one.
+	t.Setenv(cli.EnvHubFingerprint, wrong)
+	if r := easel(t, "", "profile", "list"); r.err == nil || !strings.Contains(r.stderr, "not the pinned "+wrong) {
+		t.Errorf("profile list with %s=%s = %q, %v; want the pin refused", cli.EnvHubFingerprint, wrong, r.stderr, r.err)
+	}
+	t.Setenv(cli.EnvHubFingerprint, "")
+	// Another hub named on the command line is not held to the saved hub's pin.
+	other := startHub(t)
+	if r := mustEasel(t, "profile", "list", "--hub", other.url, "--api-key", other.apiKey, "--project", "default"); r.stdout == "" {
+		t.Error("profile list on another hub printed nothing")
+	}
+
+	// A local cluster's agent, which the hub starts with the pin, connects and applies the packs.
+	mustEasel(t, "profile", "apply", "-f", "../../examples/profile.yaml", "--publish")
+	mustEasel(t, "cluster", "create", "-f", "../../examples/cluster.yaml")
+	waitForCluster(t, "demo", func(cl v1.SpectroCluster) bool {
+		return hasCondition(cl, "AgentDeployed", "True") && hasCondition(cl, "PacksApplied", "True")
+	})
+	agentLog, _ := filepath.Glob(filepath.Join(h.dataDir, "clusters", "*", "logs", "easel-agent.log"))
+	if len(agentLog) != 1 {
+		t.Fatalf("agent logs = %v, want one", agentLog)
+	}
+	if data, _ := os.ReadFile(agentLog[0]); !strings.Contains(string(data), "hub=https://") {
+		t.Errorf("the local agent does not talk to the hub over https:\n%s", data)
+	}
+
+	// The self-signed certificate as a CA file: verified normally (it names 127.0.0.1).
+	cfgPath = useConfig(t)
+	mustEasel(t, "login", "--hub", h.url, "--api-key", h.apiKey, "--ca-file", filepath.Join(h.dataDir, "tls", "hub.crt"))
+	if saved, err := cli.LoadConfig(cfgPath); err != nil || saved.CAFile != filepath.Join(h.dataDir, "tls", "hub.crt") || saved.HubFingerprint != "" {
+		t.Fatalf("saved config = %+v, %v; want the CA file", saved, err)
+	}
+	mustEasel(t, "cluster", "list")
 }
 
 func TestGlobalFlagsAndEnvironment(t *testing.T) {

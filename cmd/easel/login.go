@@ -20,8 +20,11 @@ func loginCommand(g *globals) *cobra.Command {
 		Short: "Verify credentials with a hub and save them for the other commands",
 		Long: `Log in to a hub: verify the API key (or the email and password) and pick the project the other
 commands act in (--project, else the project named "default" if there is one). The hub URL, the
-credentials and the project are saved to the config file, readable only by you.`,
+credentials, the project and how to trust the hub's certificate (--hub-fingerprint, the pin the
+hub printed for its self-signed certificate, or --ca-file) are saved to the config file, readable
+only by you.`,
 		Example: `  easel login --hub http://127.0.0.1:8080 --api-key "$KEY"
+  easel login --hub https://hub.example.com:8080 --hub-fingerprint sha256:… --api-key "$KEY"
   echo "$PASSWORD" | easel login --hub http://127.0.0.1:8080 --email admin@easel.local --password-stdin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -29,7 +32,7 @@ credentials and the project are saved to the config file, readable only by you.`
 			if err != nil {
 				return err
 			}
-			o := cli.LoginOptions{Hub: s.Hub, APIKey: s.APIKey, Token: s.Token, Email: email, Project: s.ExplicitProject()}
+			o := cli.LoginOptions{Hub: s.Hub, APIKey: s.APIKey, Token: s.Token, Email: email, Project: s.ExplicitProject(), Trust: s.Trust}
 			switch {
 			case email != "" && !passwordStdin:
 				return fmt.Errorf("--email needs --password-stdin: pipe the password in, so that it stays out of the shell history")

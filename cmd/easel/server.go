@@ -21,8 +21,15 @@ func serverCommand() *cobra.Command {
 		Use:   "server",
 		Short: "Run the hub: the /v1 API, /healthz, /readyz and /metrics",
 		Long: `Run the easel hub. On the first start of an empty store it creates the tenant, a tenant
-admin, an API key (EASEL_ADMIN_API_KEY sets it instead) and the "default" project, and prints how
-to log in. SIGTERM or SIGINT shut it down gracefully.`,
+admin, an API key (EASEL_ADMIN_API_KEY sets it instead) and the "default" project, writes the
+admin's password and the key to files in --data-dir that only you can read (initial-admin-password,
+initial-admin-api-key), and prints how to log in.
+
+It serves HTTPS with --tls-cert-file and --tls-private-key-file. Without them it serves plain HTTP
+on a loopback address and, on any other address (or with --tls=on), HTTPS with a self-signed
+certificate generated at the first start and kept in --data-dir/tls; its SHA-256 fingerprint is
+printed and logged, and clients pin it (easel login --hub-fingerprint). SIGTERM or SIGINT shut it
+down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -40,7 +47,11 @@ to log in. SIGTERM or SIGINT shut it down gracefully.`,
 	cmd.Flags().DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 10*time.Minute, "a cluster without a heartbeat for this long is unhealthy")
 	cmd.Flags().DurationVar(&cfg.AgentHeartbeat, "agent-heartbeat", 30*time.Second, "how often local clusters' agents send heartbeats")
 	cmd.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", clusters.DefaultDrainTimeout, "how long an agent keeps trying to drain a node (PodDisruptionBudgets may hold it) before the operation fails")
-	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "URL agents of imported clusters reach the hub at (default http://<listen address>)")
+	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "URL agents of imported clusters reach the hub at (default http(s)://<listen address>)")
+	cmd.Flags().StringVar(&cfg.TLS, "tls", hub.TLSAuto, "auto: HTTPS unless listening on loopback without certificate files; on: HTTPS always; off: plain HTTP (behind a TLS proxy)")
+	cmd.Flags().StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "PEM certificate (then its chain) to serve HTTPS with (default: a self-signed one, see --tls)")
+	cmd.Flags().StringVar(&cfg.TLSKeyFile, "tls-private-key-file", "", "PEM private key of --tls-cert-file")
+	cmd.Flags().StringVar(&cfg.TLSCAFile, "tls-ca-file", "", "PEM CA bundle that agents of imported clusters verify the hub with, written into import manifests (default: the self-signed certificate's pin, else their system roots)")
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL: postgres://… for PostgreSQL (default: SQLite in --data-dir)")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -53,6 +54,9 @@ type Config struct {
 	// Namespace is where the agent reads its palette-agent-config ConfigMap (default env
 	// POD_NAMESPACE, else easel-system).
 	Namespace string
+	// TLS verifies an https hub's certificate (hubtrust.Options.TLSConfig); nil means the
+	// system's roots.
+	TLS *tls.Config
 }
 
 // Agent is one running agent.
@@ -103,8 +107,13 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	return &Agent{cfg: cfg, applier: ap, kube: kube, log: cfg.Logger.With("cluster", cfg.ClusterUID),
-		http: &http.Client{Timeout: cfg.PollWait + 30*time.Second}}, nil
+	hc := &http.Client{Timeout: cfg.PollWait + 30*time.Second}
+	if cfg.TLS != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg.TLS
+		hc.Transport = t
+	}
+	return &Agent{cfg: cfg, applier: ap, kube: kube, log: cfg.Logger.With("cluster", cfg.ClusterUID), http: hc}, nil
 }
 
 // Run sends heartbeats and applies the desired state until ctx ends.

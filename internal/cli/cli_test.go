@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/cli"
+	"github.com/easelhq/easel/internal/hubtrust"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -112,6 +113,45 @@ func TestLoadSettingsPrecedence(t *testing.T) {
 			if s.Hub != tt.wantHub || s.APIKey != tt.wantKey || s.Token != tt.wantToken || s.Project != tt.wantProject ||
 				s.ExplicitProject() != tt.wantExplicitProject {
 				t.Errorf("settings = %+v (explicit project %q)", s, s.ExplicitProject())
+			}
+		})
+	}
+}
+
+// The saved pin or CA file belong to the saved hub: another hub named by a flag or the
+// environment is not held to them, and a pin or CA file given for a command replaces both.
+func TestLoadSettingsTrust(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := cli.SaveConfig(path, cli.Config{Hub: "https://file", APIKey: "k", HubFingerprint: "sha256:saved", CAFile: "/saved/ca.crt"}); err != nil {
+		t.Fatal(err)
+	}
+	saved := hubtrust.Options{CAFile: "/saved/ca.crt", Fingerprint: "sha256:saved"}
+	tests := []struct {
+		name  string
+		flags cli.Flags
+		env   map[string]string
+		want  hubtrust.Options
+	}{
+		{name: "the saved hub", want: saved},
+		{name: "the saved hub named again", flags: cli.Flags{Hub: "https://file"}, want: saved},
+		{name: "another hub", flags: cli.Flags{Hub: "https://other"}, want: hubtrust.Options{}},
+		{name: "another hub from the environment", env: map[string]string{"EASEL_HUB": "https://other"}, want: hubtrust.Options{}},
+		{name: "a pin from the environment", env: map[string]string{"EASEL_HUB_FINGERPRINT": "sha256:env"},
+			want: hubtrust.Options{Fingerprint: "sha256:env"}},
+		{name: "a CA file flag and a pin from the environment: both hold", flags: cli.Flags{CAFile: "/flag/ca.crt"},
+			env: map[string]string{"EASEL_HUB_FINGERPRINT": "sha256:env"}, want: hubtrust.Options{CAFile: "/flag/ca.crt", Fingerprint: "sha256:env"}},
+		{name: "a pin flag over the environment's", flags: cli.Flags{HubFingerprint: "sha256:flag"},
+			env: map[string]string{"EASEL_HUB_FINGERPRINT": "sha256:env"}, want: hubtrust.Options{Fingerprint: "sha256:flag"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.flags.Config = path
+			s, err := cli.LoadSettings(tt.flags, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Trust != tt.want {
+				t.Errorf("trust = %+v, want %+v", s.Trust, tt.want)
 			}
 		})
 	}

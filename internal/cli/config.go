@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/easelhq/easel/internal/client"
+	"github.com/easelhq/easel/internal/hubtrust"
 )
 
 // Config is what `easel login` saves: where the hub is, the credentials, and the project.
@@ -24,6 +25,10 @@ type Config struct {
 	// Project is the uid of the project commands act in; ProjectName is kept to show it.
 	Project     string `json:"project,omitempty"`
 	ProjectName string `json:"projectName,omitempty"`
+	// CAFile and HubFingerprint are how the hub's TLS certificate is trusted (hubtrust.Options):
+	// a CA bundle's path, or the pin of a self-signed certificate.
+	CAFile         string `json:"caFile,omitempty"`
+	HubFingerprint string `json:"hubFingerprint,omitempty"`
 }
 
 // Environment variables the CLI reads; each overrides the config file, and flags override them.
@@ -32,6 +37,10 @@ const (
 	EnvHub     = "EASEL_HUB"
 	EnvAPIKey  = "EASEL_API_KEY"
 	EnvProject = "EASEL_PROJECT"
+	// EnvCAFile and EnvHubFingerprint say how to trust the hub's certificate (the agent reads
+	// them too: an import manifest sets EASEL_HUB_FINGERPRINT).
+	EnvCAFile         = "EASEL_CA_FILE"
+	EnvHubFingerprint = "EASEL_HUB_FINGERPRINT"
 )
 
 // ConfigPath is the config file: the --config flag, else $EASEL_CONFIG, else
@@ -107,6 +116,7 @@ func SaveConfig(path string, c Config) error {
 // Flags are the global flags of the CLI.
 type Flags struct {
 	Hub, APIKey, Project, Config, Output string
+	CAFile, HubFingerprint               string
 }
 
 // Settings are the effective hub, credentials and project of one command.
@@ -120,6 +130,8 @@ type Settings struct {
 	Project string
 	// projectIsUID is set when Project came from the file, which stores the resolved uid.
 	projectIsUID bool
+	// Trust is how the hub's certificate is verified.
+	Trust hubtrust.Options
 }
 
 // LoadSettings merges the config file, the environment and the flags (flags win, then the
@@ -145,6 +157,15 @@ func LoadSettings(f Flags, getenv func(string) string) (Settings, error) {
 	if v := first(f.Project, getenv(EnvProject)); v != "" {
 		s.Project, s.projectIsUID = v, false
 	}
+	// The file's trust belongs to the file's hub: another hub named by a flag or the environment
+	// is not held to its pin.
+	if s.Hub == file.Hub {
+		s.Trust = hubtrust.Options{CAFile: file.CAFile, Fingerprint: file.HubFingerprint}
+	}
+	ca, pin := first(f.CAFile, getenv(EnvCAFile)), first(f.HubFingerprint, getenv(EnvHubFingerprint))
+	if ca != "" || pin != "" {
+		s.Trust = hubtrust.Options{CAFile: ca, Fingerprint: pin}
+	}
 	return s, nil
 }
 
@@ -164,7 +185,11 @@ func (s Settings) Client(ctx context.Context) (*client.Client, error) {
 	if s.APIKey == "" && s.Token == "" {
 		return nil, fmt.Errorf("not logged in: run `easel login --hub %s --api-key KEY`, or set --api-key or %s", s.Hub, EnvAPIKey)
 	}
-	c, err := client.New(s.Hub, s.APIKey, client.WithToken(s.Token))
+	tlsConfig, err := s.Trust.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(s.Hub, s.APIKey, client.WithToken(s.Token), client.WithTLSConfig(tlsConfig))
 	if err != nil {
 		return nil, err
 	}

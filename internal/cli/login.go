@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/client"
+	"github.com/easelhq/easel/internal/hubtrust"
 )
 
 // DefaultProject is the project a login picks when none is named and the hub has one by this name
@@ -24,6 +26,8 @@ type LoginOptions struct {
 	Email, Password string
 	// Project is a project name or uid; empty picks DefaultProject if it exists.
 	Project string
+	// Trust is how the hub's certificate is verified; it is saved with the rest.
+	Trust hubtrust.Options
 }
 
 // LoginResult is who the credentials belong to and the config to save.
@@ -38,11 +42,31 @@ func Login(ctx context.Context, o LoginOptions) (LoginResult, error) {
 	if o.Hub == "" {
 		return res, fmt.Errorf("--hub is required (or %s), e.g. --hub http://127.0.0.1:8080", EnvHub)
 	}
-	c, err := client.New(o.Hub, o.APIKey)
+	if o.Trust.Fingerprint != "" {
+		pin, err := hubtrust.ParseFingerprint(o.Trust.Fingerprint)
+		if err != nil {
+			return res, fmt.Errorf("--hub-fingerprint: %w", err)
+		}
+		o.Trust.Fingerprint = pin
+	}
+	if o.Trust.CAFile != "" {
+		// Saved for later commands run from any directory.
+		abs, err := filepath.Abs(o.Trust.CAFile)
+		if err != nil {
+			return res, fmt.Errorf("--ca-file: %w", err)
+		}
+		o.Trust.CAFile = abs
+	}
+	tlsConfig, err := o.Trust.TLSConfig()
 	if err != nil {
 		return res, err
 	}
-	res.Config = Config{Hub: c.HubURL(), APIKey: o.APIKey}
+	withTLS := client.WithTLSConfig(tlsConfig)
+	c, err := client.New(o.Hub, o.APIKey, withTLS)
+	if err != nil {
+		return res, err
+	}
+	res.Config = Config{Hub: c.HubURL(), APIKey: o.APIKey, CAFile: o.Trust.CAFile, HubFingerprint: o.Trust.Fingerprint}
 	switch {
 	case o.Email != "":
 		if o.Password == "" {
@@ -53,12 +77,12 @@ func Login(ctx context.Context, o LoginOptions) (LoginResult, error) {
 			return res, fmt.Errorf("logging in to %s as %s: %w", c.HubURL(), o.Email, err)
 		}
 		res.Config.APIKey, res.Config.Token = "", token
-		if c, err = client.New(o.Hub, "", client.WithToken(token)); err != nil {
+		if c, err = client.New(o.Hub, "", client.WithToken(token), withTLS); err != nil {
 			return res, err
 		}
 	case o.APIKey == "" && o.Token != "":
 		res.Config.Token = o.Token
-		if c, err = client.New(o.Hub, "", client.WithToken(o.Token)); err != nil {
+		if c, err = client.New(o.Hub, "", client.WithToken(o.Token), withTLS); err != nil {
 			return res, err
 		}
 	case o.APIKey == "":

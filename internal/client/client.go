@@ -5,6 +5,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,21 @@ func WithToken(token string) Option { return func(c *Client) { c.token = token }
 
 // WithHTTPClient sends requests through hc (its Timeout applies).
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
+
+// WithTLSConfig verifies the hub's certificate with cfg (hubtrust.Options.TLSConfig); nil keeps
+// Go's defaults. It replaces the transport, so give it before WithHTTPClient, not with it.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(c *Client) {
+		if cfg == nil {
+			return
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg
+		hc := *c.http
+		hc.Transport = t
+		c.http = &hc
+	}
+}
 
 // WithTimeout bounds each request; zero means no bound beyond the context's.
 func WithTimeout(d time.Duration) Option {

@@ -35,6 +35,12 @@ type Bootstrapped struct {
 // empty, and returns nil when it is not. apiKey, if not empty, becomes the admin's key (for
 // automation); otherwise one is generated.
 func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrapped, error) {
+	return BootstrapWith(ctx, st, apiKey, nil)
+}
+
+// BootstrapWith is Bootstrap that hands the new secrets to keep before the store commits them:
+// if keep fails, nothing is created, so no secret exists that nobody was given.
+func BootstrapWith(ctx context.Context, st store.Store, apiKey string, keep func(*Bootstrapped) error) (*Bootstrapped, error) {
 	var out *Bootstrapped
 	err := st.Tx(ctx, func(q store.Queries) error {
 		_, err := q.GetSetting(ctx, settingTenantUID)
@@ -73,8 +79,16 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 			Message: "Created the tenant, its admin " + AdminEmail + " and project " + DefaultProject}); err != nil {
 			return err
 		}
+		if err := q.PutSetting(ctx, settingTenantUID, b.TenantUID); err != nil {
+			return err
+		}
+		if keep != nil {
+			if err := keep(b); err != nil {
+				return err
+			}
+		}
 		out = b
-		return q.PutSetting(ctx, settingTenantUID, b.TenantUID)
+		return nil
 	})
 	return out, err
 }

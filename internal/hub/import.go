@@ -21,6 +21,14 @@ import (
 // agentPack is the catalog pack whose manifests install the agent in a cluster.
 const agentPack = "easel-agent"
 
+// AgentTrust is what an import manifest tells the agent to trust the hub's TLS certificate with:
+// a CA bundle (PEM), or the pin of the hub's self-signed certificate; neither means the agent's
+// system roots (or a plain-HTTP hub).
+type AgentTrust struct {
+	CAPEM       string
+	Fingerprint string
+}
+
 // importCluster registers an existing cluster (cloud type generic); it joins once its owner
 // applies the import manifest.
 func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -56,7 +64,7 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 // importManifest returns the YAML that installs an imported cluster's agent: namespace
-// easel-system, RBAC, a Secret with the hub URL, the cluster uid and a new agent token, and the
+// easel-system, RBAC, a Secret with the hub URL, how to trust its certificate, the cluster uid and a new agent token, and the
 // agent's Deployment.
 //
 // A new token revokes the cluster's earlier ones, so the manifest is refused where that would lock
@@ -116,7 +124,8 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 			return err
 		}
 		// Rendered before the commit: a manifest that cannot be served must not revoke a token.
-		values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) + "\n"
+		values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) +
+			"\n  hubCA: " + quoteYAML(s.agentTrust.CAPEM) + "\n  hubFingerprint: " + quoteYAML(s.agentTrust.Fingerprint) + "\n"
 		if rendered, err = pack.Render(values); err != nil {
 			return fmt.Errorf("rendering the %s pack: %w", agentPack, err)
 		}

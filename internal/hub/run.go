@@ -51,8 +51,16 @@ type Config struct {
 	AgentBinary string
 	// AgentHeartbeat is how often local clusters' agents send heartbeats (default 30s).
 	AgentHeartbeat time.Duration
-	// PublicURL is where agents of imported clusters reach the hub (default http://<listen address>).
+	// PublicURL is where agents of imported clusters reach the hub (default http(s)://<listen address>).
 	PublicURL string
+	// TLS is TLSAuto (the default when empty), TLSOn or TLSOff.
+	TLS string
+	// TLSCertFile and TLSKeyFile are the hub's certificate (PEM, the chain after the leaf) and
+	// key; without them a TLS hub serves a self-signed certificate kept under DataDir.
+	TLSCertFile, TLSKeyFile string
+	// TLSCAFile is a PEM bundle that agents of imported clusters verify the hub with (written into
+	// import manifests); without it they pin the self-signed certificate, or use their system roots.
+	TLSCAFile string
 	// DrainTimeout bounds how long an agent keeps trying to drain a node (default 15m).
 	DrainTimeout time.Duration
 	// HeartbeatTimeout is how long without a heartbeat makes a cluster unhealthy (default 10m).
@@ -79,7 +87,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("loading the built-in pack catalog: %w", err)
 	}
-	boot, err := Bootstrap(ctx, st, cfg.AdminAPIKey)
+	serving, err := prepareTLS(cfg)
+	if err != nil {
+		return err
+	}
+	trust, err := agentTrust(serving, cfg.TLSCAFile)
+	if err != nil {
+		return err
+	}
+	var secrets initialSecrets
+	boot, err := BootstrapWith(ctx, st, cfg.AdminAPIKey, func(b *Bootstrapped) (err error) {
+		secrets, err = writeInitialSecrets(cfg.DataDir, b, cfg.AdminAPIKey != "")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bootstrapping the store: %w", err)
 	}
@@ -89,8 +109,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer ln.Close() // on an early return; Serve's shutdown closes it otherwise
 	addr := ln.Addr().String()
-	if boot != nil && cfg.Out != nil {
-		printWelcome(cfg.Out, addr, boot, cfg.AdminAPIKey != "")
+	scheme := "http://"
+	if serving != nil {
+		scheme = "https://"
+		log.Info("Serving TLS", "certificate", serving.certFile, "selfSigned", serving.selfSigned,
+			"fingerprint", serving.fingerprint)
+	}
+	if cfg.Out != nil {
+		if serving != nil && serving.generated && boot == nil {
+			printGeneratedCertificate(cfg.Out, scheme+addr, serving)
+		}
+		if boot != nil {
+			printWelcome(cfg.Out, scheme+addr, boot, secrets, serving)
+		}
 	}
 	if _, err := k8sbin.Find(); err != nil {
 		log.Warn("Local clusters cannot be provisioned until the Kubernetes binaries are built", "err", err)
@@ -104,15 +135,20 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	localProvider := &local.Provider{Root: filepath.Join(cfg.DataDir, "clusters"), VCPULimit: cfg.LocalVCPULimit,
-		Binaries: k8sbin.Find, Log: log, HubURL: "http://" + addr, AgentBinary: cfg.AgentBinary, HeartbeatInterval: cfg.AgentHeartbeat}
+		Binaries: k8sbin.Find, Log: log, HubURL: scheme + addr, AgentBinary: cfg.AgentBinary, HeartbeatInterval: cfg.AgentHeartbeat}
+	if serving != nil {
+		// The agents beside their control planes dial this machine's address, which a certificate
+		// of the operator's may not name: they pin what the hub serves, whatever its kind.
+		localProvider.HubFingerprint = serving.fingerprint
+	}
 	providers := map[string]provider.Provider{v1.CloudTypeLocal: localProvider, generic.CloudType: generic.Provider{}}
 	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + addr
+		cfg.PublicURL = scheme + addr
 	}
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, DrainTimeout: cfg.DrainTimeout}
 	hub := New(st, catalog, Options{Logger: log, Providers: providers, PublicURL: cfg.PublicURL,
-		DrainTimeout: cfg.DrainTimeout})
+		DrainTimeout: cfg.DrainTimeout, AgentTrust: trust})
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },
 		Logger: log, Registerer: hub.Registry()})
@@ -130,11 +166,23 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		// The server's own messages are mostly TLS handshakes that clients refused (a wrong pin):
+		// the client says why, so they are debug noise here.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if serving != nil {
+		srv.TLSConfig = serving.config
 	}
 	srv.RegisterOnShutdown(hub.Stopping)
-	log.Info("Serving the easel hub", "address", "http://"+addr, "store", st.Dialect())
+	log.Info("Serving the easel hub", "address", scheme+addr, "store", st.Dialect())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if serving == nil {
+			errc <- srv.Serve(ln)
+			return
+		}
+		errc <- srv.ServeTLS(ln, "", "")
+	}()
 	if cfg.Ready != nil {
 		cfg.Ready(addr)
 	}
@@ -152,24 +200,96 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-func printWelcome(out io.Writer, addr string, b *Bootstrapped, keyFromEnv bool) {
-	key := b.APIKey
+// Files the first start writes the admin's secrets to, under the data dir, readable by the hub's
+// user only: secrets printed to stdout end up in terminal scrollback, CI logs and journald.
+const (
+	InitialPasswordFile = "initial-admin-password"
+	InitialAPIKeyFile   = "initial-admin-api-key"
+)
+
+// initialSecrets are the files the first start wrote ("" for a secret it did not write).
+type initialSecrets struct {
+	passwordFile, apiKeyFile string
+}
+
+// writeInitialSecrets writes the first start's password, and its API key unless the operator gave
+// it (EASEL_ADMIN_API_KEY), each to a 0600 file holding the secret and a newline.
+func writeInitialSecrets(dataDir string, b *Bootstrapped, keyFromEnv bool) (initialSecrets, error) {
+	var out initialSecrets
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return out, fmt.Errorf("creating the data directory: %w", err)
+	}
+	out.passwordFile = filepath.Join(dataDir, InitialPasswordFile)
+	if err := writePrivateFile(out.passwordFile, []byte(b.AdminPassword+"\n")); err != nil {
+		return out, fmt.Errorf("writing the initial admin password: %w", err)
+	}
 	if keyFromEnv {
-		key = "$EASEL_ADMIN_API_KEY"
+		return out, nil
+	}
+	out.apiKeyFile = filepath.Join(dataDir, InitialAPIKeyFile)
+	if err := writePrivateFile(out.apiKeyFile, []byte(b.APIKey+"\n")); err != nil {
+		return out, fmt.Errorf("writing the initial admin API key: %w", err)
+	}
+	return out, nil
+}
+
+// agentTrust is what import manifests tell agents to trust the hub with: the operator's CA
+// bundle if given, else the pin of a self-signed certificate, else nothing (their system roots).
+func agentTrust(serving *servingTLS, caFile string) (AgentTrust, error) {
+	switch {
+	case caFile != "":
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return AgentTrust{}, fmt.Errorf("reading --tls-ca-file: %w", err)
+		}
+		return AgentTrust{CAPEM: string(pem)}, nil
+	case serving != nil && serving.selfSigned:
+		return AgentTrust{Fingerprint: serving.fingerprint}, nil
+	}
+	return AgentTrust{}, nil
+}
+
+// trustFlag is the CLI flag that makes a client trust the hub, for the printed commands.
+func trustFlag(serving *servingTLS) string {
+	if serving == nil || !serving.selfSigned {
+		return "" // plain HTTP, or a certificate the operator's clients already trust
+	}
+	return " --hub-fingerprint " + serving.fingerprint
+}
+
+func printGeneratedCertificate(out io.Writer, url string, serving *servingTLS) {
+	fmt.Fprintf(out, `
+easel now serves %[1]s with a self-signed certificate it generated (%[2]s).
+Its fingerprint, which clients pin:  %[3]s
+Log the CLI in with:  easel login --hub %[1]s --hub-fingerprint %[3]s …
+
+`, url, serving.certFile, serving.fingerprint)
+}
+
+func printWelcome(out io.Writer, url string, b *Bootstrapped, secrets initialSecrets, serving *servingTLS) {
+	key, keyArg := "in "+secrets.apiKeyFile, `"$(cat `+secrets.apiKeyFile+`)"`
+	if secrets.apiKeyFile == "" {
+		key, keyArg = "$EASEL_ADMIN_API_KEY", `"$EASEL_ADMIN_API_KEY"`
+	}
+	tlsLine := ""
+	if serving != nil && serving.selfSigned {
+		tlsLine = fmt.Sprintf("  TLS            self-signed certificate %s\n                 fingerprint %s (clients pin it)\n",
+			serving.certFile, serving.fingerprint)
 	}
 	fmt.Fprintf(out, `
-easel is ready at http://%[1]s — this is its first start, so it created:
-  tenant admin   %[2]s  password: %[3]s
+easel is ready at %[1]s — this is its first start, so it created:
+  tenant admin   %[2]s  password in %[3]s
   API key        %[4]s
   project        %[5]s (%[6]s)
-These secrets are shown once; only their hashes are stored.
+%[7]sThe password and key files are readable by you only; only the secrets' hashes are stored.
+Keep them somewhere safe and delete the files.
 
-Log the CLI in:   easel login --hub http://%[1]s --api-key "%[4]s"
+Log the CLI in:   easel login --hub %[1]s%[8]s --api-key %[9]s
 Then try:         easel profile apply -f examples/profile.yaml --publish
                   easel cluster create -f examples/cluster.yaml
                   easel cluster list
-API:              http://%[1]s/v1/…  (ApiKey header, ProjectUid header for a project)
-Health, metrics:  http://%[1]s/healthz  http://%[1]s/metrics
+API:              %[1]s/v1/…  (ApiKey header, ProjectUid header for a project)
+Health, metrics:  %[1]s/healthz  %[1]s/metrics
 
-`, addr, b.AdminEmail, b.AdminPassword, key, DefaultProject, b.DefaultProjectUID)
+`, url, b.AdminEmail, secrets.passwordFile, key, DefaultProject, b.DefaultProjectUID, tlsLine, trustFlag(serving), keyArg)
 }

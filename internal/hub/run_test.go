@@ -3,7 +3,12 @@ package hub_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,17 +16,19 @@ import (
 )
 
 // runHub starts hub.Run on a data dir and returns its address, its first-start output and a
-// function that stops it and returns Run's error.
-func runHub(t *testing.T, dataDir, key string) (string, string, func() error) {
+// function that stops it and returns Run's error; tune changes the configuration.
+func runHub(t *testing.T, dataDir, key string, tune ...func(*hub.Config)) (string, string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out, APIOnly: true,
-			Ready: func(addr string) { ready <- addr }})
-	}()
+	cfg := hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out, APIOnly: true,
+		Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	go func() { done <- hub.Run(ctx, cfg) }()
 	select {
 	case addr := <-ready:
 		return addr, out.String(), func() error { cancel(); return <-done }
@@ -32,21 +39,33 @@ func runHub(t *testing.T, dataDir, key string) (string, string, func() error) {
 	}
 }
 
+// The first start writes the admin's password and API key to files only their owner reads, and
+// prints where they are, not the secrets; both work.
 func TestRunBootstrapsOnceAndShutsDownGracefully(t *testing.T) {
 	dir := t.TempDir()
 	addr, welcome, stop := runHub(t, dir, "")
-	for _, want := range []string{"admin@easel.local", "password:", "easel login --hub http://" + addr + " --api-key \"easel-"} {
+	passwordFile, keyFile := filepath.Join(dir, "initial-admin-password"), filepath.Join(dir, "initial-admin-api-key")
+	password, key := readPrivate(t, passwordFile), readPrivate(t, keyFile)
+	for _, want := range []string{"admin@easel.local  password in " + passwordFile, "API key        in " + keyFile,
+		"easel login --hub http://" + addr + " --api-key \"$(cat " + keyFile + ")\""} {
 		if !strings.Contains(welcome, want) {
 			t.Fatalf("first-start output lacks %q:\n%s", want, welcome)
 		}
 	}
-	key := welcome[strings.Index(welcome, "--api-key \"")+len("--api-key \""):]
-	key = key[:strings.Index(key, "\"")]
+	if strings.Contains(welcome, password) || strings.Contains(welcome, key) {
+		t.Fatalf("first-start output shows a secret:\n%s", welcome)
+	}
 	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/users/info", nil)
 	req.Header.Set("ApiKey", key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("the printed key does not work: %v %v", resp, err)
+		t.Fatalf("the key in %s does not work: %v %v", keyFile, resp, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Post("http://"+addr+"/v1/auth/authenticate", "application/json",
+		strings.NewReader(`{"emailId":"admin@easel.local","password":"`+password+`"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the password in %s does not log in: %v %v", passwordFile, resp, err)
 	}
 	resp.Body.Close()
 	if err := stop(); err != nil {
@@ -70,14 +89,39 @@ func TestRunBootstrapsOnceAndShutsDownGracefully(t *testing.T) {
 }
 
 func TestRunUsesTheAdminKeyFromTheEnvironment(t *testing.T) {
-	addr, welcome, stop := runHub(t, t.TempDir(), "from-automation-0123456789")
+	dir := t.TempDir()
+	addr, welcome, stop := runHub(t, dir, "from-automation-0123456789")
 	defer stop()
-	if strings.Contains(welcome, "from-automation") || !strings.Contains(welcome, "$EASEL_ADMIN_API_KEY") {
+	if strings.Contains(welcome, "from-automation") || !strings.Contains(welcome, `--api-key "$EASEL_ADMIN_API_KEY"`) {
 		t.Fatalf("welcome should point at the env var, not print the key:\n%s", welcome)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "initial-admin-api-key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the operator's own key was written to a file: %v", err)
 	}
 	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/users/info", nil)
 	req.Header.Set("ApiKey", "from-automation-0123456789")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("EASEL_ADMIN_API_KEY does not work: %v %v", resp, err)
 	}
+}
+
+// readPrivate reads a secret's file, checking that only its owner may read it.
+func readPrivate(t *testing.T, path string) string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimSuffix(string(data), "\n")
+	if len(secret) < 20 || strings.ContainsAny(secret, " \n") {
+		t.Fatalf("%s holds %q, want one secret on one line", path, data)
+	}
+	return secret
 }

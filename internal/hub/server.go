@@ -35,6 +35,7 @@ type Server struct {
 	providers    map[string]provider.Provider
 	waiting      waiters
 	publicURL    string
+	agentTrust   AgentTrust
 	drainTimeout time.Duration
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
@@ -61,6 +62,8 @@ type Options struct {
 	PublicURL string
 	// DrainTimeout bounds how long an agent keeps trying to drain a node (default 15m).
 	DrainTimeout time.Duration
+	// AgentTrust is how import manifests tell agents to trust the hub's certificate.
+	AgentTrust AgentTrust
 }
 
 // New returns a Server over st and the built-in pack catalog.
@@ -71,6 +74,7 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		s.drainTimeout = clusters.DefaultDrainTimeout
 	}
 	s.stopping = make(chan struct{})
+	s.agentTrust = o.AgentTrust
 	if s.log == nil {
 		s.log = slog.Default()
 	}

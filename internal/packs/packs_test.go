@@ -269,6 +269,20 @@ func TestRenderMergesUserValues(t *testing.T) {
 			want:   []string{`hubURL: "https://hub.example.com"`, `clusterUID: "abc123"`, `token: "s3cr3t"`, `command: ["easel", "agent"]`},
 		},
 		{
+			name: "agent pins a self-signed hub",
+			pack: "easel-agent", version: "0.1.0",
+			values:  "agent:\n  hubURL: https://10.0.0.5:8443\n  hubFingerprint: sha256:abcd\n",
+			want:    []string{`hubFingerprint: "sha256:abcd"`, "name: EASEL_HUB_FINGERPRINT", `hubCA: ""`},
+			notWant: []string{"--ca-file", "volumes:"},
+		},
+		{
+			name: "agent verifies the hub with a CA bundle",
+			pack: "easel-agent", version: "0.1.0",
+			values: "agent:\n  hubURL: https://hub.example.com\n  hubCA: \"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"\n",
+			want: []string{`hubCA: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"`, `- "--ca-file=/etc/easel/hub/ca.crt"`,
+				"mountPath: /etc/easel/hub", "key: hubCA\n                path: ca.crt"},
+		},
+		{
 			name: "watch namespaces joined",
 			pack: "prometheus-operator", version: "0.85.0",
 			values: "prometheusOperator:\n  namespace: observability\n  watchNamespaces: [a, b]\n  replicas: 2\n",

@@ -215,7 +215,12 @@ func (cp *ControlPlane) processes() (map[string]*process, error) {
 	procs := cp.commandLines()
 	p := cp.pki
 	for name, files := range map[string][]string{
-		compAPIServer:         {p.CACert, p.APIServerCert, p.APIServerKey, p.KubeletClientCert, p.KubeletClientKey, p.SAPub, p.SAKey},
+		// etcd reads its certificate and key at every TLS handshake, so a renewed one needs no
+		// restart (kube-apiserver, restarted for its own, then connects anew); the CA it trusts is
+		// read once.
+		compEtcd: {p.CACert},
+		compAPIServer: {p.CACert, p.APIServerCert, p.APIServerKey, p.KubeletClientCert, p.KubeletClientKey, p.SAPub, p.SAKey,
+			p.EtcdClientCert, p.EtcdClientKey},
 		compControllerManager: {p.ControllerManagerKubeconfig, p.CACert, p.CAKey, p.SAKey},
 		compScheduler:         {p.SchedulerKubeconfig},
 		compKwok:              {p.KwokKubeconfig},
@@ -232,19 +237,26 @@ func (cp *ControlPlane) processes() (map[string]*process, error) {
 // commandLines is the command line of every component.
 func (cp *ControlPlane) commandLines() map[string]*process {
 	p, b, ports := cp.pki, cp.Bins, cp.st.Ports
-	loop := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
+	tlsLoop := func(port int) string { return "https://127.0.0.1:" + strconv.Itoa(port) }
 	return map[string]*process{
+		// etcd holds every Secret of the cluster: it serves TLS only and takes clients (and peers)
+		// with a certificate of the cluster's CA, like a kubeadm control plane's.
 		compEtcd: {Name: compEtcd, Binary: b.Etcd, Args: []string{
 			"--name=default",
 			"--data-dir=" + filepath.Join(cp.Dir, "etcd"),
-			"--listen-client-urls=" + loop(ports.Etcd), "--advertise-client-urls=" + loop(ports.Etcd),
-			"--listen-peer-urls=" + loop(ports.EtcdPeer), "--initial-advertise-peer-urls=" + loop(ports.EtcdPeer),
-			"--initial-cluster=default=" + loop(ports.EtcdPeer),
+			"--listen-client-urls=" + tlsLoop(ports.Etcd), "--advertise-client-urls=" + tlsLoop(ports.Etcd),
+			"--cert-file=" + p.EtcdCert, "--key-file=" + p.EtcdKey,
+			"--client-cert-auth", "--trusted-ca-file=" + p.CACert,
+			"--listen-peer-urls=" + tlsLoop(ports.EtcdPeer), "--initial-advertise-peer-urls=" + tlsLoop(ports.EtcdPeer),
+			"--initial-cluster=default=" + tlsLoop(ports.EtcdPeer),
+			"--peer-cert-file=" + p.EtcdCert, "--peer-key-file=" + p.EtcdKey,
+			"--peer-client-cert-auth", "--peer-trusted-ca-file=" + p.CACert,
 			"--unsafe-no-fsync", // a simulated cluster's etcd trades durability on power loss for speed
 			"--quota-backend-bytes=2147483648",
 		}},
 		compAPIServer: {Name: compAPIServer, Binary: b.APIServer, Args: []string{
-			"--etcd-servers=" + loop(ports.Etcd),
+			"--etcd-servers=" + tlsLoop(ports.Etcd),
+			"--etcd-cafile=" + p.CACert, "--etcd-certfile=" + p.EtcdClientCert, "--etcd-keyfile=" + p.EtcdClientKey,
 			"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(ports.APIServer),
 			"--advertise-address=" + advertiseIP,
 			"--tls-cert-file=" + p.APIServerCert, "--tls-private-key-file=" + p.APIServerKey,
@@ -352,8 +364,10 @@ func (cp *ControlPlane) httpClient() (*http.Client, error) {
 
 // EnsureAgent runs `easel agent` for this cluster beside its control plane, with the cluster-admin
 // kubeconfig and the token in <dir>/agent.token (written from token() when missing); its report
-// intervals are the heartbeat's. A running agent with the same command line is kept.
-func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
+// intervals are the heartbeat's. hubFingerprint, when the hub serves TLS, is its certificate's pin.
+// A running agent with the same command line is kept; a new pin (the hub's certificate changed)
+// restarts it.
+func (cp *ControlPlane) EnsureAgent(binary, hubURL, hubFingerprint, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
 	if cp.Log == nil {
 		cp.Log = slog.Default()
 	}
@@ -379,6 +393,9 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, clusterUID string, heartbeat
 		"--workload-interval=" + heartbeat.String(),
 		// KWOK plays the kubelets and serves their resource metrics, where the agent reads them.
 		"--kubelet-metrics-url=http://127.0.0.1:" + strconv.Itoa(cp.st.Ports.Kwok) + "/metrics/nodes/{node}/metrics/resource"}}
+	if hubFingerprint != "" {
+		p.Args = append(p.Args, "--hub-fingerprint="+hubFingerprint)
+	}
 	// The agent reads its client certificate from the admin kubeconfig once, at start: a renewed
 	// one restarts it (the old certificate would keep working, signed by the same CA, until it
 	// expires — but a renewal must leave no old certificate in use).

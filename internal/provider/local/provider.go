@@ -29,8 +29,11 @@ type Provider struct {
 	Binaries  func() (k8sbin.Paths, error) // where the Kubernetes binaries are (k8sbin.Find)
 	Log       *slog.Logger
 	// HubURL is where agents reach the hub; AgentBinary is the easel binary that runs them.
-	HubURL            string
-	AgentBinary       string
+	HubURL      string
+	AgentBinary string
+	// HubFingerprint pins the hub's TLS certificate for the agents (hubtrust.Fingerprint); empty
+	// when the hub serves plain HTTP.
+	HubFingerprint    string
 	HeartbeatInterval time.Duration
 
 	mu  sync.Mutex // serialises quota checks and reservations
@@ -182,7 +185,7 @@ func (p *Provider) EnsureAgent(ctx context.Context, c provider.Cluster, token fu
 	if heartbeat <= 0 {
 		heartbeat = 30 * time.Second
 	}
-	return cp.EnsureAgent(p.AgentBinary, p.HubURL, c.UID, heartbeat, token)
+	return cp.EnsureAgent(p.AgentBinary, p.HubURL, p.HubFingerprint, c.UID, heartbeat, token)
 }
 
 func (p *Provider) Kubeconfig(ctx context.Context, c provider.Cluster) ([]byte, error) {

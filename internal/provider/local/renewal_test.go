@@ -22,7 +22,8 @@ import (
 )
 
 // A certificate renewal re-issues the leaf certificates and restarts the components that use them
-// (etcd, which uses none, keeps running), and the API server serves the new certificate. A hub that
+// (etcd keeps running: it reads its certificate at every handshake, and serves the new one), and the
+// API server serves the new certificate. A hub that
 // crashed after re-issuing the files but before restarting the components restarts them on its
 // next pass, without being told of the renewal again.
 func TestCertificateRenewalRestartsComponents(t *testing.T) {
@@ -52,7 +53,11 @@ func TestCertificateRenewalRestartsComponents(t *testing.T) {
 	eventually(t, 90*time.Second, "control plane up after the renewal", func() error { return up(ctx, again) })
 	after := pidsByName(t, dir)
 	if after["etcd"] != before["etcd"] {
-		t.Errorf("etcd was restarted (%d → %d); it uses no certificate", before["etcd"], after["etcd"])
+		t.Errorf("etcd was restarted (%d → %d); it reads its renewed certificate at the next handshake", before["etcd"], after["etcd"])
+	}
+	if served, onDisk := etcdServing(t, dir), readCertFile(t, filepath.Join(dir, "pki", "etcd.crt")); !served.Equal(onDisk) ||
+		pki.IssuedAt(served).Before(renewal.Truncate(time.Second)) {
+		t.Errorf("etcd serves a certificate issued at %s, not the renewed one", pki.IssuedAt(served))
 	}
 	if after["kwok"] != before["kwok"] {
 		t.Errorf("kwok was restarted (%d → %d); a control-plane renewal leaves the kubelets' certificate alone", before["kwok"], after["kwok"])
@@ -125,4 +130,42 @@ func serving(t *testing.T, cp *local.ControlPlane) *x509.Certificate {
 	}
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0]
+}
+
+// etcdServing is the certificate the control plane's etcd presents to a client of the cluster's CA.
+func etcdServing(t *testing.T, dir string) *x509.Certificate {
+	t.Helper()
+	pkiDir := filepath.Join(dir, "pki")
+	pool := x509.NewCertPool()
+	pool.AddCert(readCertFile(t, filepath.Join(pkiDir, "ca.crt")))
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pkiDir, "apiserver-etcd-client.crt"), filepath.Join(pkiDir, "apiserver-etcd-client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "state.json"))
+	var st struct{ Ports local.Ports }
+	json.Unmarshal(data, &st)
+	conn, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(st.Ports.Etcd), &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatalf("dialing etcd: %v", err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0]
+}
+
+func readCertFile(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		t.Fatalf("%s holds no PEM", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -243,11 +243,11 @@ func newCA(clusterName string, now time.Time) (*keyPair, error) {
 }
 
 type leafTemplate struct {
-	cn    string
-	orgs  []string
-	dns   []string
-	ips   []net.IP
-	usage x509.ExtKeyUsage
+	cn     string
+	orgs   []string
+	dns    []string
+	ips    []net.IP
+	usages []x509.ExtKeyUsage
 }
 
 // issue signs a new leaf; its NotAfter never outlives the CA's, since such a
@@ -271,7 +271,7 @@ func issue(ca *keyPair, t leafTemplate, now time.Time, validity time.Duration) (
 		NotBefore:             now.Add(-notBeforeSkew).UTC(),
 		NotAfter:              notAfter.UTC(),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{t.usage},
+		ExtKeyUsage:           t.usages,
 		BasicConstraintsValid: true,
 		DNSNames:              t.dns,
 		IPAddresses:           t.ips,

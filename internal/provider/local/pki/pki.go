@@ -1,8 +1,8 @@
 // Package pki generates and maintains the certificates, keys and kubeconfigs
-// that one local cluster's control plane (etcd aside) needs: a cluster CA, the
-// kube-apiserver serving certificate, the service-account signing key pair and
-// client identities for the admin, kube-controller-manager, kube-scheduler,
-// KWOK and the apiserver's kubelet client.
+// that one local cluster's control plane needs: a cluster CA, the
+// kube-apiserver and etcd serving certificates, the service-account signing
+// key pair and client identities for the admin, kube-controller-manager,
+// kube-scheduler, KWOK, and the apiserver's kubelet and etcd clients.
 //
 // Everything lives in one directory. Ensure is idempotent: material that is
 // present and still valid is loaded, never rewritten, so restarting a cluster
@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -30,6 +31,9 @@ const (
 	saKeyFile             = "sa.key"
 	saPubFile             = "sa.pub"
 	kubeletClientBaseName = "apiserver-kubelet-client"
+	etcdCertFile          = "etcd.crt"
+	etcdKeyFile           = "etcd.key"
+	etcdClientBaseName    = "apiserver-etcd-client"
 )
 
 const (
@@ -92,6 +96,14 @@ type Bundle struct {
 	KubeletClientCert string
 	KubeletClientKey  string
 
+	// EtcdCert and EtcdKey are etcd's serving certificate, also its peer certificate (for
+	// both, it carries the server and client usages); the cluster CA verifies etcd's clients.
+	EtcdCert string
+	EtcdKey  string
+	// EtcdClientCert and EtcdClientKey are kube-apiserver's client certificate for etcd.
+	EtcdClientCert string
+	EtcdClientKey  string
+
 	AdminKubeconfig             string
 	ControllerManagerKubeconfig string
 	SchedulerKubeconfig         string
@@ -117,6 +129,7 @@ var clients = []clientSpec{
 	{base: "scheduler", cn: "system:kube-scheduler", kubeconfig: true},
 	{base: "kwok", cn: "kwok-controller", orgs: []string{"system:masters"}, kubeconfig: true, kubelet: true},
 	{base: kubeletClientBaseName, cn: "kube-apiserver-kubelet-client", orgs: []string{"system:masters"}},
+	{base: etcdClientBaseName, cn: "kube-apiserver-etcd-client"},
 }
 
 // Ensure creates the cluster's PKI in o.Dir, or loads it when it is already
@@ -215,6 +228,10 @@ func newBundle(o *Options) *Bundle {
 		SAPub:                       p(saPubFile),
 		KubeletClientCert:           p(kubeletClientBaseName + ".crt"),
 		KubeletClientKey:            p(kubeletClientBaseName + ".key"),
+		EtcdCert:                    p(etcdCertFile),
+		EtcdKey:                     p(etcdKeyFile),
+		EtcdClientCert:              p(etcdClientBaseName + ".crt"),
+		EtcdClientKey:               p(etcdClientBaseName + ".key"),
 		AdminKubeconfig:             p("admin.kubeconfig"),
 		ControllerManagerKubeconfig: p("controller-manager.kubeconfig"),
 		SchedulerKubeconfig:         p("scheduler.kubeconfig"),
@@ -282,13 +299,34 @@ func (b *Bundle) ensureLeaves(ca *keyPair, now time.Time, force bool) error {
 	if force || err != nil || o.outdated(serving, now) || !validServing(serving, ca, now, o.renewBefore(), dns, ips) {
 		serving, err = issue(ca, leafTemplate{
 			cn: "kube-apiserver", dns: dns, ips: ips,
-			usage: x509.ExtKeyUsageServerAuth,
+			usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		}, now, o.Validity)
 		if err != nil {
 			return fmt.Errorf("issuing serving cert: %w", err)
 		}
 		if err := serving.write(b.APIServerCert, b.APIServerKey); err != nil {
 			return fmt.Errorf("writing serving cert: %w", err)
+		}
+	}
+
+	// etcd is reached on loopback only. A PKI made before etcd served TLS lacks the files: they
+	// are issued here like any missing leaf.
+	etcdDNS, etcdIPs := []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1).To4()}
+	etcd, err := loadKeyPair(b.EtcdCert, b.EtcdKey)
+	if err != nil && !isInvalid(err) {
+		return fmt.Errorf("loading etcd cert: %w", err)
+	}
+	if force || err != nil || o.outdated(etcd, now) || !validServing(etcd, ca, now, o.renewBefore(), etcdDNS, etcdIPs) ||
+		!verifies(etcd, ca, now, x509.ExtKeyUsageClientAuth) {
+		etcd, err = issue(ca, leafTemplate{
+			cn: "etcd", dns: etcdDNS, ips: etcdIPs,
+			usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		}, now, o.Validity)
+		if err != nil {
+			return fmt.Errorf("issuing etcd cert: %w", err)
+		}
+		if err := etcd.write(b.EtcdCert, b.EtcdKey); err != nil {
+			return fmt.Errorf("writing etcd cert: %w", err)
 		}
 	}
 
@@ -300,7 +338,7 @@ func (b *Bundle) ensureLeaves(ca *keyPair, now time.Time, force bool) error {
 			return fmt.Errorf("loading %s client cert: %w", c.base, err)
 		}
 		if force || err != nil || (o.outdated(kp, now) && !c.kubelet) || !validClient(kp, ca, now, o.renewBefore(), c) {
-			kp, err = issue(ca, leafTemplate{cn: c.cn, orgs: c.orgs, usage: x509.ExtKeyUsageClientAuth}, now, o.Validity)
+			kp, err = issue(ca, leafTemplate{cn: c.cn, orgs: c.orgs, usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, now, o.Validity)
 			if err != nil {
 				return fmt.Errorf("issuing %s client cert: %w", c.base, err)
 			}
@@ -351,8 +389,9 @@ type CertificateInfo struct {
 	NotAfter time.Time
 }
 
-// Inventory reads the CA and the leaf certificates (the serving certificate, then the client
-// certificates) that Ensure keeps in dir.
+// Inventory reads the CA and the leaf certificates (the serving certificates, then the client
+// certificates) that Ensure keeps in dir. A leaf that is missing (etcd's, in a PKI made before
+// etcd served TLS and not ensured since) is left out.
 func Inventory(dir string) (ca CertificateInfo, leaves []CertificateInfo, err error) {
 	read := func(base string) (CertificateInfo, error) {
 		c, err := loadCert(filepath.Join(dir, base+".crt"))
@@ -364,11 +403,14 @@ func Inventory(dir string) (ca CertificateInfo, leaves []CertificateInfo, err er
 	if ca, err = read("ca"); err != nil {
 		return ca, nil, err
 	}
-	bases := []string{"apiserver"}
+	bases := []string{"apiserver", "etcd"}
 	for _, c := range clients {
 		bases = append(bases, c.base)
 	}
 	for _, base := range bases {
+		if _, err := os.Stat(filepath.Join(dir, base+".crt")); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		info, err := read(base)
 		if err != nil {
 			return ca, nil, err

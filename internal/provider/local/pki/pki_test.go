@@ -291,6 +291,7 @@ func TestClientCerts(t *testing.T) {
 		{"scheduler", fromKubeconfig(b.SchedulerKubeconfig), "system:kube-scheduler", nil},
 		{"kwok", fromKubeconfig(b.KwokKubeconfig), "kwok-controller", []string{"system:masters"}},
 		{"apiserver-kubelet-client", kubeletCert, "kube-apiserver-kubelet-client", []string{"system:masters"}},
+		{"apiserver-etcd-client", readFile(t, b.EtcdClientCert), "kube-apiserver-etcd-client", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -477,6 +478,7 @@ func TestEnsureReissuesOnChange(t *testing.T) {
 			mutate: func(o *pki.Options) { later := t0.Add(350 * 24 * time.Hour); o.Now = func() time.Time { return later } },
 			wantChanged: append([]string{
 				"admin.crt", "admin.key", "apiserver-kubelet-client.crt", "apiserver-kubelet-client.key",
+				"apiserver-etcd-client.crt", "apiserver-etcd-client.key", "etcd.crt", "etcd.key",
 				"apiserver.crt", "apiserver.key", "controller-manager.crt", "controller-manager.key",
 				"kwok.crt", "kwok.key", "scheduler.crt", "scheduler.key",
 			}, kubeconfigs...),
@@ -669,6 +671,7 @@ func TestEnsureIssuedAfterRenewsOlderLeaves(t *testing.T) {
 	dir := t.TempDir()
 	b := ensure(t, options(t, dir, t0))
 	leaves := []string{"apiserver.crt", "apiserver.key", "apiserver-kubelet-client.crt", "admin.crt", "admin.kubeconfig",
+		"etcd.crt", "etcd.key", "apiserver-etcd-client.crt", "apiserver-etcd-client.key",
 		"controller-manager.crt", "controller-manager.kubeconfig", "scheduler.crt", "scheduler.kubeconfig"}
 	// The CA, the service-account key, and the kubelets' (KWOK's) certificate, which a control-plane
 	// renewal leaves to its own rotation, as kubeadm does.
@@ -762,7 +765,7 @@ func TestInventory(t *testing.T) {
 			t.Errorf("%s issued %v, expires %v; want %v and a year later", l.Name, l.IssuedAt, l.NotAfter, t0)
 		}
 	}
-	if want := []string{"apiserver", "admin", "controller-manager", "scheduler", "kwok", "apiserver-kubelet-client"}; !slices.Equal(names, want) {
+	if want := []string{"apiserver", "etcd", "admin", "controller-manager", "scheduler", "kwok", "apiserver-kubelet-client", "apiserver-etcd-client"}; !slices.Equal(names, want) {
 		t.Errorf("leaves = %v, want %v", names, want)
 	}
 	if _, _, err := pki.Inventory(t.TempDir()); err == nil {
@@ -864,4 +867,40 @@ func TestKubeconfigTLSHandshake(t *testing.T) {
 			t.Fatal("handshake without a client cert succeeded")
 		}
 	})
+}
+
+// A PKI made before etcd served TLS gets etcd's certificates from the next Ensure, and nothing else
+// changes: the running components keep their certificates and the kubeconfigs handed out stay valid.
+// etcd's certificate serves on loopback and also authenticates it to its peers.
+func TestEnsureAddsEtcdCertificatesToAnOlderPKI(t *testing.T) {
+	dir := t.TempDir()
+	b := ensure(t, options(t, dir, t0))
+	for _, f := range []string{b.EtcdCert, b.EtcdKey, b.EtcdClientCert, b.EtcdClientKey} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, leaves, err := pki.Inventory(dir); err != nil || len(leaves) != 6 {
+		t.Fatalf("Inventory of the older PKI = %d leaves, %v; want the 6 it has", len(leaves), err)
+	}
+	before := snapshot(t, dir)
+	b = ensure(t, options(t, dir, t0.Add(time.Hour)))
+	want := []string{"apiserver-etcd-client.crt", "apiserver-etcd-client.key", "etcd.crt", "etcd.key"}
+	if got := changed(before, current(t, dir)); !slices.Equal(got, want) {
+		t.Errorf("changed files = %v, want only %v", got, want)
+	}
+	etcd := readCert(t, b.EtcdCert)
+	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
+		if _, err := etcd.Verify(x509.VerifyOptions{DNSName: "127.0.0.1", Roots: caPool(t, b), CurrentTime: t0.Add(time.Hour),
+			KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
+			t.Errorf("etcd cert for usage %v: %v", usage, err)
+		}
+	}
+	if _, err := readCert(t, b.EtcdClientCert).Verify(x509.VerifyOptions{Roots: caPool(t, b), CurrentTime: t0.Add(time.Hour),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("etcd client cert: %v", err)
+	}
+	if fi, err := os.Stat(b.EtcdKey); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("etcd.key mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
 }
