@@ -18,16 +18,7 @@ func TestRenewCertificates(t *testing.T) {
 		renew := "/v1/spectroclusters/" + uid + "/k8certificates/renew"
 		setState := func(state string) {
 			t.Helper()
-			rec, err := h.store.GetObject(ctx, "spectrocluster", uid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cl, _ := clusters.Decode(rec.Doc)
-			cl.Status.State = state
-			rec.Doc, rec.State = cl.Encode(), state
-			if err := h.store.UpdateObject(ctx, &rec); err != nil {
-				t.Fatal(err)
-			}
+			h.recordStatus(uid, func(cl *clusters.Cluster) { cl.Status.State = state })
 		}
 		stored := func() (clusters.Cluster, int64) {
 			t.Helper()
@@ -108,18 +99,14 @@ func TestRenewCertificates(t *testing.T) {
 			t.Fatalf("certificates before any were recorded = %+v", certs)
 		}
 		expiry := time.Date(2027, 11, 22, 10, 0, 0, 0, time.UTC)
-		rec, _ := h.store.GetObject(ctx, "spectrocluster", uid)
-		recorded, _ := clusters.Decode(rec.Doc)
-		recorded.Status.Machines = []clusters.Machine{
-			{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true},
-			{UID: "m-w1", Name: "workers-1", Pool: "workers"},
-		}
-		recorded.Status.Certificates = []v1.CertificateAuthority{{Name: "ca", Expiry: expiry.AddDate(9, 0, 0),
-			Certificates: []v1.Certificate{{Name: "apiserver", Expiry: expiry, IssuedAt: expiry.AddDate(-1, 0, 0)}}}}
-		rec.Doc = recorded.Encode()
-		if err := h.store.UpdateObject(ctx, &rec); err != nil {
-			t.Fatal(err)
-		}
+		h.recordStatus(uid, func(recorded *clusters.Cluster) {
+			recorded.Status.Machines = []clusters.Machine{
+				{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true},
+				{UID: "m-w1", Name: "workers-1", Pool: "workers"},
+			}
+			recorded.Status.Certificates = []v1.CertificateAuthority{{Name: "ca", Expiry: expiry.AddDate(9, 0, 0),
+				Certificates: []v1.Certificate{{Name: "apiserver", Expiry: expiry, IssuedAt: expiry.AddDate(-1, 0, 0)}}}}
+		})
 		viewer.in(h.defaultPrj).must(200, "GET", list, nil, &certs)
 		if m := certs.MachineCertificates; len(m) != 1 || m[0].Name != "cp-1" || len(m[0].CertificateAuthorities) != 1 ||
 			m[0].CertificateAuthorities[0].Name != "ca" || len(m[0].CertificateAuthorities[0].Certificates) != 1 ||
@@ -131,13 +118,7 @@ func TestRenewCertificates(t *testing.T) {
 		// An imported cluster's control plane is not easel's to renew.
 		var imported uidBody
 		c.must(201, "POST", "/v1/spectroclusters/generic/import", map[string]any{"metadata": map[string]any{"name": "outside"}}, &imported)
-		rec, _ = h.store.GetObject(ctx, "spectrocluster", imported.UID)
-		outside, _ := clusters.Decode(rec.Doc)
-		outside.Status.State = "Running"
-		rec.Doc, rec.State = outside.Encode(), "Running"
-		if err := h.store.UpdateObject(ctx, &rec); err != nil {
-			t.Fatal(err)
-		}
+		h.recordStatus(imported.UID, func(outside *clusters.Cluster) { outside.Status.State = "Running" })
 		c.fails(409, "Conflict", "PATCH", "/v1/spectroclusters/"+imported.UID+"/k8certificates/renew", nil, "no control plane that easel manages")
 
 		// Being deleted: refused.

@@ -35,14 +35,10 @@ func TestClusterProfileChanges(t *testing.T) {
 
 		// Not while the cluster is being provisioned.
 		c.fails(409, "Conflict", "PATCH", path, map[string]any{"profiles": []map[string]any{{"uid": a1}}}, "once it is Running")
-		rec, _ := h.store.GetObject(ctx, "spectrocluster", uid)
-		cl, _ := clusters.Decode(rec.Doc)
-		cl.Status.State = v1.ClusterStateRunning
-		cl.Status.Machines = []clusters.Machine{{UID: "m1", Name: "workers-1", Pool: "workers", InstanceType: "medium", Zone: "local-a", DiskGiB: 60, CreatedAt: time.Now(), Ready: true}}
-		rec.Doc = cl.Encode()
-		if err := h.store.UpdateObject(ctx, &rec); err != nil {
-			t.Fatal(err)
-		}
+		h.recordStatus(uid, func(cl *clusters.Cluster) {
+			cl.Status.State = v1.ClusterStateRunning
+			cl.Status.Machines = []clusters.Machine{{UID: "m1", Name: "workers-1", Pool: "workers", InstanceType: "medium", Zone: "local-a", DiskGiB: 60, CreatedAt: time.Now(), Ready: true}}
+		})
 		generation := func() int64 {
 			r, _ := h.store.GetObject(ctx, "spectrocluster", uid)
 			return r.Generation
@@ -109,8 +105,8 @@ func TestClusterProfileChanges(t *testing.T) {
 			t.Fatalf("newest event = %+v", e)
 		}
 		// An add-on change repaves nothing.
-		rec, _ = h.store.GetObject(ctx, "spectrocluster", uid)
-		cl, _ = clusters.Decode(rec.Doc)
+		rec, _ := h.store.GetObject(ctx, "spectrocluster", uid)
+		cl, _ := clusters.Decode(rec.Doc)
 		if r := cl.RepaveReasons(); len(r) != 0 {
 			t.Fatalf("repave reasons after an add-on change: %v", r)
 		}

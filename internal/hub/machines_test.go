@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -22,25 +21,16 @@ import (
 // shows it through both.
 func TestMachinesThroughPaletteSDK(t *testing.T) {
 	eachStore(t, func(t *testing.T, h *testHub) {
-		ctx := context.Background()
 		c := h.admin().in(h.defaultPrj)
 		uid := c.createCluster("sdk-machines", c.publishedProfile("base"))
-		rec, err := h.store.GetObject(ctx, "spectrocluster", uid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl, _ := clusters.Decode(rec.Doc)
-		now := time.Now()
-		// The machines the engine would have recorded.
-		cl.Status.Machines = []clusters.Machine{
-			{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true, InstanceType: "small", Zone: "local-a", DiskGiB: 60, CreatedAt: now, Ready: true},
-			{UID: "m-w1", Name: "workers-1", Pool: "workers", InstanceType: "medium", Zone: "local-a", DiskGiB: 80, CreatedAt: now, Ready: true},
-			{UID: "m-w2", Name: "workers-2", Pool: "workers", InstanceType: "medium", Zone: "local-b", DiskGiB: 80, CreatedAt: now},
-		}
-		rec.Doc = cl.Encode()
-		if err := h.store.UpdateObject(ctx, &rec); err != nil {
-			t.Fatal(err)
-		}
+		cl := h.recordStatus(uid, func(cl *clusters.Cluster) { // the machines the engine would have recorded
+			now := time.Now()
+			cl.Status.Machines = []clusters.Machine{
+				{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true, InstanceType: "small", Zone: "local-a", DiskGiB: 60, CreatedAt: now, Ready: true},
+				{UID: "m-w1", Name: "workers-1", Pool: "workers", InstanceType: "medium", Zone: "local-a", DiskGiB: 80, CreatedAt: now, Ready: true},
+				{UID: "m-w2", Name: "workers-2", Pool: "workers", InstanceType: "medium", Zone: "local-b", DiskGiB: 80, CreatedAt: now},
+			}
+		})
 		pc := palette.New(palette.WithPaletteURI(strings.TrimPrefix(h.url, "http://")), palette.WithAPIKey(adminKey),
 			palette.WithSchemes([]string{"http"}), palette.WithScopeProject(h.defaultPrj))
 		scoped := palette.ContextForScope("project", h.defaultPrj)

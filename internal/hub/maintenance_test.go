@@ -18,21 +18,14 @@ func TestMaintenanceMode(t *testing.T) {
 		prof := c.publishedProfile("base")
 		uid, other := c.createCluster("mine", prof), c.createCluster("other", prof)
 		// The machines the engine would have recorded: one control plane, two workers.
-		rec, err := h.store.GetObject(ctx, "spectrocluster", uid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl, _ := clusters.Decode(rec.Doc)
-		now := time.Now()
-		cl.Status.Machines = []clusters.Machine{
-			{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true, CreatedAt: now, Ready: true},
-			{UID: "m-w1", Name: "workers-1", Pool: "workers", CreatedAt: now, Ready: true},
-			{UID: "m-w2", Name: "workers-2", Pool: "workers", CreatedAt: now, Ready: true},
-		}
-		rec.Doc = cl.Encode()
-		if err := h.store.UpdateObject(ctx, &rec); err != nil {
-			t.Fatal(err)
-		}
+		cl := h.recordStatus(uid, func(cl *clusters.Cluster) {
+			now := time.Now()
+			cl.Status.Machines = []clusters.Machine{
+				{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true, CreatedAt: now, Ready: true},
+				{UID: "m-w1", Name: "workers-1", Pool: "workers", CreatedAt: now, Ready: true},
+				{UID: "m-w2", Name: "workers-2", Pool: "workers", CreatedAt: now, Ready: true},
+			}
+		})
 		token, err := secret.IssueAgentToken(ctx, h.store, mustTenant(t, h), uid)
 		if err != nil {
 			t.Fatal(err)

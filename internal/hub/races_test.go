@@ -85,19 +85,9 @@ func TestCreateFromProfileRacesProfileDelete(t *testing.T) {
 // The same race for a profile attached to a running cluster (PATCH …/profiles) while it is deleted.
 func TestAttachProfileRacesProfileDelete(t *testing.T) {
 	eachStore(t, func(t *testing.T, h *testHub) {
-		ctx := context.Background()
 		c := h.admin().in(h.defaultPrj)
 		uid := c.createCluster("running", c.publishedProfile("base"))
-		rec, err := h.store.GetObject(ctx, "spectrocluster", uid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl, _ := clusters.Decode(rec.Doc)
-		cl.Status.State = "Running" // profiles change only on a running cluster
-		rec.Doc = cl.Encode()
-		if err := h.store.UpdateObject(ctx, &rec); err != nil {
-			t.Fatal(err)
-		}
+		h.recordStatus(uid, func(cl *clusters.Cluster) { cl.Status.State = "Running" }) // profiles change only on a running cluster
 		for round := range raceRounds {
 			addOn := c.addOnProfile(fmt.Sprintf("addon-%d", round), "1.0.0", "x")
 			got := race(

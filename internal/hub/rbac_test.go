@@ -41,25 +41,17 @@ func (f *rbacFixture) fresh(prefix string) string {
 // have made: a control plane and two workers.
 func (f *rbacFixture) runningCluster(name string) (uid, cloudConfig string) {
 	f.t.Helper()
-	ctx := context.Background()
 	uid = f.h.admin().in(f.project).createCluster(name, f.profile)
-	rec, err := f.h.store.GetObject(ctx, "spectrocluster", uid)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cl, _ := clusters.Decode(rec.Doc)
-	now := time.Now()
-	cl.Status.State = "Running"
-	cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady", "", now)
-	cl.Status.Machines = []clusters.Machine{
-		{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true, CreatedAt: now, Ready: true},
-		{UID: "m-w1", Name: "workers-1", Pool: "workers", CreatedAt: now, Ready: true},
-		{UID: "m-w2", Name: "workers-2", Pool: "workers", CreatedAt: now, Ready: true},
-	}
-	rec.Doc, rec.State = cl.Encode(), cl.Status.State
-	if err := f.h.store.UpdateObject(ctx, &rec); err != nil {
-		f.t.Fatal(err)
-	}
+	cl := f.h.recordStatus(uid, func(cl *clusters.Cluster) {
+		now := time.Now()
+		cl.Status.State = "Running"
+		cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "True", "ControlPlaneReady", "", now)
+		cl.Status.Machines = []clusters.Machine{
+			{UID: "m-cp", Name: "cp-1", Pool: "cp", ControlPlane: true, CreatedAt: now, Ready: true},
+			{UID: "m-w1", Name: "workers-1", Pool: "workers", CreatedAt: now, Ready: true},
+			{UID: "m-w2", Name: "workers-2", Pool: "workers", CreatedAt: now, Ready: true},
+		}
+	})
 	return uid, cl.CloudConfigUID
 }
 

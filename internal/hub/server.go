@@ -158,7 +158,8 @@ func (s *Server) Handler() http.Handler {
 	s.routes(func(pattern string, perm permission, h handler) { mux.HandleFunc(pattern, s.wrap(perm, h)) },
 		func(pattern string, h agentHandler) { mux.HandleFunc(pattern, s.wrapAgent(h)) })
 	mux.HandleFunc("/v1/", s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
-		return &apiError{http.StatusNotFound, "ResourceNotFound", "no such API operation: " + r.Method + " " + r.URL.Path}
+		// Echoed in part only: the answer must not grow with what the client made up.
+		return &apiError{http.StatusNotFound, "ResourceNotFound", "no such API operation: " + truncate(r.Method, 16) + " " + truncate(r.URL.Path, 512)}
 	}))
 	return s.instrument(mux)
 }

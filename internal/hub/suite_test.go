@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/store"
@@ -73,6 +74,27 @@ func newTestHub(t *testing.T, url string, opts ...hub.Options) *testHub {
 	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), o).Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, url: srv.URL, store: st, defaultPrj: boot.DefaultProjectUID, adminPass: boot.AdminPassword}
+}
+
+// recordStatus changes a cluster's stored status as the engine would (its machines, its state):
+// change edits it, and the record's state follows. It returns the cluster as stored.
+func (h *testHub) recordStatus(uid string, change func(cl *clusters.Cluster)) clusters.Cluster {
+	h.t.Helper()
+	ctx := context.Background()
+	rec, err := h.store.GetObject(ctx, "spectrocluster", uid)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cl, err := clusters.Decode(rec.Doc)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	change(&cl)
+	rec.Doc, rec.State = cl.Encode(), cl.Status.State
+	if err := h.store.UpdateObject(ctx, &rec); err != nil {
+		h.t.Fatal(err)
+	}
+	return cl
 }
 
 // client is one caller: its credentials and project scope.
