@@ -1,5 +1,7 @@
 package v1
 
+import "time"
+
 // Limits on every size a client controls. They are part of the API contract: a request that
 // crosses one is refused with the status docs/api.md gives for it (400, 413 or 429) and a message
 // that names the limit, so that one agent token or one cluster admin can never make the hub hold,
@@ -68,4 +70,27 @@ const (
 	// beyond). It is far above the longest list a real cluster makes (the agent's benchmark
 	// cluster has 150,000 pods), so paging reaches every item, and offset+limit never overflows.
 	MaxListOffset = 1_000_000
+
+	// MaxEmailBytes and MaxPasswordBytes bound what a login may send (400 beyond): an email
+	// address is at most 254 bytes, and bcrypt reads at most 72 bytes of a password. The login
+	// throttle remembers emails, so this bounds its memory too.
+	MaxEmailBytes    = 254
+	MaxPasswordBytes = 1024
+	// MaxTokensPerRevoke is how many tokens one POST /v1/users/auth/tokens/revoke may name.
+	MaxTokensPerRevoke = 100
+)
+
+// Limits on logins and credentials.
+const (
+	// LoginFailuresPerAccount is how many failed logins an account may have within LoginWindow;
+	// past it, its logins are refused with 429 and Retry-After, before any password is checked,
+	// until the oldest failure leaves the window. Each hub process counts its own.
+	LoginFailuresPerAccount = 5
+	// LoginFailuresPerAddress is the same for one client address, whatever accounts it tries.
+	LoginFailuresPerAddress = 20
+	LoginWindow             = 15 * time.Minute
+	// MaxSelfIssuedKeyLifetime is the longest a user who is not a tenant admin may make their own
+	// API key live (400 beyond; a key they create without an expiry gets it). Only a tenant admin
+	// extends a key (403).
+	MaxSelfIssuedKeyLifetime = 90 * 24 * time.Hour
 )

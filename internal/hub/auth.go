@@ -180,18 +180,8 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (principal, 
 	return principalOf(rec.TenantUID, rec.UID, u), nil
 }
 
-// Login throttling: each failure costs the hub a bcrypt, and an account's password must not be
-// guessable at the hub's speed. Both limits hold per hub process.
-const (
-	// LoginFailuresPerAccount is how many failed logins an account may have within LoginWindow;
-	// past it, its logins are refused with 429 until the oldest failure leaves the window.
-	LoginFailuresPerAccount = 5
-	// LoginFailuresPerAddress is the same for one client address, whatever accounts it tries.
-	LoginFailuresPerAddress = 20
-	LoginWindow             = 15 * time.Minute
-	// loginKeysKept bounds the memory the counters take (accounts and addresses each).
-	loginKeysKept = 10000
-)
+// loginKeysKept bounds the memory the login throttle's counters take (accounts and addresses each).
+const loginKeysKept = 10000
 
 // login checks an email and password and issues a session token. Every failure is audited, and an
 // account or a client address that failed too often is refused before its password is checked.
@@ -200,10 +190,10 @@ func (s *Server) login(r *http.Request, in v1.AuthLogin) (string, error) {
 	email := strings.ToLower(strings.TrimSpace(in.EmailID))
 	address := clientAddress(r)
 	if wait := s.loginsByAccount.Wait(email); wait > 0 {
-		return "", errTooManyRequests(wait, "this account has had %d failed logins within %s", LoginFailuresPerAccount, LoginWindow)
+		return "", errTooManyRequests(wait, "this account has had %d failed logins within %s", v1.LoginFailuresPerAccount, v1.LoginWindow)
 	}
 	if wait := s.loginsByAddress.Wait(address); wait > 0 {
-		return "", errTooManyRequests(wait, "your address has had %d failed logins within %s", LoginFailuresPerAddress, LoginWindow)
+		return "", errTooManyRequests(wait, "your address has had %d failed logins within %s", v1.LoginFailuresPerAddress, v1.LoginWindow)
 	}
 	tenantUID, err := s.store.GetSetting(ctx, settingTenantUID)
 	if err != nil {

@@ -26,8 +26,8 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 		return errBadRequest("emailId and password are required")
 	}
 	// The login throttle remembers emails; bound what it may be asked to remember.
-	if len(in.EmailID) > MaxEmailBytes || len(in.Password) > MaxPasswordBytes {
-		return errBadRequest("emailId is at most %d bytes (MaxEmailBytes) and password at most %d (MaxPasswordBytes)", MaxEmailBytes, MaxPasswordBytes)
+	if len(in.EmailID) > v1.MaxEmailBytes || len(in.Password) > v1.MaxPasswordBytes {
+		return errBadRequest("emailId is at most %d bytes (MaxEmailBytes) and password at most %d (MaxPasswordBytes)", v1.MaxEmailBytes, v1.MaxPasswordBytes)
 	}
 	token, err := s.login(r, in)
 	if err != nil {
@@ -36,20 +36,6 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	writeJSON(w, http.StatusOK, v1.UserToken{Authorization: token})
 	return nil
 }
-
-// MaxSelfIssuedKeyLifetime is the longest a user who is not a tenant admin may make their own API
-// key live (and the life such a key gets when it names none).
-const MaxSelfIssuedKeyLifetime = 90 * 24 * time.Hour
-
-// MaxEmailBytes and MaxPasswordBytes bound what a login may send (an email address is at most 254
-// bytes; bcrypt reads at most 72 bytes of a password).
-const (
-	MaxEmailBytes    = 254
-	MaxPasswordBytes = 1024
-)
-
-// MaxTokensPerRevoke is how many tokens one revocation may name.
-const MaxTokensPerRevoke = 100
 
 // revokeTokens is Palette's POST /v1/users/auth/tokens/revoke: the login sessions whose tokens are
 // named end at once. A user revokes their own sessions, a tenant admin anyone's in the tenant; a
@@ -61,8 +47,8 @@ func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if len(in.Tokens) == 0 || len(in.Tokens) > MaxTokensPerRevoke {
-		return errBadRequest("tokens: name 1 to %d tokens (MaxTokensPerRevoke), not %d", MaxTokensPerRevoke, len(in.Tokens))
+	if len(in.Tokens) == 0 || len(in.Tokens) > v1.MaxTokensPerRevoke {
+		return errBadRequest("tokens: name 1 to %d tokens (MaxTokensPerRevoke), not %d", v1.MaxTokensPerRevoke, len(in.Tokens))
 	}
 	if err := s.revokeSessions(r, c, in.Tokens); err != nil {
 		return err
@@ -160,7 +146,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Spec.EmailID))
-	if at := strings.Index(email, "@"); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t") || len(email) > MaxEmailBytes {
+	if at := strings.Index(email, "@"); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t") || len(email) > v1.MaxEmailBytes {
 		return errBadRequest("spec.emailId %q is not an email address", in.Spec.EmailID)
 	}
 	u := user{Email: email, FirstName: in.Spec.FirstName, LastName: in.Spec.LastName, TenantRoles: []string{}}
@@ -286,10 +272,10 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 	if !c.p.TenantAdmin {
 		// A key a user gives themselves lives at most MaxSelfIssuedKeyLifetime; longer-lived keys
 		// are a tenant admin's to grant.
-		limit := now.Add(MaxSelfIssuedKeyLifetime)
+		limit := now.Add(v1.MaxSelfIssuedKeyLifetime)
 		if in.Spec.Expiry.After(limit) {
 			return errBadRequest("spec.expiry %s is beyond the %s a user may give their own key (MaxSelfIssuedKeyLifetime); ask a tenant admin for a longer-lived key",
-				in.Spec.Expiry.Format(time.RFC3339), MaxSelfIssuedKeyLifetime)
+				in.Spec.Expiry.Format(time.RFC3339), v1.MaxSelfIssuedKeyLifetime)
 		}
 		if in.Spec.Expiry.IsZero() {
 			in.Spec.Expiry = limit

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/provider"
 )
@@ -81,17 +82,17 @@ func (h *testHub) login(email, password string) loginResult {
 func TestLoginThrottling(t *testing.T) {
 	eachStore(t, func(t *testing.T, h *testHub) {
 		// An account: five wrong passwords, then even the right one waits, with Retry-After.
-		for i := range hub.LoginFailuresPerAccount {
+		for i := range v1.LoginFailuresPerAccount {
 			if got := h.login("Admin@easel.local", "wrong password"); got.status != 401 {
 				t.Fatalf("wrong password %d: %+v, want 401", i+1, got)
 			}
 		}
 		got := h.login("admin@easel.local", h.adminPass)
 		if got.status != 429 || got.code != "TooManyRequests" || got.token != "" {
-			t.Fatalf("after %d failures, the right password: %+v, want 429 TooManyRequests", hub.LoginFailuresPerAccount, got)
+			t.Fatalf("after %d failures, the right password: %+v, want 429 TooManyRequests", v1.LoginFailuresPerAccount, got)
 		}
-		if secs, err := strconv.Atoi(got.retryAfter); err != nil || secs < 1 || secs > int(hub.LoginWindow/time.Second) {
-			t.Fatalf("Retry-After %q, want seconds within the %s window", got.retryAfter, hub.LoginWindow)
+		if secs, err := strconv.Atoi(got.retryAfter); err != nil || secs < 1 || secs > int(v1.LoginWindow/time.Second) {
+			t.Fatalf("Retry-After %q, want seconds within the %s window", got.retryAfter, v1.LoginWindow)
 		}
 		// Each failure is in the audit trail, with the address it came from.
 		var audits struct {
@@ -109,8 +110,8 @@ func TestLoginThrottling(t *testing.T) {
 				failed++
 			}
 		}
-		if failed != hub.LoginFailuresPerAccount {
-			t.Fatalf("%d failed logins audited, want %d: %+v", failed, hub.LoginFailuresPerAccount, audits.Items)
+		if failed != v1.LoginFailuresPerAccount {
+			t.Fatalf("%d failed logins audited, want %d: %+v", failed, v1.LoginFailuresPerAccount, audits.Items)
 		}
 
 		// What the throttle would have to remember is bounded.
@@ -119,13 +120,13 @@ func TestLoginThrottling(t *testing.T) {
 
 		// An address: failures spread over many accounts are counted too.
 		h.admin().must(201, "POST", "/v1/users", map[string]any{"spec": map[string]any{"emailId": "bob@example.com", "password": "a long password"}}, nil)
-		for i := hub.LoginFailuresPerAccount; i < hub.LoginFailuresPerAddress; i++ {
+		for i := v1.LoginFailuresPerAccount; i < v1.LoginFailuresPerAddress; i++ {
 			if got := h.login(fmt.Sprintf("guess-%d@example.com", i), "guess"); got.status != 401 {
 				t.Fatalf("failure %d from the address: %+v, want 401", i+1, got)
 			}
 		}
 		if got := h.login("bob@example.com", "a long password"); got.status != 429 {
-			t.Fatalf("after %d failures from one address, another account: %+v, want 429", hub.LoginFailuresPerAddress, got)
+			t.Fatalf("after %d failures from one address, another account: %+v, want 429", v1.LoginFailuresPerAddress, got)
 		}
 	})
 }
@@ -157,7 +158,7 @@ func TestSessionsCanBeRevoked(t *testing.T) {
 		if status, _, _ := anon.do("GET", "/v1/users/info", nil, bearer(second)...); status != 401 {
 			t.Fatalf("a revoked session: %d, want 401", status)
 		}
-		tooMany := make([]string, hub.MaxTokensPerRevoke+1)
+		tooMany := make([]string, v1.MaxTokensPerRevoke+1)
 		h.admin().fails(400, "InvalidArgument", "POST", "/v1/users/auth/tokens/revoke", map[string]any{"tokens": tooMany}, "MaxTokensPerRevoke")
 	})
 }
@@ -166,7 +167,7 @@ func TestUsersCannotExtendTheirOwnKeys(t *testing.T) {
 	eachStore(t, func(t *testing.T, h *testHub) {
 		bob := h.userWith("bob@example.com", h.defaultPrj, "project-admin")
 		// A key bob makes himself lives at most MaxSelfIssuedKeyLifetime.
-		far := time.Now().Add(hub.MaxSelfIssuedKeyLifetime + time.Hour).UTC().Format(time.RFC3339)
+		far := time.Now().Add(v1.MaxSelfIssuedKeyLifetime + time.Hour).UTC().Format(time.RFC3339)
 		bob.fails(400, "InvalidArgument", "POST", "/v1/apiKeys", map[string]any{"metadata": map[string]any{"name": "long"},
 			"spec": map[string]any{"expiry": far}}, "MaxSelfIssuedKeyLifetime")
 		var key uidBody
@@ -175,7 +176,7 @@ func TestUsersCannotExtendTheirOwnKeys(t *testing.T) {
 			Spec struct{ Expiry time.Time }
 		}
 		bob.must(200, "GET", "/v1/apiKeys/"+key.UID, nil, &got)
-		if limit := time.Now().Add(hub.MaxSelfIssuedKeyLifetime); got.Spec.Expiry.IsZero() || got.Spec.Expiry.After(limit) {
+		if limit := time.Now().Add(v1.MaxSelfIssuedKeyLifetime); got.Spec.Expiry.IsZero() || got.Spec.Expiry.After(limit) {
 			t.Fatalf("bob's own key expires %v, want at most %v", got.Spec.Expiry, limit)
 		}
 

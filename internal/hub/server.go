@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/utils/clock"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
@@ -81,8 +82,8 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
 	}
-	s.loginsByAccount = throttle.New(s.clock, LoginFailuresPerAccount, LoginWindow, loginKeysKept)
-	s.loginsByAddress = throttle.New(s.clock, LoginFailuresPerAddress, LoginWindow, loginKeysKept)
+	s.loginsByAccount = throttle.New(s.clock, v1.LoginFailuresPerAccount, v1.LoginWindow, loginKeysKept)
+	s.loginsByAddress = throttle.New(s.clock, v1.LoginFailuresPerAddress, v1.LoginWindow, loginKeysKept)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "easel_http_requests_total", Help: "API requests by route and status code.",
 	}, []string{"method", "route", "code"})
