@@ -243,7 +243,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) err
 
 func clusterMeta(rec store.Record, cl clusters.Cluster) v1.ObjectMeta {
 	m := meta(rec)
-	m.Labels, m.Annotations = cl.Labels, cl.Annotations
+	m.Labels, m.Annotations = cl.Labels, withScope(rec, cl.Annotations)
 	return m
 }
 
