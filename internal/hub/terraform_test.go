@@ -95,6 +95,14 @@ func TestTerraformProviderCallsThroughPaletteSDK(t *testing.T) {
 				t.Fatalf("profile %s in context %s: %v; want %s", tc.name, tc.context, err, tc.want)
 			}
 		}
+		// The hub sets scope; a client's own annotation cannot make a project's profile the tenant's.
+		claims := profile("claims-tenant", "1.0.0")
+		claims["metadata"].(map[string]any)["annotations"] = map[string]string{"scope": "tenant", "team": "web"}
+		var claimed uidBody
+		h.admin().in(h.defaultPrj).must(201, "POST", "/v1/clusterprofiles", claims, &claimed)
+		if p, err := pc.GetClusterProfile(claimed.UID); err != nil || p.Metadata.Annotations["scope"] != "project" || p.Metadata.Annotations["team"] != "web" {
+			t.Fatalf("profile created with annotation scope=tenant in a project: %v, %v; want scope=project, team=web kept", p, err)
+		}
 		// The metadata list says the scope too (easel's addition to Palette's shape).
 		var metas struct {
 			Items []struct {
