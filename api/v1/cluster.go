@@ -168,6 +168,10 @@ type SpectroClusterSpec struct {
 	CloudType               string                       `json:"cloudType"`
 	ClusterType             string                       `json:"clusterType,omitempty"`
 	ClusterProfileTemplates []ClusterProfileTemplateMeta `json:"clusterProfileTemplates"`
+	// ClusterConfig is Palette's cluster settings (machine management, timezone, host cluster…);
+	// easel sets none of them, but the object is always there: Palette's Terraform provider before
+	// v0.29.9 reads spec.clusterConfig.clusterMetaAttribute unguarded on every refresh.
+	ClusterConfig struct{} `json:"clusterConfig"`
 }
 
 // ClusterRepaveStatus is the repave state of a cluster.

@@ -128,6 +128,9 @@ func TestTerraformProviderCallsThroughPaletteSDK(t *testing.T) {
 		if err != nil || cl == nil || cl.Metadata.Annotations["scope"] != "project" {
 			t.Fatalf("GetCluster = %+v, %v; want annotation scope=project", cl, err)
 		}
+		if cl.Spec == nil || cl.Spec.ClusterConfig == nil || cl.Spec.ClusterConfig.HostClusterConfig != nil {
+			t.Fatalf("GetCluster spec = %+v; want a clusterConfig without host settings", cl.Spec)
+		}
 		backup, err := pc.GetClusterBackupConfig(uid)
 		if err != nil || backup == nil || backup.Spec == nil || backup.Spec.Config != nil || backup.Spec.ClusterUID != uid {
 			t.Fatalf("GetClusterBackupConfig = %+v, %v; want a spec for the cluster without config", backup, err)
