@@ -123,13 +123,18 @@ func TestTerraformProviderCallsThroughPaletteSDK(t *testing.T) {
 
 		// The cluster read: the cluster's scope, then its backup, scan, RBAC and namespace settings,
 		// each read as none configured.
-		uid := h.admin().in(h.defaultPrj).createCluster("tf", projectProfile)
+		entity := clusterEntity("tf", projectProfile)
+		entity["spec"].(map[string]any)["clusterConfig"] = map[string]any{"updateWorkerPoolsInParallel": true}
+		var created uidBody
+		h.admin().in(h.defaultPrj).must(201, "POST", "/v1/spectroclusters/cloudTypes/local", entity, &created)
+		uid := created.UID
 		cl, err := pc.GetCluster(uid)
 		if err != nil || cl == nil || cl.Metadata.Annotations["scope"] != "project" {
 			t.Fatalf("GetCluster = %+v, %v; want annotation scope=project", cl, err)
 		}
-		if cl.Spec == nil || cl.Spec.ClusterConfig == nil || cl.Spec.ClusterConfig.HostClusterConfig != nil {
-			t.Fatalf("GetCluster spec = %+v; want a clusterConfig without host settings", cl.Spec)
+		if cl.Spec == nil || cl.Spec.ClusterConfig == nil || cl.Spec.ClusterConfig.HostClusterConfig != nil ||
+			!cl.Spec.ClusterConfig.UpdateWorkerPoolsInParallel {
+			t.Fatalf("GetCluster spec = %+v; want a clusterConfig without host settings, updateWorkerPoolsInParallel as created", cl.Spec)
 		}
 		backup, err := pc.GetClusterBackupConfig(uid)
 		if err != nil || backup == nil || backup.Spec == nil || backup.Spec.Config != nil || backup.Spec.ClusterUID != uid {
