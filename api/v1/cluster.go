@@ -120,6 +120,9 @@ type ClusterCloudConfigEntity struct {
 type ClusterConfigEntity struct {
 	// RepaveApprovalRequired is easel's addition: a repave waits for PATCH …/repave/approve.
 	RepaveApprovalRequired bool `json:"repaveApprovalRequired,omitempty"`
+	// UpdateWorkerPoolsInParallel is recorded and answered back, not acted on: the local provider
+	// changes pools as it always does. Palette's Terraform provider compares it on every refresh.
+	UpdateWorkerPoolsInParallel bool `json:"updateWorkerPoolsInParallel,omitempty"`
 }
 
 // SpectroClusterEntity is the body of POST /v1/spectroclusters/cloudTypes/{cloudType}.
@@ -168,6 +171,13 @@ type SpectroClusterSpec struct {
 	CloudType               string                       `json:"cloudType"`
 	ClusterType             string                       `json:"clusterType,omitempty"`
 	ClusterProfileTemplates []ClusterProfileTemplateMeta `json:"clusterProfileTemplates"`
+	// ClusterConfig is Palette's cluster settings (machine management, timezone, host cluster…);
+	// easel has only the one it echoes, but the object is always there: Palette's Terraform
+	// provider before v0.29.9 reads spec.clusterConfig.clusterMetaAttribute unguarded on every
+	// refresh.
+	ClusterConfig struct {
+		UpdateWorkerPoolsInParallel bool `json:"updateWorkerPoolsInParallel"`
+	} `json:"clusterConfig"`
 }
 
 // ClusterRepaveStatus is the repave state of a cluster.

@@ -23,6 +23,10 @@ type ObjectMetaInput struct {
 type ObjectEntity struct {
 	UID  string `json:"uid,omitempty"`
 	Name string `json:"name,omitempty"`
+	// Annotations is easel's addition (Palette's v1ObjectEntity has none; its SDK ignores it): the
+	// profiles' metadata list carries each one's scope, so a client can tell a project's profile
+	// from the tenant's of the same name without reading each.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // ObjectReference points at another object.

@@ -132,6 +132,8 @@ type Cluster struct {
 	Image Image `json:"image,omitzero"`
 	// RepaveApproval: a repave waits for PATCH …/repave/approve before it starts.
 	RepaveApproval bool `json:"repaveApproval,omitempty"`
+	// UpdateWorkerPoolsInParallel is the client's clusterConfig setting, kept to be answered back.
+	UpdateWorkerPoolsInParallel bool `json:"updateWorkerPoolsInParallel,omitempty"`
 	// CertificatesRenewal is when a renewal of the control plane's certificates was last requested
 	// (PATCH …/k8certificates/renew): control-plane machines created before it are replaced, and
 	// the provider re-issues the certificates issued before it.
@@ -210,7 +212,8 @@ type ProfileResolver func(uid string) (profiles.Profile, bool)
 // store (without uids and status). Every problem is an ErrInvalid naming the field.
 func FromEntity(cloudType string, e v1.SpectroClusterEntity, resolve ProfileResolver, catalog *packs.Catalog) (Cluster, error) {
 	c := Cluster{CloudType: cloudType, Labels: e.Metadata.Labels, Annotations: e.Metadata.Annotations,
-		ClusterValues: e.Spec.CloudConfig.Values, RepaveApproval: e.Spec.ClusterConfig.RepaveApprovalRequired}
+		ClusterValues: e.Spec.CloudConfig.Values, RepaveApproval: e.Spec.ClusterConfig.RepaveApprovalRequired,
+		UpdateWorkerPoolsInParallel: e.Spec.ClusterConfig.UpdateWorkerPoolsInParallel}
 	if !slices.Contains(SupportedCloudTypes, cloudType) {
 		return c, invalid("cloud type %q is not supported (supported: %s)", cloudType, strings.Join(SupportedCloudTypes, ", "))
 	}

@@ -232,6 +232,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) err
 	out := v1.SpectroCluster{APIVersion: "v1", Kind: "SpectroCluster", Metadata: clusterMeta(rec, cl)}
 	out.Spec.CloudType = cl.CloudType
 	out.Spec.ClusterType = "PureManage"
+	out.Spec.ClusterConfig.UpdateWorkerPoolsInParallel = cl.UpdateWorkerPoolsInParallel
 	out.Spec.CloudConfigRef = v1.ObjectReference{Kind: "CloudConfig", Name: rec.Name, UID: cl.CloudConfigUID}
 	if out.Spec.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, true); err != nil {
 		return err
@@ -243,7 +244,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) err
 
 func clusterMeta(rec store.Record, cl clusters.Cluster) v1.ObjectMeta {
 	m := meta(rec)
-	m.Labels, m.Annotations = cl.Labels, cl.Annotations
+	m.Labels, m.Annotations = cl.Labels, withScope(rec, cl.Annotations)
 	return m
 }
 

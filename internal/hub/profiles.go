@@ -99,7 +99,7 @@ func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	w.Header().Set("ETag", etag(rec))
 	out := v1.ClusterProfile{APIVersion: "v1", Kind: "ClusterProfile", Metadata: meta(rec)}
-	out.Metadata.Labels, out.Metadata.Annotations = p.Labels, p.Annotations
+	out.Metadata.Labels, out.Metadata.Annotations = p.Labels, withScope(rec, p.Annotations)
 	tmpl := p.Template(rec.UID)
 	if p.Published {
 		out.Spec.Published = &tmpl
@@ -287,7 +287,7 @@ func (s *Server) profilesMetadata(w http.ResponseWriter, r *http.Request, c *cal
 			return err
 		}
 		var m v1.ClusterProfileMetadata
-		m.Metadata = v1.ObjectEntity{UID: rec.UID, Name: rec.Name}
+		m.Metadata = v1.ObjectEntity{UID: rec.UID, Name: rec.Name, Annotations: withScope(rec, nil)}
 		m.Spec.CloudType, m.Spec.Version = p.CloudType, p.Version
 		out.Items = append(out.Items, m)
 	}

@@ -262,6 +262,13 @@ func rbacCases() []rbacCase {
 		{"GET /v1/clusterprofiles/{uid}/variables", profilePath("/variables"), "200 200 200 200 404"},
 		{"POST /v1/clusterprofiles/import/file", importFile, "201 201 403 403 404"},
 
+		// Cloud types and accounts: the tenant's cloud types; no provider needs an account, so a
+		// create is refused (400) once the caller may create.
+		{"GET /v1/clouds/cloudTypes", path("/v1/clouds/cloudTypes"), "200 200 200 200 200"},
+		{"GET /v1/cloudaccounts/cloudTypes/{cloudType}", scoped(path("/v1/cloudaccounts/cloudTypes/local")), "200 200 200 200 404"},
+		{"POST /v1/cloudaccounts/cloudTypes/{cloudType}", scoped(withBody(path("/v1/cloudaccounts/cloudTypes/local"),
+			map[string]any{"metadata": map[string]any{"name": "acct"}})), "400 400 400 403 404"},
+
 		// Clusters: cluster admins write them and get their kubeconfigs, viewers read.
 		{"POST /v1/spectroclusters/cloudTypes/{cloudType}", func(f *rbacFixture) rbacRequest {
 			return rbacRequest{path: "/v1/spectroclusters/cloudTypes/local", body: clusterEntity(f.fresh("new"), f.profile), scoped: true}
@@ -334,6 +341,20 @@ func rbacCases() []rbacCase {
 		{"POST /v1/spectroclusters/{uid}/features/logFetcher", withBody(clusterPath("/features/logFetcher"), map[string]any{}), "501 501 501 403 404"},
 		{"GET /v1/spectroclusters/{uid}/features/logFetcher", clusterPath("/features/logFetcher"), "501 501 501 501 404"},
 		{"GET /v1/spectroclusters/features/logFetcher/{uid}/download", path("/v1/spectroclusters/features/logFetcher/nope/download"), "501 501 501 501 501"},
+		// Features easel does not have: read as none configured, written 501 after the permission.
+		{"GET /v1/spectroclusters/{uid}/features/backup", clusterPath("/features/backup"), "200 200 200 200 404"},
+		{"GET /v1/spectroclusters/{uid}/features/complianceScan", clusterPath("/features/complianceScan"), "200 200 200 200 404"},
+		{"GET /v1/spectroclusters/{uid}/config/rbacs", clusterPath("/config/rbacs"), "200 200 200 200 404"},
+		{"GET /v1/spectroclusters/{uid}/config/namespaces", clusterPath("/config/namespaces"), "200 200 200 200 404"},
+		{"POST /v1/spectroclusters/{uid}/features/backup", withBody(clusterPath("/features/backup"), map[string]any{}), "501 501 501 403 404"},
+		{"PUT /v1/spectroclusters/{uid}/features/backup", withBody(clusterPath("/features/backup"), map[string]any{}), "501 501 501 403 404"},
+		{"POST /v1/spectroclusters/{uid}/features/backup/onDemand", withBody(clusterPath("/features/backup/onDemand"), map[string]any{}), "501 501 501 403 404"},
+		{"DELETE /v1/spectroclusters/{uid}/features/backup/{backupName}/request/{requestUid}", clusterPath("/features/backup/daily/request/r1"), "501 501 501 403 404"},
+		{"POST /v1/spectroclusters/{uid}/features/complianceScan", withBody(clusterPath("/features/complianceScan"), map[string]any{}), "501 501 501 403 404"},
+		{"PUT /v1/spectroclusters/{uid}/features/complianceScan", withBody(clusterPath("/features/complianceScan"), map[string]any{}), "501 501 501 403 404"},
+		{"POST /v1/spectroclusters/{uid}/features/complianceScan/onDemand", withBody(clusterPath("/features/complianceScan/onDemand"), map[string]any{}), "501 501 501 403 404"},
+		{"PUT /v1/spectroclusters/{uid}/config/rbacs", withBody(clusterPath("/config/rbacs"), map[string]any{"rbacs": []any{}}), "501 501 501 403 404"},
+		{"PUT /v1/spectroclusters/{uid}/config/namespaces", withBody(clusterPath("/config/namespaces"), map[string]any{"namespaces": []any{}}), "501 501 501 403 404"},
 
 		// The agent protocol: only the path's cluster's own agent.
 		{"PUT /v1/spectroclusters/{uid}/heartbeat", agentPath("/heartbeat", map[string]string{"agentVersion": "0.1.0"}), "204"},

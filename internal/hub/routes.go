@@ -56,6 +56,11 @@ func (s *Server) routes(handle func(pattern string, perm permission, h handler),
 	handle("GET /v1/clusterprofiles/{uid}/variables", permRead, s.profileVariables)
 	handle("POST /v1/clusterprofiles/import/file", permWriteProfiles, s.importProfile)
 
+	// Cloud types and accounts: the tenant's catalog of what clusters can run on.
+	handle("GET /v1/clouds/cloudTypes", permUser, s.cloudTypes)
+	handle("GET /v1/cloudaccounts/cloudTypes/{cloudType}", permRead, s.cloudAccounts)
+	handle("POST /v1/cloudaccounts/cloudTypes/{cloudType}", permWriteClusters, s.createCloudAccount)
+
 	// Clusters.
 	handle("POST /v1/spectroclusters/cloudTypes/{cloudType}", permWriteClusters, s.createCluster)
 	handle("POST /v1/spectroclusters/generic/import", permWriteClusters, s.importCluster)
@@ -89,6 +94,12 @@ func (s *Server) routes(handle func(pattern string, perm permission, h handler),
 	handle("GET /v1/cloudconfigs/generic/{configUid}/machinePools/{poolName}/machines/{machineUid}", permRead, s.getMachine)
 	handle("PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance", permWriteClusters, s.putMaintenance)
 	handle("POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}", permRead, s.clusterWorkloads)
+	// Cluster features easel does not have yet read as "none configured" (features.go); their
+	// writes are 501 below.
+	handle("GET /v1/spectroclusters/{uid}/features/backup", permRead, s.clusterBackup)
+	handle("GET /v1/spectroclusters/{uid}/features/complianceScan", permRead, s.clusterComplianceScan)
+	handle("GET /v1/spectroclusters/{uid}/config/rbacs", permRead, s.clusterRbacs)
+	handle("GET /v1/spectroclusters/{uid}/config/namespaces", permRead, s.clusterNamespaces)
 
 	// The agent protocol: only the cluster's own agent token.
 	agent("PUT /v1/spectroclusters/{uid}/heartbeat", s.heartbeat)
@@ -111,6 +122,15 @@ func (s *Server) routes(handle func(pattern string, perm permission, h handler),
 	handle("GET /v1/spectroclusters/features/logFetcher/{uid}/download", permRead, func(http.ResponseWriter, *http.Request, *call) error {
 		return errNotImplemented("log bundles")
 	})
+	handle("POST /v1/spectroclusters/{uid}/features/backup", permWriteClusters, s.notImplemented("cluster backups"))
+	handle("PUT /v1/spectroclusters/{uid}/features/backup", permWriteClusters, s.notImplemented("cluster backups"))
+	handle("POST /v1/spectroclusters/{uid}/features/backup/onDemand", permWriteClusters, s.notImplemented("cluster backups"))
+	handle("DELETE /v1/spectroclusters/{uid}/features/backup/{backupName}/request/{requestUid}", permWriteClusters, s.notImplemented("cluster backups"))
+	handle("POST /v1/spectroclusters/{uid}/features/complianceScan", permWriteClusters, s.notImplemented("compliance scans"))
+	handle("PUT /v1/spectroclusters/{uid}/features/complianceScan", permWriteClusters, s.notImplemented("compliance scans"))
+	handle("POST /v1/spectroclusters/{uid}/features/complianceScan/onDemand", permWriteClusters, s.notImplemented("compliance scans"))
+	handle("PUT /v1/spectroclusters/{uid}/config/rbacs", permWriteClusters, s.notImplemented("cluster role bindings (cluster_rbac_binding)"))
+	handle("PUT /v1/spectroclusters/{uid}/config/namespaces", permWriteClusters, s.notImplemented("cluster namespaces with resource quotas"))
 	agent("PUT /v1/spectroclusters/{uid}/status/upgrades", func(http.ResponseWriter, *http.Request, principal, store.Record) error {
 		return errNotImplemented("reporting upgrades from the agent")
 	})
