@@ -141,9 +141,10 @@ func clusterRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, c
 
 // changeCluster applies change to the cluster's spec as a new spec generation, with an event
 // (reason) and an audit entry of the message change returns; a change that returns no message
-// changed nothing and writes nothing. change gets the transaction, to read what it checks in it. It reads the record in the transaction that writes it; the
-// engine and the agents' reports write it all the time, so unless the caller sent If-Match a
-// conflict re-reads the record and applies the change again.
+// changed nothing and writes nothing. change gets the transaction, to read in it what it checks.
+// The record is read in the transaction that writes it; the engine and the agents' reports write
+// it all the time, so unless the caller sent If-Match a conflict re-reads the record and applies
+// the change again.
 func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries, *http.Request, *call) (store.Record, clusters.Cluster, error),
 	reason string, change func(q store.Queries, cl *clusters.Cluster) (message string, err error)) error {
 	var changed store.Record

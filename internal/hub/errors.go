@@ -74,7 +74,7 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, true
 	case errors.As(err, &tooLarge):
 		return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-			fmt.Sprintf("request body is over the limit of %d bytes (MaxRequestBodyBytes)", tooLarge.Limit)}, true
+			fmt.Sprintf("request body is over the limit of %d bytes (%s)", tooLarge.Limit, bodyLimitName(tooLarge.Limit))}, true
 	case errors.Is(err, profiles.ErrInvalid), errors.Is(err, clusters.ErrInvalid):
 		return &apiError{http.StatusBadRequest, "InvalidArgument", err.Error()}, true
 	case errors.Is(err, store.ErrConflict):
@@ -83,6 +83,15 @@ func toAPIError(err error) (*apiError, bool) {
 		return &apiError{http.StatusNotFound, "ResourceNotFound", "not found"}, true
 	}
 	return &apiError{http.StatusInternalServerError, "InternalError", "internal error; the hub's log has the details"}, false
+}
+
+// bodyLimitName names the limit a request body crossed: the agent reports' (limitBody) or every
+// route's.
+func bodyLimitName(limit int64) string {
+	if limit == v1.MaxAgentMessageBytes {
+		return "MaxAgentMessageBytes; send the report in pages"
+	}
+	return "MaxRequestBodyBytes"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -30,18 +29,12 @@ const (
 	abandonedAfter = time.Minute
 )
 
-// limitBody refuses a route's bodies over n bytes with 413, below the hub's global limit; the
-// message names v1.MaxAgentMessageBytes, the limit of the paged report routes that use it.
+// limitBody refuses a route's bodies over n bytes with 413 (toAPIError names the limit), below the
+// hub's global limit.
 func limitBody(n int64, h agentHandler) agentHandler {
 	return func(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
 		r.Body = http.MaxBytesReader(w, r.Body, n)
-		err := h(w, r, p, rec)
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-				fmt.Sprintf("request body is over the limit of %d bytes (MaxAgentMessageBytes); send the report in pages", n)}
-		}
-		return err
+		return h(w, r, p, rec)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/atomicfile"
 	"github.com/easelhq/easel/internal/controllers/cluster"
 	"github.com/easelhq/easel/internal/engine"
 	"github.com/easelhq/easel/internal/k8sbin"
@@ -220,14 +221,14 @@ func writeInitialSecrets(dataDir string, b *Bootstrapped, keyFromEnv bool) (init
 		return out, fmt.Errorf("creating the data directory: %w", err)
 	}
 	out.passwordFile = filepath.Join(dataDir, InitialPasswordFile)
-	if err := writePrivateFile(out.passwordFile, []byte(b.AdminPassword+"\n")); err != nil {
+	if err := atomicfile.Write(out.passwordFile, []byte(b.AdminPassword+"\n"), 0o600); err != nil {
 		return out, fmt.Errorf("writing the initial admin password: %w", err)
 	}
 	if keyFromEnv {
 		return out, nil
 	}
 	out.apiKeyFile = filepath.Join(dataDir, InitialAPIKeyFile)
-	if err := writePrivateFile(out.apiKeyFile, []byte(b.APIKey+"\n")); err != nil {
+	if err := atomicfile.Write(out.apiKeyFile, []byte(b.APIKey+"\n"), 0o600); err != nil {
 		return out, fmt.Errorf("writing the initial admin API key: %w", err)
 	}
 	return out, nil

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/easelhq/easel/internal/atomicfile"
 	"github.com/easelhq/easel/internal/hubtrust"
 )
 
@@ -181,28 +182,11 @@ func ensureSelfSigned(certFile, keyFile string, dns []string, ips []net.IP) (gen
 		return false, fmt.Errorf("creating the hub's TLS directory: %w", err)
 	}
 	// The key first: a start interrupted in between finds no certificate and makes both again.
-	if err := writePrivateFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})); err != nil {
+	if err := atomicfile.Write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return false, fmt.Errorf("writing the hub's TLS key: %w", err)
 	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := atomicfile.Write(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return false, fmt.Errorf("writing the hub's TLS certificate: %w", err)
 	}
 	return true, nil
-}
-
-// writePrivateFile writes data to a file only its owner can read, replacing whatever was there
-// (an existing file keeps its mode with os.WriteFile, so it is removed first).
-func writePrivateFile(path string, data []byte) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

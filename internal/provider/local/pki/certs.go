@@ -17,6 +17,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/easelhq/easel/internal/atomicfile"
 )
 
 // errInvalid marks material that is missing or unusable and should be
@@ -38,10 +40,10 @@ type keyPair struct {
 // write stores the key before the cert: an interruption in between leaves a
 // mismatched pair, which the next Ensure detects and replaces.
 func (kp *keyPair) write(certPath, keyPath string) error {
-	if err := writeFileAtomic(keyPath, kp.keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, kp.keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(certPath, kp.certPEM, 0o644)
+	return atomicfile.Write(certPath, kp.certPEM, 0o644)
 }
 
 func readPEMFile(path string) ([]byte, *pem.Block, error) {
@@ -311,7 +313,7 @@ func (b *Bundle) ensureServiceAccountKey() error {
 			return fmt.Errorf("generating service-account key: %w", err)
 		}
 		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)})
-		if err := writeFileAtomic(b.SAKey, keyPEM, 0o600); err != nil {
+		if err := atomicfile.Write(b.SAKey, keyPEM, 0o600); err != nil {
 			return fmt.Errorf("writing service-account key: %w", err)
 		}
 	}
@@ -323,7 +325,7 @@ func (b *Bundle) ensureServiceAccountKey() error {
 	if existing, err := os.ReadFile(b.SAPub); err == nil && samePublicKey(existing, rsaKey) {
 		return nil
 	}
-	if err := writeFileAtomic(b.SAPub, pubPEM, 0o644); err != nil {
+	if err := atomicfile.Write(b.SAPub, pubPEM, 0o644); err != nil {
 		return fmt.Errorf("writing service-account public key: %w", err)
 	}
 	return nil

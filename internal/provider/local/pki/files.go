@@ -9,12 +9,6 @@ import (
 	"github.com/easelhq/easel/internal/atomicfile"
 )
 
-// writeFileAtomic replaces path with data so that readers (a restarting kube-apiserver, a user's
-// kubectl) never see a partial file.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	return atomicfile.Write(path, data, perm)
-}
-
 // writeIfChanged leaves path untouched when it already holds data (only
 // tightening its mode if needed), so that an idempotent Ensure changes no
 // mtimes.
@@ -33,5 +27,5 @@ func writeIfChanged(path string, data []byte, perm fs.FileMode) error {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
-	return writeFileAtomic(path, data, perm)
+	return atomicfile.Write(path, data, perm)
 }
