@@ -13,6 +13,10 @@ const (
 // CloudTypeLocal is the cloud type of clusters the embedded local provider builds.
 const CloudTypeLocal = "local"
 
+// CloudTypeGeneric is the cloud type of imported clusters: they exist already and their owner
+// installs the agent from the import manifest.
+const CloudTypeGeneric = "generic"
+
 // Taint is a node taint of a machine pool.
 type Taint struct {
 	Key    string `json:"key"`

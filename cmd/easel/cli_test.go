@@ -18,8 +18,8 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/cli"
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
 )
 
@@ -31,7 +31,7 @@ type testHub struct {
 }
 
 // startHub starts a hub; tune changes its configuration (e.g. to serve TLS).
-func startHub(t *testing.T, tune ...func(*hub.Config)) testHub {
+func startHub(t *testing.T, tune ...func(*server.Config)) testHub {
 	t.Helper()
 	const key = "easel-test-admin-key"
 	dataDir := t.TempDir()
@@ -40,12 +40,12 @@ func startHub(t *testing.T, tune ...func(*hub.Config)) testHub {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	var welcome bytes.Buffer // written before Ready is called, so reading it after is safe
-	cfg := hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, AgentBinary: agentBinary,
+	cfg := server.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, AgentBinary: agentBinary,
 		Out: &welcome, Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }}
 	for _, f := range tune {
 		f(&cfg)
 	}
-	go func() { done <- hub.Run(ctx, cfg) }()
+	go func() { done <- server.Run(ctx, cfg) }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -66,7 +66,7 @@ func startHub(t *testing.T, tune ...func(*hub.Config)) testHub {
 			t.Errorf("stopping leftover control planes: %v", err)
 		}
 	})
-	password, err := os.ReadFile(filepath.Join(dataDir, hub.InitialPasswordFile))
+	password, err := os.ReadFile(filepath.Join(dataDir, server.InitialPasswordFile))
 	if err != nil {
 		t.Fatalf("the hub's first start wrote no admin password: %v\n%s", err, welcome.String())
 	}
@@ -585,7 +585,7 @@ func TestLogin(t *testing.T) {
 // as its CA file), saves it, and later commands verify the hub with it; a wrong pin is refused
 // before any credential is sent, and the pin of one hub is not applied to another.
 func TestLoginPinsTheHubsCertificate(t *testing.T) {
-	h := startHub(t, func(c *hub.Config) { c.TLS = hub.TLSOn })
+	h := startHub(t, func(c *server.Config) { c.TLS = server.TLSOn })
 	m := regexp.MustCompile(`--hub-fingerprint (sha256:[0-9a-f]{64})`).FindStringSubmatch(h.welcome)
 	if m == nil || !strings.HasPrefix(h.url, "https://") {
 		t.Fatalf("the hub (%s) printed no pin to log in with:\n%s", h.url, h.welcome)

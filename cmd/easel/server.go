@@ -11,11 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/easelhq/easel/internal/clusters"
-	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/server"
 )
 
 func serverCommand() *cobra.Command {
-	cfg := hub.Config{Out: os.Stdout}
+	cfg := server.Config{Out: os.Stdout}
 	home, _ := os.UserHomeDir()
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -36,7 +36,7 @@ down gracefully.`,
 			defer stop()
 			cfg.AdminAPIKey = os.Getenv("EASEL_ADMIN_API_KEY")
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-			return hub.Run(ctx, cfg)
+			return server.Run(ctx, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on")
@@ -48,7 +48,7 @@ down gracefully.`,
 	cmd.Flags().DurationVar(&cfg.AgentHeartbeat, "agent-heartbeat", 30*time.Second, "how often local clusters' agents send heartbeats")
 	cmd.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", clusters.DefaultDrainTimeout, "how long an agent keeps trying to drain a node (PodDisruptionBudgets may hold it) before the operation fails")
 	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "URL agents of imported clusters reach the hub at (default http(s)://<listen address>)")
-	cmd.Flags().StringVar(&cfg.TLS, "tls", hub.TLSAuto, "auto: HTTPS unless listening on loopback without certificate files; on: HTTPS always; off: plain HTTP (behind a TLS proxy)")
+	cmd.Flags().StringVar(&cfg.TLS, "tls", server.TLSAuto, "auto: HTTPS unless listening on loopback without certificate files; on: HTTPS always; off: plain HTTP (behind a TLS proxy)")
 	cmd.Flags().StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "PEM certificate (then its chain) to serve HTTPS with (default: a self-signed one, see --tls)")
 	cmd.Flags().StringVar(&cfg.TLSKeyFile, "tls-private-key-file", "", "PEM private key of --tls-cert-file")
 	cmd.Flags().StringVar(&cfg.TLSCAFile, "tls-ca-file", "", "PEM CA bundle that agents of imported clusters verify the hub with, written into import manifests (default: the self-signed certificate's pin, else their system roots)")

@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // APIConfig is one run of the API benchmark.
@@ -101,7 +101,7 @@ func startAPIHub(ctx context.Context, db string, concurrency int) (*apiHub, erro
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: db, AdminAPIKey: benchKey, APIOnly: true,
+		done <- server.Run(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DB: db, AdminAPIKey: benchKey, APIOnly: true,
 			Ready: func(addr string) { ready <- addr }})
 	}()
 	h := &apiHub{dataDir: dataDir, stop: func() { cancel(); <-done; os.RemoveAll(dataDir) }}

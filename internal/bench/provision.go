@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // ProvisionConfig is one run of the provisioning benchmark.
@@ -56,7 +56,7 @@ func startLocalHub(ctx context.Context, agentBinary string, agentHeartbeat time.
 	h := &localHub{dataDir: dataDir, done: make(chan error, 1), cancel: cancel}
 	ready := make(chan string, 1)
 	go func() {
-		h.done <- hub.Run(ctx, hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: benchKey,
+		h.done <- server.Run(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: benchKey,
 			AgentBinary: agentBinary, LocalVCPULimit: 1 << 20, Resync: 10 * time.Second, AgentHeartbeat: agentHeartbeat,
 			Ready: func(addr string) { ready <- addr }})
 	}()

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -29,40 +28,10 @@ const (
 	desiredRecheck = 2 * time.Second
 )
 
-// waiters wakes long-polls when a cluster's spec changes.
-type waiters struct {
-	mu sync.Mutex
-	ch map[string]chan struct{}
-}
-
-// wait returns a channel closed at the next change of the cluster.
-func (w *waiters) wait(uid string) <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.ch == nil {
-		w.ch = map[string]chan struct{}{}
-	}
-	c, ok := w.ch[uid]
-	if !ok {
-		c = make(chan struct{})
-		w.ch[uid] = c
-	}
-	return c
-}
-
-func (w *waiters) wake(uid string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c, ok := w.ch[uid]; ok {
-		close(c)
-		delete(w.ch, uid)
-	}
-}
-
 // clusterChanged tells the engine and the cluster's waiting agent that its spec changed.
 func (s *Server) clusterChanged(uid string) {
 	s.notify(uid)
-	s.waiting.wake(uid)
+	s.waiting.Wake(uid)
 }
 
 // updateStatus applies fn to the stored cluster, retrying when the engine or an API write
@@ -168,7 +137,7 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principa
 		if rec.Generation != have[0] || cl.Status.NodesRevision != have[1] {
 			return s.writeDesired(w, r, rec, cl)
 		}
-		changed := s.waiting.wait(rec.UID)
+		changed := s.waiting.Wait(rec.UID)
 		select {
 		case <-r.Context().Done():
 			return r.Context().Err() // the agent hung up (it stopped, or the cluster is being deleted)

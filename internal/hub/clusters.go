@@ -11,7 +11,6 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/profiles"
-	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/usage"
@@ -332,6 +331,14 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
+// Kubeconfigs reads a cluster's cluster-admin kubeconfig from whatever built the cluster.
+type Kubeconfigs interface {
+	Kubeconfig(ctx context.Context, clusterUID, name string, cl clusters.Cluster) ([]byte, error)
+}
+
+// ErrNoKubeconfigs is what Kubeconfigs returns for a cluster whose kubeconfig this hub cannot read.
+var ErrNoKubeconfigs = errors.New("this hub cannot read the cluster's kubeconfig")
+
 // clusterKubeconfig serves the cluster-admin kubeconfig once the control plane exists.
 func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *call) error {
 	rec, cl, err := s.clusterRecord(r, c)
@@ -343,14 +350,16 @@ func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *ca
 	if err := c.authorize(rec.ProjectUID); err != nil {
 		return err
 	}
-	prov, ok := s.providers[cl.CloudType]
-	if !ok {
+	if s.kubeconfigs == nil {
 		return errConflict("cluster %s has no provider in this hub", rec.Name)
 	}
 	if !cl.Status.HasCondition(clusters.ConditionInfrastructureReady, "True") {
 		return errConflict("cluster %s has no control plane yet (state %s); try again once InfrastructureReady is True", rec.Name, cl.Status.State)
 	}
-	data, err := prov.Kubeconfig(r.Context(), provider.Cluster{UID: rec.UID, Name: rec.Name, Spec: cl})
+	data, err := s.kubeconfigs.Kubeconfig(r.Context(), rec.UID, rec.Name, cl)
+	if errors.Is(err, ErrNoKubeconfigs) {
+		return errConflict("cluster %s: %v", rec.Name, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -39,14 +38,14 @@ func withScope(rec store.Record, annotations map[string]string) map[string]strin
 func (s *Server) cloudTypes(w http.ResponseWriter, _ *http.Request, _ *call) error {
 	writeJSON(w, http.StatusOK, v1.CustomCloudTypes{CloudTypes: []v1.CustomCloudType{
 		{Name: v1.CloudTypeLocal, DisplayName: "Local (control planes with KWOK nodes)", CloudFamily: v1.CloudTypeLocal, IsCustom: true},
-		{Name: generic.CloudType, DisplayName: "Imported", CloudFamily: generic.CloudType},
+		{Name: v1.CloudTypeGeneric, DisplayName: "Imported", CloudFamily: v1.CloudTypeGeneric},
 	}})
 	return nil
 }
 
 // knownCloudType refuses a cloud type easel has no provider for.
 func knownCloudType(cloudType string) error {
-	known := []string{v1.CloudTypeLocal, generic.CloudType}
+	known := []string{v1.CloudTypeLocal, v1.CloudTypeGeneric}
 	if !slices.Contains(known, cloudType) {
 		return errBadRequest("cloud type %q is not one easel serves (it serves %v)", cloudType, known)
 	}

@@ -11,7 +11,6 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
-	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
@@ -51,7 +50,7 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	now := s.clock.Now()
-	cl := clusters.Cluster{CloudType: generic.CloudType, CloudConfigUID: uid.New(), Labels: in.Metadata.Labels,
+	cl := clusters.Cluster{CloudType: v1.CloudTypeGeneric, CloudConfigUID: uid.New(), Labels: in.Metadata.Labels,
 		Annotations: in.Metadata.Annotations, Profiles: []clusters.ProfileRef{}, Pools: []clusters.Pool{},
 		Status: clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
 	cl.Status.SetCondition("AgentDeployed", "False", "WaitingForImport",
@@ -82,9 +81,9 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 	if err := c.authorize(rec.ProjectUID); err != nil {
 		return err
 	}
-	if rec.Category != generic.CloudType {
+	if rec.Category != v1.CloudTypeGeneric {
 		return errConflict("cluster %s is a %s cluster: easel runs its agent and manages the agent's token itself; "+
-			"the import manifest is only for imported (%s) clusters", rec.Name, rec.Category, generic.CloudType)
+			"the import manifest is only for imported (%s) clusters", rec.Name, rec.Category, v1.CloudTypeGeneric)
 	}
 	rotate := false
 	if v := r.URL.Query().Get("rotateToken"); v != "" {

@@ -67,7 +67,7 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	if changed {
-		s.waiting.wake(rec.UID) // the agent's long-poll: the nodes revision changed
+		s.waiting.Wake(rec.UID) // the agent's long-poll: the nodes revision changed
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

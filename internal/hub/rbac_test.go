@@ -14,7 +14,6 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/packs"
-	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/secret"
 )
 
@@ -55,11 +54,11 @@ func (f *rbacFixture) runningCluster(name string) (uid, cloudConfig string) {
 	return uid, cl.CloudConfigUID
 }
 
-// kubeconfigs is a provider that only hands out kubeconfigs, for the hub's download routes.
-type kubeconfigs struct{ provider.Provider }
+// kubeconfigs hands out a kubeconfig for any cluster, for the hub's download routes.
+type kubeconfigs struct{}
 
-func (kubeconfigs) Kubeconfig(_ context.Context, c provider.Cluster) ([]byte, error) {
-	return []byte("apiVersion: v1\nkind: Config\n# cluster " + c.Name + "\n"), nil
+func (kubeconfigs) Kubeconfig(_ context.Context, _, name string, _ clusters.Cluster) ([]byte, error) {
+	return []byte("apiVersion: v1\nkind: Config\n# cluster " + name + "\n"), nil
 }
 
 func (f *rbacFixture) draftProfile() string {
@@ -397,7 +396,7 @@ func TestRBACMatrix(t *testing.T) {
 	}
 
 	withKubeconfigs := func() hub.Options {
-		return hub.Options{Providers: map[string]provider.Provider{"local": kubeconfigs{}}}
+		return hub.Options{Kubeconfigs: kubeconfigs{}}
 	}
 	eachStoreWith(t, withKubeconfigs, func(t *testing.T, h *testHub) { rbacMatrix(t, h, cases, agentRoutes) })
 }

@@ -18,23 +18,21 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
-	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/throttle"
 	"github.com/easelhq/easel/internal/uid"
+	"github.com/easelhq/easel/internal/wakeup"
 )
 
 // Server serves the /v1 API, /healthz, /readyz and /metrics.
 type Server struct {
-	store   store.Store
-	catalog *packs.Catalog
-	log     *slog.Logger
-	clock   clock.PassiveClock
-	// notify wakes the engine for a cluster (Run sets it to the engine's Enqueue; without an engine
-	// it does nothing); providers are by cloud type.
+	store        store.Store
+	catalog      *packs.Catalog
+	log          *slog.Logger
+	clock        clock.PassiveClock
 	notify       func(clusterUID string)
-	providers    map[string]provider.Provider
-	waiting      waiters
+	kubeconfigs  Kubeconfigs
+	waiting      *wakeup.Waiters
 	publicURL    string
 	agentTrust   AgentTrust
 	drainTimeout time.Duration
@@ -57,8 +55,16 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	Clock  clock.PassiveClock
-	// Providers build the clusters, by cloud type; the API reads kubeconfigs through them.
-	Providers map[string]provider.Provider
+	// Notify wakes the engine for a cluster whose spec changed (default: nothing; the API then
+	// only stores).
+	Notify func(clusterUID string)
+	// Waiters are the agents' long-polls, woken by the API's writes (default: the hub's own).
+	Waiters *wakeup.Waiters
+	// Kubeconfigs reads clusters' kubeconfigs from whatever built them (default: none, no provider).
+	Kubeconfigs Kubeconfigs
+	// Registry is where the hub's metrics go, served at /metrics with everything else registered
+	// there (default: a registry of its own).
+	Registry *prometheus.Registry
 	// PublicURL is where agents reach the hub, written into import manifests.
 	PublicURL string
 	// DrainTimeout bounds how long an agent keeps trying to drain a node (default 15m).
@@ -69,8 +75,17 @@ type Options struct {
 
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
-	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: prometheus.NewRegistry(),
-		notify: func(string) {}, providers: o.Providers, publicURL: o.PublicURL, drainTimeout: o.DrainTimeout}
+	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
+		notify: o.Notify, kubeconfigs: o.Kubeconfigs, waiting: o.Waiters, publicURL: o.PublicURL, drainTimeout: o.DrainTimeout}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	if s.notify == nil {
+		s.notify = func(string) {}
+	}
+	if s.waiting == nil {
+		s.waiting = &wakeup.Waiters{}
+	}
 	if s.drainTimeout <= 0 {
 		s.drainTimeout = clusters.DefaultDrainTimeout
 	}
@@ -107,9 +122,6 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 // Stopping ends the long-polls in flight: the hub is shutting down and their agents should come
 // back later (to this hub or another replica).
 func (s *Server) Stopping() { s.stoppingOnce.Do(func() { close(s.stopping) }) }
-
-// Registry is where other parts of the hub register their metrics, served at /metrics.
-func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // call is what an API handler gets besides the request: who is calling, in which scope, and the
 // permission its route needs.

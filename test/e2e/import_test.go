@@ -14,9 +14,9 @@ import (
 	"github.com/spectrocloud/palette-sdk-go/client"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
 )
 
@@ -48,7 +48,7 @@ func TestGenericImport(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
-	addr := startHub(t, "", func(c *hub.Config) { c.HeartbeatTimeout = 4 * time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.HeartbeatTimeout = 4 * time.Second })
 	tc := tenantClient(addr, adminKey)
 	projects, err := tc.GetProjects()
 	if err != nil || len(projects.Items) == 0 {

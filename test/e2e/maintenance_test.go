@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // Maintenance mode on a local cluster: the agent cordons and drains the node; a PodDisruptionBudget
@@ -28,7 +28,7 @@ func TestMaintenanceMode(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat, c.DrainTimeout = time.Second, 15*time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat, c.DrainTimeout = time.Second, 15*time.Second })
 	project, uid := createLocalCluster(t, addr, "upkeep", 2, `,{"name":"cni-calico","tag":"3.30.3"}`)
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()

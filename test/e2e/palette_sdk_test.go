@@ -29,9 +29,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
@@ -60,14 +60,14 @@ func (s *syncBuffer) String() string {
 
 // startHub runs a hub in-process on the store db ("" is SQLite under a temporary directory) and
 // returns its address; it stops when the test ends.
-func startHub(t *testing.T, db string, tune ...func(*hub.Config)) string {
+func startHub(t *testing.T, db string, tune ...func(*server.Config)) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	dataDir := t.TempDir()
-	cfg := hub.Config{
+	cfg := server.Config{
 		Listen:      "127.0.0.1:0",
 		DataDir:     dataDir,
 		DB:          db,
@@ -80,11 +80,11 @@ func startHub(t *testing.T, db string, tune ...func(*hub.Config)) string {
 	for _, f := range tune {
 		f(&cfg)
 	}
-	go func() { done <- hub.Run(ctx, cfg) }()
+	go func() { done <- server.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("hub.Run: %v", err)
+			t.Errorf("server.Run: %v", err)
 		}
 		// Control planes outlive the hub by design; a failed test must not leave them running.
 		if err := local.StopAll(filepath.Join(dataDir, "clusters")); err != nil {
@@ -129,7 +129,7 @@ func TestPaletteSDK(t *testing.T) {
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
-			addr := startHub(t, st.db(t), func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+			addr := startHub(t, st.db(t), func(c *server.Config) { c.AgentHeartbeat = time.Second })
 			paletteFlow(t, addr)
 		})
 	}

@@ -15,8 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // agentsManifest is an add-on pack's manifest: a namespace, settings, an object a later version
@@ -99,7 +99,7 @@ func TestAddOnProfileChanges(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	project, uid := createLocalCluster(t, addr, "addons", 2, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()

@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // Node auto-remediation on a local cluster, with the pool's timeouts shortened: a node whose
@@ -24,7 +24,7 @@ func TestNodeAutoRemediation(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	project, uid := createLocalCluster(t, addr, "healer", 4, "")
 	kc := clusterClient(t, addr, project, uid)
 	var cl struct {

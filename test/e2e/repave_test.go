@@ -14,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // An instance-type change on a cluster that requires approval: the repave waits, with its reason;
@@ -25,7 +25,7 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	project, uid := createLocalCluster(t, addr, "repaved", 2, "", `"clusterConfig":{"repaveApprovalRequired":true},`)
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
@@ -181,7 +181,7 @@ func TestInfraLayerRepave(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	var projects struct {
 		Items []struct{ Metadata struct{ UID string } }
 	}

@@ -14,8 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // Scaling a worker pool 2 → 4 → 1 on a local cluster: new machines join; on the way down every
@@ -25,7 +25,7 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	project, uid := createLocalCluster(t, addr, "elastic", 2, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
@@ -131,7 +131,7 @@ func TestLocalAgentStopIsUnhealthy(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat, c.HeartbeatTimeout = time.Second, 4*time.Second })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat, c.HeartbeatTimeout = time.Second, 4*time.Second })
 	project, uid := createLocalCluster(t, addr, "frozen", 1, "")
 	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats arrive")
 	pids := processIDs(t, "easel", "--cluster="+uid)

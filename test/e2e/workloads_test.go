@@ -22,8 +22,8 @@ import (
 
 	"github.com/spectrocloud/palette-sdk-go/api/models"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // A namespace of 5,000 pods: the workload report arrives whole through the hub in several pages,
@@ -34,7 +34,7 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
 	const interval = 2 * time.Second // the agent's report intervals are the hub's agent heartbeat
-	addr := startHub(t, "", func(c *hub.Config) { c.AgentHeartbeat = interval })
+	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = interval })
 	project, uid := createLocalCluster(t, addr, "busy", 1, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()

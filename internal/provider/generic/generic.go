@@ -11,9 +11,6 @@ import (
 	"github.com/easelhq/easel/internal/provider"
 )
 
-// CloudType is the cloud type of imported clusters.
-const CloudType = "generic"
-
 // ErrNoKubeconfig is returned for an imported cluster's kubeconfig: its owner holds it, easel does not.
 var ErrNoKubeconfig = errors.New("easel does not hold the kubeconfig of an imported cluster; its owner does")
 

@@ -1,9 +1,11 @@
-package hub_test
+package server_test
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -11,24 +13,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/easelhq/easel/internal/hub"
+	"github.com/easelhq/easel/internal/server"
 )
 
-// runHub starts hub.Run on a data dir and returns its address, its first-start output and a
+// runHub starts server.Run on a data dir and returns its address, its first-start output and a
 // function that stops it and returns Run's error; tune changes the configuration.
-func runHub(t *testing.T, dataDir, key string, tune ...func(*hub.Config)) (string, string, func() error) {
+func runHub(t *testing.T, dataDir, key string, tune ...func(*server.Config)) (string, string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	cfg := hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out, APIOnly: true,
+	cfg := server.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out, APIOnly: true,
 		Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }}
 	for _, f := range tune {
 		f(&cfg)
 	}
-	go func() { done <- hub.Run(ctx, cfg) }()
+	go func() { done <- server.Run(ctx, cfg) }()
 	select {
 	case addr := <-ready:
 		return addr, out.String(), func() error { cancel(); return <-done }
@@ -124,4 +127,55 @@ func readPrivate(t *testing.T, path string) string {
 		t.Fatalf("%s holds %q, want one secret on one line", path, data)
 	}
 	return secret
+}
+
+// The composition root reads kubeconfigs through the providers: an imported cluster's is its
+// owner's, which the download says in a 409 rather than failing.
+func TestImportedClusterKubeconfigIsItsOwners(t *testing.T) {
+	const key = "kubeconfig-test-key-0123456789"
+	addr, _, stop := runHub(t, t.TempDir(), key, func(c *server.Config) { c.APIOnly = false })
+	defer stop()
+	var project string // the ProjectUid header, once known
+	req := func(method, path, body string) (int, string) {
+		t.Helper()
+		r, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		r.Header.Set("ApiKey", key)
+		if project != "" {
+			r.Header.Set("ProjectUid", project)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	_, projects := req("GET", "/v1/dashboard/projects/metadata", "")
+	var meta struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	if err := json.Unmarshal([]byte(projects), &meta); err != nil || len(meta.Items) == 0 {
+		t.Fatalf("projects: %v %s", err, projects)
+	}
+	project = meta.Items[0].Metadata.UID
+	status, body := req("POST", "/v1/spectroclusters/generic/import", `{"metadata":{"name":"edge"}}`)
+	var created struct{ UID string }
+	if status != 201 || json.Unmarshal([]byte(body), &created) != nil {
+		t.Fatalf("import = %d %s", status, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, body = req("GET", "/v1/spectroclusters/"+created.UID+"/assets/kubeconfig", "")
+		if status != 409 || !strings.Contains(body, "no control plane yet") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the engine did not mark the imported cluster's infrastructure ready: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if status != 409 || !strings.Contains(body, "easel does not hold the kubeconfig of an imported cluster; its owner does") {
+		t.Fatalf("kubeconfig of an imported cluster = %d %s; want 409 saying its owner holds it", status, body)
+	}
 }

@@ -1,4 +1,7 @@
-package hub
+// Package server is easel's composition root: it builds the store, the API, the providers, the
+// cluster controller and its engine, wires them through their constructors and serves until told
+// to stop. Nothing else knows every part.
+package server
 
 import (
 	"context"
@@ -13,18 +16,22 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/atomicfile"
+	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/controllers/cluster"
 	"github.com/easelhq/easel/internal/engine"
+	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/wakeup"
 )
 
 // Config is how `easel server` runs.
@@ -68,6 +75,21 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 }
 
+// kubeconfigs reads kubeconfigs through the providers that built the clusters.
+type kubeconfigs map[string]provider.Provider
+
+func (k kubeconfigs) Kubeconfig(ctx context.Context, clusterUID, name string, cl clusters.Cluster) ([]byte, error) {
+	prov, ok := k[cl.CloudType]
+	if !ok {
+		return nil, fmt.Errorf("%w: no provider for cloud type %q", hub.ErrNoKubeconfigs, cl.CloudType)
+	}
+	data, err := prov.Kubeconfig(ctx, provider.Cluster{UID: clusterUID, Name: name, Spec: cl})
+	if errors.Is(err, generic.ErrNoKubeconfig) {
+		return nil, fmt.Errorf("%w: %w", hub.ErrNoKubeconfigs, err)
+	}
+	return data, err
+}
+
 // Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
 // gracefully (in-flight requests get ten seconds).
 func Run(ctx context.Context, cfg Config) error {
@@ -97,7 +119,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	var secrets initialSecrets
-	boot, err := BootstrapWith(ctx, st, cfg.AdminAPIKey, func(b *Bootstrapped) (err error) {
+	boot, err := hub.BootstrapWith(ctx, st, cfg.AdminAPIKey, func(b *hub.Bootstrapped) (err error) {
 		secrets, err = writeInitialSecrets(cfg.DataDir, b, cfg.AdminAPIKey != "")
 		return err
 	})
@@ -142,28 +164,31 @@ func Run(ctx context.Context, cfg Config) error {
 		// of the operator's may not name: they pin what the hub serves, whatever its kind.
 		localProvider.HubFingerprint = serving.fingerprint
 	}
-	providers := map[string]provider.Provider{v1.CloudTypeLocal: localProvider, generic.CloudType: generic.Provider{}}
+	providers := map[string]provider.Provider{v1.CloudTypeLocal: localProvider, v1.CloudTypeGeneric: generic.Provider{}}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = scheme + addr
 	}
+	registry := prometheus.NewRegistry()
+	waiters := &wakeup.Waiters{}
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log,
-		HeartbeatTimeout: cfg.HeartbeatTimeout, DrainTimeout: cfg.DrainTimeout}
-	hub := New(st, catalog, Options{Logger: log, Providers: providers, PublicURL: cfg.PublicURL,
-		DrainTimeout: cfg.DrainTimeout, AgentTrust: trust})
+		HeartbeatTimeout: cfg.HeartbeatTimeout, DrainTimeout: cfg.DrainTimeout, NodesChanged: waiters.Wake}
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
-		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },
-		Logger: log, Registerer: hub.Registry()})
-	if !cfg.APIOnly {
-		hub.notify = eng.Enqueue
-		controller.NodesChanged = hub.waiting.wake
+		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, cluster.Kind) },
+		Logger: log, Registerer: registry})
+	notify := eng.Enqueue
+	if cfg.APIOnly {
+		notify = nil
+	} else {
 		engineDone := make(chan struct{})
 		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 		go func() { eng.Run(engineCtx); close(engineDone) }()
 		defer func() { stopEngine(); <-engineDone }()
 	}
+	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: notify, Waiters: waiters, Registry: registry,
+		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, DrainTimeout: cfg.DrainTimeout, AgentTrust: trust})
 
 	srv := &http.Server{
-		Handler:           hub.Handler(),
+		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -174,7 +199,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if serving != nil {
 		srv.TLSConfig = serving.config
 	}
-	srv.RegisterOnShutdown(hub.Stopping)
+	srv.RegisterOnShutdown(api.Stopping)
 	log.Info("Serving the easel hub", "address", scheme+addr, "store", st.Dialect())
 	errc := make(chan error, 1)
 	go func() {
@@ -215,7 +240,7 @@ type initialSecrets struct {
 
 // writeInitialSecrets writes the first start's password, and its API key unless the operator gave
 // it (EASEL_ADMIN_API_KEY), each to a 0600 file holding the secret and a newline.
-func writeInitialSecrets(dataDir string, b *Bootstrapped, keyFromEnv bool) (initialSecrets, error) {
+func writeInitialSecrets(dataDir string, b *hub.Bootstrapped, keyFromEnv bool) (initialSecrets, error) {
 	var out initialSecrets
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return out, fmt.Errorf("creating the data directory: %w", err)
@@ -236,18 +261,18 @@ func writeInitialSecrets(dataDir string, b *Bootstrapped, keyFromEnv bool) (init
 
 // agentTrust is what import manifests tell agents to trust the hub with: the operator's CA
 // bundle if given, else the pin of a self-signed certificate, else nothing (their system roots).
-func agentTrust(serving *servingTLS, caFile string) (AgentTrust, error) {
+func agentTrust(serving *servingTLS, caFile string) (hub.AgentTrust, error) {
 	switch {
 	case caFile != "":
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return AgentTrust{}, fmt.Errorf("reading --tls-ca-file: %w", err)
+			return hub.AgentTrust{}, fmt.Errorf("reading --tls-ca-file: %w", err)
 		}
-		return AgentTrust{CAPEM: string(pem)}, nil
+		return hub.AgentTrust{CAPEM: string(pem)}, nil
 	case serving != nil && serving.selfSigned:
-		return AgentTrust{Fingerprint: serving.fingerprint}, nil
+		return hub.AgentTrust{Fingerprint: serving.fingerprint}, nil
 	}
-	return AgentTrust{}, nil
+	return hub.AgentTrust{}, nil
 }
 
 // trustFlag is the CLI flag that makes a client trust the hub, for the printed commands.
@@ -267,7 +292,7 @@ Log the CLI in with:  easel login --hub %[1]s --hub-fingerprint %[3]s …
 `, url, serving.certFile, serving.fingerprint)
 }
 
-func printWelcome(out io.Writer, url string, b *Bootstrapped, secrets initialSecrets, serving *servingTLS) {
+func printWelcome(out io.Writer, url string, b *hub.Bootstrapped, secrets initialSecrets, serving *servingTLS) {
 	key, keyArg := "in "+secrets.apiKeyFile, `"$(cat `+secrets.apiKeyFile+`)"`
 	if secrets.apiKeyFile == "" {
 		key, keyArg = "$EASEL_ADMIN_API_KEY", `"$EASEL_ADMIN_API_KEY"`
@@ -292,5 +317,5 @@ Then try:         easel profile apply -f examples/profile.yaml --publish
 API:              %[1]s/v1/…  (ApiKey header, ProjectUid header for a project)
 Health, metrics:  %[1]s/healthz  %[1]s/metrics
 
-`, url, b.AdminEmail, secrets.passwordFile, key, DefaultProject, b.DefaultProjectUID, tlsLine, trustFlag(serving), keyArg)
+`, url, b.AdminEmail, secrets.passwordFile, key, hub.DefaultProject, b.DefaultProjectUID, tlsLine, trustFlag(serving), keyArg)
 }

@@ -1,4 +1,4 @@
-package hub_test
+package server_test
 
 import (
 	"crypto/ecdsa"
@@ -24,8 +24,8 @@ import (
 	"github.com/spectrocloud/palette-sdk-go/api/models"
 	palette "github.com/spectrocloud/palette-sdk-go/client"
 
-	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/hubtrust"
+	"github.com/easelhq/easel/internal/server"
 )
 
 // get calls the hub's /v1/users/info with an API key through a client that trusts the hub as o
@@ -53,7 +53,7 @@ func get(t *testing.T, url, key string, o hubtrust.Options) (int, error) {
 // the pin, and the Palette SDK works over https without verification.
 func TestRunServesASelfSignedCertificate(t *testing.T) {
 	dir := t.TempDir()
-	on := func(c *hub.Config) { c.TLS = hub.TLSOn }
+	on := func(c *server.Config) { c.TLS = server.TLSOn }
 	addr, welcome, stop := runHub(t, dir, "", on)
 	url := "https://" + addr
 	key := readPrivate(t, filepath.Join(dir, "initial-admin-api-key"))
@@ -162,7 +162,7 @@ func TestRunServesASelfSignedCertificate(t *testing.T) {
 func TestRunServesTheOperatorsCertificate(t *testing.T) {
 	dir := t.TempDir()
 	caFile, certFile, keyFile := writeOperatorPKI(t, t.TempDir())
-	addr, welcome, stop := runHub(t, dir, "", func(c *hub.Config) {
+	addr, welcome, stop := runHub(t, dir, "", func(c *server.Config) {
 		c.TLSCertFile, c.TLSKeyFile, c.TLSCAFile = certFile, keyFile, caFile
 	})
 	defer stop()
