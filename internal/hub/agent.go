@@ -3,10 +3,8 @@ package hub
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/desired"
 	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -37,27 +36,7 @@ func (s *Server) clusterChanged(uid string) {
 // updateStatus applies fn to the stored cluster, retrying when the engine or an API write
 // changed it meanwhile.
 func (s *Server) updateStatus(ctx context.Context, uid string, fn func(cl *clusters.Cluster) error) error {
-	return s.txRetrying(ctx, func(q store.Queries) error { return updateClusterStatus(ctx, q, uid, fn) })
-}
-
-// conflictAttempts is how often a write that lost a race for a record is tried.
-const conflictAttempts = 10
-
-// txRetrying runs fn in a transaction, again (from the start, after a short random pause) when a
-// record it updates changed since fn read it: the engine and the agents' reports write cluster
-// records all the time.
-func (s *Server) txRetrying(ctx context.Context, fn func(q store.Queries) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.store.Tx(ctx, fn)
-		if !errors.Is(err, store.ErrConflict) || attempt == conflictAttempts {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(1+rand.IntN(2*attempt)) * time.Millisecond):
-		}
-	}
+	return s.records.TxRetrying(ctx, func(q store.Queries) error { return updateClusterStatus(ctx, q, uid, fn) })
 }
 
 // updateClusterStatus is one read-modify-write of the stored cluster; store.ErrConflict when it
@@ -79,13 +58,13 @@ func updateClusterStatus(ctx context.Context, q store.Queries, uid string, fn fu
 }
 
 // heartbeat records that the agent is alive; the hub's receive time counts, not the agent's clock.
-func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	var in v1.Heartbeat
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if len(in.AgentVersion) > 64 {
-		return errBadRequest("agentVersion is longer than 64 characters")
+		return service.Invalid("agentVersion is longer than 64 characters")
 	}
 	now := s.clock.Now()
 	wake := false
@@ -107,14 +86,14 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request, p principal, 
 
 // agentDesired answers the agent's long-poll: the desired packs and node operations as soon as the
 // cluster's spec generation or nodes revision differs from the agent's, else 304 after the wait.
-func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	q := r.URL.Query()
 	var have [2]int64
 	for i, name := range []string{"generation", "nodes"} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				return errBadRequest("%s %q must be a non-negative number", name, v)
+				return service.Invalid("%s %q must be a non-negative number", name, v)
 			}
 			have[i] = n
 		}
@@ -123,7 +102,7 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, p principa
 	if v := q.Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return errBadRequest("wait %q must be a duration such as 30s", v)
+			return service.Invalid("wait %q must be a duration such as 30s", v)
 		}
 		wait = min(d, maxDesiredWait)
 	}
@@ -174,7 +153,7 @@ func (s *Server) writeDesired(w http.ResponseWriter, r *http.Request, rec store.
 }
 
 // agentPacks records the agent's per-pack report for the generation it applied.
-func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentPacks(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
@@ -209,7 +188,7 @@ var engineConditions = []string{clusters.ConditionInfrastructureReady, "ControlP
 
 // agentConditions sets conditions the agent observes inside the cluster (Palette's PATCH of
 // status/conditions); each change is an event.
-func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
@@ -242,7 +221,7 @@ func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p princ
 				if c.Status != "True" {
 					severity = v1.SeverityWarning
 				}
-				if err := s.event(r.Context(), q, &rec, severity, c.Reason, c.Type+": "+c.Message); err != nil {
+				if err := s.records.Event(r.Context(), q, &rec, severity, c.Reason, c.Type+": "+c.Message); err != nil {
 					return err
 				}
 			}
@@ -257,7 +236,7 @@ func (s *Server) agentConditions(w http.ResponseWriter, r *http.Request, p princ
 }
 
 // agentServices records the cluster's application services as the agent sees them.
-func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
@@ -279,7 +258,7 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request, p princip
 
 // agentNodes records the agent's report of every node, which may come in pages; the engine judges
 // health from it.
-func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentNodes(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	body, err := s.readPage(r, reportNodes)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/usage"
 )
 
@@ -47,18 +48,18 @@ func decodeWorkloadPage(body []byte) (v1.AgentWorkloadReport, error) {
 	}
 	switch {
 	case in.ReportID == "":
-		return in, errBadRequest("reportId is required: deltas name the report they build on by it")
+		return in, service.Invalid("reportId is required: deltas name the report they build on by it")
 	case in.Disabled && (len(in.Items) > 0 || in.Base != "" || in.Pages > 1):
-		return in, errBadRequest("a report saying the workload report is disabled carries no items")
+		return in, service.Invalid("a report saying the workload report is disabled carries no items")
 	case len(in.Base) > 64:
-		return in, errBadRequest("base is longer than 64 characters")
+		return in, service.Invalid("base is longer than 64 characters")
 	}
 	if err := checkPage(in.ReportPage); err != nil {
 		return in, err
 	}
 	for i, it := range in.Items {
 		if err := checkWorkloadItem(it, in.Base != ""); err != nil {
-			return in, errBadRequest("items[%d]: %v", i, err)
+			return in, service.Invalid("items[%d]: %v", i, err)
 		}
 	}
 	return in, nil
@@ -71,14 +72,14 @@ func decodePackReport(body []byte) (v1.AgentPackReport, error) {
 		return in, err
 	}
 	if in.Generation <= 0 {
-		return in, errBadRequest("generation must be the cluster generation the packs were applied for")
+		return in, service.Invalid("generation must be the cluster generation the packs were applied for")
 	}
 	if len(in.Packs) > v1.MaxReportedPacks {
-		return in, errBadRequest("a pack report of %d packs is over the limit of %d packs (MaxReportedPacks)", len(in.Packs), v1.MaxReportedPacks)
+		return in, service.Invalid("a pack report of %d packs is over the limit of %d packs (MaxReportedPacks)", len(in.Packs), v1.MaxReportedPacks)
 	}
 	for i, ps := range in.Packs {
 		if states := []string{v1.PackStateApplied, v1.PackStatePending, v1.PackStateFailed, v1.PackStateRemoved}; ps.Name == "" || !slices.Contains(states, ps.State) {
-			return in, errBadRequest("packs[%d]: name is required and state must be one of %s", i, strings.Join(states, ", "))
+			return in, service.Invalid("packs[%d]: name is required and state must be one of %s", i, strings.Join(states, ", "))
 		}
 	}
 	return in, nil
@@ -94,13 +95,13 @@ func decodeConditions(body []byte) ([]v1.ClusterCondition, error) {
 	for i, c := range in {
 		switch {
 		case c.Type == "" || len(c.Type) > 64:
-			return nil, errBadRequest("[%d].type is required (at most 64 characters)", i)
+			return nil, service.Invalid("[%d].type is required (at most 64 characters)", i)
 		case slices.Contains(engineConditions, c.Type):
-			return nil, errBadRequest("[%d]: condition %s is the hub's own; an agent cannot set it", i, c.Type)
+			return nil, service.Invalid("[%d]: condition %s is the hub's own; an agent cannot set it", i, c.Type)
 		case c.Status != "True" && c.Status != "False" && c.Status != "Unknown":
-			return nil, errBadRequest("[%d].status %q must be True, False or Unknown", i, c.Status)
+			return nil, service.Invalid("[%d].status %q must be True, False or Unknown", i, c.Status)
 		case len(c.Message) > 1024:
-			return nil, errBadRequest("[%d].message is longer than 1024 characters", i)
+			return nil, service.Invalid("[%d].message is longer than 1024 characters", i)
 		}
 	}
 	// A report that alone has more types than any cluster may hold is refused before it is stored.
@@ -114,11 +115,11 @@ func decodeServices(body []byte) ([]v1.LoadBalancerService, error) {
 		return nil, err
 	}
 	if len(in) > v1.MaxReportedServices {
-		return nil, errBadRequest("a services report of %d services is over the limit of %d services (MaxReportedServices)", len(in), v1.MaxReportedServices)
+		return nil, service.Invalid("a services report of %d services is over the limit of %d services (MaxReportedServices)", len(in), v1.MaxReportedServices)
 	}
 	for i, svc := range in {
 		if svc.Name == "" || len(svc.Name) > 253 || len(svc.Link) > 2048 {
-			return nil, errBadRequest("[%d]: name is required (at most 253 characters) and link at most 2048", i)
+			return nil, service.Invalid("[%d]: name is required (at most 253 characters) and link at most 2048", i)
 		}
 	}
 	return in, nil
@@ -138,7 +139,7 @@ func checkAgentConditions(have, in []v1.ClusterCondition) error {
 		types[c.Type] = true
 	}
 	if len(types) > v1.MaxAgentConditions {
-		return errBadRequest("the report would give the cluster %d condition types of its agent; at most %d (MaxAgentConditions)", len(types), v1.MaxAgentConditions)
+		return service.Invalid("the report would give the cluster %d condition types of its agent; at most %d (MaxAgentConditions)", len(types), v1.MaxAgentConditions)
 	}
 	return nil
 }
@@ -146,11 +147,11 @@ func checkAgentConditions(have, in []v1.ClusterCondition) error {
 // checkNodes checks a page of a node report whose earlier pages listed before nodes.
 func checkNodes(nodes []v1.NodeReport, before int) error {
 	if n := before + len(nodes); n > v1.MaxReportedNodes {
-		return errBadRequest("a node report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
+		return service.Invalid("a node report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
 	}
 	for i, n := range nodes {
 		if n.Name == "" || len(n.Name) > v1.MaxNodeNameLength {
-			return errBadRequest("nodes[%d].name is required and at most %d characters (MaxNodeNameLength)", i, v1.MaxNodeNameLength)
+			return service.Invalid("nodes[%d].name is required and at most %d characters (MaxNodeNameLength)", i, v1.MaxNodeNameLength)
 		}
 	}
 	return nil
@@ -159,27 +160,27 @@ func checkNodes(nodes []v1.NodeReport, before int) error {
 func validateUsage(in v1.AgentUsageReport) error {
 	switch {
 	case in.Run == "" || len(in.Run) > 64:
-		return errBadRequest("run is required (at most 64 characters)")
+		return service.Invalid("run is required (at most 64 characters)")
 	case in.Seq < 1:
-		return errBadRequest("seq must be at least 1")
+		return service.Invalid("seq must be at least 1")
 	case len(in.Nodes) > v1.MaxReportedNodes:
-		return errBadRequest("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", len(in.Nodes), v1.MaxReportedNodes)
+		return service.Invalid("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", len(in.Nodes), v1.MaxReportedNodes)
 	case len(in.Source) > 64 || len(in.Error) > 4096:
-		return errBadRequest("source is at most 64 characters and error at most 4096")
+		return service.Invalid("source is at most 64 characters and error at most 4096")
 	}
 	seen := make(map[string]bool, len(in.Nodes))
 	for i, n := range in.Nodes {
 		if n.Name == "" || len(n.Name) > v1.MaxNodeNameLength || seen[n.Name] {
-			return errBadRequest("nodes[%d]: name is required, unique and at most %d characters (MaxNodeNameLength)", i, v1.MaxNodeNameLength)
+			return service.Invalid("nodes[%d]: name is required, unique and at most %d characters (MaxNodeNameLength)", i, v1.MaxNodeNameLength)
 		}
 		seen[n.Name] = true
 		if n.Role != usage.RoleControlPlane && n.Role != "worker" {
-			return errBadRequest("nodes[%d].role %q must be control-plane or worker", i, n.Role)
+			return service.Invalid("nodes[%d].role %q must be control-plane or worker", i, n.Role)
 		}
 		for _, v := range []float64{n.CPUUsage, n.CPURequest, n.CPUAllocatable, n.MemoryUsage, n.MemoryRequest,
 			n.MemoryAllocatable, n.DiskUsage, n.DiskCapacity} {
 			if v < 0 || math.IsInf(v, 0) {
-				return errBadRequest("nodes[%d] (%s): usage figures must be finite and not negative", i, n.Name)
+				return service.Invalid("nodes[%d] (%s): usage figures must be finite and not negative", i, n.Name)
 			}
 		}
 	}

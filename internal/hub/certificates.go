@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -24,20 +25,20 @@ func (s *Server) renewCertificates(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	now := s.clock.Now()
-	err = s.txRetrying(r.Context(), func(q store.Queries) error {
+	err = s.records.TxRetrying(r.Context(), func(q store.Queries) error {
 		var approval bool
 		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			switch cl.Status.State {
 			case v1.ClusterStateRunning:
 			case v1.ClusterStateDeleting:
-				return errConflict("cluster %s is being deleted; its certificates are not renewed", rec.Name)
+				return service.Conflict("cluster %s is being deleted; its certificates are not renewed", rec.Name)
 			default:
 				// Its certificates were just issued; a renewal now would only race the provisioning.
-				return errConflict("cluster %s is %s; its certificates can be renewed once it is Running", rec.Name, cl.Status.State)
+				return service.Conflict("cluster %s is %s; its certificates can be renewed once it is Running", rec.Name, cl.Status.State)
 			}
 			if !slices.ContainsFunc(cl.Pools, func(p clusters.Pool) bool { return p.ControlPlane }) {
 				// An imported cluster's control plane is its owner's: nothing here would renew it.
-				return errConflict("cluster %s has no control plane that easel manages (cloud type %s); renew its certificates where it is run", rec.Name, cl.CloudType)
+				return service.Conflict("cluster %s has no control plane that easel manages (cloud type %s); renew its certificates where it is run", rec.Name, cl.CloudType)
 			}
 			cl.CertificatesRenewal = now
 			approval = cl.RepaveApproval
@@ -51,10 +52,10 @@ func (s *Server) renewCertificates(w http.ResponseWriter, r *http.Request, c *ca
 		if approval {
 			msg += ", once the repave is approved (PATCH …/repave/approve)"
 		}
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "CertificatesRenewalRequested", msg); err != nil {
+		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, "CertificatesRenewalRequested", msg); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name,
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name,
 			"Requested the renewal of the certificates of cluster "+rec.Name)
 	})
 	if err != nil {

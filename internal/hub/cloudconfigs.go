@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -22,9 +23,9 @@ func (s *Server) cloudConfigRecord(r *http.Request, c *call) (store.Record, clus
 func cloudConfigRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
 	uid := r.PathValue("configUid")
 	rec, err := q.GetObjectByAltUID(r.Context(), kindCluster, uid)
-	if cloudType := r.PathValue("cloudType"); err != nil || !visible(c, rec) || cloudType != "" && rec.Category != cloudType {
+	if cloudType := r.PathValue("cloudType"); err != nil || !c.Visible(rec) || cloudType != "" && rec.Category != cloudType {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = errNotFound("cloud config", uid)
+			err = service.NotFound("cloud config", uid)
 		}
 		return rec, clusters.Cluster{}, err
 	}
@@ -79,7 +80,7 @@ func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	err = s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
 		if _, exists := cl.Pool(p.Name); exists {
-			return "", errConflict("the cluster already has a pool named %s", p.Name)
+			return "", service.Conflict("the cluster already has a pool named %s", p.Name)
 		}
 		cl.Pools = append(cl.Pools, p)
 		return "Added machine pool " + p.Name, nil
@@ -105,12 +106,12 @@ func (s *Server) updateMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	if p.Name != name {
-		return errBadRequest("poolConfig.name %q differs from the pool in the path (%s); pools cannot be renamed", p.Name, name)
+		return service.Invalid("poolConfig.name %q differs from the pool in the path (%s); pools cannot be renamed", p.Name, name)
 	}
 	err = s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
 		old, ok := cl.Pool(name)
 		if !ok {
-			return "", errNotFound("machine pool", name)
+			return "", service.NotFound("machine pool", name)
 		}
 		*old = p
 		return "Updated machine pool " + name, nil
@@ -128,9 +129,9 @@ func (s *Server) deleteMachinePool(w http.ResponseWriter, r *http.Request, c *ca
 		p, ok := cl.Pool(name)
 		switch {
 		case !ok:
-			return "", errNotFound("machine pool", name)
+			return "", service.NotFound("machine pool", name)
 		case p.ControlPlane:
-			return "", errBadRequest("pool %s is the control plane; a cluster cannot lose it", name)
+			return "", service.Invalid("pool %s is the control plane; a cluster cannot lose it", name)
 		}
 		cl.Pools = slices.DeleteFunc(cl.Pools, func(other clusters.Pool) bool { return other.Name == name })
 		return "Deleted machine pool " + name, nil
@@ -175,7 +176,7 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	name := r.PathValue("poolName")
 	if _, ok := cl.Pool(name); !ok {
-		return errNotFound("machine pool", name)
+		return service.NotFound("machine pool", name)
 	}
 	pg, err := parsePage(r)
 	if err != nil {
@@ -204,5 +205,5 @@ func (s *Server) getMachine(w http.ResponseWriter, r *http.Request, c *call) err
 			return nil
 		}
 	}
-	return errNotFound("machine", id)
+	return service.NotFound("machine", id)
 }

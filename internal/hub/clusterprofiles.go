@@ -6,6 +6,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -46,7 +47,7 @@ func (s *Server) putClusterProfiles(w http.ResponseWriter, r *http.Request, c *c
 	return s.changeProfiles(w, r, c, func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error) {
 		for i, e := range in.Profiles {
 			if e.ReplaceWithProfile != "" {
-				return nil, errBadRequest("profiles[%d].replaceWithProfile is for PATCH; PUT gives the whole list", i)
+				return nil, service.Invalid("profiles[%d].replaceWithProfile is for PATCH; PUT gives the whole list", i)
 			}
 		}
 		return in.Profiles, nil
@@ -60,7 +61,7 @@ func (s *Server) patchClusterProfiles(w http.ResponseWriter, r *http.Request, c 
 		return err
 	}
 	if len(in.Profiles) == 0 {
-		return errBadRequest("profiles: name at least one profile to attach or change")
+		return service.Invalid("profiles: name at least one profile to attach or change")
 	}
 	return s.changeProfiles(w, r, c, func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error) {
 		return clusters.PatchProfiles(cl.Profiles, in.Profiles)
@@ -83,7 +84,7 @@ func (s *Server) deleteClusterProfiles(w http.ResponseWriter, r *http.Request, c
 func (s *Server) changeProfiles(w http.ResponseWriter, r *http.Request, c *call, next func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error)) error {
 	err := s.changeCluster(r, c, clusterRecordIn, "ProfilesChanged", func(q store.Queries, cl *clusters.Cluster) (string, error) {
 		if cl.Status.State != v1.ClusterStateRunning {
-			return "", errConflict("the cluster is %s; its profiles can change once it is Running", cl.Status.State)
+			return "", service.Conflict("the cluster is %s; its profiles can change once it is Running", cl.Status.State)
 		}
 		in, err := next(cl)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/usage"
@@ -23,7 +24,7 @@ import (
 func (s *Server) profileResolver(ctx context.Context, q store.Queries, c *call) clusters.ProfileResolver {
 	return func(uid string) (profiles.Profile, bool) {
 		rec, err := q.LockObject(ctx, kindProfile, uid, store.LockShare)
-		if err != nil || !visible(c, rec) {
+		if err != nil || !c.Visible(rec) {
 			return profiles.Profile{}, false
 		}
 		p, err := profiles.Decode(rec.Doc)
@@ -40,16 +41,16 @@ func lockProject(ctx context.Context, q store.Queries, project string) error {
 	}
 	_, err := q.LockObject(ctx, kindProject, project, store.LockShare)
 	if errors.Is(err, store.ErrNotFound) {
-		return errNotFound("project", project)
+		return service.NotFound("project", project)
 	}
 	return err
 }
 
 func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) error {
-	if c.project == "" {
-		return errBadRequest("clusters belong to a project: set the ProjectUid header")
+	if c.Project == "" {
+		return service.Invalid("clusters belong to a project: set the ProjectUid header")
 	}
-	if _, err := writeScope(c, "create clusters"); err != nil {
+	if _, err := c.WriteScope(c.perm, "create clusters"); err != nil {
 		return err
 	}
 	var in v1.SpectroClusterEntity
@@ -67,8 +68,8 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		cl.Status = clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}
 		cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "False", "WaitingForProvisioning",
 			"Waiting for provisioning: the "+cl.CloudType+" provider has not started on this cluster yet", now)
-		rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
-			ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
+		rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.TenantUID,
+			ProjectUID: c.Project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
 		return rec, clusterCreatedMessage(cl), nil
 	})
 }
@@ -80,7 +81,7 @@ func (s *Server) storeNewCluster(w http.ResponseWriter, r *http.Request, c *call
 	build func(q store.Queries) (rec *store.Record, message string, err error)) error {
 	var rec *store.Record
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := lockProject(r.Context(), q, c.project); err != nil {
+		if err := lockProject(r.Context(), q, c.Project); err != nil {
 			return err
 		}
 		var message string
@@ -90,14 +91,14 @@ func (s *Server) storeNewCluster(w http.ResponseWriter, r *http.Request, c *call
 		}
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return errConflict("a cluster named %s already exists in this project", rec.Name)
+				return service.Conflict("a cluster named %s already exists in this project", rec.Name)
 			}
 			return err
 		}
-		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, reason, message); err != nil {
+		if err := s.records.Event(r.Context(), q, rec, v1.SeverityInfo, reason, message); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "create", kindCluster, rec.UID, rec.Name, reason+" cluster "+rec.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "create", kindCluster, rec.UID, rec.Name, reason+" cluster "+rec.Name)
 	})
 	if err != nil {
 		return err
@@ -116,7 +117,7 @@ func clusterCreatedMessage(cl clusters.Cluster) string {
 }
 
 func (s *Server) clusterRecord(r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
-	rec, err := s.object(r.Context(), c, kindCluster, r.PathValue("uid"))
+	rec, err := s.records.Object(r.Context(), &c.Call, kindCluster, r.PathValue("uid"))
 	if err != nil {
 		return rec, clusters.Cluster{}, err
 	}
@@ -128,9 +129,9 @@ func (s *Server) clusterRecord(r *http.Request, c *call) (store.Record, clusters
 func clusterRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
 	uid := r.PathValue("uid")
 	rec, err := q.GetObject(r.Context(), kindCluster, uid)
-	if err != nil || !visible(c, rec) {
+	if err != nil || !c.Visible(rec) {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = errNotFound(kindCluster, uid)
+			err = service.NotFound(kindCluster, uid)
 		}
 		return rec, clusters.Cluster{}, err
 	}
@@ -147,7 +148,7 @@ func clusterRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, c
 func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries, *http.Request, *call) (store.Record, clusters.Cluster, error),
 	reason string, change func(q store.Queries, cl *clusters.Cluster) (message string, err error)) error {
 	var changed store.Record
-	err := s.txRetrying(r.Context(), func(q store.Queries) error {
+	err := s.records.TxRetrying(r.Context(), func(q store.Queries) error {
 		rec, cl, err := read(q, r, c)
 		if err != nil {
 			return err
@@ -159,7 +160,7 @@ func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries
 			return err
 		}
 		if cl.Status.State == v1.ClusterStateDeleting {
-			return errConflict("cluster %s is being deleted", rec.Name)
+			return service.Conflict("cluster %s is being deleted", rec.Name)
 		}
 		message, err := change(q, &cl)
 		if err != nil || message == "" {
@@ -169,15 +170,15 @@ func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries
 		rec.Generation++
 		if err := q.UpdateObject(r.Context(), &rec); err != nil {
 			if errors.Is(err, store.ErrConflict) && r.Header.Get("If-Match") != "" {
-				return errConflict("%s %s changed since you read it; read it again", rec.Kind, rec.Name)
+				return service.Conflict("%s %s changed since you read it; read it again", rec.Kind, rec.Name)
 			}
 			return err
 		}
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, reason, message); err != nil {
+		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, reason, message); err != nil {
 			return err
 		}
 		changed = rec
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
 	})
 	if err == nil && changed.UID != "" {
 		s.clusterChanged(changed.UID)
@@ -303,7 +304,7 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	if cl.Status.State != v1.ClusterStateDeleting {
-		err = s.txRetrying(r.Context(), func(q store.Queries) error {
+		err = s.records.TxRetrying(r.Context(), func(q store.Queries) error {
 			cur, err := q.GetObject(r.Context(), kindCluster, rec.UID)
 			if err != nil {
 				return err
@@ -317,10 +318,10 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) 
 			if err := q.UpdateObject(r.Context(), &cur); err != nil {
 				return err
 			}
-			if err := s.event(r.Context(), q, &cur, v1.SeverityInfo, "Deleting", "Cluster deletion requested; tearing it down"); err != nil {
+			if err := s.records.Event(r.Context(), q, &cur, v1.SeverityInfo, "Deleting", "Cluster deletion requested; tearing it down"); err != nil {
 				return err
 			}
-			return s.audit(r.Context(), q, c, cur.ProjectUID, "delete", kindCluster, cur.UID, cur.Name, "Deleted cluster "+cur.Name)
+			return s.records.Audit(r.Context(), q, &c.Call, cur.ProjectUID, "delete", kindCluster, cur.UID, cur.Name, "Deleted cluster "+cur.Name)
 		})
 		if err != nil {
 			return err
@@ -351,20 +352,20 @@ func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *ca
 		return err
 	}
 	if s.kubeconfigs == nil {
-		return errConflict("cluster %s has no provider in this hub", rec.Name)
+		return service.Conflict("cluster %s has no provider in this hub", rec.Name)
 	}
 	if !cl.Status.HasCondition(clusters.ConditionInfrastructureReady, "True") {
-		return errConflict("cluster %s has no control plane yet (state %s); try again once InfrastructureReady is True", rec.Name, cl.Status.State)
+		return service.Conflict("cluster %s has no control plane yet (state %s); try again once InfrastructureReady is True", rec.Name, cl.Status.State)
 	}
 	data, err := s.kubeconfigs.Kubeconfig(r.Context(), rec.UID, rec.Name, cl)
 	if errors.Is(err, ErrNoKubeconfigs) {
-		return errConflict("cluster %s: %v", rec.Name, err)
+		return service.Conflict("cluster %s: %v", rec.Name, err)
 	}
 	if err != nil {
 		return err
 	}
 	asset := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-	if err := s.audit(r.Context(), s.store, c, rec.ProjectUID, "download", kindCluster, rec.UID, rec.Name,
+	if err := s.records.Audit(r.Context(), s.store, &c.Call, rec.ProjectUID, "download", kindCluster, rec.UID, rec.Name,
 		"Downloaded the "+asset+" of cluster "+rec.Name); err != nil {
 		return err
 	}
@@ -412,7 +413,7 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) clustersMeta(w http.ResponseWriter, r *http.Request, c *call) error {
-	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindCluster, TenantUID: c.p.TenantUID,
+	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindCluster, TenantUID: c.TenantUID,
 		ProjectUIDs: clusterProjects(c)})
 	if err != nil {
 		return err
@@ -428,8 +429,8 @@ func (s *Server) clustersMeta(w http.ResponseWriter, r *http.Request, c *call) e
 // clusterProjects is the projects whose clusters a list in the call's scope shows: the header's
 // project, or every project the caller sees (all, for a tenant admin).
 func clusterProjects(c *call) []string {
-	if c.project != "" {
-		return []string{c.project}
+	if c.Project != "" {
+		return []string{c.Project}
 	}
-	return c.p.projects()
+	return c.Projects()
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/service"
 )
 
 // MaxBodyBytes is the largest request body the hub reads.
@@ -29,7 +30,7 @@ func decode(r *http.Request, v any) error {
 // decodeBody is decode of a body already read (for handlers that keep the body, or accept none).
 func decodeBody(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return errBadRequest("request body is empty; expected JSON")
+		return service.Invalid("request body is empty; expected JSON")
 	}
 	err := json.Unmarshal(body, v)
 	var syntaxErr *json.SyntaxError
@@ -37,12 +38,12 @@ func decodeBody(body []byte, v any) error {
 	switch {
 	case errors.As(err, &syntaxErr):
 		line, col := position(body, syntaxErr.Offset)
-		return errBadRequest("malformed JSON at line %d, column %d: %v", line, col, syntaxErr)
+		return service.Invalid("malformed JSON at line %d, column %d: %v", line, col, syntaxErr)
 	case errors.As(err, &typeErr):
 		line, col := position(body, typeErr.Offset)
-		return errBadRequest("JSON field %q at line %d, column %d: expected %s, got %s", typeErr.Field, line, col, typeErr.Type, typeErr.Value)
+		return service.Invalid("JSON field %q at line %d, column %d: expected %s, got %s", typeErr.Field, line, col, typeErr.Type, typeErr.Value)
 	case err != nil:
-		return errBadRequest("malformed JSON: %v", err)
+		return service.Invalid("malformed JSON: %v", err)
 	}
 	return nil
 }
@@ -74,9 +75,9 @@ func parsePage(r *http.Request) (page, error) {
 		n, err := strconv.Atoi(s)
 		switch {
 		case err != nil && !isRange(err) || n < 0:
-			return p, errBadRequest("limit %q must be a non-negative number", s)
+			return p, service.Invalid("limit %q must be a non-negative number", s)
 		case err != nil || n > v1.MaxListLimit:
-			return p, errBadRequest("limit %s is over the limit of %d (MaxListLimit)", s, v1.MaxListLimit)
+			return p, service.Invalid("limit %s is over the limit of %d (MaxListLimit)", s, v1.MaxListLimit)
 		case n > 0:
 			p.limit = n
 		}
@@ -85,9 +86,9 @@ func parsePage(r *http.Request) (page, error) {
 		n, err := strconv.Atoi(s)
 		switch {
 		case err != nil && !isRange(err) || n < 0:
-			return p, errBadRequest("offset %q must be a non-negative number", s)
+			return p, service.Invalid("offset %q must be a non-negative number", s)
 		case err != nil || n > v1.MaxListOffset:
-			return p, errBadRequest("offset %s is over the limit of %d (MaxListOffset)", s, v1.MaxListOffset)
+			return p, service.Invalid("offset %s is over the limit of %d (MaxListOffset)", s, v1.MaxListOffset)
 		}
 		p.offset = n
 	}
@@ -95,7 +96,7 @@ func parsePage(r *http.Request) (page, error) {
 		b, err := base64.RawURLEncoding.DecodeString(s)
 		n, perr := strconv.Atoi(string(b))
 		if err != nil || perr != nil || n < 0 || n > v1.MaxListOffset {
-			return p, errBadRequest("continue token %q is not one this hub issued", s)
+			return p, service.Invalid("continue token %q is not one this hub issued", s)
 		}
 		p.offset = n
 	}

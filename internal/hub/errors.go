@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -22,56 +22,31 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.message }
 
-func errBadRequest(format string, args ...any) error {
-	return &apiError{http.StatusBadRequest, "InvalidArgument", fmt.Sprintf(format, args...)}
-}
-
-func errNotFound(kind, uid string) error {
-	return &apiError{http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("%s %s not found", kind, uid)}
-}
-
-func errForbidden(format string, args ...any) error {
-	return &apiError{http.StatusForbidden, "Forbidden", fmt.Sprintf(format, args...)}
-}
-
-func errUnauthorized(message string) error {
-	return &apiError{http.StatusUnauthorized, "Unauthorized", message}
-}
-
-func errConflict(format string, args ...any) error {
-	return &apiError{http.StatusConflict, "Conflict", fmt.Sprintf(format, args...)}
-}
-
-// errTooManyRequests refuses a request that must wait, saying when to try again (in the message
-// and the Retry-After header).
-func errTooManyRequests(wait time.Duration, format string, args ...any) error {
-	wait = wait.Round(time.Second)
-	if wait < time.Second {
-		wait = time.Second
-	}
-	return &retryLater{&apiError{http.StatusTooManyRequests, "TooManyRequests",
-		fmt.Sprintf(format, args...) + "; try again in " + wait.String()}, wait}
-}
-
-// retryLater is an error answered with a Retry-After header.
-type retryLater struct {
-	*apiError
-	after time.Duration
-}
-
-func (e *retryLater) Unwrap() error { return e.apiError }
-
-func errNotImplemented(what string) error {
-	return &apiError{http.StatusNotImplemented, "NotImplemented", what + " is not implemented in easel yet"}
+// statusOf is the HTTP status and Palette error code of each kind of refusal.
+var statusOf = map[service.Kind]struct {
+	status int
+	code   string
+}{
+	service.KindInvalid:         {http.StatusBadRequest, "InvalidArgument"},
+	service.KindUnauthorized:    {http.StatusUnauthorized, "Unauthorized"},
+	service.KindForbidden:       {http.StatusForbidden, "Forbidden"},
+	service.KindNotFound:        {http.StatusNotFound, "ResourceNotFound"},
+	service.KindConflict:        {http.StatusConflict, "Conflict"},
+	service.KindTooManyRequests: {http.StatusTooManyRequests, "TooManyRequests"},
+	service.KindNotImplemented:  {http.StatusNotImplemented, "NotImplemented"},
 }
 
 // toAPIError maps any error to what the client is told; unknown errors are internal and logged.
 func toAPIError(err error) (*apiError, bool) {
 	var ae *apiError
+	var refused *service.Error
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
 		return ae, true
+	case errors.As(err, &refused):
+		st := statusOf[refused.Kind]
+		return &apiError{st.status, st.code, refused.Message}, true
 	case errors.As(err, &tooLarge):
 		return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
 			fmt.Sprintf("request body is over the limit of %d bytes (%s)", tooLarge.Limit, bodyLimitName(tooLarge.Limit))}, true

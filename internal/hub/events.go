@@ -1,25 +1,13 @@
 package hub
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/uid"
 )
-
-// object returns an object the caller may see in the call's scope; anything else is 404, so that
-// the existence of other projects' objects does not leak.
-func (s *Server) object(ctx context.Context, c *call, kind, uid string) (store.Record, error) {
-	rec, err := s.store.GetObject(ctx, kind, uid)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !visible(c, rec) {
-		return rec, errNotFound(kind, uid)
-	}
-	return rec, err
-}
 
 // checkIfMatch refuses a write whose If-Match header names another version than the stored one:
 // the client read the object, someone else changed it, and this write would undo their change.
@@ -28,32 +16,18 @@ func checkIfMatch(r *http.Request, rec store.Record) error {
 	if want == "" || want == etag(rec) {
 		return nil
 	}
-	return errConflict("%s %s changed since you read it (version %s, you sent %s); read it again", rec.Kind, rec.Name, etag(rec), want)
+	return service.Conflict("%s %s changed since you read it (version %s, you sent %s); read it again", rec.Kind, rec.Name, etag(rec), want)
 }
 
 // etag is the version of a stored object as the ETag and If-Match headers carry it.
 func etag(rec store.Record) string { return `"` + strconv.FormatInt(rec.ResourceVersion, 10) + `"` }
 
-func visible(c *call, rec store.Record) bool {
-	if rec.TenantUID != c.p.TenantUID || !c.p.sees(rec.ProjectUID) {
-		return false
-	}
-	return c.project == "" || rec.ProjectUID == "" || rec.ProjectUID == c.project
-}
-
-// event appends to an object's event stream, inside the caller's transaction.
-func (s *Server) event(ctx context.Context, q store.Queries, rec *store.Record, severity, reason, message string) error {
-	return q.AddEvent(ctx, &store.Event{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
-		ObjectKind: rec.Kind, ObjectUID: rec.UID, ObjectName: rec.Name, Reason: reason, Message: message,
-		Severity: severity, Component: "hub", CreatedAt: s.clock.Now()})
-}
-
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *call) error {
 	kind := r.PathValue("objectKind")
 	if kind != kindCluster && kind != kindProfile {
-		return errBadRequest("events are kept for objects of kind %s and %s, not %q", kindCluster, kindProfile, kind)
+		return service.Invalid("events are kept for objects of kind %s and %s, not %q", kindCluster, kindProfile, kind)
 	}
-	rec, err := s.object(r.Context(), c, kind, r.PathValue("objectUid"))
+	rec, err := s.records.Object(r.Context(), &c.Call, kind, r.PathValue("objectUid"))
 	if err != nil {
 		return err
 	}

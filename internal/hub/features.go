@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -47,7 +48,7 @@ func (s *Server) cloudTypes(w http.ResponseWriter, _ *http.Request, _ *call) err
 func knownCloudType(cloudType string) error {
 	known := []string{v1.CloudTypeLocal, v1.CloudTypeGeneric}
 	if !slices.Contains(known, cloudType) {
-		return errBadRequest("cloud type %q is not one easel serves (it serves %v)", cloudType, known)
+		return service.Invalid("cloud type %q is not one easel serves (it serves %v)", cloudType, known)
 	}
 	return nil
 }
@@ -64,14 +65,14 @@ func (s *Server) cloudAccounts(w http.ResponseWriter, r *http.Request, _ *call) 
 
 // createCloudAccount refuses, saying why, rather than storing an account nothing would use.
 func (s *Server) createCloudAccount(_ http.ResponseWriter, r *http.Request, c *call) error {
-	if err := c.authorize(c.project); err != nil {
+	if err := c.authorize(c.Project); err != nil {
 		return err
 	}
 	cloudType := r.PathValue("cloudType")
 	if err := knownCloudType(cloudType); err != nil {
 		return err
 	}
-	return errBadRequest("the %s provider needs no cloud account: create clusters with POST /v1/spectroclusters/cloudTypes/%s; "+
+	return service.Invalid("the %s provider needs no cloud account: create clusters with POST /v1/spectroclusters/cloudTypes/%s; "+
 		"any cloudAccountUid given there is ignored", cloudType, cloudType)
 }
 

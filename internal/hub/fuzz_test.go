@@ -2,7 +2,6 @@ package hub
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"testing"
 
@@ -13,8 +12,10 @@ import (
 // never be answered with a 500, nor panic the hub.
 func badRequest(t *testing.T, what string, err error) {
 	t.Helper()
-	var ae *apiError
-	if err != nil && (!errors.As(err, &ae) || ae.status != http.StatusBadRequest) {
+	if err == nil {
+		return
+	}
+	if ae, _ := toAPIError(err); ae.status != http.StatusBadRequest {
 		t.Fatalf("%s: %v is not a 400", what, err)
 	}
 }

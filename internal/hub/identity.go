@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/secret"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/validate"
@@ -23,11 +24,11 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if in.EmailID == "" || in.Password == "" {
-		return errBadRequest("emailId and password are required")
+		return service.Invalid("emailId and password are required")
 	}
 	// The login throttle remembers emails; bound what it may be asked to remember.
 	if len(in.EmailID) > v1.MaxEmailBytes || len(in.Password) > v1.MaxPasswordBytes {
-		return errBadRequest("emailId is at most %d bytes (MaxEmailBytes) and password at most %d (MaxPasswordBytes)", v1.MaxEmailBytes, v1.MaxPasswordBytes)
+		return service.Invalid("emailId is at most %d bytes (MaxEmailBytes) and password at most %d (MaxPasswordBytes)", v1.MaxEmailBytes, v1.MaxPasswordBytes)
 	}
 	token, err := s.login(r, in)
 	if err != nil {
@@ -48,7 +49,7 @@ func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	if len(in.Tokens) == 0 || len(in.Tokens) > v1.MaxTokensPerRevoke {
-		return errBadRequest("tokens: name 1 to %d tokens (MaxTokensPerRevoke), not %d", v1.MaxTokensPerRevoke, len(in.Tokens))
+		return service.Invalid("tokens: name 1 to %d tokens (MaxTokensPerRevoke), not %d", v1.MaxTokensPerRevoke, len(in.Tokens))
 	}
 	if err := s.revokeSessions(r, c, in.Tokens); err != nil {
 		return err
@@ -61,7 +62,7 @@ func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request, c *call) e
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if r.Header.Get("ApiKey") != "" || token == "" {
-		return errBadRequest("logging out ends a login session, and this request was made with an API key; to revoke the key, DELETE /v1/apiKeys/{uid}")
+		return service.Invalid("logging out ends a login session, and this request was made with an API key; to revoke the key, DELETE /v1/apiKeys/{uid}")
 	}
 	if err := s.revokeSessions(r, c, []string{token}); err != nil {
 		return err
@@ -81,15 +82,15 @@ func (s *Server) revokeSessions(r *http.Request, c *call, tokens []string) error
 			if err != nil {
 				return err
 			}
-			if cred.Kind != store.CredentialSession || !cred.Active || cred.TenantUID != c.p.TenantUID ||
-				!c.p.TenantAdmin && cred.UserUID != c.p.UserUID {
+			if cred.Kind != store.CredentialSession || !cred.Active || cred.TenantUID != c.TenantUID ||
+				!c.TenantAdmin && cred.UserUID != c.UserUID {
 				continue
 			}
 			cred.Active = false
 			if err := q.UpdateCredential(ctx, &cred); err != nil {
 				return err
 			}
-			if err := s.audit(ctx, q, c, "", "revoke", "session", cred.UID, "", "Revoked a login session of user "+cred.UserUID); err != nil {
+			if err := s.records.Audit(ctx, q, &c.Call, "", "revoke", "session", cred.UID, "", "Revoked a login session of user "+cred.UserUID); err != nil {
 				return err
 			}
 		}
@@ -98,7 +99,7 @@ func (s *Server) revokeSessions(r *http.Request, c *call, tokens []string) error
 }
 
 func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, c *call) error {
-	writeJSON(w, http.StatusOK, v1.UserInfo{OrgName: "easel", TenantUID: c.p.TenantUID, UserUID: c.p.UserUID})
+	writeJSON(w, http.StatusOK, v1.UserInfo{OrgName: "easel", TenantUID: c.TenantUID, UserUID: c.UserUID})
 	return nil
 }
 
@@ -121,7 +122,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	recs, total, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindUser, TenantUID: c.p.TenantUID,
+	recs, total, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindUser, TenantUID: c.TenantUID,
 		Limit: pg.limit, Offset: pg.offset})
 	if err != nil {
 		return err
@@ -147,41 +148,41 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Spec.EmailID))
 	if at := strings.Index(email, "@"); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t") || len(email) > v1.MaxEmailBytes {
-		return errBadRequest("spec.emailId %q is not an email address", in.Spec.EmailID)
+		return service.Invalid("spec.emailId %q is not an email address", in.Spec.EmailID)
 	}
 	u := user{Email: email, FirstName: in.Spec.FirstName, LastName: in.Spec.LastName, TenantRoles: []string{}}
 	for _, role := range in.Spec.Roles {
 		if role != v1.RoleTenantAdmin {
-			return errBadRequest("spec.roles: %q is not a tenant role (only %s); grant project roles in spec.projectRoles", role, v1.RoleTenantAdmin)
+			return service.Invalid("spec.roles: %q is not a tenant role (only %s); grant project roles in spec.projectRoles", role, v1.RoleTenantAdmin)
 		}
 		u.TenantRoles = append(u.TenantRoles, role)
 	}
 	for i, pr := range in.Spec.ProjectRoles {
 		if !slices.Contains(roleNames, pr.Role) {
-			return errBadRequest("spec.projectRoles[%d].role %q must be one of %s", i, pr.Role, strings.Join(roleNames, ", "))
+			return service.Invalid("spec.projectRoles[%d].role %q must be one of %s", i, pr.Role, strings.Join(roleNames, ", "))
 		}
 		if _, err := s.store.GetObject(r.Context(), kindProject, pr.ProjectUID); err != nil {
-			return errBadRequest("spec.projectRoles[%d]: project %q not found", i, pr.ProjectUID)
+			return service.Invalid("spec.projectRoles[%d]: project %q not found", i, pr.ProjectUID)
 		}
 		u.ProjectRoles = append(u.ProjectRoles, pr)
 	}
 	if in.Spec.Password != "" {
 		if len(in.Spec.Password) < 12 || len(in.Spec.Password) > 72 {
-			return errBadRequest("spec.password must be 12 to 72 characters (bcrypt reads no more)")
+			return service.Invalid("spec.password must be 12 to 72 characters (bcrypt reads no more)")
 		}
 		hash, err := bcrypt.GenerateFromPassword([]byte(in.Spec.Password), bcrypt.DefaultCost)
 		if err != nil {
-			return errBadRequest("spec.password: %v", err)
+			return service.Invalid("spec.password: %v", err)
 		}
 		u.PasswordHash = string(hash)
 	}
 	doc, _ := json.Marshal(u)
-	rec := &store.Record{Kind: kindUser, UID: uid.New(), TenantUID: c.p.TenantUID, Name: email, Doc: doc}
+	rec := &store.Record{Kind: kindUser, UID: uid.New(), TenantUID: c.TenantUID, Name: email, Doc: doc}
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, "", "create", kindUser, rec.UID, email, "Created user "+email)
+		return s.records.Audit(r.Context(), q, &c.Call, "", "create", kindUser, rec.UID, email, "Created user "+email)
 	})
 	if err != nil {
 		return err
@@ -193,8 +194,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 func (s *Server) userRecord(r *http.Request, c *call) (store.Record, error) {
 	uid := r.PathValue("uid")
 	rec, err := s.store.GetObject(r.Context(), kindUser, uid)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != c.p.TenantUID || !c.p.TenantAdmin && uid != c.p.UserUID) {
-		return rec, errNotFound("user", uid)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != c.TenantUID || !c.TenantAdmin && uid != c.UserUID) {
+		return rec, service.NotFound("user", uid)
 	}
 	return rec, err
 }
@@ -217,8 +218,8 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	if rec.UID == c.p.UserUID {
-		return errConflict("a user cannot delete themselves")
+	if rec.UID == c.UserUID {
+		return service.Conflict("a user cannot delete themselves")
 	}
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.DeleteObject(r.Context(), kindUser, rec.UID); err != nil {
@@ -237,7 +238,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 				}
 			}
 		}
-		return s.audit(r.Context(), q, c, "", "delete", kindUser, rec.UID, rec.Name, "Deleted user "+rec.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, "", "delete", kindUser, rec.UID, rec.Name, "Deleted user "+rec.Name)
 	})
 	if err != nil {
 		return err
@@ -254,27 +255,27 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := validateKeyName(in.Metadata.Name); err != nil {
 		return err
 	}
-	owner := c.p.UserUID
+	owner := c.UserUID
 	// Palette clients send the tenant uid here; a tenant admin may name another user.
-	if u := in.Spec.UserUID; u != "" && u != c.p.TenantUID && u != c.p.UserUID {
-		if !c.p.TenantAdmin {
-			return errForbidden("only a tenant admin may create API keys for another user")
+	if u := in.Spec.UserUID; u != "" && u != c.TenantUID && u != c.UserUID {
+		if !c.TenantAdmin {
+			return service.Forbidden("only a tenant admin may create API keys for another user")
 		}
-		if rec, err := s.store.GetObject(r.Context(), kindUser, u); err != nil || rec.TenantUID != c.p.TenantUID {
-			return errBadRequest("spec.userUid: user %q not found", u)
+		if rec, err := s.store.GetObject(r.Context(), kindUser, u); err != nil || rec.TenantUID != c.TenantUID {
+			return service.Invalid("spec.userUid: user %q not found", u)
 		}
 		owner = u
 	}
 	now := s.clock.Now()
 	if !in.Spec.Expiry.IsZero() && !in.Spec.Expiry.After(now) {
-		return errBadRequest("spec.expiry %s is in the past", in.Spec.Expiry.Format(time.RFC3339))
+		return service.Invalid("spec.expiry %s is in the past", in.Spec.Expiry.Format(time.RFC3339))
 	}
-	if !c.p.TenantAdmin {
+	if !c.TenantAdmin {
 		// A key a user gives themselves lives at most MaxSelfIssuedKeyLifetime; longer-lived keys
 		// are a tenant admin's to grant.
 		limit := now.Add(v1.MaxSelfIssuedKeyLifetime)
 		if in.Spec.Expiry.After(limit) {
-			return errBadRequest("spec.expiry %s is beyond the %s a user may give their own key (MaxSelfIssuedKeyLifetime); ask a tenant admin for a longer-lived key",
+			return service.Invalid("spec.expiry %s is beyond the %s a user may give their own key (MaxSelfIssuedKeyLifetime); ask a tenant admin for a longer-lived key",
 				in.Spec.Expiry.Format(time.RFC3339), v1.MaxSelfIssuedKeyLifetime)
 		}
 		if in.Spec.Expiry.IsZero() {
@@ -282,17 +283,17 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 	}
 	if err := validate.Annotations("metadata.annotations", in.Metadata.Annotations); err != nil {
-		return errBadRequest("%v", err)
+		return service.Invalid("%v", err)
 	}
 	key := secret.New("easel-")
-	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey, TenantUID: c.p.TenantUID, UserUID: owner,
+	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialAPIKey, TenantUID: c.TenantUID, UserUID: owner,
 		Name: in.Metadata.Name, Hash: secret.Hash(key), ExpiresAt: in.Spec.Expiry, Active: true,
 		Annotations: in.Metadata.Annotations}
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateCredential(r.Context(), cred); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, "", "create", "apiKey", cred.UID, cred.Name, "Created API key "+cred.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, "", "create", "apiKey", cred.UID, cred.Name, "Created API key "+cred.Name)
 	})
 	if err != nil {
 		return err
@@ -303,7 +304,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 
 func validateKeyName(name string) error {
 	if strings.TrimSpace(name) == "" || len(name) > 128 {
-		return errBadRequest("metadata.name is required (at most 128 characters)")
+		return service.Invalid("metadata.name is required (at most 128 characters)")
 	}
 	return nil
 }
@@ -318,13 +319,13 @@ func (s *Server) apiKeyWire(r *http.Request, cred store.Credential) v1.APIKey {
 }
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, c *call) error {
-	creds, err := s.store.ListCredentials(r.Context(), c.p.TenantUID, store.CredentialAPIKey)
+	creds, err := s.store.ListCredentials(r.Context(), c.TenantUID, store.CredentialAPIKey)
 	if err != nil {
 		return err
 	}
 	out := v1.APIKeys{Items: []v1.APIKey{}}
 	for _, cred := range creds {
-		if c.p.TenantAdmin || cred.UserUID == c.p.UserUID {
+		if c.TenantAdmin || cred.UserUID == c.UserUID {
 			out.Items = append(out.Items, s.apiKeyWire(r, cred))
 		}
 	}
@@ -336,8 +337,8 @@ func (s *Server) apiKeyRecord(r *http.Request, c *call) (store.Credential, error
 	uid := r.PathValue("uid")
 	cred, err := s.store.GetCredential(r.Context(), uid)
 	if errors.Is(err, store.ErrNotFound) || err == nil && (cred.Kind != store.CredentialAPIKey ||
-		cred.TenantUID != c.p.TenantUID || !c.p.TenantAdmin && cred.UserUID != c.p.UserUID) {
-		return cred, errNotFound("API key", uid)
+		cred.TenantUID != c.TenantUID || !c.TenantAdmin && cred.UserUID != c.UserUID) {
+		return cred, service.NotFound("API key", uid)
 	}
 	return cred, err
 }
@@ -369,15 +370,15 @@ func (s *Server) updateAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 	if !in.Spec.Expiry.IsZero() {
 		// Only a tenant admin extends a key: a user may shorten their own key's life, never lengthen
 		// what was allowed to it.
-		if !c.p.TenantAdmin && !cred.ExpiresAt.IsZero() && in.Spec.Expiry.After(cred.ExpiresAt) {
-			return errForbidden("spec.expiry %s is later than the key's expiry %s; only a tenant admin may extend a key",
+		if !c.TenantAdmin && !cred.ExpiresAt.IsZero() && in.Spec.Expiry.After(cred.ExpiresAt) {
+			return service.Forbidden("spec.expiry %s is later than the key's expiry %s; only a tenant admin may extend a key",
 				in.Spec.Expiry.Format(time.RFC3339), cred.ExpiresAt.Format(time.RFC3339))
 		}
 		cred.ExpiresAt = in.Spec.Expiry
 	}
 	if in.Metadata.Annotations != nil {
 		if err := validate.Annotations("metadata.annotations", in.Metadata.Annotations); err != nil {
-			return errBadRequest("%v", err)
+			return service.Invalid("%v", err)
 		}
 		cred.Annotations = in.Metadata.Annotations
 	}
@@ -385,7 +386,7 @@ func (s *Server) updateAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 		if err := q.UpdateCredential(r.Context(), &cred); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, "", "update", "apiKey", cred.UID, cred.Name, "Updated API key "+cred.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, "", "update", "apiKey", cred.UID, cred.Name, "Updated API key "+cred.Name)
 	})
 	if err != nil {
 		return err
@@ -403,7 +404,7 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, c *call) e
 		if err := q.DeleteCredential(r.Context(), cred.UID); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, "", "delete", "apiKey", cred.UID, cred.Name, "Deleted API key "+cred.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, "", "delete", "apiKey", cred.UID, cred.Name, "Deleted API key "+cred.Name)
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/secret"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/validate"
@@ -31,10 +32,10 @@ type AgentTrust struct {
 // importCluster registers an existing cluster (cloud type generic); it joins once its owner
 // applies the import manifest.
 func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) error {
-	if c.project == "" {
-		return errBadRequest("clusters belong to a project: set the ProjectUid header")
+	if c.Project == "" {
+		return service.Invalid("clusters belong to a project: set the ProjectUid header")
 	}
-	if _, err := writeScope(c, "import clusters"); err != nil {
+	if _, err := c.WriteScope(c.perm, "import clusters"); err != nil {
 		return err
 	}
 	var in struct {
@@ -44,7 +45,7 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
-		return errBadRequest("%v", err)
+		return service.Invalid("%v", err)
 	}
 	if err := clusters.Metadata(in.Metadata.Labels, in.Metadata.Annotations); err != nil {
 		return err
@@ -55,8 +56,8 @@ func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) 
 		Status: clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
 	cl.Status.SetCondition("AgentDeployed", "False", "WaitingForImport",
 		"Apply the import manifest (GET /v1/spectroclusters/{uid}/import/manifest) to the cluster", now)
-	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.p.TenantUID,
-		ProjectUID: c.project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
+	rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.TenantUID,
+		ProjectUID: c.Project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
 	return s.storeNewCluster(w, r, c, "Imported", func(store.Queries) (*store.Record, string, error) {
 		return rec, "Cluster registered for import; waiting for its agent", nil
 	})
@@ -82,17 +83,17 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	if rec.Category != v1.CloudTypeGeneric {
-		return errConflict("cluster %s is a %s cluster: easel runs its agent and manages the agent's token itself; "+
+		return service.Conflict("cluster %s is a %s cluster: easel runs its agent and manages the agent's token itself; "+
 			"the import manifest is only for imported (%s) clusters", rec.Name, rec.Category, v1.CloudTypeGeneric)
 	}
 	rotate := false
 	if v := r.URL.Query().Get("rotateToken"); v != "" {
 		if rotate, err = strconv.ParseBool(v); err != nil {
-			return errBadRequest("rotateToken %q must be true or false", v)
+			return service.Invalid("rotateToken %q must be true or false", v)
 		}
 	}
 	if s.publicURL == "" {
-		return errConflict("this hub does not know the URL agents reach it at (easel server --public-url)")
+		return service.Conflict("this hub does not know the URL agents reach it at (easel server --public-url)")
 	}
 	pack, ok := s.catalog.Latest(agentPack)
 	if !ok {
@@ -109,11 +110,11 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 			return err
 		}
 		if cl.Status.State == v1.ClusterStateDeleting {
-			return errConflict("cluster %s is being deleted", rec.Name)
+			return service.Conflict("cluster %s is being deleted", rec.Name)
 		}
 		connected := cl.Status.Health.LastHeartbeat
 		if !connected.IsZero() && !rotate {
-			return errConflict("the agent of cluster %s has connected (last heartbeat %s) and a new manifest would revoke its token; "+
+			return service.Conflict("the agent of cluster %s has connected (last heartbeat %s) and a new manifest would revoke its token; "+
 				"to replace the token (it leaked, or the agent is being reinstalled) GET this manifest with ?rotateToken=true: "+
 				"the running agent's token stops working at once, until the new manifest is applied",
 				rec.Name, connected.UTC().Format(time.RFC3339))
@@ -135,15 +136,15 @@ func (s *Server) importManifest(w http.ResponseWriter, r *http.Request, c *call)
 			severity, reason = v1.SeverityWarning, "AgentTokenRotated"
 			msg = "Rotated the agent token of cluster " + rec.Name + " (import manifest with rotateToken=true): the running agent's token no longer works; apply the new manifest"
 		}
-		if err := s.event(r.Context(), q, &rec, severity, reason, msg); err != nil {
+		if err := s.records.Event(r.Context(), q, &rec, severity, reason, msg); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, msg)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, msg)
 	})
 	if err != nil {
 		return err
 	}
-	s.log.Info("Issued an agent token in an import manifest", "cluster", rec.UID, "rotated", rotated, "actor", c.p.Name)
+	s.log.Info("Issued an agent token in an import manifest", "cluster", rec.UID, "rotated", rotated, "actor", c.Name)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.Name+`-import.yaml"`)
 	for i, m := range rendered {

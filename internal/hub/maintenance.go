@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -25,27 +26,27 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	if in.Action != v1.MaintenanceCordon && in.Action != v1.MaintenanceUncordon {
-		return errBadRequest("action %q must be %s or %s", in.Action, v1.MaintenanceCordon, v1.MaintenanceUncordon)
+		return service.Invalid("action %q must be %s or %s", in.Action, v1.MaintenanceCordon, v1.MaintenanceUncordon)
 	}
 	if m, ok := cl.FindMachine(r.PathValue("machineUid")); !ok || m.Pool != r.PathValue("poolName") {
-		return errNotFound("machine", r.PathValue("machineUid"))
+		return service.NotFound("machine", r.PathValue("machineUid"))
 	}
 	if cl.Status.State == v1.ClusterStateDeleting {
-		return errConflict("cluster %s is being deleted", rec.Name)
+		return service.Conflict("cluster %s is being deleted", rec.Name)
 	}
 	changed := false
 	var name string
-	err = s.txRetrying(r.Context(), func(q store.Queries) error {
+	err = s.records.TxRetrying(r.Context(), func(q store.Queries) error {
 		changed = false
 		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			m, ok := cl.FindMachine(r.PathValue("machineUid"))
 			if !ok {
-				return errNotFound("machine", r.PathValue("machineUid"))
+				return service.NotFound("machine", r.PathValue("machineUid"))
 			}
 			name = m.Name
 			did, err := cl.SetMaintenance(m, in.Action, s.clock.Now())
 			if errors.Is(err, clusters.ErrMaintenanceRefused) {
-				return errConflict("%v", err)
+				return service.Conflict("%v", err)
 			}
 			changed = did
 			return err
@@ -58,10 +59,10 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call)
 		if in.Action == v1.MaintenanceUncordon {
 			msg, reason = fmt.Sprintf("End of maintenance of node %s requested: make it schedulable again", name), "MaintenanceEnding"
 		}
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, reason, msg); err != nil {
+		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, reason, msg); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, msg)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, msg)
 	})
 	if err != nil {
 		return err
@@ -75,30 +76,30 @@ func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call)
 
 // agentMaintenanceStatus records the agent's progress on a machine's node operation (Palette's
 // agent-facing PUT …/machines/{machineUid}/maintenance/status); each step is an event.
-func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	var in v1.MachineMaintenanceStatus
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	switch {
 	case in.Action != v1.MaintenanceCordon && in.Action != v1.MaintenanceUncordon:
-		return errBadRequest("action %q must be %s or %s", in.Action, v1.MaintenanceCordon, v1.MaintenanceUncordon)
+		return service.Invalid("action %q must be %s or %s", in.Action, v1.MaintenanceCordon, v1.MaintenanceUncordon)
 	case in.State != v1.MaintenanceInitiated && in.State != v1.MaintenanceCompleted && in.State != v1.MaintenanceFailed:
-		return errBadRequest("state %q must be %s, %s or %s", in.State, v1.MaintenanceInitiated, v1.MaintenanceCompleted, v1.MaintenanceFailed)
+		return service.Invalid("state %q must be %s, %s or %s", in.State, v1.MaintenanceInitiated, v1.MaintenanceCompleted, v1.MaintenanceFailed)
 	case len(in.Message) > 4096 || len(in.BlockedBy) > 512:
-		return errBadRequest("message is at most 4096 characters and blockedBy 512")
+		return service.Invalid("message is at most 4096 characters and blockedBy 512")
 	}
 	if rec.Category != r.PathValue("cloudType") {
-		return errNotFound("cloud config", r.PathValue("configUid"))
+		return service.NotFound("cloud config", r.PathValue("configUid"))
 	}
 	now := s.clock.Now()
 	deleting := false
-	err := s.txRetrying(r.Context(), func(q store.Queries) error {
+	err := s.records.TxRetrying(r.Context(), func(q store.Queries) error {
 		var reason, severity, message string
 		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			m, ok := cl.FindMachine(r.PathValue("machineUid"))
 			if !ok || m.Pool != r.PathValue("poolName") {
-				return errNotFound("machine", r.PathValue("machineUid"))
+				return service.NotFound("machine", r.PathValue("machineUid"))
 			}
 			reason, severity, message = cl.RecordMaintenance(m, in, now)
 			deleting = m.Deleting()
@@ -107,7 +108,7 @@ func (s *Server) agentMaintenanceStatus(w http.ResponseWriter, r *http.Request, 
 		if err != nil || reason == "" {
 			return err
 		}
-		return s.event(r.Context(), q, &rec, severity, reason, message)
+		return s.records.Event(r.Context(), q, &rec, severity, reason, message)
 	})
 	if err != nil {
 		return err

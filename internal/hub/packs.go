@@ -5,12 +5,13 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/service"
 )
 
 func (s *Server) listPacks(w http.ResponseWriter, r *http.Request, c *call) error {
 	f, err := packs.ParseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
-		return errBadRequest("%v", err)
+		return service.Invalid("%v", err)
 	}
 	pg, err := parsePage(r)
 	if err != nil {
@@ -33,7 +34,7 @@ func (s *Server) searchPacks(w http.ResponseWriter, r *http.Request, c *call) er
 		}
 	}
 	if err := packs.FilterFromSpec(spec.Filter).Check(); err != nil {
-		return errBadRequest("%v", err)
+		return service.Invalid("%v", err)
 	}
 	writeJSON(w, http.StatusOK, s.catalog.SearchSpec(spec))
 	return nil
@@ -43,7 +44,7 @@ func (s *Server) getPack(w http.ResponseWriter, r *http.Request, c *call) error 
 	uid := r.PathValue("uid")
 	out, ok := s.catalog.TagEntity(uid)
 	if !ok {
-		return errNotFound("pack", uid)
+		return service.NotFound("pack", uid)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -58,7 +59,7 @@ func (s *Server) getPackByName(w http.ResponseWriter, r *http.Request, c *call) 
 	name, registry := r.PathValue("packName"), r.PathValue("registryUid")
 	out, ok := s.catalog.NamedTagEntity(name)
 	if !ok || registry != packs.RegistryUID {
-		return errNotFound("pack", name+" in registry "+registry)
+		return service.NotFound("pack", name+" in registry "+registry)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -14,21 +14,10 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
-
-// writeScope is the project a write lands in — the ProjectUid header's, or the tenant scope —
-// once the caller is checked to have the route's permission there.
-func writeScope(c *call, what string) (string, error) {
-	if err := c.authorize(c.project); err != nil {
-		if c.project == "" {
-			return "", errForbidden("only a tenant admin may %s in the tenant scope; set the ProjectUid header", what)
-		}
-		return "", errForbidden("your role in this project does not allow you to %s (it needs %s)", what, c.perm)
-	}
-	return c.project, nil
-}
 
 func (s *Server) createProfile(w http.ResponseWriter, r *http.Request, c *call) error {
 	var in v1.ClusterProfileEntity
@@ -45,7 +34,7 @@ func (s *Server) createProfile(w http.ResponseWriter, r *http.Request, c *call) 
 
 // storeNewProfile validates and stores a new profile (published at once when publish is set).
 func (s *Server) storeNewProfile(r *http.Request, c *call, in v1.ClusterProfileEntity, publish bool) (string, error) {
-	project, err := writeScope(c, "create profiles")
+	project, err := c.WriteScope(c.perm, "create profiles")
 	if err != nil {
 		return "", err
 	}
@@ -54,7 +43,7 @@ func (s *Server) storeNewProfile(r *http.Request, c *call, in v1.ClusterProfileE
 		return "", err
 	}
 	p.Published = publish
-	rec := &store.Record{Kind: kindProfile, UID: uid.New(), TenantUID: c.p.TenantUID, ProjectUID: project,
+	rec := &store.Record{Kind: kindProfile, UID: uid.New(), TenantUID: c.TenantUID, ProjectUID: project,
 		Name: p.Name, Version: p.Version, State: profileState(p), Category: p.Type}
 	p.AssignManifestUIDs(rec.UID)
 	rec.Doc = p.Encode()
@@ -64,14 +53,14 @@ func (s *Server) storeNewProfile(r *http.Request, c *call, in v1.ClusterProfileE
 		}
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return errConflict("profile %s version %s already exists; give the new one another spec.version", p.Name, p.Version)
+				return service.Conflict("profile %s version %s already exists; give the new one another spec.version", p.Name, p.Version)
 			}
 			return err
 		}
-		if err := s.event(r.Context(), q, rec, v1.SeverityInfo, "Created", "Profile "+p.Name+" "+p.Version+" created as "+profileState(p)); err != nil {
+		if err := s.records.Event(r.Context(), q, rec, v1.SeverityInfo, "Created", "Profile "+p.Name+" "+p.Version+" created as "+profileState(p)); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, project, "create", kindProfile, rec.UID, rec.Name, "Created cluster profile "+p.Name+" "+p.Version)
+		return s.records.Audit(r.Context(), q, &c.Call, project, "create", kindProfile, rec.UID, rec.Name, "Created cluster profile "+p.Name+" "+p.Version)
 	})
 	return rec.UID, err
 }
@@ -84,7 +73,7 @@ func profileState(p profiles.Profile) string {
 }
 
 func (s *Server) profileRecord(r *http.Request, c *call) (store.Record, profiles.Profile, error) {
-	rec, err := s.object(r.Context(), c, kindProfile, r.PathValue("uid"))
+	rec, err := s.records.Object(r.Context(), &c.Call, kindProfile, r.PathValue("uid"))
 	if err != nil {
 		return rec, profiles.Profile{}, err
 	}
@@ -163,7 +152,7 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	if old.Published {
-		return errConflict("profile %s %s is published and cannot change; create a new version (same name, another spec.version)", old.Name, old.Version)
+		return service.Conflict("profile %s %s is published and cannot change; create a new version (same name, another spec.version)", old.Name, old.Version)
 	}
 	var in v1.ClusterProfileEntity
 	if err := decode(r, &in); err != nil {
@@ -186,10 +175,10 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request, c *call) 
 		if err := q.UpdateObject(r.Context(), &rec); err != nil {
 			return err
 		}
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "Updated", "Profile draft updated"); err != nil {
+		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, "Updated", "Profile draft updated"); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindProfile, rec.UID, rec.Name, "Updated cluster profile "+p.Name+" "+p.Version)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindProfile, rec.UID, rec.Name, "Updated cluster profile "+p.Name+" "+p.Version)
 	})
 	if err != nil {
 		return err
@@ -213,10 +202,10 @@ func (s *Server) publishProfile(w http.ResponseWriter, r *http.Request, c *call)
 			if err := q.UpdateObject(r.Context(), &rec); err != nil {
 				return err
 			}
-			if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "Published", "Profile "+p.Name+" "+p.Version+" published; it can no longer change"); err != nil {
+			if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, "Published", "Profile "+p.Name+" "+p.Version+" published; it can no longer change"); err != nil {
 				return err
 			}
-			return s.audit(r.Context(), q, c, rec.ProjectUID, "publish", kindProfile, rec.UID, rec.Name, "Published cluster profile "+p.Name+" "+p.Version)
+			return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "publish", kindProfile, rec.UID, rec.Name, "Published cluster profile "+p.Name+" "+p.Version)
 		})
 		if err != nil {
 			return err
@@ -239,7 +228,7 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request, c *call) 
 		// lock, see profileResolver) has committed when the lock is ours, so the list shows it.
 		if _, err := q.LockObject(r.Context(), kindProfile, rec.UID, store.LockExclusive); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return errNotFound(kindProfile, rec.UID)
+				return service.NotFound(kindProfile, rec.UID)
 			}
 			return err
 		}
@@ -248,12 +237,12 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request, c *call) 
 			return err
 		}
 		if len(users) > 0 {
-			return errConflict("profile %s %s is used by %d cluster(s) (%s); detach it first", p.Name, p.Version, len(users), strings.Join(users, ", "))
+			return service.Conflict("profile %s %s is used by %d cluster(s) (%s); detach it first", p.Name, p.Version, len(users), strings.Join(users, ", "))
 		}
 		if err := q.DeleteObject(r.Context(), kindProfile, rec.UID); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "delete", kindProfile, rec.UID, rec.Name, "Deleted cluster profile "+p.Name+" "+p.Version)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "delete", kindProfile, rec.UID, rec.Name, "Deleted cluster profile "+p.Name+" "+p.Version)
 	})
 	if err != nil {
 		return err
@@ -265,17 +254,17 @@ func (s *Server) deleteProfile(w http.ResponseWriter, r *http.Request, c *call) 
 // visibleProjects is what a list in the call's scope covers: its project and the tenant scope,
 // or, without a ProjectUid header, every project the caller sees.
 func visibleProjects(c *call) []string {
-	if c.project != "" {
-		return []string{c.project, ""}
+	if c.Project != "" {
+		return []string{c.Project, ""}
 	}
-	if ps := c.p.projects(); ps != nil {
+	if ps := c.Projects(); ps != nil {
 		return append(ps, "")
 	}
 	return nil
 }
 
 func (s *Server) profilesMetadata(w http.ResponseWriter, r *http.Request, c *call) error {
-	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProfile, TenantUID: c.p.TenantUID,
+	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProfile, TenantUID: c.TenantUID,
 		ProjectUIDs: visibleProjects(c)})
 	if err != nil {
 		return err
@@ -317,7 +306,7 @@ func (s *Server) profilePackManifests(w http.ResponseWriter, r *http.Request, c 
 	name := r.PathValue("packName")
 	pk, ok := p.FindPack(name)
 	if !ok {
-		return errNotFound("pack", name+" in profile "+p.Name)
+		return service.NotFound("pack", name+" in profile "+p.Name)
 	}
 	out := v1.ManifestEntities{Items: []v1.ManifestEntity{}}
 	for _, m := range pk.Manifests {
@@ -348,7 +337,7 @@ func (s *Server) exportProfile(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		ext = "yaml"
 	default:
-		return errBadRequest("format %q must be json or yaml", format)
+		return service.Invalid("format %q must be json or yaml", format)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+p.Name+"-"+p.Version+"."+ext+`"`)
@@ -364,7 +353,7 @@ func (s *Server) importProfile(w http.ResponseWriter, r *http.Request, c *call) 
 		if errors.As(err, &tooLarge) {
 			return err
 		}
-		return errBadRequest("expected a multipart form with the profile in field importFile: %v", err)
+		return service.Invalid("expected a multipart form with the profile in field importFile: %v", err)
 	}
 	defer file.Close()
 	data, err := io.ReadAll(file)
@@ -373,12 +362,12 @@ func (s *Server) importProfile(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	if !bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
 		if data, err = yaml.YAMLToJSON(data); err != nil {
-			return errBadRequest("importFile is neither JSON nor YAML: %v", err)
+			return service.Invalid("importFile is neither JSON nor YAML: %v", err)
 		}
 	}
 	var in v1.ClusterProfileEntity
 	if err := json.Unmarshal(data, &in); err != nil {
-		return errBadRequest("importFile is not a cluster profile: %v", err)
+		return service.Invalid("importFile is not a cluster profile: %v", err)
 	}
 	uid, err := s.storeNewProfile(r, c, in, r.URL.Query().Get("publish") == "true")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/validate"
@@ -17,14 +18,14 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
-		return errBadRequest("%v", err)
+		return service.Invalid("%v", err)
 	}
-	rec := &store.Record{Kind: kindProject, UID: uid.New(), TenantUID: c.p.TenantUID, Name: in.Metadata.Name, Doc: []byte(`{}`)}
+	rec := &store.Record{Kind: kindProject, UID: uid.New(), TenantUID: c.TenantUID, Name: in.Metadata.Name, Doc: []byte(`{}`)}
 	err := s.store.Tx(r.Context(), func(q store.Queries) error {
 		if err := q.CreateObject(r.Context(), rec); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.UID, "create", kindProject, rec.UID, rec.Name, "Created project "+rec.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "create", kindProject, rec.UID, rec.Name, "Created project "+rec.Name)
 	})
 	if err != nil {
 		return err
@@ -37,8 +38,8 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, c *call) 
 func (s *Server) projectRecord(r *http.Request, c *call) (store.Record, error) {
 	uid := r.PathValue("uid")
 	rec, err := s.store.GetObject(r.Context(), kindProject, uid)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != c.p.TenantUID || !c.p.sees(uid)) {
-		return rec, errNotFound("project", uid)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != c.TenantUID || !c.Sees(uid)) {
+		return rec, service.NotFound("project", uid)
 	}
 	return rec, err
 }
@@ -63,7 +64,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
-		return errBadRequest("%v", err)
+		return service.Invalid("%v", err)
 	}
 	old := rec.Name
 	rec.Name = in.Metadata.Name
@@ -71,7 +72,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, c *call) 
 		if err := q.UpdateObject(r.Context(), &rec); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.UID, "update", kindProject, rec.UID, rec.Name, "Renamed project "+old+" to "+rec.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "update", kindProject, rec.UID, rec.Name, "Renamed project "+old+" to "+rec.Name)
 	})
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, c *call) 
 		// share lock (see lockProject), so it has committed when the lock is ours and is counted.
 		if _, err := q.LockObject(r.Context(), kindProject, rec.UID, store.LockExclusive); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return errNotFound(kindProject, rec.UID)
+				return service.NotFound(kindProject, rec.UID)
 			}
 			return err
 		}
@@ -101,13 +102,13 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, c *call) 
 				return err
 			}
 			if n > 0 {
-				return errConflict("project %s still holds %d %s object(s); delete them first", rec.Name, n, kind)
+				return service.Conflict("project %s still holds %d %s object(s); delete them first", rec.Name, n, kind)
 			}
 		}
 		if err := q.DeleteObject(r.Context(), kindProject, rec.UID); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.UID, "delete", kindProject, rec.UID, rec.Name, "Deleted project "+rec.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "delete", kindProject, rec.UID, rec.Name, "Deleted project "+rec.Name)
 	})
 	if err != nil {
 		return err
@@ -117,13 +118,13 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) projectsMetadata(w http.ResponseWriter, r *http.Request, c *call) error {
-	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProject, TenantUID: c.p.TenantUID})
+	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProject, TenantUID: c.TenantUID})
 	if err != nil {
 		return err
 	}
 	out := v1.ProjectsMetadata{Items: []v1.ProjectMetadata{}}
 	for _, rec := range recs {
-		if c.p.sees(rec.UID) {
+		if c.Sees(rec.UID) {
 			out.Items = append(out.Items, v1.ProjectMetadata{Metadata: v1.ObjectEntity{UID: rec.UID, Name: rec.Name}})
 		}
 	}
@@ -150,15 +151,15 @@ func auditWire(a store.Audit) v1.Audit {
 // auditScope is what audits the caller may read: all (tenant admin), or those of the projects
 // they administer.
 func auditScope(c *call) []string {
-	if c.p.TenantAdmin {
-		if c.project != "" {
-			return []string{c.project}
+	if c.TenantAdmin {
+		if c.Project != "" {
+			return []string{c.Project}
 		}
 		return nil
 	}
 	out := []string{}
-	for uid := range c.p.ProjectRoles {
-		if c.p.can(uid, permProjectAdmin) && (c.project == "" || c.project == uid) {
+	for uid := range c.ProjectRoles {
+		if c.Can(uid, service.PermProjectAdmin) && (c.Project == "" || c.Project == uid) {
 			out = append(out, uid)
 		}
 	}
@@ -170,7 +171,7 @@ func (s *Server) listAudits(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	audits, total, err := s.store.ListAudits(r.Context(), store.AuditFilter{TenantUID: c.p.TenantUID,
+	audits, total, err := s.store.ListAudits(r.Context(), store.AuditFilter{TenantUID: c.TenantUID,
 		ProjectUIDs: auditScope(c), Limit: pg.limit, Offset: pg.offset})
 	if err != nil {
 		return err
@@ -187,14 +188,14 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, c *call) error
 	uid := r.PathValue("uid")
 	a, err := s.store.GetAudit(r.Context(), uid)
 	if errors.Is(err, store.ErrNotFound) {
-		return errNotFound("audit", uid)
+		return service.NotFound("audit", uid)
 	}
 	if err != nil {
 		return err
 	}
 	scope := auditScope(c)
-	if a.TenantUID != c.p.TenantUID || scope != nil && !slices.Contains(scope, a.ProjectUID) {
-		return errNotFound("audit", uid)
+	if a.TenantUID != c.TenantUID || scope != nil && !slices.Contains(scope, a.ProjectUID) {
+		return service.NotFound("audit", uid)
 	}
 	writeJSON(w, http.StatusOK, auditWire(a))
 	return nil

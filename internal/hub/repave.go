@@ -6,6 +6,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -64,11 +65,11 @@ func (s *Server) approveRepave(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := c.authorize(rec.ProjectUID); err != nil {
 		return err
 	}
-	err = s.txRetrying(r.Context(), func(q store.Queries) error {
+	err = s.records.TxRetrying(r.Context(), func(q store.Queries) error {
 		var reasons []string
 		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
 			if !cl.ApproveRepave(s.clock.Now()) {
-				return errConflict("cluster %s has no repave waiting for approval", rec.Name)
+				return service.Conflict("cluster %s has no repave waiting for approval", rec.Name)
 			}
 			reasons = cl.Status.Repave.Reasons
 			return nil
@@ -77,10 +78,10 @@ func (s *Server) approveRepave(w http.ResponseWriter, r *http.Request, c *call) 
 			return err
 		}
 		msg := "Repave approved; repaving, one machine at a time: " + strings.Join(reasons, "; ")
-		if err := s.event(r.Context(), q, &rec, v1.SeverityInfo, "RepaveApproved", msg); err != nil {
+		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, "RepaveApproved", msg); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, "Approved the repave of cluster "+rec.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, "Approved the repave of cluster "+rec.Name)
 	})
 	if err != nil {
 		return err

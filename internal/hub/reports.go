@@ -9,6 +9,7 @@ import (
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -32,7 +33,7 @@ const (
 // limitBody refuses a route's bodies over n bytes with 413 (toAPIError names the limit), below the
 // hub's global limit.
 func limitBody(n int64, h agentHandler) agentHandler {
-	return func(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+	return func(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		return h(w, r, p, rec)
 	}
@@ -51,13 +52,13 @@ func (s *Server) readPage(r *http.Request, report string) ([]byte, error) {
 func checkPage(pg v1.ReportPage) error {
 	switch {
 	case len(pg.ReportID) > 64:
-		return errBadRequest("reportId is longer than 64 characters")
+		return service.Invalid("reportId is longer than 64 characters")
 	case pg.ReportID == "" && (pg.Page != 0 || pg.Pages > 1):
-		return errBadRequest("a report of several pages needs a reportId")
+		return service.Invalid("a report of several pages needs a reportId")
 	case pg.Pages > v1.MaxReportPages:
-		return errBadRequest("a report of %d pages is over the limit of %d pages (MaxReportPages)", pg.Pages, v1.MaxReportPages)
+		return service.Invalid("a report of %d pages is over the limit of %d pages (MaxReportPages)", pg.Pages, v1.MaxReportPages)
 	case pg.Pages < 0 || pg.Page < 0 || pg.Page >= max(pg.Pages, 1):
-		return errBadRequest("page %d of %d: page must be 0 to pages-1", pg.Page, pg.Pages)
+		return service.Invalid("page %d of %d: page must be 0 to pages-1", pg.Page, pg.Pages)
 	}
 	return nil
 }
@@ -82,7 +83,7 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 	now := s.clock.Now()
 	one := func(fn func([]byte) error) error { return fn(body) }
 	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
-		return true, s.txRetrying(ctx, func(q store.Queries) error { return apply(q, one) })
+		return true, s.records.TxRetrying(ctx, func(q store.Queries) error { return apply(q, one) })
 	}
 	if pg.Pages > 1 {
 		if done, err := s.store.ReportApplied(ctx, clusterUID, report, pg.ReportID); err != nil || done {
@@ -105,7 +106,7 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 			return false, err
 		}
 	}
-	err = s.txRetrying(ctx, func(q store.Queries) error {
+	err = s.records.TxRetrying(ctx, func(q store.Queries) error {
 		fresh, err := q.MarkReportApplied(ctx, clusterUID, report, pg.ReportID, now)
 		if err != nil {
 			return err
@@ -120,7 +121,7 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 			for i := range pg.Pages {
 				p, err := q.ReportPage(ctx, clusterUID, report, pg.ReportID, i)
 				if errors.Is(err, store.ErrNotFound) || err == nil && p.Pages != pg.Pages {
-					return errBadRequest("the pages of report %s disagree on how many pages it has", pg.ReportID)
+					return service.Invalid("the pages of report %s disagree on how many pages it has", pg.ReportID)
 				}
 				if err != nil {
 					return err
@@ -175,7 +176,7 @@ func (s *Server) makeRoom(ctx context.Context, clusterUID, report, reportID stri
 		held = held[1:]
 	}
 	if len(held) >= v1.MaxReportsInFlight {
-		return errTooManyRequests(abandonedAfter, "the cluster has %d reports partly sent; at most %d at once (MaxReportsInFlight): send the rest of one of them first",
+		return service.TooManyRequests(abandonedAfter, "the cluster has %d reports partly sent; at most %d at once (MaxReportsInFlight): send the rest of one of them first",
 			len(held), v1.MaxReportsInFlight)
 	}
 	return nil
@@ -193,5 +194,5 @@ func pageAnswer(w http.ResponseWriter, applied bool) {
 
 // errStaleBase is the 409 of a delta whose base report the hub does not hold.
 func errStaleBase(report, base string) error {
-	return errConflict("the %s report %s this delta builds on is not the one the hub holds; send a full report", report, base)
+	return service.Conflict("the %s report %s this delta builds on is not the one the hub holds; send a full report", report, base)
 }

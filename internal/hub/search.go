@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
@@ -47,7 +48,7 @@ func searchOptions(spec v1.SearchFilterSummarySpec) (opts store.ListOptions, non
 		}
 	}
 	if strings.EqualFold(spec.Filter.Conjunction, "or") && nonEmpty > 1 {
-		return opts, false, errBadRequest("filter.conjunction \"or\" between filter groups is not supported; join groups with \"and\"")
+		return opts, false, service.Invalid("filter.conjunction \"or\" between filter groups is not supported; join groups with \"and\"")
 	}
 	values := 0 // every value is a condition of the query: they are bounded together
 	for gi, g := range spec.Filter.FilterGroups {
@@ -62,11 +63,11 @@ func searchOptions(spec v1.SearchFilterSummarySpec) (opts store.ListOptions, non
 				}
 			}
 			if values > v1.MaxFilterValues {
-				return opts, false, errBadRequest("the filter gives more than %d values (MaxFilterValues)", v1.MaxFilterValues)
+				return opts, false, service.Invalid("the filter gives more than %d values (MaxFilterValues)", v1.MaxFilterValues)
 			}
 			if item.Property == "isDeleted" {
 				if item.Condition.Bool == nil {
-					return opts, false, errBadRequest("%s: isDeleted needs a bool condition", field)
+					return opts, false, service.Invalid("%s: isDeleted needs a bool condition", field)
 				}
 				if item.Condition.Bool.Value {
 					none = true
@@ -75,21 +76,21 @@ func searchOptions(spec v1.SearchFilterSummarySpec) (opts store.ListOptions, non
 			}
 			col, ok := searchProperties[item.Property]
 			if !ok {
-				return opts, false, errBadRequest("%s: cannot filter on property %q (supported: clusterName, clusterState, environment, isDeleted)", field, item.Property)
+				return opts, false, service.Invalid("%s: cannot filter on property %q (supported: clusterName, clusterState, environment, isDeleted)", field, item.Property)
 			}
 			sc := item.Condition.String
 			if sc == nil {
-				return opts, false, errBadRequest("%s: property %s needs a string condition", field, item.Property)
+				return opts, false, service.Invalid("%s: property %s needs a string condition", field, item.Property)
 			}
 			op := sc.Operator
 			if op == "" {
 				op = store.OpEq
 			}
 			if !slices.Contains([]string{store.OpEq, store.OpBeginsWith, store.OpContains}, op) {
-				return opts, false, errBadRequest("%s: operator %q must be eq, beginsWith or contains", field, op)
+				return opts, false, service.Invalid("%s: operator %q must be eq, beginsWith or contains", field, op)
 			}
 			if len(sc.Match.Values) == 0 {
-				return opts, false, errBadRequest("%s: condition.string.match.values is empty", field)
+				return opts, false, service.Invalid("%s: condition.string.match.values is empty", field)
 			}
 			cond := store.Condition{Field: col, Op: op, Values: sc.Match.Values, Negate: sc.Negation, IgnoreCase: sc.IgnoreCase}
 			if strings.EqualFold(sc.Match.Conjunction, "and") {
@@ -115,11 +116,11 @@ func searchOptions(spec v1.SearchFilterSummarySpec) (opts store.ListOptions, non
 // over v1.MaxFilterValueLength.
 func checkFilterValues(field string, values []string) error {
 	if len(values) > v1.MaxFilterValues {
-		return errBadRequest("%s gives %d values; at most %d (MaxFilterValues)", field, len(values), v1.MaxFilterValues)
+		return service.Invalid("%s gives %d values; at most %d (MaxFilterValues)", field, len(values), v1.MaxFilterValues)
 	}
 	for i, v := range values {
 		if len(v) > v1.MaxFilterValueLength {
-			return errBadRequest("%s[%d] is longer than %d characters (MaxFilterValueLength)", field, i, v1.MaxFilterValueLength)
+			return service.Invalid("%s[%d] is longer than %d characters (MaxFilterValueLength)", field, i, v1.MaxFilterValueLength)
 		}
 	}
 	return nil
@@ -146,7 +147,7 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	opts.Kind, opts.TenantUID, opts.ProjectUIDs = kindCluster, c.p.TenantUID, clusterProjects(c)
+	opts.Kind, opts.TenantUID, opts.ProjectUIDs = kindCluster, c.TenantUID, clusterProjects(c)
 	opts.Limit, opts.Offset = pg.limit, pg.offset
 	recs, total, err := s.store.ListObjects(r.Context(), opts)
 	if err != nil {
@@ -179,7 +180,7 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) projectNames(r *http.Request, c *call) (map[string]string, error) {
-	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProject, TenantUID: c.p.TenantUID})
+	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProject, TenantUID: c.TenantUID})
 	if err != nil {
 		return nil, err
 	}

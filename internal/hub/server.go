@@ -18,6 +18,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/throttle"
 	"github.com/easelhq/easel/internal/uid"
@@ -27,6 +28,7 @@ import (
 // Server serves the /v1 API, /healthz, /readyz and /metrics.
 type Server struct {
 	store        store.Store
+	records      service.Records
 	catalog      *packs.Catalog
 	log          *slog.Logger
 	clock        clock.PassiveClock
@@ -97,6 +99,7 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
 	}
+	s.records = service.Records{Store: st, Clock: s.clock}
 	s.loginsByAccount = throttle.New(s.clock, v1.LoginFailuresPerAccount, v1.LoginWindow, loginKeysKept)
 	s.loginsByAddress = throttle.New(s.clock, v1.LoginFailuresPerAddress, v1.LoginWindow, loginKeysKept)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -123,27 +126,17 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 // back later (to this hub or another replica).
 func (s *Server) Stopping() { s.stoppingOnce.Do(func() { close(s.stopping) }) }
 
-// call is what an API handler gets besides the request: who is calling, in which scope, and the
+// call is what an API handler gets besides the request: who is calling in which scope (the
+// ProjectUid header's project, already checked to exist and to be visible to the caller), and the
 // permission its route needs.
 type call struct {
-	p principal
-	// project is the ProjectUid header's project ("" for the tenant scope), already checked to
-	// exist and to be visible to p.
-	project string
-	perm    permission
+	service.Call
+	perm service.Permission
 }
 
 // authorize checks that the caller has the route's permission in projectUID, the project of the
 // object the route acts on ("" for the tenant scope).
-func (c *call) authorize(projectUID string) error {
-	if c.p.can(projectUID, c.perm) {
-		return nil
-	}
-	if projectUID == "" {
-		return errForbidden("only a tenant admin may do this in the tenant scope (it needs %s); set the ProjectUid header", c.perm)
-	}
-	return errForbidden("your role in this project does not allow this (it needs %s)", c.perm)
-}
+func (c *call) authorize(projectUID string) error { return c.Authorize(c.perm, projectUID) }
 
 type handler func(w http.ResponseWriter, r *http.Request, c *call) error
 
@@ -156,8 +149,10 @@ type Route struct {
 // Routes lists every authenticated operation with its permission, in the order of routes.go.
 func (s *Server) Routes() []Route {
 	var out []Route
-	s.routes(func(pattern string, perm permission, _ handler) { out = append(out, Route{pattern, perm.String()}) },
-		func(pattern string, _ agentHandler) { out = append(out, Route{pattern, permAgent.String()}) })
+	s.routes(func(pattern string, perm service.Permission, _ handler) {
+		out = append(out, Route{pattern, perm.String()})
+	},
+		func(pattern string, _ agentHandler) { out = append(out, Route{pattern, service.PermAgent.String()}) })
 	return out
 }
 
@@ -168,7 +163,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /v1/auth/authenticate", s.wrapPublic(s.authenticateHandler))
-	s.routes(func(pattern string, perm permission, h handler) { mux.HandleFunc(pattern, s.wrap(perm, h)) },
+	s.routes(func(pattern string, perm service.Permission, h handler) { mux.HandleFunc(pattern, s.wrap(perm, h)) },
 		func(pattern string, h agentHandler) { mux.HandleFunc(pattern, s.wrapAgent(h)) })
 	mux.HandleFunc("/v1/", s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
 		// Echoed in part only: the answer must not grow with what the client made up.
@@ -229,35 +224,35 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // user, who is a tenant admin), resolves the project scope and answers errors in Palette's shape.
 // Project-scoped permissions are checked by the handler through call.authorize once it knows the
 // object's project.
-func (s *Server) wrap(perm permission, h handler) http.HandlerFunc {
+func (s *Server) wrap(perm service.Permission, h handler) http.HandlerFunc {
 	return s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r.Context(), r)
 		if err != nil {
 			return err
 		}
 		if p.ActorType == "agent" {
-			return errForbidden("an agent token works only on its cluster's agent endpoints")
+			return service.Forbidden("an agent token works only on its cluster's agent endpoints")
 		}
-		if perm == permTenantAdmin && !p.TenantAdmin {
-			return errForbidden("only a tenant admin may do this")
+		if perm == service.PermTenantAdmin && !p.TenantAdmin {
+			return service.Forbidden("only a tenant admin may do this")
 		}
-		c := &call{p: p, perm: perm}
+		c := &call{Call: service.Call{Caller: p}, perm: perm}
 		if project := r.Header.Get("ProjectUid"); project != "" {
 			rec, err := s.store.GetObject(r.Context(), kindProject, project)
-			if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != p.TenantUID || !p.sees(project)) {
-				return errNotFound("project", project)
+			if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != p.TenantUID || !p.Sees(project)) {
+				return service.NotFound("project", project)
 			}
 			if err != nil {
 				return err
 			}
-			c.project = project
+			c.Project = project
 		}
 		return h(w, r, c)
 	})
 }
 
 // agentHandler serves an agent-facing operation for the cluster the path names.
-type agentHandler func(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error
+type agentHandler func(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error
 
 // wrapAgent lets only the agent of the path's cluster in; another cluster's token is 403 and an
 // audit entry (a leaked or misconfigured token is worth an operator's attention).
@@ -268,13 +263,13 @@ func (s *Server) wrapAgent(h agentHandler) http.HandlerFunc {
 			return err
 		}
 		if p.ActorType != "agent" {
-			return errForbidden("this operation is for the cluster's agent; it needs the agent's token")
+			return service.Forbidden("this operation is for the cluster's agent; it needs the agent's token")
 		}
 		clusterUID := r.PathValue("uid")
 		if clusterUID == "" { // a machine's operation names the cluster by its cloud config
 			cc, err := s.store.GetObjectByAltUID(r.Context(), kindCluster, r.PathValue("configUid"))
 			if errors.Is(err, store.ErrNotFound) {
-				return errNotFound("cloud config", r.PathValue("configUid"))
+				return service.NotFound("cloud config", r.PathValue("configUid"))
 			}
 			if err != nil {
 				return err
@@ -288,11 +283,11 @@ func (s *Server) wrapAgent(h agentHandler) http.HandlerFunc {
 			if err := s.store.AddAudit(r.Context(), audit); err != nil {
 				return err
 			}
-			return errForbidden("this agent token belongs to another cluster")
+			return service.Forbidden("this agent token belongs to another cluster")
 		}
 		rec, err := s.store.GetObject(r.Context(), kindCluster, clusterUID)
 		if errors.Is(err, store.ErrNotFound) {
-			return errNotFound(kindCluster, clusterUID)
+			return service.NotFound(kindCluster, clusterUID)
 		}
 		if err != nil {
 			return err
@@ -308,9 +303,9 @@ func (s *Server) wrapPublic(h func(w http.ResponseWriter, r *http.Request) error
 			return // done, or the client hung up and nobody reads the answer
 		}
 		ae, known := toAPIError(err)
-		var later *retryLater
-		if errors.As(err, &later) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(later.after.Round(time.Second).Seconds())))
+		var refused *service.Error
+		if errors.As(err, &refused) && refused.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(refused.RetryAfter.Round(time.Second).Seconds())))
 		}
 		ref := uid.New()
 		if !known {
@@ -328,11 +323,4 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ok\n"))
-}
-
-// audit records a write in the audit trail, inside the write's transaction.
-func (s *Server) audit(ctx context.Context, q store.Queries, c *call, project, action, kind, resourceUID, name, message string) error {
-	return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: c.p.TenantUID, ProjectUID: project,
-		ActorType: c.p.ActorType, ActorUID: c.p.UserUID, ActorName: c.p.Name, Action: action,
-		ResourceKind: kind, ResourceUID: resourceUID, ResourceName: name, Message: message, CreatedAt: s.clock.Now()})
 }

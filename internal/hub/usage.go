@@ -13,6 +13,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/projects"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
@@ -20,7 +21,7 @@ import (
 // agentUsage records one usage sample, which may come in pages: the cluster's current figures,
 // its series, and which nodes are over a threshold. A sample is applied once: a retried, repeated
 // or late one changes nothing.
-func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	body, err := s.readPage(r, reportUsage)
 	if err != nil {
 		return err
@@ -45,7 +46,7 @@ func (s *Server) agentUsage(w http.ResponseWriter, r *http.Request, p principal,
 				return fmt.Errorf("decoding a held page of a usage report: %w", err)
 			}
 			if n := len(sample.Nodes) + len(pg.Nodes); n > v1.MaxReportedNodes { // stop before holding more
-				return errBadRequest("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
+				return service.Invalid("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
 			}
 			sample.Nodes = append(sample.Nodes, pg.Nodes...)
 			return nil
@@ -121,7 +122,7 @@ func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c
 		if err := q.UpdateObject(r.Context(), &rec); err != nil {
 			return err
 		}
-		return s.audit(r.Context(), q, c, rec.UID, "update", kindProject, rec.UID, rec.Name, msg+" of project "+rec.Name)
+		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "update", kindProject, rec.UID, rec.Name, msg+" of project "+rec.Name)
 	})
 	if err != nil {
 		return err
@@ -139,7 +140,7 @@ func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *c
 			return "", err
 		}
 		if err := usage.ValidateThresholds(in); err != nil {
-			return "", errBadRequest("%v", err)
+			return "", service.Invalid("%v", err)
 		}
 		ps.UsageThresholds = &in
 		return fmt.Sprintf("Set usage thresholds (cpu %v%%, memory %v%%, disk %v%% for %ds)", in.CPUPercent, in.MemoryPercent, in.DiskPercent, in.PeriodSeconds), nil
@@ -183,7 +184,7 @@ const maxMetricPoints = 10000
 // points of `period` minutes between startTime and endTime (default: the last hour).
 func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) error {
 	if kind := r.PathValue("resourceKind"); kind != "spectrocluster" {
-		return errBadRequest("metrics are served for resource kind spectrocluster, not %q", kind)
+		return service.Invalid("metrics are served for resource kind spectrocluster, not %q", kind)
 	}
 	rec, _, err := s.clusterRecord(r, c)
 	if err != nil {
@@ -196,7 +197,7 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	for i, k := range kinds {
 		if slices.Contains(kinds[:i], k) {
-			return errBadRequest("metricKind %q is listed twice", k) // each kind is a series of up to maxMetricPoints
+			return service.Invalid("metricKind %q is listed twice", k) // each kind is a series of up to maxMetricPoints
 		}
 		if _, ok := metricKinds[k]; !ok {
 			valid := make([]string, 0, len(metricKinds))
@@ -204,7 +205,7 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 				valid = append(valid, name)
 			}
 			slices.Sort(valid)
-			return errBadRequest("metricKind %q is not one of %s", k, strings.Join(valid, ", "))
+			return service.Invalid("metricKind %q is not one of %s", k, strings.Join(valid, ", "))
 		}
 	}
 	now := s.clock.Now()
@@ -217,7 +218,7 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	if !start.Before(end) {
-		return errBadRequest("startTime %s must be before endTime %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
+		return service.Invalid("startTime %s must be before endTime %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}
 	// Minute points are kept for a day; older ranges and periods of an hour or more use hour points.
 	step := time.Minute
@@ -229,7 +230,7 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	if v := q.Get("period"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return errBadRequest("period %q must be a number of minutes (at least 1)", v)
+			return service.Invalid("period %q must be a number of minutes (at least 1)", v)
 		}
 		period = time.Duration(n) * time.Minute
 	}
@@ -238,14 +239,14 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	period = max(period, step).Truncate(step)
 	if n := end.Sub(start) / period; n > maxMetricPoints {
-		return errBadRequest("%d points of %s between startTime and endTime; at most %d (raise period)", n, period, maxMetricPoints)
+		return service.Invalid("%d points of %s between startTime and endTime; at most %d (raise period)", n, period, maxMetricPoints)
 	}
 	series := []string{usage.SeriesWorkers}
 	if parseBool(q.Get("includeControlPlaneMachines")) || parseBool(q.Get("includeMasterMachines")) {
 		series = append(series, usage.SeriesControlPlane)
 	}
 	if node := q.Get("node"); len(node) > v1.MaxNodeNameLength {
-		return errBadRequest("node is longer than %d characters (MaxNodeNameLength)", v1.MaxNodeNameLength)
+		return service.Invalid("node is longer than %d characters (MaxNodeNameLength)", v1.MaxNodeNameLength)
 	} else if node != "" {
 		series = []string{usage.NodeSeries(node)}
 	}
@@ -321,7 +322,7 @@ func queryTime(v string, def time.Time) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return t, errBadRequest("time %q must be RFC 3339, such as 2026-11-22T10:00:00Z", v)
+		return t, service.Invalid("time %q must be RFC 3339, such as 2026-11-22T10:00:00Z", v)
 	}
 	return t, nil
 }

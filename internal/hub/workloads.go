@@ -11,13 +11,14 @@ import (
 	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
 // agentWorkloads receives a page of the agent's workload report: a full report replaces the
 // cluster's workloads, a delta patches those of the report it builds on (409 when the hub does not
 // hold that one), and a report with disabled set says the agent turned the report off.
-func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p principal, rec store.Record) error {
+func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
 	body, err := s.readPage(r, reportWorkloads)
 	if err != nil {
 		return err
@@ -63,7 +64,7 @@ func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p princi
 				return fmt.Errorf("decoding a held page of a workload report: %w", err)
 			}
 			if pg.Base != in.Base {
-				return errBadRequest("the pages of report %s disagree on the report they build on", in.ReportID)
+				return service.Invalid("the pages of report %s disagree on the report they build on", in.ReportID)
 			}
 			return writeWorkloadPage(ctx, q, rec.UID, pg.Items)
 		})
@@ -118,7 +119,7 @@ func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	kind := r.PathValue("kind")
 	if !slices.Contains(v1.WorkloadKinds, kind) {
-		return errBadRequest("kind %q is not a workload kind; use one of %s", kind, strings.Join(v1.WorkloadKinds, ", "))
+		return service.Invalid("kind %q is not a workload kind; use one of %s", kind, strings.Join(v1.WorkloadKinds, ", "))
 	}
 	pg, err := parsePage(r)
 	if err != nil {

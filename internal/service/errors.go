@@ -1,0 +1,66 @@
+package service
+
+import (
+	"fmt"
+	"time"
+)
+
+// Kind is what went wrong, for the transport to answer with (an HTTP status and Palette's code).
+type Kind int
+
+const (
+	KindInvalid Kind = iota + 1
+	KindUnauthorized
+	KindForbidden
+	KindNotFound
+	KindConflict
+	KindTooManyRequests
+	KindNotImplemented
+)
+
+// Error is an operation's refusal, with a message for the caller.
+type Error struct {
+	Kind    Kind
+	Message string
+	// RetryAfter is when to try again (KindTooManyRequests).
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Invalid refuses bad input: nothing was changed.
+func Invalid(format string, args ...any) error {
+	return &Error{Kind: KindInvalid, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound says an object does not exist, or that the caller may not know it does.
+func NotFound(kind, uid string) error {
+	return &Error{Kind: KindNotFound, Message: fmt.Sprintf("%s %s not found", kind, uid)}
+}
+
+func Forbidden(format string, args ...any) error {
+	return &Error{Kind: KindForbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+func Unauthorized(message string) error {
+	return &Error{Kind: KindUnauthorized, Message: message}
+}
+
+func Conflict(format string, args ...any) error {
+	return &Error{Kind: KindConflict, Message: fmt.Sprintf(format, args...)}
+}
+
+// TooManyRequests refuses a request that must wait, saying when to try again.
+func TooManyRequests(wait time.Duration, format string, args ...any) error {
+	wait = wait.Round(time.Second)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return &Error{Kind: KindTooManyRequests, RetryAfter: wait,
+		Message: fmt.Sprintf(format, args...) + "; try again in " + wait.String()}
+}
+
+// NotImplemented says what easel does not do yet.
+func NotImplemented(what string) error {
+	return &Error{Kind: KindNotImplemented, Message: what + " is not implemented in easel yet"}
+}

@@ -1,0 +1,68 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
+)
+
+// Records is what every service writes with: the store, and the clock its records are dated by.
+type Records struct {
+	Store store.Store
+	Clock clock.PassiveClock
+}
+
+// Object returns an object the call may see; anything else is NotFound, so that the existence of
+// other projects' objects does not leak.
+func (r Records) Object(ctx context.Context, c *Call, kind, objectUID string) (store.Record, error) {
+	return ObjectIn(ctx, r.Store, c, kind, objectUID)
+}
+
+// ObjectIn is Object read through q (inside a transaction).
+func ObjectIn(ctx context.Context, q store.Queries, c *Call, kind, objectUID string) (store.Record, error) {
+	rec, err := q.GetObject(ctx, kind, objectUID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !c.Visible(rec) {
+		return rec, NotFound(kind, objectUID)
+	}
+	return rec, err
+}
+
+// Audit records a write in the audit trail, inside the write's transaction.
+func (r Records) Audit(ctx context.Context, q store.Queries, c *Call, project, action, kind, resourceUID, name, message string) error {
+	return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: c.TenantUID, ProjectUID: project,
+		ActorType: c.ActorType, ActorUID: c.UserUID, ActorName: c.Name, Action: action,
+		ResourceKind: kind, ResourceUID: resourceUID, ResourceName: name, Message: message, CreatedAt: r.Clock.Now()})
+}
+
+// Event appends to an object's event stream, inside the caller's transaction.
+func (r Records) Event(ctx context.Context, q store.Queries, rec *store.Record, severity, reason, message string) error {
+	return q.AddEvent(ctx, &store.Event{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
+		ObjectKind: rec.Kind, ObjectUID: rec.UID, ObjectName: rec.Name, Reason: reason, Message: message,
+		Severity: severity, Component: "hub", CreatedAt: r.Clock.Now()})
+}
+
+// conflictAttempts bounds how often TxRetrying runs a transaction that keeps losing the race.
+const conflictAttempts = 10
+
+// TxRetrying runs fn in a transaction, again (after a short random pause) while it fails with
+// store.ErrConflict: the engine and the agents' reports write clusters all the time, so a
+// read-modify-write that lost the race reads again and applies its change again.
+func (r Records) TxRetrying(ctx context.Context, fn func(q store.Queries) error) error {
+	for attempt := 1; ; attempt++ {
+		err := r.Store.Tx(ctx, fn)
+		if !errors.Is(err, store.ErrConflict) || attempt == conflictAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(1+rand.IntN(2*attempt)) * time.Millisecond):
+		}
+	}
+}
