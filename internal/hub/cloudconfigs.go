@@ -1,36 +1,28 @@
 package hub
 
 import (
-	"errors"
 	"net/http"
-	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/service"
+	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
 )
 
-// cloudConfigRecord returns the cluster whose cloud config the path names.
+// cloudConfigRecord returns the cluster whose cloud config the path names. The path's cloud type
+// must be the cluster's; the generic machine routes name none and serve every cluster's cloud
+// config, since tools built on the SDK fall back to them whatever the cloud type.
 func (s *Server) cloudConfigRecord(r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
-	return cloudConfigRecordIn(s.store, r, c)
+	return s.clusters.Get(r.Context(), &c.Call, cloudConfigTarget(r))
 }
 
-// cloudConfigRecordIn is cloudConfigRecord read through q (inside a transaction). The path's cloud
-// type must be the cluster's; the generic machine routes name none and serve every cluster's cloud
-// config, since tools built on the SDK fall back to them whatever the cloud type (the cloud config
-// uid alone names the cluster).
-func cloudConfigRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
-	uid := r.PathValue("configUid")
-	rec, err := q.GetObjectByAltUID(r.Context(), kindCluster, uid)
-	if cloudType := r.PathValue("cloudType"); err != nil || !c.Visible(rec) || cloudType != "" && rec.Category != cloudType {
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = service.NotFound("cloud config", uid)
-		}
-		return rec, clusters.Cluster{}, err
-	}
-	cl, err := clusters.Decode(rec.Doc)
-	return rec, cl, err
+// cloudConfigTarget is the cluster whose cloud config the path names, at the version the If-Match
+// header names.
+func cloudConfigTarget(r *http.Request) clustersvc.Target {
+	t := clustersvc.ByCloudConfig(r.PathValue("cloudType"), r.PathValue("configUid"))
+	t.IfMatch = r.Header.Get("If-Match")
+	return t
 }
 
 func poolWire(p clusters.Pool) v1.MachinePoolConfig {
@@ -57,90 +49,21 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
-// changePools applies change to the cluster's pools as a new spec generation, with an event and an
-// audit entry, after checking the pools as a whole.
-func (s *Server) changePools(r *http.Request, c *call, change func(cl *clusters.Cluster) (message string, err error)) error {
-	return s.changeCluster(r, c, cloudConfigRecordIn, "MachinePoolChanged", func(_ store.Queries, cl *clusters.Cluster) (string, error) {
-		message, err := change(cl)
-		if err != nil {
-			return "", err
-		}
-		return message, clusters.CheckPools(cl.Pools)
-	})
-}
-
 func (s *Server) createMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
-	var in v1.MachinePoolConfigEntity
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	p, err := clusters.PoolFromEntity("machinePool", in)
+	name, err := s.clusters.AddPool(r.Context(), &c.Call, cloudConfigTarget(r), body(r))
 	if err != nil {
 		return err
 	}
-	err = s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
-		if _, exists := cl.Pool(p.Name); exists {
-			return "", service.Conflict("the cluster already has a pool named %s", p.Name)
-		}
-		cl.Pools = append(cl.Pools, p)
-		return "Added machine pool " + p.Name, nil
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, v1.UID{UID: p.Name})
+	writeJSON(w, http.StatusCreated, v1.UID{UID: name})
 	return nil
 }
 
 func (s *Server) updateMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
-	name := r.PathValue("poolName")
-	var in v1.MachinePoolConfigEntity
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if in.PoolConfig.Name == "" {
-		in.PoolConfig.Name = name
-	}
-	p, err := clusters.PoolFromEntity("machinePool", in)
-	if err != nil {
-		return err
-	}
-	if p.Name != name {
-		return service.Invalid("poolConfig.name %q differs from the pool in the path (%s); pools cannot be renamed", p.Name, name)
-	}
-	err = s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
-		old, ok := cl.Pool(name)
-		if !ok {
-			return "", service.NotFound("machine pool", name)
-		}
-		*old = p
-		return "Updated machine pool " + name, nil
-	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.clusters.UpdatePool(r.Context(), &c.Call, cloudConfigTarget(r), r.PathValue("poolName"), body(r)))
 }
 
 func (s *Server) deleteMachinePool(w http.ResponseWriter, r *http.Request, c *call) error {
-	name := r.PathValue("poolName")
-	err := s.changePools(r, c, func(cl *clusters.Cluster) (string, error) {
-		p, ok := cl.Pool(name)
-		switch {
-		case !ok:
-			return "", service.NotFound("machine pool", name)
-		case p.ControlPlane:
-			return "", service.Invalid("pool %s is the control plane; a cluster cannot lose it", name)
-		}
-		cl.Pools = slices.DeleteFunc(cl.Pools, func(other clusters.Pool) bool { return other.Name == name })
-		return "Deleted machine pool " + name, nil
-	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.clusters.DeletePool(r.Context(), &c.Call, cloudConfigTarget(r), r.PathValue("poolName")))
 }
 
 // machineWire shows a machine in Palette's v1CustomMachine (and v1GenericMachine) shape.

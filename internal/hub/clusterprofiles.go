@@ -2,12 +2,8 @@ package hub
 
 import (
 	"net/http"
-	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/clusters"
-	"github.com/easelhq/easel/internal/service"
-	"github.com/easelhq/easel/internal/store"
 )
 
 // A cluster's profiles on a running cluster: attaching, detaching, replacing (a new version) or
@@ -21,10 +17,11 @@ func (s *Server) getClusterProfiles(w http.ResponseWriter, r *http.Request, c *c
 	}
 	out := v1.SpectroClusterProfileList{Profiles: []v1.SpectroClusterProfile{}}
 	for _, ref := range cl.Profiles {
-		rec, p, packs, err := s.attachedProfile(r.Context(), ref)
+		attached, err := s.clusters.AttachedProfile(r.Context(), ref)
 		if err != nil {
 			return err
 		}
+		rec, p, packs := attached.Record, attached.Profile, attached.Packs
 		var sp v1.SpectroClusterProfile
 		sp.Metadata = meta(rec)
 		sp.Spec.CloudType, sp.Spec.Type, sp.Spec.Version, sp.Spec.ProfileVersion = p.CloudType, p.Type, 1, p.Version
@@ -40,69 +37,15 @@ func (s *Server) getClusterProfiles(w http.ResponseWriter, r *http.Request, c *c
 
 // putClusterProfiles sets the cluster's whole list of profiles.
 func (s *Server) putClusterProfiles(w http.ResponseWriter, r *http.Request, c *call) error {
-	var in v1.SpectroClusterProfiles
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.changeProfiles(w, r, c, func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error) {
-		for i, e := range in.Profiles {
-			if e.ReplaceWithProfile != "" {
-				return nil, service.Invalid("profiles[%d].replaceWithProfile is for PATCH; PUT gives the whole list", i)
-			}
-		}
-		return in.Profiles, nil
-	})
+	return noContent(w, s.clusters.PutProfiles(r.Context(), &c.Call, target(r), body(r)))
 }
 
 // patchClusterProfiles attaches, replaces or changes the values of the profiles it names.
 func (s *Server) patchClusterProfiles(w http.ResponseWriter, r *http.Request, c *call) error {
-	var in v1.SpectroClusterProfiles
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if len(in.Profiles) == 0 {
-		return service.Invalid("profiles: name at least one profile to attach or change")
-	}
-	return s.changeProfiles(w, r, c, func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error) {
-		return clusters.PatchProfiles(cl.Profiles, in.Profiles)
-	})
+	return noContent(w, s.clusters.PatchProfiles(r.Context(), &c.Call, target(r), body(r)))
 }
 
 // deleteClusterProfiles detaches add-on profiles.
 func (s *Server) deleteClusterProfiles(w http.ResponseWriter, r *http.Request, c *call) error {
-	var in v1.SpectroClusterProfilesDeleteEntity
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.changeProfiles(w, r, c, func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error) {
-		return clusters.DetachProfiles(cl.Profiles, in.ProfileUids)
-	})
-}
-
-// changeProfiles puts the list next returns in place of the cluster's profiles, once checked, and
-// answers 204; a list that changes nothing writes nothing.
-func (s *Server) changeProfiles(w http.ResponseWriter, r *http.Request, c *call, next func(cl *clusters.Cluster) ([]v1.SpectroClusterProfileEntity, error)) error {
-	err := s.changeCluster(r, c, clusterRecordIn, "ProfilesChanged", func(q store.Queries, cl *clusters.Cluster) (string, error) {
-		if cl.Status.State != v1.ClusterStateRunning {
-			return "", service.Conflict("the cluster is %s; its profiles can change once it is Running", cl.Status.State)
-		}
-		in, err := next(cl)
-		if err != nil {
-			return "", err
-		}
-		changes, err := cl.SetProfiles(in, s.profileResolver(r.Context(), q, c), s.catalog)
-		if err != nil || len(changes) == 0 {
-			return "", err
-		}
-		msg := "Profiles changed: " + strings.Join(changes, "; ")
-		if reasons := cl.RepaveReasons(); len(reasons) > 0 {
-			msg += " (the machines are repaved: " + strings.Join(reasons, "; ") + ")"
-		}
-		return msg, nil
-	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.clusters.DetachProfiles(r.Context(), &c.Call, target(r), body(r)))
 }

@@ -2,188 +2,45 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
-	"github.com/easelhq/easel/internal/profiles"
-	"github.com/easelhq/easel/internal/service"
+	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/usage"
 )
 
-// profileResolver finds profiles a cluster in the call's project may use, reading them through q
-// (the transaction that attaches them) and share-locking them until it ends: a profile deleted
-// meanwhile is either not found here, or its delete waits for this transaction and then sees the
-// cluster that uses it and refuses.
-func (s *Server) profileResolver(ctx context.Context, q store.Queries, c *call) clusters.ProfileResolver {
-	return func(uid string) (profiles.Profile, bool) {
-		rec, err := q.LockObject(ctx, kindProfile, uid, store.LockShare)
-		if err != nil || !c.Visible(rec) {
-			return profiles.Profile{}, false
-		}
-		p, err := profiles.Decode(rec.Doc)
-		return p, err == nil
-	}
-}
-
-// lockProject share-locks the call's project until the transaction ends, for the same reason: a
-// project deleted meanwhile is either not found here (404), or its delete waits and then sees what
-// this transaction added to it and refuses.
-func lockProject(ctx context.Context, q store.Queries, project string) error {
-	if project == "" {
-		return nil
-	}
-	_, err := q.LockObject(ctx, kindProject, project, store.LockShare)
-	if errors.Is(err, store.ErrNotFound) {
-		return service.NotFound("project", project)
-	}
-	return err
-}
-
 func (s *Server) createCluster(w http.ResponseWriter, r *http.Request, c *call) error {
-	if c.Project == "" {
-		return service.Invalid("clusters belong to a project: set the ProjectUid header")
-	}
-	if _, err := c.WriteScope(c.perm, "create clusters"); err != nil {
-		return err
-	}
-	var in v1.SpectroClusterEntity
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.storeNewCluster(w, r, c, "Created", func(q store.Queries) (*store.Record, string, error) {
-		// Validated in the creating transaction, so that the profiles it reads stay (see profileResolver).
-		cl, err := clusters.FromEntity(r.PathValue("cloudType"), in, s.profileResolver(r.Context(), q, c), s.catalog)
-		if err != nil {
-			return nil, "", err
-		}
-		now := s.clock.Now()
-		cl.CloudConfigUID = uid.New()
-		cl.Status = clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}
-		cl.Status.SetCondition(clusters.ConditionInfrastructureReady, "False", "WaitingForProvisioning",
-			"Waiting for provisioning: the "+cl.CloudType+" provider has not started on this cluster yet", now)
-		rec := &store.Record{Kind: kindCluster, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.TenantUID,
-			ProjectUID: c.Project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
-		return rec, clusterCreatedMessage(cl), nil
-	})
-}
-
-// storeNewCluster stores the cluster build returns with its first event (reason, and the message
-// build returns) and an audit entry ("<verb> cluster <name>"), wakes the engine and answers 201
-// with its uid. build runs in the creating transaction, after the call's project is locked.
-func (s *Server) storeNewCluster(w http.ResponseWriter, r *http.Request, c *call, reason string,
-	build func(q store.Queries) (rec *store.Record, message string, err error)) error {
-	var rec *store.Record
-	err := s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := lockProject(r.Context(), q, c.Project); err != nil {
-			return err
-		}
-		var message string
-		var err error
-		if rec, message, err = build(q); err != nil {
-			return err
-		}
-		if err := q.CreateObject(r.Context(), rec); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return service.Conflict("a cluster named %s already exists in this project", rec.Name)
-			}
-			return err
-		}
-		if err := s.records.Event(r.Context(), q, rec, v1.SeverityInfo, reason, message); err != nil {
-			return err
-		}
-		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "create", kindCluster, rec.UID, rec.Name, reason+" cluster "+rec.Name)
-	})
+	uid, err := s.clusters.Create(r.Context(), &c.Call, r.PathValue("cloudType"), body(r))
 	if err != nil {
 		return err
 	}
-	s.clusterChanged(rec.UID)
-	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
+	writeJSON(w, http.StatusCreated, v1.UID{UID: uid})
 	return nil
 }
 
-func clusterCreatedMessage(cl clusters.Cluster) string {
-	var pools []string
-	for _, p := range cl.Pools {
-		pools = append(pools, p.Name+"×"+strconv.Itoa(p.Size))
-	}
-	return "Cluster created (cloud type " + cl.CloudType + ", pools " + strings.Join(pools, ", ") + "); waiting for provisioning"
-}
-
-func (s *Server) clusterRecord(r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
-	rec, err := s.records.Object(r.Context(), &c.Call, kindCluster, r.PathValue("uid"))
+// importCluster registers an existing cluster (cloud type generic); it joins once its owner
+// applies the import manifest.
+func (s *Server) importCluster(w http.ResponseWriter, r *http.Request, c *call) error {
+	uid, err := s.clusters.Import(r.Context(), &c.Call, body(r))
 	if err != nil {
-		return rec, clusters.Cluster{}, err
+		return err
 	}
-	cl, err := clusters.Decode(rec.Doc)
-	return rec, cl, err
+	writeJSON(w, http.StatusCreated, v1.UID{UID: uid})
+	return nil
 }
 
-// clusterRecordIn is clusterRecord read through q (inside a transaction).
-func clusterRecordIn(q store.Queries, r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
-	uid := r.PathValue("uid")
-	rec, err := q.GetObject(r.Context(), kindCluster, uid)
-	if err != nil || !c.Visible(rec) {
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = service.NotFound(kindCluster, uid)
-		}
-		return rec, clusters.Cluster{}, err
-	}
-	cl, err := clusters.Decode(rec.Doc)
-	return rec, cl, err
+// clusterRecord returns the cluster the path's uid names, if the call may see it.
+func (s *Server) clusterRecord(r *http.Request, c *call) (store.Record, clusters.Cluster, error) {
+	return s.clusters.Get(r.Context(), &c.Call, clustersvc.ByUID(r.PathValue("uid")))
 }
 
-// changeCluster applies change to the cluster's spec as a new spec generation, with an event
-// (reason) and an audit entry of the message change returns; a change that returns no message
-// changed nothing and writes nothing. change gets the transaction, to read in it what it checks.
-// The record is read in the transaction that writes it; the engine and the agents' reports write
-// it all the time, so unless the caller sent If-Match a conflict re-reads the record and applies
-// the change again.
-func (s *Server) changeCluster(r *http.Request, c *call, read func(store.Queries, *http.Request, *call) (store.Record, clusters.Cluster, error),
-	reason string, change func(q store.Queries, cl *clusters.Cluster) (message string, err error)) error {
-	var changed store.Record
-	err := s.records.TxRetrying(r.Context(), func(q store.Queries) error {
-		rec, cl, err := read(q, r, c)
-		if err != nil {
-			return err
-		}
-		if err := c.authorize(rec.ProjectUID); err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, rec); err != nil {
-			return err
-		}
-		if cl.Status.State == v1.ClusterStateDeleting {
-			return service.Conflict("cluster %s is being deleted", rec.Name)
-		}
-		message, err := change(q, &cl)
-		if err != nil || message == "" {
-			return err
-		}
-		rec.Doc = cl.Encode()
-		rec.Generation++
-		if err := q.UpdateObject(r.Context(), &rec); err != nil {
-			if errors.Is(err, store.ErrConflict) && r.Header.Get("If-Match") != "" {
-				return service.Conflict("%s %s changed since you read it; read it again", rec.Kind, rec.Name)
-			}
-			return err
-		}
-		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, reason, message); err != nil {
-			return err
-		}
-		changed = rec
-		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, message)
-	})
-	if err == nil && changed.UID != "" {
-		s.clusterChanged(changed.UID)
-	}
-	return err
+// target is the cluster the path's uid names, at the version the If-Match header names.
+func target(r *http.Request) clustersvc.Target {
+	return clustersvc.Target{UID: r.PathValue("uid"), IfMatch: r.Header.Get("If-Match")}
 }
 
 // profileTemplates shows the cluster's profiles; withPacks loads each profile for its packs.
@@ -193,35 +50,15 @@ func (s *Server) profileTemplates(ctx context.Context, cl clusters.Cluster, with
 		t := v1.ClusterProfileTemplateMeta{UID: ref.UID, Name: ref.Name, Type: ref.Type, CloudType: cl.CloudType, Version: 1,
 			ProfileVersion: ref.Version, Packs: []v1.PackRef{}}
 		if withPacks {
-			_, _, packs, err := s.attachedProfile(ctx, ref)
+			attached, err := s.clusters.AttachedProfile(ctx, ref)
 			if err != nil {
 				return nil, err
 			}
-			t.Packs = packs
+			t.Packs = attached.Packs
 		}
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// attachedProfile reads a profile attached to a cluster, with its packs as the cluster has them
-// (the cluster's values in place of the profile's where it gives some).
-func (s *Server) attachedProfile(ctx context.Context, ref clusters.ProfileRef) (store.Record, profiles.Profile, []v1.PackRef, error) {
-	rec, err := s.store.GetObject(ctx, kindProfile, ref.UID)
-	if err != nil {
-		return rec, profiles.Profile{}, nil, err
-	}
-	p, err := profiles.Decode(rec.Doc)
-	if err != nil {
-		return rec, p, nil, err
-	}
-	packs := p.PackRefs()
-	for i := range packs {
-		if v := ref.Values(packs[i].Name); v != "" {
-			packs[i].Values = v
-		}
-	}
-	return rec, p, packs, nil
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -296,81 +133,22 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request, c *call) 
 
 // deleteCluster marks the cluster Deleting; the engine tears it down and then removes the record.
 func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, cl, err := s.clusterRecord(r, c)
-	if err != nil {
+	if err := s.clusters.Delete(r.Context(), &c.Call, target(r)); err != nil {
 		return err
 	}
-	if err := c.authorize(rec.ProjectUID); err != nil {
-		return err
-	}
-	if cl.Status.State != v1.ClusterStateDeleting {
-		err = s.records.TxRetrying(r.Context(), func(q store.Queries) error {
-			cur, err := q.GetObject(r.Context(), kindCluster, rec.UID)
-			if err != nil {
-				return err
-			}
-			cl, err := clusters.Decode(cur.Doc)
-			if err != nil || cl.Status.State == v1.ClusterStateDeleting {
-				return err
-			}
-			cl.Status.State = v1.ClusterStateDeleting
-			cur.Doc, cur.State = cl.Encode(), cl.Status.State
-			if err := q.UpdateObject(r.Context(), &cur); err != nil {
-				return err
-			}
-			if err := s.records.Event(r.Context(), q, &cur, v1.SeverityInfo, "Deleting", "Cluster deletion requested; tearing it down"); err != nil {
-				return err
-			}
-			return s.records.Audit(r.Context(), q, &c.Call, cur.ProjectUID, "delete", kindCluster, cur.UID, cur.Name, "Deleted cluster "+cur.Name)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	s.clusterChanged(rec.UID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// Kubeconfigs reads a cluster's cluster-admin kubeconfig from whatever built the cluster.
-type Kubeconfigs interface {
-	Kubeconfig(ctx context.Context, clusterUID, name string, cl clusters.Cluster) ([]byte, error)
-}
-
-// ErrNoKubeconfigs is what Kubeconfigs returns for a cluster whose kubeconfig this hub cannot read.
-var ErrNoKubeconfigs = errors.New("this hub cannot read the cluster's kubeconfig")
-
 // clusterKubeconfig serves the cluster-admin kubeconfig once the control plane exists.
 func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, cl, err := s.clusterRecord(r, c)
-	if err != nil {
-		return err
-	}
-	// The kubeconfig's certificate is cluster-admin in the cluster: only those who may change the
-	// cluster get it, and every download is in the audit trail.
-	if err := c.authorize(rec.ProjectUID); err != nil {
-		return err
-	}
-	if s.kubeconfigs == nil {
-		return service.Conflict("cluster %s has no provider in this hub", rec.Name)
-	}
-	if !cl.Status.HasCondition(clusters.ConditionInfrastructureReady, "True") {
-		return service.Conflict("cluster %s has no control plane yet (state %s); try again once InfrastructureReady is True", rec.Name, cl.Status.State)
-	}
-	data, err := s.kubeconfigs.Kubeconfig(r.Context(), rec.UID, rec.Name, cl)
-	if errors.Is(err, ErrNoKubeconfigs) {
-		return service.Conflict("cluster %s: %v", rec.Name, err)
-	}
-	if err != nil {
-		return err
-	}
 	asset := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-	if err := s.records.Audit(r.Context(), s.store, &c.Call, rec.ProjectUID, "download", kindCluster, rec.UID, rec.Name,
-		"Downloaded the "+asset+" of cluster "+rec.Name); err != nil {
+	data, name, err := s.clusters.Kubeconfig(r.Context(), &c.Call, target(r), asset)
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.Name+`.kubeconfig"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.kubeconfig"`)
 	w.Write(data)
 	return nil
 }

@@ -27,6 +27,9 @@ func decode(r *http.Request, v any) error {
 	return decodeBody(body, v)
 }
 
+// body is the request's JSON body as a service reads its input.
+func body(r *http.Request) service.Input { return func(v any) error { return decode(r, v) } }
+
 // decodeBody is decode of a body already read (for handlers that keep the body, or accept none).
 func decodeBody(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -7,10 +7,7 @@ import (
 	"net/http"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/clusters"
-	"github.com/easelhq/easel/internal/profiles"
 	"github.com/easelhq/easel/internal/service"
-	"github.com/easelhq/easel/internal/store"
 )
 
 // apiError is an error with the HTTP status and Palette error code it is answered with.
@@ -39,23 +36,18 @@ var statusOf = map[service.Kind]struct {
 // toAPIError maps any error to what the client is told; unknown errors are internal and logged.
 func toAPIError(err error) (*apiError, bool) {
 	var ae *apiError
-	var refused *service.Error
 	var tooLarge *http.MaxBytesError
-	switch {
+	switch kind := service.KindOf(err); {
 	case errors.As(err, &ae):
 		return ae, true
-	case errors.As(err, &refused):
-		st := statusOf[refused.Kind]
-		return &apiError{st.status, st.code, refused.Message}, true
 	case errors.As(err, &tooLarge):
 		return &apiError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
 			fmt.Sprintf("request body is over the limit of %d bytes (%s)", tooLarge.Limit, bodyLimitName(tooLarge.Limit))}, true
-	case errors.Is(err, profiles.ErrInvalid), errors.Is(err, clusters.ErrInvalid):
-		return &apiError{http.StatusBadRequest, "InvalidArgument", err.Error()}, true
-	case errors.Is(err, store.ErrConflict):
-		return &apiError{http.StatusConflict, "Conflict", err.Error()}, true
-	case errors.Is(err, store.ErrNotFound):
-		return &apiError{http.StatusNotFound, "ResourceNotFound", "not found"}, true
+	case kind == service.KindNotFound && !errors.As(err, new(*service.Error)):
+		return &apiError{http.StatusNotFound, "ResourceNotFound", "not found"}, true // a store miss names nothing
+	case kind != 0:
+		st := statusOf[kind]
+		return &apiError{st.status, st.code, err.Error()}, true
 	}
 	return &apiError{http.StatusInternalServerError, "InternalError", "internal error; the hub's log has the details"}, false
 }
@@ -67,6 +59,14 @@ func bodyLimitName(limit int64) string {
 		return "MaxAgentMessageBytes; send the report in pages"
 	}
 	return "MaxRequestBodyBytes"
+}
+
+// noContent answers 204 once the operation succeeded.
+func noContent(w http.ResponseWriter, err error) error {
+	if err == nil {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

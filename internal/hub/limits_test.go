@@ -8,8 +8,6 @@ import (
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
-
-	"github.com/easelhq/easel/internal/hub"
 )
 
 // Every size a client controls has a named limit; these tests cross each one through the API and
@@ -140,9 +138,9 @@ func TestAgentReportLimits(t *testing.T) {
 // takes the place of one that was abandoned.
 func TestReportsInFlight(t *testing.T) {
 	var clk *clocktesting.FakeClock
-	eachStoreWith(t, func() hub.Options {
+	eachStoreWith(t, func() testOptions {
 		clk = clocktesting.NewFakeClock(time.Now())
-		return hub.Options{Clock: clk}
+		return testOptions{clock: clk}
 	}, func(t *testing.T, h *testHub) {
 		c := h.admin().in(h.defaultPrj)
 		mine := c.createCluster("mine", c.publishedProfile("base"))

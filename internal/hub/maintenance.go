@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -14,64 +13,7 @@ import (
 // putMaintenance turns a machine's maintenance mode on (cordon: the agent cordons and drains its
 // node) or off (uncordon). Palette's PUT …/machines/{machineUid}/maintenance.
 func (s *Server) putMaintenance(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, cl, err := s.cloudConfigRecord(r, c)
-	if err != nil {
-		return err
-	}
-	if err := c.authorize(rec.ProjectUID); err != nil {
-		return err
-	}
-	var in v1.MachineMaintenance
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if in.Action != v1.MaintenanceCordon && in.Action != v1.MaintenanceUncordon {
-		return service.Invalid("action %q must be %s or %s", in.Action, v1.MaintenanceCordon, v1.MaintenanceUncordon)
-	}
-	if m, ok := cl.FindMachine(r.PathValue("machineUid")); !ok || m.Pool != r.PathValue("poolName") {
-		return service.NotFound("machine", r.PathValue("machineUid"))
-	}
-	if cl.Status.State == v1.ClusterStateDeleting {
-		return service.Conflict("cluster %s is being deleted", rec.Name)
-	}
-	changed := false
-	var name string
-	err = s.records.TxRetrying(r.Context(), func(q store.Queries) error {
-		changed = false
-		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
-			m, ok := cl.FindMachine(r.PathValue("machineUid"))
-			if !ok {
-				return service.NotFound("machine", r.PathValue("machineUid"))
-			}
-			name = m.Name
-			did, err := cl.SetMaintenance(m, in.Action, s.clock.Now())
-			if errors.Is(err, clusters.ErrMaintenanceRefused) {
-				return service.Conflict("%v", err)
-			}
-			changed = did
-			return err
-		})
-		if err != nil || !changed {
-			return err
-		}
-		msg := fmt.Sprintf("Maintenance of node %s requested: cordon it and drain its pods (DaemonSet and static pods stay)", name)
-		reason := "MaintenanceInitiated"
-		if in.Action == v1.MaintenanceUncordon {
-			msg, reason = fmt.Sprintf("End of maintenance of node %s requested: make it schedulable again", name), "MaintenanceEnding"
-		}
-		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, reason, msg); err != nil {
-			return err
-		}
-		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, msg)
-	})
-	if err != nil {
-		return err
-	}
-	if changed {
-		s.waiting.Wake(rec.UID) // the agent's long-poll: the nodes revision changed
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.clusters.SetMaintenance(r.Context(), &c.Call, cloudConfigTarget(r), r.PathValue("poolName"), r.PathValue("machineUid"), body(r)))
 }
 
 // agentMaintenanceStatus records the agent's progress on a machine's node operation (Palette's

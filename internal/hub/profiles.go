@@ -48,7 +48,7 @@ func (s *Server) storeNewProfile(r *http.Request, c *call, in v1.ClusterProfileE
 	p.AssignManifestUIDs(rec.UID)
 	rec.Doc = p.Encode()
 	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := lockProject(r.Context(), q, project); err != nil {
+		if err := service.LockProject(r.Context(), q, project); err != nil {
 			return err
 		}
 		if err := q.CreateObject(r.Context(), rec); err != nil {

@@ -395,8 +395,8 @@ func TestRBACMatrix(t *testing.T) {
 		agentRoutes[r.Pattern] = r.Permission == "agent"
 	}
 
-	withKubeconfigs := func() hub.Options {
-		return hub.Options{Kubeconfigs: kubeconfigs{}}
+	withKubeconfigs := func() testOptions {
+		return testOptions{kubeconfigs: kubeconfigs{}}
 	}
 	eachStoreWith(t, withKubeconfigs, func(t *testing.T, h *testHub) { rbacMatrix(t, h, cases, agentRoutes) })
 }

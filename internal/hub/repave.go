@@ -6,8 +6,6 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
-	"github.com/easelhq/easel/internal/service"
-	"github.com/easelhq/easel/internal/store"
 )
 
 // repaveStatus answers GET /v1/spectroclusters/{uid}/repave/status: the repave the cluster's
@@ -58,35 +56,5 @@ func repaveCode(reason string) string {
 
 // approveRepave lets a repave that waits for approval start (PATCH …/repave/approve).
 func (s *Server) approveRepave(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, _, err := s.clusterRecord(r, c)
-	if err != nil {
-		return err
-	}
-	if err := c.authorize(rec.ProjectUID); err != nil {
-		return err
-	}
-	err = s.records.TxRetrying(r.Context(), func(q store.Queries) error {
-		var reasons []string
-		err := updateClusterStatus(r.Context(), q, rec.UID, func(cl *clusters.Cluster) error {
-			if !cl.ApproveRepave(s.clock.Now()) {
-				return service.Conflict("cluster %s has no repave waiting for approval", rec.Name)
-			}
-			reasons = cl.Status.Repave.Reasons
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		msg := "Repave approved; repaving, one machine at a time: " + strings.Join(reasons, "; ")
-		if err := s.records.Event(r.Context(), q, &rec, v1.SeverityInfo, "RepaveApproved", msg); err != nil {
-			return err
-		}
-		return s.records.Audit(r.Context(), q, &c.Call, rec.ProjectUID, "update", kindCluster, rec.UID, rec.Name, "Approved the repave of cluster "+rec.Name)
-	})
-	if err != nil {
-		return err
-	}
-	s.notify(rec.UID)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.clusters.ApproveRepave(r.Context(), &c.Call, target(r)))
 }

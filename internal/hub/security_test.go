@@ -11,7 +11,6 @@ import (
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/hub"
 )
 
 // Methods a client makes up must not become label values: 300 requests with 20 KB method names
@@ -198,7 +197,7 @@ func TestUsersCannotExtendTheirOwnKeys(t *testing.T) {
 }
 
 func TestKubeconfigDownloadsNeedClusterAdminAndAreAudited(t *testing.T) {
-	h := newTestHub(t, filepath.Join(t.TempDir(), "easel.db"), hub.Options{Kubeconfigs: kubeconfigs{}})
+	h := newTestHub(t, filepath.Join(t.TempDir(), "easel.db"), testOptions{kubeconfigs: kubeconfigs{}})
 	f := &rbacFixture{t: t, h: h, project: h.defaultPrj}
 	f.profile = h.admin().in(f.project).publishedProfile("base")
 	uid, _ := f.runningCluster("web")

@@ -19,6 +19,7 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/service"
+	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/throttle"
 	"github.com/easelhq/easel/internal/uid"
@@ -32,11 +33,9 @@ type Server struct {
 	catalog      *packs.Catalog
 	log          *slog.Logger
 	clock        clock.PassiveClock
+	clusters     *clustersvc.Service
 	notify       func(clusterUID string)
-	kubeconfigs  Kubeconfigs
 	waiting      *wakeup.Waiters
-	publicURL    string
-	agentTrust   AgentTrust
 	drainTimeout time.Duration
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
@@ -62,23 +61,20 @@ type Options struct {
 	Notify func(clusterUID string)
 	// Waiters are the agents' long-polls, woken by the API's writes (default: the hub's own).
 	Waiters *wakeup.Waiters
-	// Kubeconfigs reads clusters' kubeconfigs from whatever built them (default: none, no provider).
-	Kubeconfigs Kubeconfigs
+	// Clusters is the cluster service (default: one over st with this hub's clock, Notify and
+	// Waiters, which reads no kubeconfig and writes no import manifest).
+	Clusters *clustersvc.Service
 	// Registry is where the hub's metrics go, served at /metrics with everything else registered
 	// there (default: a registry of its own).
 	Registry *prometheus.Registry
-	// PublicURL is where agents reach the hub, written into import manifests.
-	PublicURL string
 	// DrainTimeout bounds how long an agent keeps trying to drain a node (default 15m).
 	DrainTimeout time.Duration
-	// AgentTrust is how import manifests tell agents to trust the hub's certificate.
-	AgentTrust AgentTrust
 }
 
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
-		notify: o.Notify, kubeconfigs: o.Kubeconfigs, waiting: o.Waiters, publicURL: o.PublicURL, drainTimeout: o.DrainTimeout}
+		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, drainTimeout: o.DrainTimeout}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
@@ -92,7 +88,6 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		s.drainTimeout = clusters.DefaultDrainTimeout
 	}
 	s.stopping = make(chan struct{})
-	s.agentTrust = o.AgentTrust
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -100,6 +95,9 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		s.clock = clock.RealClock{}
 	}
 	s.records = service.Records{Store: st, Clock: s.clock}
+	if s.clusters == nil {
+		s.clusters = clustersvc.New(st, catalog, clustersvc.Options{Clock: s.clock, Notify: s.notify, Waiters: s.waiting})
+	}
 	s.loginsByAccount = throttle.New(s.clock, v1.LoginFailuresPerAccount, v1.LoginWindow, loginKeysKept)
 	s.loginsByAddress = throttle.New(s.clock, v1.LoginFailuresPerAddress, v1.LoginWindow, loginKeysKept)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{

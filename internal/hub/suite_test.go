@@ -12,9 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/utils/clock"
+
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/packs"
+	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
@@ -32,13 +35,19 @@ type testHub struct {
 	adminPass  string
 }
 
-// eachStore runs fn against a hub on SQLite and a hub on PostgreSQL.
-func eachStore(t *testing.T, fn func(t *testing.T, h *testHub)) {
-	eachStoreWith(t, func() hub.Options { return hub.Options{} }, fn)
+// testOptions are what tests vary in a hub; zero values take the defaults.
+type testOptions struct {
+	clock       clock.PassiveClock
+	kubeconfigs clustersvc.Kubeconfigs
 }
 
-// eachStoreWith is eachStore with the hub options opts makes (a new fake clock for each store).
-func eachStoreWith(t *testing.T, opts func() hub.Options, fn func(t *testing.T, h *testHub)) {
+// eachStore runs fn against a hub on SQLite and a hub on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, h *testHub)) {
+	eachStoreWith(t, func() testOptions { return testOptions{} }, fn)
+}
+
+// eachStoreWith is eachStore with the options opts makes (a new fake clock for each store).
+func eachStoreWith(t *testing.T, opts func() testOptions, fn func(t *testing.T, h *testHub)) {
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			url := filepath.Join(t.TempDir(), "easel.db")
@@ -51,11 +60,14 @@ func eachStoreWith(t *testing.T, opts func() hub.Options, fn func(t *testing.T, 
 }
 
 // newTestHub starts a hub on the store at url, with the options given (at most one).
-func newTestHub(t *testing.T, url string, opts ...hub.Options) *testHub {
+func newTestHub(t *testing.T, url string, opts ...testOptions) *testHub {
 	t.Helper()
-	var o hub.Options
+	var o testOptions
 	if len(opts) > 0 {
 		o = opts[0]
+	}
+	if o.clock == nil {
+		o.clock = clock.RealClock{}
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, url)
@@ -67,11 +79,11 @@ func newTestHub(t *testing.T, url string, opts ...hub.Options) *testHub {
 	if err != nil || boot == nil {
 		t.Fatalf("bootstrap: %v, %v", boot, err)
 	}
+	catalog := packs.MustBuiltin()
 	// PublicURL only goes into import manifests: agents of the tests' imported clusters never dial it.
-	if o.PublicURL == "" {
-		o.PublicURL = "https://easel.example.test"
-	}
-	srv := httptest.NewServer(hub.New(st, packs.MustBuiltin(), o).Handler())
+	clustersService := clustersvc.New(st, catalog, clustersvc.Options{Clock: o.clock, Kubeconfigs: o.kubeconfigs,
+		PublicURL: "https://easel.example.test"})
+	srv := httptest.NewServer(hub.New(st, catalog, hub.Options{Clock: o.clock, Clusters: clustersService}).Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, url: srv.URL, store: st, defaultPrj: boot.DefaultProjectUID, adminPass: boot.AdminPassword}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/provider/local"
+	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/wakeup"
 )
@@ -81,11 +82,11 @@ type kubeconfigs map[string]provider.Provider
 func (k kubeconfigs) Kubeconfig(ctx context.Context, clusterUID, name string, cl clusters.Cluster) ([]byte, error) {
 	prov, ok := k[cl.CloudType]
 	if !ok {
-		return nil, fmt.Errorf("%w: no provider for cloud type %q", hub.ErrNoKubeconfigs, cl.CloudType)
+		return nil, fmt.Errorf("%w: no provider for cloud type %q", clustersvc.ErrNoKubeconfigs, cl.CloudType)
 	}
 	data, err := prov.Kubeconfig(ctx, provider.Cluster{UID: clusterUID, Name: name, Spec: cl})
 	if errors.Is(err, generic.ErrNoKubeconfig) {
-		return nil, fmt.Errorf("%w: %w", hub.ErrNoKubeconfigs, err)
+		return nil, fmt.Errorf("%w: %w", clustersvc.ErrNoKubeconfigs, err)
 	}
 	return data, err
 }
@@ -184,8 +185,10 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { eng.Run(engineCtx); close(engineDone) }()
 		defer func() { stopEngine(); <-engineDone }()
 	}
+	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: notify, Waiters: waiters,
+		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: notify, Waiters: waiters, Registry: registry,
-		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, DrainTimeout: cfg.DrainTimeout, AgentTrust: trust})
+		Clusters: clusterService, DrainTimeout: cfg.DrainTimeout})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -261,18 +264,18 @@ func writeInitialSecrets(dataDir string, b *hub.Bootstrapped, keyFromEnv bool) (
 
 // agentTrust is what import manifests tell agents to trust the hub with: the operator's CA
 // bundle if given, else the pin of a self-signed certificate, else nothing (their system roots).
-func agentTrust(serving *servingTLS, caFile string) (hub.AgentTrust, error) {
+func agentTrust(serving *servingTLS, caFile string) (clustersvc.AgentTrust, error) {
 	switch {
 	case caFile != "":
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return hub.AgentTrust{}, fmt.Errorf("reading --tls-ca-file: %w", err)
+			return clustersvc.AgentTrust{}, fmt.Errorf("reading --tls-ca-file: %w", err)
 		}
-		return hub.AgentTrust{CAPEM: string(pem)}, nil
+		return clustersvc.AgentTrust{CAPEM: string(pem)}, nil
 	case serving != nil && serving.selfSigned:
-		return hub.AgentTrust{Fingerprint: serving.fingerprint}, nil
+		return clustersvc.AgentTrust{Fingerprint: serving.fingerprint}, nil
 	}
-	return hub.AgentTrust{}, nil
+	return clustersvc.AgentTrust{}, nil
 }
 
 // trustFlag is the CLI flag that makes a client trust the hub, for the printed commands.

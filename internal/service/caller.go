@@ -148,3 +148,8 @@ func (c *Call) Visible(rec store.Record) bool {
 	}
 	return c.Project == "" || rec.ProjectUID == "" || rec.ProjectUID == c.Project
 }
+
+// Input decodes what the caller sent into the value given (the API's JSON body, the console's
+// form). Services call it after the permission check, so that a caller who may not act learns
+// nothing from how their input is judged.
+type Input func(into any) error

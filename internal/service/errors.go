@@ -1,8 +1,13 @@
 package service
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/profiles"
+	"github.com/easelhq/easel/internal/store"
 )
 
 // Kind is what went wrong, for the transport to answer with (an HTTP status and Palette's code).
@@ -63,4 +68,22 @@ func TooManyRequests(wait time.Duration, format string, args ...any) error {
 // NotImplemented says what easel does not do yet.
 func NotImplemented(what string) error {
 	return &Error{Kind: KindNotImplemented, Message: what + " is not implemented in easel yet"}
+}
+
+// KindOf is the kind of refusal err is, whether a service's own or a domain package's (invalid
+// clusters and profiles, a lost optimistic-lock race, a missing record); 0 for an error that is no
+// refusal but a failure (the transport logs it and answers an internal error).
+func KindOf(err error) Kind {
+	var refused *Error
+	switch {
+	case errors.As(err, &refused):
+		return refused.Kind
+	case errors.Is(err, clusters.ErrInvalid), errors.Is(err, profiles.ErrInvalid):
+		return KindInvalid
+	case errors.Is(err, store.ErrConflict):
+		return KindConflict
+	case errors.Is(err, store.ErrNotFound):
+		return KindNotFound
+	}
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -65,4 +66,31 @@ func (r Records) TxRetrying(ctx context.Context, fn func(q store.Queries) error)
 		case <-time.After(time.Duration(1+rand.IntN(2*attempt)) * time.Millisecond):
 		}
 	}
+}
+
+// Version is an object's version as the ETag and If-Match headers carry it.
+func Version(rec store.Record) string { return `"` + strconv.FormatInt(rec.ResourceVersion, 10) + `"` }
+
+// CheckVersion refuses a write made against another version than the stored one (ifMatch, ""
+// for none): the caller read the object, someone else changed it, and this write would undo
+// their change.
+func CheckVersion(rec store.Record, ifMatch string) error {
+	if ifMatch == "" || ifMatch == Version(rec) {
+		return nil
+	}
+	return Conflict("%s %s changed since you read it (version %s, you sent %s); read it again", rec.Kind, rec.Name, Version(rec), ifMatch)
+}
+
+// LockProject share-locks a project until the transaction ends ("" is the tenant scope: nothing to
+// lock): a project deleted meanwhile is either not found here (NotFound), or its delete waits and
+// then sees what this transaction added to it and refuses.
+func LockProject(ctx context.Context, q store.Queries, project string) error {
+	if project == "" {
+		return nil
+	}
+	_, err := q.LockObject(ctx, "project", project, store.LockShare)
+	if errors.Is(err, store.ErrNotFound) {
+		return NotFound("project", project)
+	}
+	return err
 }
