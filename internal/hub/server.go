@@ -15,13 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/utils/clock"
 
-	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
+	identitysvc "github.com/easelhq/easel/internal/service/identity"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/throttle"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/wakeup"
 )
@@ -34,15 +33,13 @@ type Server struct {
 	log          *slog.Logger
 	clock        clock.PassiveClock
 	clusters     *clustersvc.Service
+	identity     *identitysvc.Service
 	notify       func(clusterUID string)
 	waiting      *wakeup.Waiters
 	drainTimeout time.Duration
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
-
-	// loginsByAccount and loginsByAddress count failed logins (see LoginFailuresPerAccount).
-	loginsByAccount, loginsByAddress *throttle.Limiter
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -64,6 +61,8 @@ type Options struct {
 	// Clusters is the cluster service (default: one over st with this hub's clock, Notify and
 	// Waiters, which reads no kubeconfig and writes no import manifest).
 	Clusters *clustersvc.Service
+	// Identity is the identity service (default: one over st with this hub's clock).
+	Identity *identitysvc.Service
 	// Registry is where the hub's metrics go, served at /metrics with everything else registered
 	// there (default: a registry of its own).
 	Registry *prometheus.Registry
@@ -74,7 +73,7 @@ type Options struct {
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
-		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, drainTimeout: o.DrainTimeout}
+		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, identity: o.Identity, drainTimeout: o.DrainTimeout}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
@@ -95,11 +94,12 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		s.clock = clock.RealClock{}
 	}
 	s.records = service.Records{Store: st, Clock: s.clock}
+	if s.identity == nil {
+		s.identity = identitysvc.New(st, s.clock)
+	}
 	if s.clusters == nil {
 		s.clusters = clustersvc.New(st, catalog, clustersvc.Options{Clock: s.clock, Notify: s.notify, Waiters: s.waiting})
 	}
-	s.loginsByAccount = throttle.New(s.clock, v1.LoginFailuresPerAccount, v1.LoginWindow, loginKeysKept)
-	s.loginsByAddress = throttle.New(s.clock, v1.LoginFailuresPerAddress, v1.LoginWindow, loginKeysKept)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "easel_http_requests_total", Help: "API requests by route and status code.",
 	}, []string{"method", "route", "code"})
@@ -316,7 +316,7 @@ func (s *Server) wrapPublic(h func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if _, err := s.store.GetSetting(ctx, settingTenantUID); err != nil {
+	if _, err := s.store.GetSetting(ctx, identitysvc.SettingTenantUID); err != nil {
 		http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/packs"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
+	"github.com/easelhq/easel/internal/service/identity"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
@@ -75,7 +76,7 @@ func newTestHub(t *testing.T, url string, opts ...testOptions) *testHub {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	boot, err := hub.Bootstrap(ctx, st, adminKey)
+	boot, err := identity.Bootstrap(ctx, st, adminKey)
 	if err != nil || boot == nil {
 		t.Fatalf("bootstrap: %v, %v", boot, err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/provider/local"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
+	"github.com/easelhq/easel/internal/service/identity"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/wakeup"
 )
@@ -120,7 +121,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	var secrets initialSecrets
-	boot, err := hub.BootstrapWith(ctx, st, cfg.AdminAPIKey, func(b *hub.Bootstrapped) (err error) {
+	boot, err := identity.BootstrapWith(ctx, st, cfg.AdminAPIKey, func(b *identity.Bootstrapped) (err error) {
 		secrets, err = writeInitialSecrets(cfg.DataDir, b, cfg.AdminAPIKey != "")
 		return err
 	})
@@ -188,7 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: notify, Waiters: waiters,
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: notify, Waiters: waiters, Registry: registry,
-		Clusters: clusterService, DrainTimeout: cfg.DrainTimeout})
+		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), DrainTimeout: cfg.DrainTimeout})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -243,7 +244,7 @@ type initialSecrets struct {
 
 // writeInitialSecrets writes the first start's password, and its API key unless the operator gave
 // it (EASEL_ADMIN_API_KEY), each to a 0600 file holding the secret and a newline.
-func writeInitialSecrets(dataDir string, b *hub.Bootstrapped, keyFromEnv bool) (initialSecrets, error) {
+func writeInitialSecrets(dataDir string, b *identity.Bootstrapped, keyFromEnv bool) (initialSecrets, error) {
 	var out initialSecrets
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return out, fmt.Errorf("creating the data directory: %w", err)
@@ -295,7 +296,7 @@ Log the CLI in with:  easel login --hub %[1]s --hub-fingerprint %[3]s …
 `, url, serving.certFile, serving.fingerprint)
 }
 
-func printWelcome(out io.Writer, url string, b *hub.Bootstrapped, secrets initialSecrets, serving *servingTLS) {
+func printWelcome(out io.Writer, url string, b *identity.Bootstrapped, secrets initialSecrets, serving *servingTLS) {
 	key, keyArg := "in "+secrets.apiKeyFile, `"$(cat `+secrets.apiKeyFile+`)"`
 	if secrets.apiKeyFile == "" {
 		key, keyArg = "$EASEL_ADMIN_API_KEY", `"$EASEL_ADMIN_API_KEY"`
@@ -320,5 +321,5 @@ Then try:         easel profile apply -f examples/profile.yaml --publish
 API:              %[1]s/v1/…  (ApiKey header, ProjectUid header for a project)
 Health, metrics:  %[1]s/healthz  %[1]s/metrics
 
-`, url, b.AdminEmail, secrets.passwordFile, key, hub.DefaultProject, b.DefaultProjectUID, tlsLine, trustFlag(serving), keyArg)
+`, url, b.AdminEmail, secrets.passwordFile, key, identity.DefaultProject, b.DefaultProjectUID, tlsLine, trustFlag(serving), keyArg)
 }

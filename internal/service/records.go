@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
@@ -93,4 +94,9 @@ func LockProject(ctx context.Context, q store.Queries, project string) error {
 		return NotFound("project", project)
 	}
 	return err
+}
+
+// Meta is the metadata of a stored object as the API shows it.
+func Meta(rec store.Record) v1.ObjectMeta {
+	return v1.ObjectMeta{UID: rec.UID, Name: rec.Name, CreationTimestamp: rec.CreatedAt, LastModifiedTimestamp: rec.UpdatedAt}
 }

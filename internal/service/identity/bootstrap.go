@@ -1,4 +1,4 @@
-package hub
+package identity
 
 import (
 	"context"
@@ -15,7 +15,8 @@ import (
 )
 
 const (
-	settingTenantUID = "tenant.uid"
+	// SettingTenantUID is the setting that holds the tenant's uid once the first start made it.
+	SettingTenantUID = "tenant.uid"
 	// AdminEmail is the tenant admin the first start creates.
 	AdminEmail = "admin@easel.local"
 	// DefaultProject is the project the first start creates.
@@ -43,7 +44,7 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 func BootstrapWith(ctx context.Context, st store.Store, apiKey string, keep func(*Bootstrapped) error) (*Bootstrapped, error) {
 	var out *Bootstrapped
 	err := st.Tx(ctx, func(q store.Queries) error {
-		_, err := q.GetSetting(ctx, settingTenantUID)
+		_, err := q.GetSetting(ctx, SettingTenantUID)
 		if err == nil {
 			return nil
 		}
@@ -62,7 +63,7 @@ func BootstrapWith(ctx context.Context, st store.Store, apiKey string, keep func
 		adminUID := uid.New()
 		doc, _ := json.Marshal(user{Email: AdminEmail, FirstName: "Tenant", LastName: "Admin",
 			PasswordHash: string(hash), TenantRoles: []string{v1.RoleTenantAdmin}})
-		if err := q.CreateObject(ctx, &store.Record{Kind: kindUser, UID: adminUID, TenantUID: b.TenantUID,
+		if err := q.CreateObject(ctx, &store.Record{Kind: KindUser, UID: adminUID, TenantUID: b.TenantUID,
 			Name: AdminEmail, Doc: doc}); err != nil {
 			return err
 		}
@@ -79,7 +80,7 @@ func BootstrapWith(ctx context.Context, st store.Store, apiKey string, keep func
 			Message: "Created the tenant, its admin " + AdminEmail + " and project " + DefaultProject}); err != nil {
 			return err
 		}
-		if err := q.PutSetting(ctx, settingTenantUID, b.TenantUID); err != nil {
+		if err := q.PutSetting(ctx, SettingTenantUID, b.TenantUID); err != nil {
 			return err
 		}
 		if keep != nil {
