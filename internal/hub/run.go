@@ -45,9 +45,6 @@ type Config struct {
 	ReconcileWorkers int
 	// Resync is how often every cluster is reconciled again (default 1m).
 	Resync time.Duration
-	// APIOnly serves the API without reconciling clusters: nothing is provisioned (used to measure
-	// the API and the store alone).
-	APIOnly bool
 	// AgentBinary is the easel binary that runs local clusters' agents (default: this executable).
 	AgentBinary string
 	// AgentHeartbeat is how often local clusters' agents send heartbeats (default 30s).
@@ -153,14 +150,12 @@ func Run(ctx context.Context, cfg Config) error {
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, kindCluster) },
 		Logger: log, Registerer: hub.Registry()})
-	if !cfg.APIOnly {
-		hub.notify = eng.Enqueue
-		controller.NodesChanged = hub.waiting.wake
-		engineDone := make(chan struct{})
-		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
-		go func() { eng.Run(engineCtx); close(engineDone) }()
-		defer func() { stopEngine(); <-engineDone }()
-	}
+	hub.notify = eng.Enqueue
+	controller.NodesChanged = hub.waiting.wake
+	engineDone := make(chan struct{})
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { eng.Run(engineCtx); close(engineDone) }()
+	defer func() { stopEngine(); <-engineDone }()
 
 	srv := &http.Server{
 		Handler:           hub.Handler(),

@@ -23,7 +23,7 @@ func runHub(t *testing.T, dataDir, key string, tune ...func(*hub.Config)) (strin
 	var out bytes.Buffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	cfg := hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out, APIOnly: true,
+	cfg := hub.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out,
 		Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }}
 	for _, f := range tune {
 		f(&cfg)
