@@ -60,19 +60,9 @@ func RunDay2(ctx context.Context, cfg Day2Config) (Day2Result, error) {
 	}
 	deadline := time.Now().Add(cfg.Timeout)
 	waitFor := func(what string, done func() (bool, error)) error {
-		for {
-			ok, err := done()
-			if ok || err != nil {
-				return err
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s: not within %s", what, cfg.Timeout)
-			}
-			if err := sleep(ctx, 200*time.Millisecond); err != nil {
-				return err
-			}
-		}
+		return poll(ctx, 200*time.Millisecond, deadline, what, done)
 	}
+
 	if err := h.waitRunning(ctx, uid, deadline); err != nil {
 		return res, err
 	}

@@ -174,50 +174,31 @@ func (h *hubProcess) workerMachines(ctx context.Context, configUID string) (map[
 }
 
 // waitMaintenance polls a machine until its maintenance status is Completed; Failed is an error.
+// It polls often: the period is part of the time measured.
 func (h *hubProcess) waitMaintenance(ctx context.Context, configUID, machineUID string, deadline time.Time) error {
-	for {
+	path := "/v1/cloudconfigs/cloudTypes/local/" + configUID + "/machinePools/workers/machines/" + machineUID
+	return poll(ctx, 20*time.Millisecond, deadline, "maintenance of machine "+machineUID, func() (bool, error) {
 		var m struct {
 			Status struct {
 				MaintenanceStatus struct{ State, Message string }
 			}
 		}
-		path := "/v1/cloudconfigs/cloudTypes/local/" + configUID + "/machinePools/workers/machines/" + machineUID
 		if err := h.c.call(ctx, "GET", path, nil, &m); err != nil {
-			return err
+			return false, err
 		}
-		switch st := m.Status.MaintenanceStatus; {
-		case st.State == "Completed":
-			return nil
-		case st.State == "Failed":
-			return fmt.Errorf("maintenance of machine %s failed: %s", machineUID, st.Message)
-		case time.Now().After(deadline):
-			return fmt.Errorf("maintenance of machine %s is %q at the deadline", machineUID, st.State)
+		if st := m.Status.MaintenanceStatus; st.State == "Failed" {
+			return false, fmt.Errorf("maintenance of machine %s failed: %s", machineUID, st.Message)
 		}
-		// Polled often: the poll's period is part of the time measured.
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
-			return err
-		}
-	}
+		return m.Status.MaintenanceStatus.State == "Completed", nil
+	})
 }
 
 // waitSchedulable waits until a node is no longer cordoned.
 func waitSchedulable(ctx context.Context, kc kubernetes.Interface, node string) error {
-	deadline := time.Now().Add(time.Minute)
-	for {
+	return poll(ctx, 100*time.Millisecond, time.Now().Add(time.Minute), "node "+node+" schedulable", func() (bool, error) {
 		n, err := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if !n.Spec.Unschedulable {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("node %s still cordoned after a minute", node)
-		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return err
-		}
-	}
+		return err == nil && !n.Spec.Unschedulable, err
+	})
 }
 
 func cordon(ctx context.Context, kc kubernetes.Interface, node string, on bool) error {
@@ -239,24 +220,15 @@ func deployLoad(ctx context.Context, kc kubernetes.Interface, replicas int) erro
 
 // waitPlaced waits for n running pods of the load on node, and none elsewhere.
 func waitPlaced(ctx context.Context, kc kubernetes.Interface, node string, n int) error {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	return poll(ctx, 200*time.Millisecond, time.Now().Add(5*time.Minute), fmt.Sprintf("%d pods running on %s", n, node), func() (bool, error) {
 		pods, err := kc.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=load"})
 		if err != nil {
-			return err
+			return false, err
 		}
 		total := len(pods.Items)
 		on := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool {
 			return p.Spec.NodeName != node || p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil
 		})
-		if len(on) == n && total == n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d pods running on %s after 5 minutes", len(on), n, node)
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			return err
-		}
-	}
+		return len(on) == n && total == n, nil
+	})
 }

@@ -145,11 +145,9 @@ func (h *hubProcess) pid() int { return h.cmd.Process.Pid }
 // the hub with SIGTERM (SIGKILL after 30 s) and removes its data dir. Should a cluster not go
 // away, the data dir stays so that its processes can be found.
 func (h *hubProcess) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	var left error
 	if len(h.local) > 0 {
-		left = h.deleteClusters(ctx, h.local)
+		left = h.deleteClusters(context.Background(), h.local, time.Now().Add(3*time.Minute))
 	}
 	h.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -166,25 +164,23 @@ func (h *hubProcess) stop() {
 }
 
 // deleteClusters deletes clusters through the API and waits until every one is gone (404).
-func (h *hubProcess) deleteClusters(ctx context.Context, uids []string) error {
+func (h *hubProcess) deleteClusters(ctx context.Context, uids []string, deadline time.Time) error {
 	for _, uid := range uids {
 		if err := h.c.call(ctx, "DELETE", "/v1/spectroclusters/"+uid, nil, nil); err != nil && !isNotFound(err) {
 			return fmt.Errorf("deleting cluster %s: %w", uid, err)
 		}
 	}
 	for _, uid := range uids {
-		for {
-			err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid, nil, nil)
-			if isNotFound(err) {
-				break
-			}
+		err := poll(ctx, 200*time.Millisecond, deadline, "deleting cluster "+uid, func() (bool, error) {
 			select {
-			case <-ctx.Done():
-				return fmt.Errorf("cluster %s not deleted in time: %w", uid, ctx.Err())
 			case <-h.exited:
-				return fmt.Errorf("the hub exited before cluster %s was deleted: %s", uid, h.logTail())
-			case <-time.After(200 * time.Millisecond):
+				return false, fmt.Errorf("the hub exited before cluster %s was deleted: %s", uid, h.logTail())
+			default:
 			}
+			return isNotFound(h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid, nil, nil)), nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -233,21 +229,11 @@ func (h *hubProcess) createCluster(ctx context.Context, name, profileUID string,
 
 // waitRunning polls a cluster until its state is Running or the deadline passes.
 func (h *hubProcess) waitRunning(ctx context.Context, uid string, deadline time.Time) error {
-	for {
+	return poll(ctx, 200*time.Millisecond, deadline, "cluster "+uid+" Running", func() (bool, error) {
 		var cl struct{ Status struct{ State string } }
-		if err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid, nil, &cl); err != nil {
-			return err
-		}
-		if cl.Status.State == "Running" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cluster %s is %s, not Running, at the deadline", uid, cl.Status.State)
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			return err
-		}
-	}
+		err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid, nil, &cl)
+		return cl.Status.State == "Running", err
+	})
 }
 
 // cloudConfig is the uid of a cluster's cloud config, under which its machine pools are.
@@ -270,6 +256,22 @@ func (h *hubProcess) kubeClient(ctx context.Context, uid string) (kubernetes.Int
 		return nil, err
 	}
 	return kubernetes.NewForConfig(cfg)
+}
+
+// poll calls done every period until it reports true, fails, ctx ends or the deadline passes.
+func poll(ctx context.Context, period time.Duration, deadline time.Time, what string, done func() (bool, error)) error {
+	for {
+		ok, err := done()
+		if ok || err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not by the deadline", what)
+		}
+		if err := sleep(ctx, period); err != nil {
+			return err
+		}
+	}
 }
 
 // sleep waits d or until ctx ends.

@@ -100,9 +100,7 @@ func RunProvision(ctx context.Context, cfg ProvisionConfig) (ProvisionResult, er
 	res.ClusterRSS = total / int64(cfg.Clusters)
 
 	start = time.Now()
-	delCtx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	if err := h.deleteClusters(delCtx, uids); err != nil {
+	if err := h.deleteClusters(ctx, uids, deadline); err != nil {
 		return res, err
 	}
 	res.Deleted = time.Since(start)
