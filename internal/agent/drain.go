@@ -67,11 +67,6 @@ func movablePods(ctx context.Context, c kubernetes.Interface, node string) ([]co
 	return out, nil
 }
 
-// Drain is the agent's drain without progress reports (for easel bench drain).
-func Drain(ctx context.Context, c kubernetes.Interface, node string) (evicted int, err error) {
-	return drain(ctx, c, node, func(drainProgress) {})
-}
-
 // drain cordons node and evicts its movable pods until none is left, calling progress whenever
 // what it waits for changes. It gives up at ctx's end (the drain timeout) with the reason.
 func drain(ctx context.Context, c kubernetes.Interface, node string, progress func(drainProgress)) (evicted int, err error) {

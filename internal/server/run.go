@@ -54,9 +54,6 @@ type Config struct {
 	ReconcileWorkers int
 	// Resync is how often every cluster is reconciled again (default 1m).
 	Resync time.Duration
-	// APIOnly serves the API without reconciling clusters: nothing is provisioned (used to measure
-	// the API and the store alone).
-	APIOnly bool
 	// AgentBinary is the easel binary that runs local clusters' agents (default: this executable).
 	AgentBinary string
 	// AgentHeartbeat is how often local clusters' agents send heartbeats (default 30s).
@@ -177,18 +174,13 @@ func Run(ctx context.Context, cfg Config) error {
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, cluster.Kind) },
 		Logger: log, Registerer: registry})
-	notify := eng.Enqueue
-	if cfg.APIOnly {
-		notify = nil
-	} else {
-		engineDone := make(chan struct{})
-		engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
-		go func() { eng.Run(engineCtx); close(engineDone) }()
-		defer func() { stopEngine(); <-engineDone }()
-	}
-	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: notify, Waiters: waiters,
+	engineDone := make(chan struct{})
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { eng.Run(engineCtx); close(engineDone) }()
+	defer func() { stopEngine(); <-engineDone }()
+	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: eng.Enqueue, Waiters: waiters,
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
-	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: notify, Waiters: waiters, Registry: registry,
+	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: eng.Enqueue, Waiters: waiters, Registry: registry,
 		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), DrainTimeout: cfg.DrainTimeout})
 
 	srv := &http.Server{

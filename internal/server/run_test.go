@@ -26,7 +26,7 @@ func runHub(t *testing.T, dataDir, key string, tune ...func(*server.Config)) (st
 	var out bytes.Buffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	cfg := server.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out, APIOnly: true,
+	cfg := server.Config{Listen: "127.0.0.1:0", DataDir: dataDir, AdminAPIKey: key, Out: &out,
 		Logger: slog.New(slog.DiscardHandler), Ready: func(addr string) { ready <- addr }}
 	for _, f := range tune {
 		f(&cfg)
@@ -133,7 +133,7 @@ func readPrivate(t *testing.T, path string) string {
 // owner's, which the download says in a 409 rather than failing.
 func TestImportedClusterKubeconfigIsItsOwners(t *testing.T) {
 	const key = "kubeconfig-test-key-0123456789"
-	addr, _, stop := runHub(t, t.TempDir(), key, func(c *server.Config) { c.APIOnly = false })
+	addr, _, stop := runHub(t, t.TempDir(), key)
 	defer stop()
 	var project string // the ProjectUid header, once known
 	req := func(method, path, body string) (int, string) {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,30 +14,64 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/easelhq/easel/internal/bench"
+	"github.com/easelhq/easel/test/bench"
 )
 
-func benchCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "bench", Short: "Measure easel on this machine (loopback only, bounded in count and time)"}
-	cmd.AddCommand(benchAPICommand(), benchProvisionCommand(), benchIngestCommand(), benchDrainCommand(), benchDay2Command())
+func rootCommand() *cobra.Command {
+	var easel string
+	cmd := &cobra.Command{
+		Use:   "easel-bench",
+		Short: "Measure easel on this machine (loopback only, bounded in count and time)",
+		Long: `Each benchmark starts the hub under test — easel server of the --easel binary — as a child
+process on 127.0.0.1 with its own data dir, and drives it only through the /v1 API and the agent
+protocol. Results are Markdown tables on stdout, progress on stderr.`,
+		SilenceUsage: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			var err error
+			easel, err = findEasel(easel)
+			return err
+		},
+	}
+	cmd.PersistentFlags().StringVar(&easel, "easel", "", "the easel binary to measure (default: easel beside this binary, else on PATH)")
+	cmd.AddCommand(benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel),
+		benchDay2Command(&easel), benchIdleCommand(&easel))
 	return cmd
 }
 
-func benchAPICommand() *cobra.Command {
+// findEasel resolves --easel: the path given, else easel beside this binary, else on PATH.
+func findEasel(flag string) (string, error) {
+	if flag != "" {
+		return filepath.Abs(flag)
+	}
+	if self, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(self), "easel")
+		if _, err := os.Stat(beside); err == nil {
+			return beside, nil
+		}
+	}
+	path, err := exec.LookPath("easel")
+	if err != nil {
+		return "", errors.New("no easel binary beside easel-bench nor on PATH: build one (go build -o bin/easel ./cmd/easel) or name it with --easel")
+	}
+	return filepath.Abs(path)
+}
+
+func benchAPICommand(easel *string) *cobra.Command {
 	cfg := bench.APIConfig{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "api",
-		Short: "Store clusters through the API, then measure cluster GET and search",
+		Short: "Import clusters through the API, then measure cluster GET and search",
 		Long: `Starts a hub on 127.0.0.1 over a fresh store (SQLite, or the empty PostgreSQL database --db
-names), stores --clusters clusters through the API, then drives GET /v1/spectroclusters/{uid} and
-POST /v1/dashboard/spectroclusters/search for --duration each, and prints requests/s and latency
-percentiles as a Markdown table.`,
+names), imports --clusters clusters through the API (generic: they provision nothing and wait for
+agents), then drives GET /v1/spectroclusters/{uid} and POST /v1/dashboard/spectroclusters/search
+for --duration each, and prints requests/s and latency percentiles as a Markdown table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Clusters < 1 || cfg.Clusters > 100_000 || cfg.Concurrency < 1 || cfg.Concurrency > 256 ||
 				cfg.Duration <= 0 || cfg.Duration > 10*time.Minute {
 				return fmt.Errorf("--clusters must be 1–100000, --concurrency 1–256, --duration up to 10m")
 			}
+			cfg.Easel = *easel
 			results, err := bench.RunAPI(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -45,26 +82,27 @@ percentiles as a Markdown table.`,
 		},
 	}
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL (an empty PostgreSQL database); default a fresh SQLite file")
-	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 10_000, "clusters to store before measuring")
+	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 10_000, "clusters to import before measuring")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long each operation is measured")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent clients")
 	return cmd
 }
 
-func benchProvisionCommand() *cobra.Command {
+func benchProvisionCommand(easel *string) *cobra.Command {
 	cfg := bench.ProvisionConfig{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "provision",
 		Short: "Create local clusters, time them to Running, measure their memory, delete them",
 		Long: `Starts a hub on 127.0.0.1 with a fresh data dir, creates --clusters clusters of one control-plane
 node and --workers worker nodes at once, and reports the time from create to Running of each, the
-hub's and each cluster's resident memory, and the time to delete them all. Needs the Kubernetes
-binaries (./hack/k8s-binaries.sh).`,
+hub process's and each cluster's resident memory, and the time to delete them all. Needs the
+Kubernetes binaries (./hack/k8s-binaries.sh).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Clusters < 1 || cfg.Clusters > 50 || cfg.Workers < 0 || cfg.Workers > 500 {
 				return fmt.Errorf("--clusters must be 1–50 and --workers 0–500")
 			}
+			cfg.Easel = *easel
 			res, err := bench.RunProvision(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -86,21 +124,22 @@ binaries (./hack/k8s-binaries.sh).`,
 	return cmd
 }
 
-func benchIngestCommand() *cobra.Command {
+func benchIngestCommand(easel *string) *cobra.Command {
 	cfg := bench.IngestConfig{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "ingest",
 		Short: "Measure how many agent reports (heartbeats, node reports, usage samples) the hub absorbs",
-		Long: `Starts an API-only hub on 127.0.0.1 over a fresh store (SQLite, or the empty PostgreSQL database
---db names), registers --agents clusters with agent tokens, then has these virtual agents send
-heartbeats, node reports and usage samples of --nodes nodes as fast as the hub absorbs them, for
---duration each.`,
+		Long: `Starts a hub on 127.0.0.1 over a fresh store (SQLite, or the empty PostgreSQL database --db
+names), imports --agents clusters through the API and takes each one's agent token from its import
+manifest, then has these virtual agents send heartbeats, node reports and usage samples of --nodes
+nodes as fast as the hub absorbs them, for --duration each.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Agents < 1 || cfg.Agents > 10_000 || cfg.Nodes < 0 || cfg.Nodes > 5_000 || cfg.Concurrency < 1 ||
 				cfg.Concurrency > 256 || cfg.Duration <= 0 || cfg.Duration > 10*time.Minute {
 				return fmt.Errorf("--agents must be 1–10000, --nodes 0–5000, --concurrency 1–256, --duration up to 10m")
 			}
+			cfg.Easel = *easel
 			results, err := bench.RunIngest(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -135,20 +174,23 @@ func printResults(out io.Writer, title, columns string, results []bench.Result) 
 	}
 }
 
-func benchDrainCommand() *cobra.Command {
+func benchDrainCommand(easel *string) *cobra.Command {
 	cfg := bench.DrainConfig{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "drain",
-		Short: "Compare easel's drain with kubectl drain on the same local cluster",
-		Long: `Starts a local control plane (127.0.0.1) with two KWOK worker nodes and a Deployment of --pods
-replicas all on one of them, then drains the node holding them with the agent's drain and with
-kubectl drain --ignore-daemonsets --delete-emptydir-data, alternately, --rounds times each (every
-drain moves the pods to the other worker). Prints each drain's time and the medians' ratio.`,
+		Short: "Compare easel's maintenance mode with kubectl drain on the same local cluster",
+		Long: `Starts a hub on 127.0.0.1 and a local cluster with two KWOK worker nodes and a Deployment of
+--pods replicas all on one of them, then drains the node holding them with maintenance mode (turned
+on through the API, timed until the machine's maintenance status is Completed) and with kubectl
+drain --ignore-daemonsets --delete-emptydir-data, alternately, --rounds times each (every drain
+moves the pods to the other worker). Prints each drain's time and the medians' ratio. Needs the
+Kubernetes binaries (./hack/k8s-binaries.sh).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.Pods < 1 || cfg.Pods > 110 || cfg.Rounds < 1 || cfg.Rounds > 10 {
-				return fmt.Errorf("--pods must be 1–110 (a node's pod capacity) and --rounds 1–10")
+			if cfg.Pods < 1 || cfg.Pods > 110 || cfg.Rounds < 1 || cfg.Rounds > 10 || cfg.Timeout <= 0 {
+				return fmt.Errorf("--pods must be 1–110 (a node's pod capacity), --rounds 1–10 and --timeout positive")
 			}
+			cfg.Easel = *easel
 			res, err := bench.RunDrain(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -160,7 +202,7 @@ drain moves the pods to the other worker). Prints each drain's time and the medi
 			for _, row := range []struct {
 				name  string
 				times []time.Duration
-			}{{"easel (agent drain)", res.Easel}, {"kubectl drain", res.Kubectl}} {
+			}{{"easel (maintenance mode)", res.Easel}, {"kubectl drain", res.Kubectl}} {
 				fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", row.name, durations(row.times), median(row.times),
 					slices.Min(row.times).Round(time.Millisecond), slices.Max(row.times).Round(time.Millisecond))
 			}
@@ -170,6 +212,7 @@ drain moves the pods to the other worker). Prints each drain's time and the medi
 	}
 	cmd.Flags().IntVar(&cfg.Pods, "pods", 110, "pods on the drained node (at most 110, a node's capacity)")
 	cmd.Flags().IntVar(&cfg.Rounds, "rounds", 3, "drains per tool")
+	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }
 
@@ -186,7 +229,7 @@ func durations(ds []time.Duration) string {
 	return strings.Join(parts, ", ")
 }
 
-func benchDay2Command() *cobra.Command {
+func benchDay2Command(easel *string) *cobra.Command {
 	cfg := bench.Day2Config{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "day2",
@@ -203,6 +246,7 @@ attaches an add-on profile (a DaemonSet) and detaches it, measuring until the ag
 			if cfg.Workers < 1 || cfg.Workers > 20 || cfg.NodeReadyTimeout < time.Second || cfg.NodeReadyTimeout > 30*time.Minute {
 				return fmt.Errorf("--workers must be 1–20 and --node-ready-timeout 1s–30m")
 			}
+			cfg.Easel = *easel
 			res, err := bench.RunDay2(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -223,5 +267,54 @@ attaches an add-on profile (a DaemonSet) and detaches it, measuring until the ag
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 3, "workers to repave")
 	cmd.Flags().DurationVar(&cfg.NodeReadyTimeout, "node-ready-timeout", 10*time.Second, "the pool's nodeReadyHealthCheckDuration")
 	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
+}
+
+func benchIdleCommand(easel *string) *cobra.Command {
+	cfg := bench.IdleConfig{Window: 10 * time.Second, Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "idle",
+		Short: "Measure the CPU and memory a hub burns holding imported clusters that wait for agents",
+		Long: `Starts a hub on 127.0.0.1 with a fresh data dir (SQLite) and the product's defaults, imports
+--clusters clusters through the API (generic: they wait for agents that never come), waits until
+the engine has looked at every one (each reports AgentDeployed False, WaitingForAgent; at most
+--settle-timeout), then reads the hub process's CPU time (/proc/<pid>/stat, user+system) every 10 s
+for --duration, and prints its average and 95th-percentile CPU as % of one core, its resident
+memory, and the store writes of the clusters meanwhile (their resource versions, read before and
+after). With --reference the same run follows with that binary, in the same table.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Clusters < 1 || cfg.Clusters > 20_000 || cfg.Duration < time.Second || cfg.Duration > 10*time.Minute ||
+				cfg.Concurrency < 1 || cfg.Concurrency > 256 || cfg.SettleTimeout <= 0 || cfg.SettleTimeout > 30*time.Minute {
+				return fmt.Errorf("--clusters must be 1–20000, --duration 1s–10m, --concurrency 1–256, --settle-timeout up to 30m")
+			}
+			cfg.Easel = *easel
+			if cfg.Reference != "" {
+				var err error
+				if cfg.Reference, err = filepath.Abs(cfg.Reference); err != nil {
+					return err
+				}
+			}
+			results, err := bench.RunIdle(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\nIdle hub, %d imported clusters waiting for agents, CPU over %s (p95 of %s windows), %d CPUs (%s/%s)\n\n",
+				cfg.Clusters, cfg.Duration, cfg.Window, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| binary | clusters waiting | CPU average (% of one core) | CPU p95 | hub RSS | store writes (clusters written) |")
+			fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|")
+			for _, r := range results {
+				fmt.Fprintf(out, "| %s | %d of %d after %s | %.1f %% | %.1f %% | %d MiB | %d (%d) |\n", r.Binary, r.Settled, r.Clusters,
+					r.SettledAfter.Round(100*time.Millisecond), r.CPUAverage, r.CPUP95, r.RSS>>20, r.Writes, r.Written)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Reference, "reference", "", "a second easel binary measured the same way, after the first (e.g. one built from main)")
+	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 2000, "imported clusters the hub holds (at most 20000)")
+	cmd.Flags().DurationVar(&cfg.Duration, "duration", 2*time.Minute, "how long the hub's CPU is measured (at most 10m)")
+	cmd.Flags().DurationVar(&cfg.SettleTimeout, "settle-timeout", 5*time.Minute, "longest wait for the engine to have looked at every cluster before measuring")
+	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and read them back")
 	return cmd
 }

@@ -6,18 +6,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/easelhq/easel/internal/bench"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
+	"github.com/easelhq/easel/test/bench"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// needK8s fails a test of local clusters when the Kubernetes binaries are missing.
+func needK8s(t *testing.T) {
+	t.Helper()
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this benchmark provisions a local cluster and needs the Kubernetes binaries: %v", err)
+	}
+}
+
 // The benchmark itself runs end to end on both stores (tiny numbers; the speed is not asserted).
 func TestRunAPI(t *testing.T) {
 	for _, db := range []string{"", pgtest.DSN(t)} {
-		results, err := bench.RunAPI(context.Background(), bench.APIConfig{DB: db, Clusters: 30,
+		results, err := bench.RunAPI(context.Background(), bench.APIConfig{Easel: easelbin.Path(t), DB: db, Clusters: 30,
 			Duration: 200 * time.Millisecond, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
 			t.Fatal(err)
@@ -35,11 +43,9 @@ func TestRunAPI(t *testing.T) {
 
 // The provisioning benchmark runs end to end on one small cluster (its speed is not asserted).
 func TestRunProvision(t *testing.T) {
-	if _, err := k8sbin.Find(); err != nil {
-		t.Fatalf("the provisioning benchmark needs the Kubernetes binaries: %v", err)
-	}
-	res, err := bench.RunProvision(context.Background(), bench.ProvisionConfig{Clusters: 1, Workers: 1,
-		AgentBinary: easelbin.Path(t), Timeout: 3 * time.Minute, Progress: io.Discard})
+	needK8s(t)
+	res, err := bench.RunProvision(context.Background(), bench.ProvisionConfig{Easel: easelbin.Path(t), Clusters: 1, Workers: 1,
+		Timeout: 3 * time.Minute, Progress: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +57,7 @@ func TestRunProvision(t *testing.T) {
 // The ingestion benchmark runs end to end on both stores (tiny numbers; speed is not asserted).
 func TestRunIngest(t *testing.T) {
 	for _, db := range []string{"", pgtest.DSN(t)} {
-		results, err := bench.RunIngest(context.Background(), bench.IngestConfig{DB: db, Agents: 5, Nodes: 3,
+		results, err := bench.RunIngest(context.Background(), bench.IngestConfig{Easel: easelbin.Path(t), DB: db, Agents: 5, Nodes: 3,
 			Duration: 200 * time.Millisecond, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
 			t.Fatal(err)
@@ -67,10 +73,12 @@ func TestRunIngest(t *testing.T) {
 	}
 }
 
-// The drain benchmark runs end to end: both tools drain a node and every pod moves (tiny numbers;
-// speed is not asserted).
+// The drain benchmark runs end to end: maintenance mode and kubectl each drain a node and every
+// pod moves (tiny numbers; speed is not asserted).
 func TestRunDrain(t *testing.T) {
-	res, err := bench.RunDrain(context.Background(), bench.DrainConfig{Pods: 5, Rounds: 1, Progress: io.Discard})
+	needK8s(t)
+	res, err := bench.RunDrain(context.Background(), bench.DrainConfig{Easel: easelbin.Path(t), Pods: 5, Rounds: 1,
+		Timeout: 3 * time.Minute, Progress: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,13 +90,34 @@ func TestRunDrain(t *testing.T) {
 // The day-2 benchmark runs end to end: a repave of one worker, one relaunch and an add-on attached
 // and detached (speed is not asserted).
 func TestRunDay2(t *testing.T) {
-	res, err := bench.RunDay2(context.Background(), bench.Day2Config{Workers: 1, NodeReadyTimeout: 2 * time.Second,
-		AgentBinary: easelbin.Path(t), Timeout: 3 * time.Minute, Progress: io.Discard})
+	needK8s(t)
+	res, err := bench.RunDay2(context.Background(), bench.Day2Config{Easel: easelbin.Path(t), Workers: 1, NodeReadyTimeout: 2 * time.Second,
+		Timeout: 3 * time.Minute, Progress: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.PerNode) != 1 || res.Repave <= 0 || res.ToRelaunch < 2*time.Second || res.ToReplaced < res.ToRelaunch ||
 		res.AddOnApplied <= 0 || res.AddOnPruned <= 0 {
 		t.Fatalf("result = %+v; want one replaced node, a relaunch after the 2s timeout and an add-on change", res)
+	}
+}
+
+// The idle benchmark runs end to end with a reference binary: each hub holds its imported
+// clusters, the engine has looked at every one, and its CPU and memory are measured over windows.
+func TestRunIdle(t *testing.T) {
+	easel := easelbin.Path(t)
+	results, err := bench.RunIdle(context.Background(), bench.IdleConfig{Easel: easel, Reference: easel, Clusters: 10,
+		Duration: 2 * time.Second, Window: time.Second, SettleTimeout: time.Minute, Concurrency: 2, Progress: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results, want one per binary", len(results))
+	}
+	for _, r := range results {
+		if r.Binary != easel || r.Clusters != 10 || r.Settled != 10 || r.Windows != 2 || r.CPUAverage < 0 ||
+			r.CPUP95 < r.CPUAverage*0.99 || r.RSS <= 0 || r.Writes < int64(r.Written) {
+			t.Errorf("result = %+v; want 10 settled clusters, two CPU windows, the hub's CPU and memory", r)
+		}
 	}
 }

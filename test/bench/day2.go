@@ -13,14 +13,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Day2Config is one run of the repave and remediation benchmark.
 type Day2Config struct {
+	Easel            string        // the easel binary whose `easel server` is measured (it also runs the agents)
 	Workers          int           // workers repaved (plus one control-plane node)
 	NodeReadyTimeout time.Duration // the pool's nodeReadyHealthCheckDuration for the fault
-	AgentBinary      string
 	Timeout          time.Duration
 	Progress         io.Writer
 }
@@ -45,44 +44,33 @@ type Day2Result struct {
 // measures its relaunch.
 func RunDay2(ctx context.Context, cfg Day2Config) (Day2Result, error) {
 	var res Day2Result
-	h, err := startLocalHub(ctx, cfg.AgentBinary, time.Second)
+	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, args: localHubFlags(time.Second), concurrency: 1, progress: cfg.Progress})
 	if err != nil {
 		return res, err
 	}
 	defer h.stop()
-	profUID, err := h.benchProfile(ctx)
+	profUID, err := h.benchProfile(ctx, fullStack)
 	if err != nil {
 		return res, err
 	}
 	healthCheck := fmt.Sprintf(`,"machineHealthCheck":{"nodeReadyHealthCheckDuration":%q}`, cfg.NodeReadyTimeout)
-	uid, err := h.createCluster(ctx, "bench-day2", profUID, cfg.Workers, healthCheck)
+	uid, err := h.createCluster(ctx, "bench-day2", profUID, cfg.Workers, healthCheck, "")
 	if err != nil {
 		return res, err
 	}
 	deadline := time.Now().Add(cfg.Timeout)
 	waitFor := func(what string, done func() (bool, error)) error {
-		for {
-			ok, err := done()
-			if ok || err != nil {
-				return err
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s: not within %s", what, cfg.Timeout)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		return poll(ctx, 200*time.Millisecond, deadline, what, done)
 	}
-	var cl struct {
-		Spec   struct{ CloudConfigRef struct{ UID string } }
-		Status struct{ State string }
-	}
-	if err := waitFor("the cluster Running", func() (bool, error) {
-		err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid, nil, &cl)
-		return cl.Status.State == "Running", err
-	}); err != nil {
+
+	if err := h.waitRunning(ctx, uid, deadline); err != nil {
 		return res, err
 	}
-	pool := "/v1/cloudconfigs/cloudTypes/local/" + cl.Spec.CloudConfigRef.UID + "/machinePools/workers"
+	configUID, err := h.cloudConfig(ctx, uid)
+	if err != nil {
+		return res, err
+	}
+	pool := "/v1/cloudconfigs/cloudTypes/local/" + configUID + "/machinePools/workers"
 	fmt.Fprintf(cfg.Progress, "Repaving %d workers (instance type small → medium)\n", cfg.Workers)
 	start := time.Now()
 	change := fmt.Appendf(nil, `{"poolConfig":{"name":"workers","size":%d%s},"cloudConfig":{"instanceType":"medium"}}`, cfg.Workers, healthCheck)
@@ -189,7 +177,7 @@ spec:
 
 // addOnChange attaches an add-on profile to the running cluster and detaches it again, timing each
 // until the agent has done it.
-func (h *localHub) addOnChange(ctx context.Context, uid string, kc kubernetes.Interface, workers int,
+func (h *hubProcess) addOnChange(ctx context.Context, uid string, kc kubernetes.Interface, workers int,
 	waitFor func(string, func() (bool, error)) error) (applied, pruned time.Duration, err error) {
 	profile, _ := json.Marshal(map[string]any{"metadata": map[string]any{"name": "bench-agents"},
 		"spec": map[string]any{"template": map[string]any{"type": "add-on", "cloudType": "local", "packs": []any{map[string]any{
@@ -257,7 +245,7 @@ type benchEvent struct {
 }
 
 // events are a cluster's events, oldest first, with the hub's timestamps.
-func (h *localHub) events(ctx context.Context, uid string) ([]benchEvent, error) {
+func (h *hubProcess) events(ctx context.Context, uid string) ([]benchEvent, error) {
 	var page struct {
 		Items []struct {
 			Reason, Message string
@@ -273,17 +261,4 @@ func (h *localHub) events(ctx context.Context, uid string) ([]benchEvent, error)
 		out = append(out, benchEvent{e.Reason, e.Message, e.Metadata.CreationTimestamp})
 	}
 	return out, nil
-}
-
-// kubeClient is a client of a cluster's API server through its admin kubeconfig.
-func (h *localHub) kubeClient(ctx context.Context, uid string) (kubernetes.Interface, error) {
-	var kubeconfig []byte
-	if err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid+"/assets/adminKubeconfig", nil, &kubeconfig); err != nil {
-		return nil, err
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
 }

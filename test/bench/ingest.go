@@ -11,13 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/yaml"
+
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/secret"
-	"github.com/easelhq/easel/internal/store"
 )
 
 // IngestConfig is one run of the report-ingestion benchmark.
 type IngestConfig struct {
+	Easel       string        // the easel binary whose `easel server` is measured
 	DB          string        // store URL; empty means a fresh SQLite file (PostgreSQL: an empty database)
 	Agents      int           // virtual agents, one per cluster
 	Nodes       int           // nodes in each agent's node report
@@ -26,38 +27,23 @@ type IngestConfig struct {
 	Progress    io.Writer
 }
 
-// RunIngest starts an API-only hub, registers cfg.Agents clusters with agent tokens, then has the
+// RunIngest starts a hub, imports cfg.Agents clusters through the API and takes each one's agent
+// token from its import manifest, as the agent installed by that manifest would; then these
 // virtual agents send heartbeats, node reports and usage samples as fast as the hub absorbs them.
 func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	h, err := startAPIHub(ctx, cfg.DB, cfg.Concurrency)
+	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress})
 	if err != nil {
 		return nil, err
 	}
 	defer h.stop()
-	c := h.client
-	uids, err := seed(ctx, c, APIConfig{Clusters: cfg.Agents, Concurrency: cfg.Concurrency, Progress: cfg.Progress})
+	c := h.c
+	uids, err := seed(ctx, c, cfg.Agents, cfg.Concurrency, cfg.Progress)
 	if err != nil {
-		return nil, err
-	}
-	// The agents' tokens, issued as the hub issues them (a second connection to the same store).
-	url := cfg.DB
-	if url == "" {
-		url = h.dataDir + "/easel.db"
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	var info struct{ TenantUID string }
-	if err := c.call(ctx, "GET", "/v1/users/info", nil, &info); err != nil {
 		return nil, err
 	}
 	tokens := make([]string, len(uids))
 	for i, uid := range uids {
-		if tokens[i], err = secret.IssueAgentToken(ctx, st, info.TenantUID, uid); err != nil {
+		if tokens[i], err = agentToken(ctx, c, uid); err != nil {
 			return nil, err
 		}
 	}
@@ -132,4 +118,28 @@ func nodeReports(n int) (func() []byte, int) {
 		return fmt.Appendf(nil, `{"reportId":"nodes-%d","page":0,"pages":1,"nodes":%s}`, seq.Add(1), encoded)
 	}
 	return build, len(build())
+}
+
+// agentToken downloads an imported cluster's import manifest and returns the agent token in its
+// Secret — what the agent that the manifest installs authenticates with.
+func agentToken(ctx context.Context, c *apiClient, uid string) (string, error) {
+	var manifest []byte
+	if err := c.call(ctx, "GET", "/v1/spectroclusters/"+uid+"/import/manifest", nil, &manifest); err != nil {
+		return "", err
+	}
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
+	for {
+		var obj struct {
+			Kind       string            `json:"kind"`
+			StringData map[string]string `json:"stringData"`
+		}
+		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("the import manifest of cluster %s has no Secret with an agent token", uid)
+		} else if err != nil {
+			return "", fmt.Errorf("reading the import manifest of cluster %s: %w", uid, err)
+		}
+		if obj.Kind == "Secret" && obj.StringData["token"] != "" {
+			return obj.StringData["token"], nil
+		}
+	}
 }
