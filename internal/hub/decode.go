@@ -1,9 +1,7 @@
 package hub
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,42 +22,11 @@ func decode(r *http.Request, v any) error {
 	if err != nil {
 		return err // a MaxBytesError becomes 413
 	}
-	return decodeBody(body, v)
+	return service.DecodeJSON(body, v)
 }
 
 // body is the request's JSON body as a service reads its input.
 func body(r *http.Request) service.Input { return func(v any) error { return decode(r, v) } }
-
-// decodeBody is decode of a body already read (for handlers that keep the body, or accept none).
-func decodeBody(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return service.Invalid("request body is empty; expected JSON")
-	}
-	err := json.Unmarshal(body, v)
-	var syntaxErr *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntaxErr):
-		line, col := position(body, syntaxErr.Offset)
-		return service.Invalid("malformed JSON at line %d, column %d: %v", line, col, syntaxErr)
-	case errors.As(err, &typeErr):
-		line, col := position(body, typeErr.Offset)
-		return service.Invalid("JSON field %q at line %d, column %d: expected %s, got %s", typeErr.Field, line, col, typeErr.Type, typeErr.Value)
-	case err != nil:
-		return service.Invalid("malformed JSON: %v", err)
-	}
-	return nil
-}
-
-func position(body []byte, offset int64) (line, col int) {
-	if offset > int64(len(body)) {
-		offset = int64(len(body))
-	}
-	before := body[:offset]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(offset) - bytes.LastIndexByte(before, '\n')
-	return line, col
-}
 
 // page is the paging of a list request: limit/offset, or the continue token of a previous page.
 type page struct {

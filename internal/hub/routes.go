@@ -3,7 +3,6 @@ package hub
 import (
 	"net/http"
 
-	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
@@ -103,15 +102,15 @@ func (s *Server) routes(handle func(pattern string, perm service.Permission, h h
 	handle("GET /v1/spectroclusters/{uid}/config/namespaces", service.PermRead, s.clusterNamespaces)
 
 	// The agent protocol: only the cluster's own agent token.
-	agent("PUT /v1/spectroclusters/{uid}/heartbeat", s.heartbeat)
+	agent("PUT /v1/spectroclusters/{uid}/heartbeat", agentReport(s.reports.Heartbeat))
 	agent("GET /v1/spectroclusters/{uid}/agent/desired", s.agentDesired)
-	agent("PUT /v1/spectroclusters/{uid}/agent/packs", s.agentPacks)
-	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentConditions)
-	agent("PUT /v1/spectroclusters/{uid}/status/services", s.agentServices)
-	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", limitBody(v1.MaxAgentMessageBytes, s.agentNodes))
+	agent("PUT /v1/spectroclusters/{uid}/agent/packs", agentReport(s.reports.Packs))
+	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", agentReport(s.reports.Conditions))
+	agent("PUT /v1/spectroclusters/{uid}/status/services", agentReport(s.reports.Services))
+	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", agentPage(s.reports.Nodes))
 	agent("PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance/status", s.agentMaintenanceStatus)
-	agent("PUT /v1/spectroclusters/{uid}/agent/usage", limitBody(v1.MaxAgentMessageBytes, s.agentUsage))
-	agent("PUT /v1/spectroclusters/{uid}/agent/workloads", limitBody(v1.MaxAgentMessageBytes, s.agentWorkloads))
+	agent("PUT /v1/spectroclusters/{uid}/agent/usage", agentPage(s.reports.Usage))
+	agent("PUT /v1/spectroclusters/{uid}/agent/workloads", agentPage(s.reports.Workloads))
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", service.PermRead, s.listEvents)

@@ -15,11 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/utils/clock"
 
-	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	identitysvc "github.com/easelhq/easel/internal/service/identity"
+	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/wakeup"
@@ -27,16 +27,16 @@ import (
 
 // Server serves the /v1 API, /healthz, /readyz and /metrics.
 type Server struct {
-	store        store.Store
-	records      service.Records
-	catalog      *packs.Catalog
-	log          *slog.Logger
-	clock        clock.PassiveClock
-	clusters     *clustersvc.Service
-	identity     *identitysvc.Service
-	notify       func(clusterUID string)
-	waiting      *wakeup.Waiters
-	drainTimeout time.Duration
+	store    store.Store
+	records  service.Records
+	catalog  *packs.Catalog
+	log      *slog.Logger
+	clock    clock.PassiveClock
+	clusters *clustersvc.Service
+	identity *identitysvc.Service
+	reports  *reports.Service
+	notify   func(clusterUID string)
+	waiting  *wakeup.Waiters
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
@@ -46,7 +46,6 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 	// reportPageBytes is the size of each page of an agent report received, reportPages the number
 	// of pages of each report applied, by report.
-	reportPageBytes, reportPages *prometheus.HistogramVec
 }
 
 // Options configure a Server; zero values take defaults.
@@ -63,17 +62,18 @@ type Options struct {
 	Clusters *clustersvc.Service
 	// Identity is the identity service (default: one over st with this hub's clock).
 	Identity *identitysvc.Service
+	// Reports is the agent service (default: one over st with this hub's clock, Notify, Waiters and
+	// registry).
+	Reports *reports.Service
 	// Registry is where the hub's metrics go, served at /metrics with everything else registered
 	// there (default: a registry of its own).
 	Registry *prometheus.Registry
-	// DrainTimeout bounds how long an agent keeps trying to drain a node (default 15m).
-	DrainTimeout time.Duration
 }
 
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
-		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, identity: o.Identity, drainTimeout: o.DrainTimeout}
+		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, identity: o.Identity, reports: o.Reports}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
@@ -83,9 +83,6 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	if s.waiting == nil {
 		s.waiting = &wakeup.Waiters{}
 	}
-	if s.drainTimeout <= 0 {
-		s.drainTimeout = clusters.DefaultDrainTimeout
-	}
 	s.stopping = make(chan struct{})
 	if s.log == nil {
 		s.log = slog.Default()
@@ -94,6 +91,10 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		s.clock = clock.RealClock{}
 	}
 	s.records = service.Records{Store: st, Clock: s.clock}
+	if s.reports == nil {
+		s.reports = reports.New(st, catalog, reports.Options{Clock: s.clock, Notify: s.notify, Waiters: s.waiting,
+			Registerer: s.registry, Logger: s.log})
+	}
 	if s.identity == nil {
 		s.identity = identitysvc.New(st, s.clock)
 	}
@@ -107,15 +108,7 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		Name: "easel_http_request_duration_seconds", Help: "API request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 	}, []string{"method", "route"})
-	s.reportPageBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "easel_agent_report_page_bytes", Help: "Size of each page of an agent report received, by report.",
-		Buckets: prometheus.ExponentialBuckets(1024, 4, 6), // 1 KiB to 1 MiB, the limit
-	}, []string{"report"})
-	s.reportPages = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "easel_agent_report_pages", Help: "Pages of each agent report applied, by report.",
-		Buckets: prometheus.ExponentialBuckets(1, 2, 10),
-	}, []string{"report"})
-	s.registry.MustRegister(s.requests, s.latency, s.reportPageBytes, s.reportPages,
+	s.registry.MustRegister(s.requests, s.latency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return s
 }
@@ -260,33 +253,7 @@ func (s *Server) wrapAgent(h agentHandler) http.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if p.ActorType != "agent" {
-			return service.Forbidden("this operation is for the cluster's agent; it needs the agent's token")
-		}
-		clusterUID := r.PathValue("uid")
-		if clusterUID == "" { // a machine's operation names the cluster by its cloud config
-			cc, err := s.store.GetObjectByAltUID(r.Context(), kindCluster, r.PathValue("configUid"))
-			if errors.Is(err, store.ErrNotFound) {
-				return service.NotFound("cloud config", r.PathValue("configUid"))
-			}
-			if err != nil {
-				return err
-			}
-			clusterUID = cc.UID
-		}
-		if p.AgentCluster != clusterUID {
-			audit := &store.Audit{UID: uid.New(), TenantUID: p.TenantUID, ActorType: "agent", ActorUID: p.AgentCluster,
-				ActorName: p.Name, Action: "denied", ResourceKind: kindCluster, ResourceUID: clusterUID,
-				Message: "The agent of cluster " + p.AgentCluster + " used its token on cluster " + clusterUID, CreatedAt: s.clock.Now()}
-			if err := s.store.AddAudit(r.Context(), audit); err != nil {
-				return err
-			}
-			return service.Forbidden("this agent token belongs to another cluster")
-		}
-		rec, err := s.store.GetObject(r.Context(), kindCluster, clusterUID)
-		if errors.Is(err, store.ErrNotFound) {
-			return service.NotFound(kindCluster, clusterUID)
-		}
+		rec, err := s.reports.Agent(r.Context(), p, r.PathValue("uid"), r.PathValue("configUid"))
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,101 +13,6 @@ import (
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
-
-// agentWorkloads receives a page of the agent's workload report: a full report replaces the
-// cluster's workloads, a delta patches those of the report it builds on (409 when the hub does not
-// hold that one), and a report with disabled set says the agent turned the report off.
-func (s *Server) agentWorkloads(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
-	body, err := s.readPage(r, reportWorkloads)
-	if err != nil {
-		return err
-	}
-	in, err := decodeWorkloadPage(body)
-	if err != nil {
-		return err
-	}
-	// A stale delta is refused at its first page rather than after holding all of them.
-	checkBase := func() error {
-		if in.Base == "" {
-			return nil
-		}
-		st, err := s.store.WorkloadState(r.Context(), rec.UID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if st.ReportID != in.Base {
-			return errStaleBase(reportWorkloads, in.Base)
-		}
-		return nil
-	}
-	now := s.clock.Now()
-	applied, err := s.receivePage(r.Context(), rec.UID, reportWorkloads, in.ReportPage, body, checkBase, func(q store.Queries, each eachPage) error {
-		ctx := r.Context()
-		st, err := q.WorkloadState(ctx, rec.UID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if in.Base == "" {
-			err = q.DeleteAllWorkloads(ctx, rec.UID)
-		} else if st.ReportID != in.Base {
-			return errStaleBase(reportWorkloads, in.Base)
-		}
-		if err != nil {
-			return err
-		}
-		// Pages are written one at a time, in order, so that a large report is never all in memory;
-		// the transaction still makes the report appear whole or not at all.
-		err = each(func(b []byte) error {
-			var pg v1.AgentWorkloadReport
-			if err := json.Unmarshal(b, &pg); err != nil {
-				return fmt.Errorf("decoding a held page of a workload report: %w", err)
-			}
-			if pg.Base != in.Base {
-				return service.Invalid("the pages of report %s disagree on the report they build on", in.ReportID)
-			}
-			return writeWorkloadPage(ctx, q, rec.UID, pg.Items)
-		})
-		if err != nil {
-			return err
-		}
-		return q.PutWorkloadState(ctx, store.WorkloadState{ClusterUID: rec.UID, ReportID: in.ReportID,
-			Disabled: in.Disabled, ReportedAt: now})
-	})
-	if err != nil {
-		return err
-	}
-	pageAnswer(w, applied)
-	return nil
-}
-
-// writeWorkloadPage writes one page of a workload report: its upserts and, in a delta, its
-// deletions. Within a page the last word on a workload wins, as it would across pages.
-func writeWorkloadPage(ctx context.Context, q store.Queries, clusterUID string, items []v1.WorkloadItem) error {
-	byKey := make(map[[3]string]store.Workload, len(items))
-	for _, it := range items {
-		wl := store.Workload{Kind: it.Kind, Namespace: it.Namespace, Name: it.Name}
-		if !it.Deleted {
-			doc, err := json.Marshal(it)
-			if err != nil {
-				return err
-			}
-			wl.Doc = doc
-		}
-		byKey[[3]string{it.Kind, it.Namespace, it.Name}] = wl
-	}
-	var upserts, deleted []store.Workload
-	for _, wl := range byKey {
-		if wl.Doc == nil {
-			deleted = append(deleted, wl)
-		} else {
-			upserts = append(upserts, wl)
-		}
-	}
-	if err := q.DeleteWorkloads(ctx, clusterUID, deleted); err != nil {
-		return err
-	}
-	return q.UpsertWorkloads(ctx, clusterUID, upserts)
-}
 
 // clusterWorkloads serves POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}: one page of
 // the cluster's workloads of a kind, as its agent last reported them, in Palette's shapes.
@@ -131,7 +35,7 @@ func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	var spec v1.ClusterWorkloadsSpec
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := decodeBody(body, &spec); err != nil {
+		if err := service.DecodeJSON(body, &spec); err != nil {
 			return err
 		}
 	}

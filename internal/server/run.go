@@ -32,6 +32,7 @@ import (
 	"github.com/easelhq/easel/internal/provider/local"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
+	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/wakeup"
 )
@@ -180,8 +181,10 @@ func Run(ctx context.Context, cfg Config) error {
 	defer func() { stopEngine(); <-engineDone }()
 	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: eng.Enqueue, Waiters: waiters,
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
+	agentService := reports.New(st, catalog, reports.Options{Notify: eng.Enqueue, Waiters: waiters, Registerer: registry,
+		Logger: log, DrainTimeout: cfg.DrainTimeout})
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: eng.Enqueue, Waiters: waiters, Registry: registry,
-		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), DrainTimeout: cfg.DrainTimeout})
+		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), Reports: agentService})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),

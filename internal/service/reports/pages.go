@@ -1,10 +1,8 @@
-package hub
+package reports
 
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"slices"
 	"time"
 
@@ -29,25 +27,6 @@ const (
 	// place among the v1.MaxReportsInFlight: an agent sends a report's pages back to back.
 	abandonedAfter = time.Minute
 )
-
-// limitBody refuses a route's bodies over n bytes with 413 (toAPIError names the limit), below the
-// hub's global limit.
-func limitBody(n int64, h agentHandler) agentHandler {
-	return func(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
-		r.Body = http.MaxBytesReader(w, r.Body, n)
-		return h(w, r, p, rec)
-	}
-}
-
-// readPage reads one page of a report, recording its size.
-func (s *Server) readPage(r *http.Request, report string) ([]byte, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err // a MaxBytesError becomes 413
-	}
-	s.reportPageBytes.WithLabelValues(report).Observe(float64(len(body)))
-	return body, nil
-}
 
 func checkPage(pg v1.ReportPage) error {
 	switch {
@@ -75,11 +54,12 @@ type eachPage func(fn func(body []byte) error) error
 // whether the report is applied (now or before); false means the page is held until the others
 // arrive. check (may be nil) can refuse a page of a report not applied yet before it is held. An
 // error from check or apply drops the report's pages: the agent sends the report anew.
-func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg v1.ReportPage, body []byte,
+func (s *Service) receivePage(ctx context.Context, clusterUID, report string, pg v1.ReportPage, body []byte,
 	check func() error, apply func(q store.Queries, each eachPage) error) (applied bool, err error) {
 	if err := checkPage(pg); err != nil {
 		return false, err
 	}
+	s.reportPageBytes.WithLabelValues(report).Observe(float64(len(body)))
 	now := s.clock.Now()
 	one := func(fn func([]byte) error) error { return fn(body) }
 	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
@@ -157,7 +137,7 @@ func (s *Server) receivePage(ctx context.Context, clusterUID, report string, pg 
 // make room (least recently sent first); if none was, the page is refused with 429 and the agent
 // sends it again later. Two pages starting reports at the same moment may both pass: the bound
 // is loose by the requests in flight, never by what a client can pile up.
-func (s *Server) makeRoom(ctx context.Context, clusterUID, report, reportID string, now time.Time) error {
+func (s *Service) makeRoom(ctx context.Context, clusterUID, report, reportID string, now time.Time) error {
 	held, err := s.store.HeldReports(ctx, clusterUID)
 	if err != nil {
 		return err
@@ -180,16 +160,6 @@ func (s *Server) makeRoom(ctx context.Context, clusterUID, report, reportID stri
 			len(held), v1.MaxReportsInFlight)
 	}
 	return nil
-}
-
-// pageAnswer answers a report page: 204 once the report is applied, 202 while it waits for its
-// other pages.
-func pageAnswer(w http.ResponseWriter, applied bool) {
-	if applied {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
 }
 
 // errStaleBase is the 409 of a delta whose base report the hub does not hold.

@@ -1,4 +1,4 @@
-package hub
+package reports
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	cluster "github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/usage"
 )
@@ -19,7 +20,7 @@ import (
 // decodeNodePage decodes and checks one page of a node report.
 func decodeNodePage(body []byte) (v1.AgentNodeReport, error) {
 	var in v1.AgentNodeReport
-	if err := decodeBody(body, &in); err != nil {
+	if err := service.DecodeJSON(body, &in); err != nil {
 		return in, err
 	}
 	if err := checkPage(in.ReportPage); err != nil {
@@ -31,7 +32,7 @@ func decodeNodePage(body []byte) (v1.AgentNodeReport, error) {
 // decodeUsagePage decodes and checks one page of a usage report.
 func decodeUsagePage(body []byte) (v1.AgentUsageReport, error) {
 	var in v1.AgentUsageReport
-	if err := decodeBody(body, &in); err != nil {
+	if err := service.DecodeJSON(body, &in); err != nil {
 		return in, err
 	}
 	if err := checkPage(in.ReportPage); err != nil {
@@ -43,7 +44,7 @@ func decodeUsagePage(body []byte) (v1.AgentUsageReport, error) {
 // decodeWorkloadPage decodes and checks one page of a workload report.
 func decodeWorkloadPage(body []byte) (v1.AgentWorkloadReport, error) {
 	var in v1.AgentWorkloadReport
-	if err := decodeBody(body, &in); err != nil {
+	if err := service.DecodeJSON(body, &in); err != nil {
 		return in, err
 	}
 	switch {
@@ -68,7 +69,7 @@ func decodeWorkloadPage(body []byte) (v1.AgentWorkloadReport, error) {
 // decodePackReport decodes and checks a pack report.
 func decodePackReport(body []byte) (v1.AgentPackReport, error) {
 	var in v1.AgentPackReport
-	if err := decodeBody(body, &in); err != nil {
+	if err := service.DecodeJSON(body, &in); err != nil {
 		return in, err
 	}
 	if in.Generation <= 0 {
@@ -89,7 +90,7 @@ func decodePackReport(body []byte) (v1.AgentPackReport, error) {
 // may have is checkAgentConditions', against the stored ones.
 func decodeConditions(body []byte) ([]v1.ClusterCondition, error) {
 	var in []v1.ClusterCondition
-	if err := decodeBody(body, &in); err != nil {
+	if err := service.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	for i, c := range in {
@@ -111,7 +112,7 @@ func decodeConditions(body []byte) ([]v1.ClusterCondition, error) {
 // decodeServices decodes and checks a services report.
 func decodeServices(body []byte) ([]v1.LoadBalancerService, error) {
 	var in []v1.LoadBalancerService
-	if err := decodeBody(body, &in); err != nil {
+	if err := service.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	if len(in) > v1.MaxReportedServices {
@@ -124,6 +125,10 @@ func decodeServices(body []byte) ([]v1.LoadBalancerService, error) {
 	}
 	return in, nil
 }
+
+// engineConditions are the conditions the engine owns; an agent may not set them.
+var engineConditions = []string{cluster.ConditionInfrastructureReady, "ControlPlaneNodesReady", "WorkerNodesReady",
+	"AgentDeployed", "PacksApplied"}
 
 // checkAgentConditions refuses a report that would give the cluster more than
 // v1.MaxAgentConditions condition types of the agent's: each new type is kept for good, so the

@@ -1,0 +1,182 @@
+package reports_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	cluster "github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/service"
+	"github.com/easelhq/easel/internal/service/reports"
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/testenv/pgtest"
+	"github.com/easelhq/easel/internal/wakeup"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const tenant = "tenant-1"
+
+type fixture struct {
+	t        *testing.T
+	ctx      context.Context
+	store    store.Store
+	svc      *reports.Service
+	waiters  *wakeup.Waiters
+	notified []string
+}
+
+func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			url := filepath.Join(t.TempDir(), "easel.db")
+			if name == "postgres" {
+				url = pgtest.DSN(t)
+			}
+			ctx := context.Background()
+			st, err := store.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			f := &fixture{t: t, ctx: ctx, store: st, waiters: &wakeup.Waiters{}}
+			f.svc = reports.New(st, packs.MustBuiltin(), reports.Options{Clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)),
+				Notify: func(uid string) { f.notified = append(f.notified, uid) }, Waiters: f.waiters})
+			fn(t, f)
+		})
+	}
+}
+
+// imported stores an imported cluster waiting for its agent and returns its record.
+func (f *fixture) imported(uid string) store.Record {
+	f.t.Helper()
+	cl := cluster.Cluster{CloudType: v1.CloudTypeGeneric, CloudConfigUID: "cc-" + uid, Profiles: []cluster.ProfileRef{}, Pools: []cluster.Pool{},
+		Status: cluster.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
+	rec := &store.Record{Kind: "spectrocluster", UID: uid, AltUID: cl.CloudConfigUID, TenantUID: tenant, ProjectUID: "p",
+		Name: uid, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
+	if err := f.store.CreateObject(f.ctx, rec); err != nil {
+		f.t.Fatal(err)
+	}
+	return *rec
+}
+
+// Only the cluster's own agent gets in; another cluster's token is refused and audited.
+func TestOnlyTheClustersOwnAgent(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		f.imported("a")
+		f.imported("b")
+		if _, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), "a", ""); err != nil {
+			t.Fatalf("a's agent on a: %v", err)
+		}
+		if rec, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), "", "cc-a"); err != nil || rec.UID != "a" {
+			t.Fatalf("a's agent on a's cloud config: %v %v", rec.UID, err)
+		}
+		if _, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), "b", ""); service.KindOf(err) != service.KindForbidden {
+			t.Fatalf("a's agent on b: %v, want Forbidden", err)
+		}
+		if _, err := f.svc.Agent(f.ctx, service.UserCaller(tenant, "u", "admin@x", []string{v1.RoleTenantAdmin}, nil), "a", ""); service.KindOf(err) != service.KindForbidden {
+			t.Fatalf("a user on an agent operation: %v, want Forbidden", err)
+		}
+		audits, _, err := f.store.ListAudits(f.ctx, store.AuditFilter{TenantUID: tenant, Limit: 10})
+		if err != nil || len(audits) != 1 || audits[0].Action != "denied" || audits[0].ResourceUID != "b" {
+			t.Fatalf("audits %+v %v; want one denial on b", audits, err)
+		}
+	})
+}
+
+// The first heartbeat wakes the engine (the cluster waits for it); later ones of a healthy
+// cluster do not.
+func TestHeartbeatWakesTheEngineWhenItMatters(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		rec := f.imported("a")
+		if err := f.svc.Heartbeat(f.ctx, rec, []byte(`{"agentVersion":"v1"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.notified) != 1 {
+			t.Fatalf("first heartbeat woke the engine %d times, want once", len(f.notified))
+		}
+		if err := f.svc.Heartbeat(f.ctx, rec, []byte(`{"agentVersion":"`+string(make([]byte, 65))+`"}`)); service.KindOf(err) != service.KindInvalid {
+			t.Fatalf("an agent version of 65 bytes: %v, want Invalid", err)
+		}
+		stored, _ := f.store.GetObject(f.ctx, "spectrocluster", "a")
+		cl, _ := cluster.Decode(stored.Doc)
+		if cl.Status.Health.AgentVersion != "v1" || cl.Status.Health.LastHeartbeat.IsZero() {
+			t.Fatalf("health %+v, want agent v1 with a heartbeat", cl.Status.Health)
+		}
+	})
+}
+
+// A node report in two pages is held until both came, then applied once; a retried page of an
+// applied report changes nothing.
+func TestPagedNodeReport(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		rec := f.imported("a")
+		page := func(i int, node string) []byte {
+			return []byte(`{"reportId":"r1","page":` + string(rune('0'+i)) + `,"pages":2,"nodes":[{"name":"` + node +
+				`","role":"worker","ready":true,"conditions":[{"type":"Ready","status":"True"}]}]}`)
+		}
+		if applied, err := f.svc.Nodes(f.ctx, rec, page(1, "w-1")); err != nil || applied {
+			t.Fatalf("page 2 of 2 first: applied %v, %v; want held", applied, err)
+		}
+		if applied, err := f.svc.Nodes(f.ctx, rec, page(0, "w-0")); err != nil || !applied {
+			t.Fatalf("page 1 of 2: applied %v, %v; want the report applied", applied, err)
+		}
+		if applied, err := f.svc.Nodes(f.ctx, rec, page(0, "w-0")); err != nil || !applied {
+			t.Fatalf("a retried page of an applied report: applied %v, %v; want acknowledged", applied, err)
+		}
+		stored, _ := f.store.GetObject(f.ctx, "spectrocluster", "a")
+		cl, _ := cluster.Decode(stored.Doc)
+		if len(cl.Status.Nodes) != 2 || cl.Status.Nodes[0].Name != "w-0" || cl.Status.Nodes[1].Name != "w-1" {
+			t.Fatalf("nodes %+v, want w-0 and w-1 in page order", cl.Status.Nodes)
+		}
+	})
+}
+
+// The long-poll answers at once when the agent is behind, waits while it is not, and a change
+// woken through the waiters ends the wait.
+func TestDesiredLongPoll(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		rec := f.imported("a")
+		out, err := f.svc.Desired(f.ctx, rec, reports.Have{}, time.Minute, nil)
+		if err != nil || out == nil || out.Generation != rec.Generation {
+			t.Fatalf("an agent with nothing: %+v, %v; want generation %d at once", out, err, rec.Generation)
+		}
+		have := reports.Have{Generation: rec.Generation}
+		if out, err := f.svc.Desired(f.ctx, rec, have, 50*time.Millisecond, nil); err != nil || out != nil {
+			t.Fatalf("an agent that is up to date: %+v, %v; want nothing once the wait is over", out, err)
+		}
+		stopping := make(chan struct{})
+		close(stopping)
+		if _, err := f.svc.Desired(f.ctx, rec, have, time.Minute, stopping); err != reports.ErrShuttingDown {
+			t.Fatalf("a long-poll while the hub stops: %v, want ErrShuttingDown", err)
+		}
+		done := make(chan *v1.AgentDesired)
+		go func() {
+			out, _ := f.svc.Desired(f.ctx, rec, have, time.Minute, nil)
+			done <- out
+		}()
+		rec.Generation++
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			// The long-poll may not be waiting yet when the change is stored; wake until it answers.
+			if err := f.store.UpdateObject(f.ctx, &rec); err != nil {
+				t.Fatal(err)
+			}
+			f.waiters.Wake("a")
+			select {
+			case out := <-done:
+				if out == nil || out.Generation != rec.Generation {
+					t.Fatalf("woken long-poll answered %+v, want generation %d", out, rec.Generation)
+				}
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		t.Fatal("the long-poll did not answer within 10 s of the change")
+	})
+}

@@ -1,0 +1,74 @@
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/projects"
+	"github.com/easelhq/easel/internal/service"
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/usage"
+)
+
+// Usage records one page of a usage sample (v1.AgentUsageReport): the cluster's current figures,
+// its series, and which nodes are over a threshold. A sample is applied once: a retried, repeated
+// or late one changes nothing.
+func (s *Service) Usage(ctx context.Context, rec store.Record, body []byte) (applied bool, err error) {
+	in, err := decodeUsagePage(body)
+	if err != nil {
+		return false, err
+	}
+	ps, err := projects.Load(ctx, s.store, rec.ProjectUID)
+	if err != nil {
+		return false, err
+	}
+	th := ps.Thresholds()
+	now := s.clock.Now()
+	wake := false
+	applied, err = s.receivePage(ctx, rec.UID, reportUsage, in.ReportPage, body, nil, func(q store.Queries, each eachPage) error {
+		sample := in
+		sample.Nodes = nil
+		err := each(func(b []byte) error {
+			var pg v1.AgentUsageReport
+			if err := json.Unmarshal(b, &pg); err != nil {
+				return fmt.Errorf("decoding a held page of a usage report: %w", err)
+			}
+			if n := len(sample.Nodes) + len(pg.Nodes); n > v1.MaxReportedNodes { // stop before holding more
+				return service.Invalid("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
+			}
+			sample.Nodes = append(sample.Nodes, pg.Nodes...)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := validateUsage(sample); err != nil { // the pages together: the bound, unique names
+			return err
+		}
+		return updateClusterStatus(ctx, q, rec.UID, func(cl *clusters.Cluster) error {
+			if cl.Status.Usage.Applied(sample) {
+				return nil // a late sample: newer figures are already there
+			}
+			before := overKeys(cl.Status.Usage.Over)
+			cl.Status.Usage.Record(sample, th, now)
+			wake = !slices.Equal(before, overKeys(cl.Status.Usage.Over))
+			return q.RecordUsage(ctx, rec.UID, now, usage.Samples(sample.Nodes))
+		})
+	})
+	if err == nil && wake {
+		s.notify(rec.UID) // a resource went over or came back: the health verdict may change
+	}
+	return applied, err
+}
+
+func overKeys(over []usage.Over) []string {
+	out := make([]string, len(over))
+	for i, o := range over {
+		out[i] = o.Node + "/" + o.Resource
+	}
+	return out
+}
