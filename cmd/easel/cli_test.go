@@ -18,9 +18,9 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/cli"
-	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
+	"github.com/easelhq/easel/internal/testenv/localcp"
 )
 
 // testHub is a real hub on SQLite, served in-process on a free port.
@@ -62,7 +62,7 @@ func startHub(t *testing.T, tune ...func(*server.Config)) testHub {
 			t.Errorf("hub shut down with %v", err)
 		}
 		// Control planes outlive the hub by design; a failed test must not leave them running.
-		if err := local.StopAll(filepath.Join(dataDir, "clusters")); err != nil {
+		if err := localcp.StopAll(filepath.Join(dataDir, "clusters")); err != nil {
 			t.Errorf("stopping leftover control planes: %v", err)
 		}
 	})

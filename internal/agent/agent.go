@@ -22,6 +22,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
 )
@@ -57,6 +58,9 @@ type Config struct {
 	// TLS verifies an https hub's certificate (hubtrust.Options.TLSConfig); nil means the
 	// system's roots.
 	TLS *tls.Config
+	// Clock times the loops (heartbeats, reports, usage samples), the retries and the drains;
+	// nil means the real clock. Tests step a fake one instead of sleeping.
+	Clock clock.WithTickerAndDelayedExecution
 }
 
 // Agent is one running agent.
@@ -65,6 +69,7 @@ type Agent struct {
 	http    *http.Client
 	applier *applier
 	kube    kubernetes.Interface
+	clock   clock.WithTickerAndDelayedExecution
 	log     *slog.Logger
 }
 
@@ -91,6 +96,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
 	if cfg.HubURL == "" || cfg.ClusterUID == "" || cfg.Token == "" {
 		return nil, fmt.Errorf("the agent needs the hub URL, the cluster uid and its token")
 	}
@@ -113,7 +121,7 @@ func New(cfg Config) (*Agent, error) {
 		t.TLSClientConfig = cfg.TLS
 		hc.Transport = t
 	}
-	return &Agent{cfg: cfg, applier: ap, kube: kube, log: cfg.Logger.With("cluster", cfg.ClusterUID), http: hc}, nil
+	return &Agent{cfg: cfg, applier: ap, kube: kube, clock: cfg.Clock, log: cfg.Logger.With("cluster", cfg.ClusterUID), http: hc}, nil
 }
 
 // Run sends heartbeats and applies the desired state until ctx ends.
@@ -127,7 +135,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go ops.run(ctx)
 	var applied, nodesRevision int64
 	var appliedMaintenance []string
-	backoff := newBackoff()
+	backoff := newBackoff(a.clock)
 	for ctx.Err() == nil {
 		desired, changed, err := a.poll(ctx, applied, nodesRevision)
 		if err != nil {
@@ -170,10 +178,8 @@ func (a *Agent) Run(ctx context.Context) error {
 const ConditionAPIServerReachable = "APIServerReachable"
 
 func (a *Agent) heartbeats(ctx context.Context) {
-	t := time.NewTicker(a.cfg.HeartbeatInterval)
-	defer t.Stop()
 	reported := ""
-	for {
+	a.every(ctx, a.cfg.HeartbeatInterval, func() {
 		err := a.call(ctx, "PUT", "/heartbeat", v1.Heartbeat{AgentVersion: Version}, nil)
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("Heartbeat failed; the next one is due soon", "err", err)
@@ -190,10 +196,20 @@ func (a *Agent) heartbeats(ctx context.Context) {
 				reported = key
 			}
 		}
+	})
+}
+
+// every runs fn at once and then every interval of the agent's clock, until ctx ends; a run that
+// takes longer than the interval delays the next one instead of piling runs up.
+func (a *Agent) every(ctx context.Context, interval time.Duration, fn func()) {
+	t := a.clock.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn()
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -263,19 +279,31 @@ func (a *Agent) do(ctx context.Context, method, path string, in, out any) (int, 
 	return resp.StatusCode, nil
 }
 
-// backoff doubles from 1 s to 1 min.
-type backoff struct{ d time.Duration }
+// backoff doubles from 1 s to 1 min, on the agent's clock.
+type backoff struct {
+	clock clock.Clock
+	d     time.Duration
+}
 
-func newBackoff() *backoff { return &backoff{d: time.Second} }
+func newBackoff(c clock.Clock) *backoff { return &backoff{clock: c, d: time.Second} }
 
 func (b *backoff) peek() time.Duration { return b.d }
 
 func (b *backoff) reset() { b.d = time.Second }
 
 func (b *backoff) sleep(ctx context.Context) {
+	sleep(ctx, b.clock, b.d)
+	b.d = min(2*b.d, time.Minute)
+}
+
+// sleep waits d on the clock, or less if ctx ends first; it reports whether the whole d passed.
+func sleep(ctx context.Context, c clock.Clock, d time.Duration) bool {
+	t := c.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-time.After(b.d):
+		return false
+	case <-t.C():
+		return true
 	}
-	b.d = min(2*b.d, time.Minute)
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 )
 
 // Drain: cordon a node and evict every pod that may move, through the eviction API so that
@@ -30,6 +31,12 @@ const drainPoll = 250 * time.Millisecond
 
 // evictRetry is how long a drain waits before evicting again pods that a PodDisruptionBudget kept.
 const evictRetry = 2 * time.Second
+
+// defaultDrainTimeout bounds a drain whose operation names no timeout.
+const defaultDrainTimeout = 15 * time.Minute
+
+// errDrainTimeout ends a drain's context when its timeout passes.
+var errDrainTimeout = errors.New("the drain timed out")
 
 // drainProgress is what a drain says while it runs: the pods still to go and, when a
 // PodDisruptionBudget refuses an eviction, which one.
@@ -68,8 +75,15 @@ func movablePods(ctx context.Context, c kubernetes.Interface, node string) ([]co
 }
 
 // drain cordons node and evicts its movable pods until none is left, calling progress whenever
-// what it waits for changes. It gives up at ctx's end (the drain timeout) with the reason.
-func drain(ctx context.Context, c kubernetes.Interface, node string, progress func(drainProgress)) (evicted int, err error) {
+// what it waits for changes. It gives up once timeout has passed on clk (which also times the
+// retries), saying why, or when ctx ends.
+func drain(ctx context.Context, c kubernetes.Interface, clk clock.WithDelayedExecution, node string, timeout time.Duration,
+	progress func(drainProgress)) (evicted int, err error) {
+	// The timeout ends the context, so that it also interrupts the API calls in flight.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := clk.AfterFunc(timeout, func() { cancel(errDrainTimeout) })
+	defer timer.Stop()
 	if err := setUnschedulable(ctx, c, node, true); err != nil {
 		return 0, err
 	}
@@ -84,9 +98,9 @@ func drain(ctx context.Context, c kubernetes.Interface, node string, progress fu
 			return evicted, nil
 		}
 		var due []corev1.Pod
-		now := time.Now()
+		now := clk.Now()
 		for _, p := range pods {
-			if at, ok := asked[p.UID]; (!ok || now.After(at)) && p.DeletionTimestamp == nil {
+			if at, ok := asked[p.UID]; (!ok || !now.Before(at)) && p.DeletionTimestamp == nil {
 				due = append(due, p)
 			}
 		}
@@ -109,8 +123,10 @@ func drain(ctx context.Context, c kubernetes.Interface, node string, progress fu
 			progress(next)
 		}
 		last = next
-		select {
-		case <-ctx.Done():
+		if !sleep(ctx, clk, drainPoll) {
+			if !errors.Is(context.Cause(ctx), errDrainTimeout) {
+				return evicted, ctx.Err()
+			}
 			names := make([]string, 0, min(len(pods), 5))
 			for _, p := range pods[:min(len(pods), 5)] {
 				names = append(names, p.Namespace+"/"+p.Name)
@@ -120,7 +136,6 @@ func drain(ctx context.Context, c kubernetes.Interface, node string, progress fu
 				reason += "; PodDisruptionBudget " + last.BlockedBy + " does not allow their eviction"
 			}
 			return evicted, errors.New(reason)
-		case <-time.After(drainPoll):
 		}
 	}
 }

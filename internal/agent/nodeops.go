@@ -75,7 +75,7 @@ func (a *Agent) converge(ctx context.Context, op v1.AgentNodeOperation) {
 	log := a.log.With("node", op.Node, "action", op.Action)
 	report := func(state, message, blockedBy string) {
 		st := v1.MachineMaintenanceStatus{Action: op.Action, State: state, Message: message, BlockedBy: blockedBy}
-		for b := newBackoff(); ctx.Err() == nil; b.sleep(ctx) {
+		for b := newBackoff(a.clock); ctx.Err() == nil; b.sleep(ctx) {
 			err := a.call(ctx, "PUT", op.StatusPath, st, nil)
 			if err == nil {
 				return
@@ -85,7 +85,7 @@ func (a *Agent) converge(ctx context.Context, op v1.AgentNodeOperation) {
 	}
 	if op.Action == v1.MaintenanceUncordon {
 		log.Info("Uncordoning node")
-		for b := newBackoff(); ctx.Err() == nil; b.sleep(ctx) {
+		for b := newBackoff(a.clock); ctx.Err() == nil; b.sleep(ctx) {
 			err := setUnschedulable(ctx, a.kube, op.Node, false)
 			if err == nil {
 				report(v1.MaintenanceCompleted, "node "+op.Node+" is schedulable again", "")
@@ -99,12 +99,10 @@ func (a *Agent) converge(ctx context.Context, op v1.AgentNodeOperation) {
 	report(v1.MaintenanceInitiated, "cordoning node "+op.Node+" and evicting its pods", "")
 	timeout := time.Duration(op.DrainTimeoutSeconds) * time.Second
 	if timeout <= 0 {
-		timeout = 15 * time.Minute
+		timeout = defaultDrainTimeout
 	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	started := time.Now()
-	evicted, err := drain(dctx, a.kube, op.Node, func(p drainProgress) {
+	started := a.clock.Now()
+	evicted, err := drain(ctx, a.kube, a.clock, op.Node, timeout, func(p drainProgress) {
 		if p.BlockedBy != "" {
 			log.Warn("Drain waits for a PodDisruptionBudget", "pdb", p.BlockedBy)
 		}
@@ -117,8 +115,8 @@ func (a *Agent) converge(ctx context.Context, op v1.AgentNodeOperation) {
 		log.Warn("Draining node failed", "err", err)
 		report(v1.MaintenanceFailed, err.Error(), "")
 	default:
-		log.Info("Drained node", "evicted", evicted, "took", time.Since(started).Round(time.Millisecond))
+		log.Info("Drained node", "evicted", evicted, "took", a.clock.Since(started).Round(time.Millisecond))
 		report(v1.MaintenanceCompleted, fmt.Sprintf("cordoned; %d pods evicted in %s (DaemonSet and static pods stay)",
-			evicted, time.Since(started).Round(time.Millisecond)), "")
+			evicted, a.clock.Since(started).Round(time.Millisecond)), "")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,8 +87,6 @@ func anyNodeIP(ctx context.Context, c kubernetes.Interface) (string, error) {
 // reportLoop rebuilds the services and nodes reports every interval and sends them (services only
 // when changed).
 func (a *Agent) reportLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.ReportInterval)
-	defer t.Stop()
 	sent := map[string]string{}
 	send := func(path string, build func() (any, error)) {
 		report, err := build()
@@ -112,17 +109,12 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		}
 		sent[path] = string(b)
 	}
-	for {
+	a.every(ctx, a.cfg.ReportInterval, func() {
 		send("/status/services", func() (any, error) { return servicesReport(ctx, a.kube) })
 		// Leases renew every few seconds: the node report changes on each build, so it is sent
 		// every interval.
 		if err := a.sendNodes(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("Sending the node report failed; retrying", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

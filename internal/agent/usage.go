@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
 )
@@ -46,6 +47,7 @@ type usageCollector struct {
 	// kubeletURL is the resource-metrics URL of a node, {node} standing for its name.
 	kubeletURL string
 	http       *http.Client
+	clock      clock.PassiveClock // stamps the samples
 	run        string
 	seq        int64
 	// cpu keeps each node's last CPU counter: usage is its rate between two scrapes.
@@ -58,10 +60,10 @@ type cpuCounter struct {
 	at      time.Time
 }
 
-func newUsageCollector(kube kubernetes.Interface, kubeletURL string) *usageCollector {
+func newUsageCollector(kube kubernetes.Interface, kubeletURL string, clk clock.PassiveClock) *usageCollector {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &usageCollector{kube: kube, kubeletURL: kubeletURL, http: &http.Client{Timeout: 10 * time.Second},
+	return &usageCollector{kube: kube, kubeletURL: kubeletURL, http: &http.Client{Timeout: 10 * time.Second}, clock: clk,
 		run: hex.EncodeToString(b), cpu: map[string]cpuCounter{}}
 }
 
@@ -89,7 +91,7 @@ func (u *usageCollector) collect(ctx context.Context) (report v1.AgentUsageRepor
 		return report, false, err
 	}
 	u.seq++
-	report = v1.AgentUsageReport{Run: u.run, Seq: u.seq, SampledAt: time.Now(), Source: source, Nodes: []v1.NodeUsage{}}
+	report = v1.AgentUsageReport{Run: u.run, Seq: u.seq, SampledAt: u.clock.Now(), Source: source, Nodes: []v1.NodeUsage{}}
 	for _, n := range nodes.Items {
 		s := samples[n.Name]
 		req := requests[n.Name]
@@ -216,7 +218,7 @@ func (u *usageCollector) kubeletSample(ctx context.Context, node string, scrape 
 	if err != nil {
 		return nodeSample{err: fmt.Errorf("scraping the kubelet metrics of node %s: %w", node, err)}
 	}
-	cpu, mem, err := parseResourceMetrics(body, time.Now())
+	cpu, mem, err := parseResourceMetrics(body, u.clock.Now())
 	if err != nil {
 		return nodeSample{err: fmt.Errorf("node %s: %w", node, err)}
 	}
@@ -344,10 +346,8 @@ func podRequest(spec corev1.PodSpec) (cpu, mem float64) {
 // usageLoop samples node usage every interval and sends each sample; a sample that could not be
 // sent is dropped, never sent twice (the next one follows an interval later).
 func (a *Agent) usageLoop(ctx context.Context) {
-	u := newUsageCollector(a.kube, a.cfg.KubeletMetricsURL)
-	t := time.NewTicker(a.cfg.UsageInterval)
-	defer t.Stop()
-	for {
+	u := newUsageCollector(a.kube, a.cfg.KubeletMetricsURL, a.clock)
+	a.every(ctx, a.cfg.UsageInterval, func() {
 		report, ready, err := u.collect(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -357,12 +357,7 @@ func (a *Agent) usageLoop(ctx context.Context) {
 				a.log.Warn("Sending node usage failed; the next sample follows", "err", err)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // sendUsage sends one sample, in pages; the sample's run and number name the report.

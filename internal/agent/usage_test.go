@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
 )
 
 // A kubelet's /metrics/resource as a real kubelet serves it (timestamps in milliseconds).
@@ -46,7 +47,7 @@ func TestParseResourceMetrics(t *testing.T) {
 }
 
 func TestCPUUsageIsTheCounterRate(t *testing.T) {
-	u := newUsageCollector(nil, "")
+	u := newUsageCollector(nil, "", clock.RealClock{})
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	bodies := []string{
 		"node_cpu_usage_seconds_total 100 " + ms(t0) + "\nnode_memory_working_set_bytes 7\n",

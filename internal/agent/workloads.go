@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -48,19 +47,12 @@ func workloadsEnabled(ctx context.Context, c kubernetes.Interface, namespace str
 
 // workloadLoop sends the workload report every workload interval.
 func (a *Agent) workloadLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.WorkloadInterval)
-	defer t.Stop()
 	r := &workloadReporter{seed: maphash.MakeSeed()}
-	for {
+	a.every(ctx, a.cfg.WorkloadInterval, func() {
 		if err := a.reportWorkloads(ctx, r); err != nil && ctx.Err() == nil {
 			a.log.Warn("Sending the workload report failed; retrying", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // workloadReporter is what the agent remembers between workload reports: the last report the hub

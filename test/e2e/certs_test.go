@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spectrocloud/palette-sdk-go/client"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -29,12 +26,11 @@ func TestCertificateRenewal(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	project, uid := createLocalCluster(t, addr, "renewed", 2, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
 	deployWeb(t, kc, "default", 3)
-	waitFor(t, time.Minute, "3 web pods running", func() bool { return len(runningPods(t, kc, "default", "")) == 3 })
 	podsBefore := podsByUID(runningPods(t, kc, "default", ""))
 
 	var cl struct {
@@ -89,14 +85,14 @@ func TestCertificateRenewal(t *testing.T) {
 	waitForEventAmong(t, addr, project, uid, "CertificatesRenewalRequested", "the certificates re-issued")
 
 	// The control-plane machine is replaced, once.
-	waitFor(t, 3*time.Minute, "a new control-plane machine and the old one gone", func() bool {
+	Eventually(t, 3*time.Minute, "a new control-plane machine and the old one gone", func() error {
 		got := machines("cp")
-		return len(got) == 1 && got[0] != cpBefore[0] && strings.HasSuffix(got[0], " Running")
+		return unless(len(got) == 1 && got[0] != cpBefore[0] && strings.HasSuffix(got[0], " Running"), "control-plane machines %v; before %v", got, cpBefore)
 	})
-	waitFor(t, time.Minute, "the repave to end", func() bool {
+	Eventually(t, time.Minute, "the repave to end", func() error {
 		var rp struct{ Status struct{ State string } }
 		api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/repave/status", "", &rp)
-		return rp.Status.State == ""
+		return unless(rp.Status.State == "", "repave state %q", rp.Status.State)
 	})
 	var status struct {
 		Status struct {
@@ -121,9 +117,9 @@ func TestCertificateRenewal(t *testing.T) {
 
 	// The API server serves a certificate issued after the request (NotBefore is backdated by a
 	// minute), signed by the same CA.
-	waitFor(t, time.Minute, "the API server to serve a renewed certificate", func() bool {
+	Eventually(t, time.Minute, "the API server to serve a renewed certificate", func() error {
 		_, serving := servingCertificate(t, addr, project, uid)
-		return serving.SerialNumber.Cmp(servingBefore.SerialNumber) != 0
+		return unless(serving.SerialNumber.Cmp(servingBefore.SerialNumber) != 0, "it serves serial %s, as before", serving.SerialNumber)
 	})
 	caAfter, servingAfter := servingCertificate(t, addr, project, uid)
 	if issued := servingAfter.NotBefore.Add(time.Minute); issued.Before(requested.Truncate(time.Second)) {
@@ -132,13 +128,14 @@ func TestCertificateRenewal(t *testing.T) {
 	if !caAfter.Equal(caBefore) {
 		t.Fatal("the cluster's CA changed; a renewal keeps it")
 	}
-	waitFor(t, 30*time.Second, "GetTheKubernetesCerts to show the renewed certificate's expiry", func() bool {
-		return apiserverExpiry().Equal(servingAfter.NotAfter)
+	Eventually(t, 30*time.Second, "GetTheKubernetesCerts to show the renewed certificate's expiry", func() error {
+		got := apiserverExpiry()
+		return unless(got.Equal(servingAfter.NotAfter), "expiry %s; the served certificate expires at %s", got, servingAfter.NotAfter)
 	})
 
 	// Running and healthy: the agent (restarted with its new certificate) reports, the controllers
 	// and the scheduler (restarted too) work.
-	waitFor(t, time.Minute, "the cluster Running and healthy", func() bool {
+	Eventually(t, time.Minute, "the cluster Running and healthy", func() error {
 		var sum struct {
 			Status struct {
 				State  string
@@ -146,7 +143,7 @@ func TestCertificateRenewal(t *testing.T) {
 			}
 		}
 		api(t, addr, project, "GET", "/v1/dashboard/spectroclusters/"+uid, "", &sum)
-		return sum.Status.State == "Running" && sum.Status.Health.State == "Healthy"
+		return unless(sum.Status.State == "Running" && sum.Status.Health.State == "Healthy", "status %+v", sum.Status)
 	})
 	after := clusterClient(t, addr, project, uid) // a new kubeconfig download, with the new admin certificate
 	dep, err := after.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
@@ -157,7 +154,10 @@ func TestCertificateRenewal(t *testing.T) {
 	if _, err := after.AppsV1().Deployments("default").Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Minute, "a fourth web pod scheduled and running", func() bool { return len(runningPods(t, after, "default", "")) == 4 })
+	Eventually(t, time.Minute, "a fourth web pod scheduled and running", func() error {
+		n := len(runningPods(t, after, "default", ""))
+		return unless(n == 4, "%d web pods running", n)
+	})
 
 	// How long it took, for docs/day2.md.
 	var events struct {
@@ -186,30 +186,15 @@ func TestCertificateRenewal(t *testing.T) {
 	}
 }
 
-func podsByUID(pods []corev1.Pod) map[string]string {
-	out := map[string]string{}
-	for _, p := range pods {
-		out[string(p.UID)] = p.Spec.NodeName
-	}
-	return out
-}
-
 // servingCertificate dials the cluster's API server, verifying it with the CA of a freshly
 // downloaded admin kubeconfig, and returns that CA and the certificate the server presents.
 func servingCertificate(t *testing.T, addr, project, uid string) (ca, serving *x509.Certificate) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/spectroclusters/"+uid+"/assets/adminKubeconfig", nil)
-	req.Header.Set("ApiKey", adminKey)
-	req.Header.Set("ProjectUid", project)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	var data []byte
+	status := api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/assets/adminKubeconfig", "", &data)
 	kc, err := clientcmd.Load(data)
 	if err != nil || kc.Contexts[kc.CurrentContext] == nil {
-		t.Fatalf("the cluster's kubeconfig (%d): %v", resp.StatusCode, err)
+		t.Fatalf("the cluster's kubeconfig (%d): %v", status, err)
 	}
 	cluster := kc.Clusters[kc.Contexts[kc.CurrentContext].Cluster]
 	server, err := url.Parse(cluster.Server)
@@ -222,9 +207,9 @@ func servingCertificate(t *testing.T, addr, project, uid string) (ca, serving *x
 	}
 	// The API server is down for a moment while it restarts with its new certificate.
 	var conn *tls.Conn
-	waitFor(t, time.Minute, "the API server to accept TLS", func() bool {
+	Eventually(t, time.Minute, "the API server to accept TLS", func() error {
 		conn, err = tls.Dial("tcp", server.Host, &tls.Config{RootCAs: pool})
-		return err == nil
+		return err
 	})
 	defer conn.Close()
 	chain := conn.ConnectionState().VerifiedChains[0]

@@ -33,22 +33,17 @@ func TestGenericImport(t *testing.T) {
 	// The "existing" cluster: a control plane the hub knows nothing of.
 	outside := &local.ControlPlane{Name: "existing", Dir: filepath.Join(t.TempDir(), "existing"), Bins: bins}
 	t.Cleanup(func() { outside.Destroy() })
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		err := outside.Ensure(ctx)
-		if err == nil {
-			err = outside.Ready(ctx)
+	Eventually(t, 2*time.Minute, "the outside control plane to come up", func() error {
+		if err := outside.Ensure(ctx); err != nil {
+			return err
 		}
-		if err == nil && len(outside.Running()) == 5 {
-			break
+		if err := outside.Ready(ctx); err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the outside control plane did not come up: %v", err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return unless(len(outside.Running()) == 5, "running %v", outside.Running())
+	})
 
-	addr := startHub(t, "", func(c *server.Config) { c.HeartbeatTimeout = 4 * time.Second })
+	addr := startHub(t, func(c *server.Config) { c.HeartbeatTimeout = 4 * time.Second })
 	tc := tenantClient(addr, adminKey)
 	projects, err := tc.GetProjects()
 	if err != nil || len(projects.Items) == 0 {

@@ -1,20 +1,13 @@
-// Package e2e_test drives a whole easel hub from the outside, the way users and their tools do.
 package e2e_test
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,89 +25,8 @@ import (
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/server"
-	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
-
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
-const adminKey = "easel-e2e-admin-key-0123456789abcdef"
-
-// syncBuffer collects the hub's log, shown only when a test fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startHub runs a hub in-process on the store db ("" is SQLite under a temporary directory) and
-// returns its address; it stops when the test ends.
-func startHub(t *testing.T, db string, tune ...func(*server.Config)) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	dataDir := t.TempDir()
-	cfg := server.Config{
-		Listen:      "127.0.0.1:0",
-		DataDir:     dataDir,
-		DB:          db,
-		AdminAPIKey: adminKey,
-		AgentBinary: easelbin.Path(t),
-		Out:         io.Discard,
-		Logger:      slog.New(slog.NewTextHandler(logs, nil)),
-		Ready:       func(addr string) { ready <- addr },
-	}
-	for _, f := range tune {
-		f(&cfg)
-	}
-	go func() { done <- server.Run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server.Run: %v", err)
-		}
-		// Control planes outlive the hub by design; a failed test must not leave them running.
-		if err := local.StopAll(filepath.Join(dataDir, "clusters")); err != nil {
-			t.Errorf("stopping leftover control planes: %v", err)
-		}
-		// Every request of the flow must be answered without an internal error.
-		if strings.Contains(logs.String(), "level=ERROR") {
-			t.Error("the hub logged an error")
-		}
-		if t.Failed() {
-			t.Logf("hub log:\n%s", logs.String())
-			// The agents' own logs say what they did inside the clusters.
-			agentLogs, _ := filepath.Glob(filepath.Join(dataDir, "clusters", "*", "logs", "easel-agent.log"))
-			for _, f := range agentLogs {
-				b, _ := os.ReadFile(f)
-				t.Logf("%s (last 8 KiB):\n%s", f, b[max(0, len(b)-8<<10):])
-			}
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
-		done <- err
-		t.Fatalf("hub did not start: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("hub did not start within a minute")
-	}
-	return ""
-}
 
 func TestPaletteSDK(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
@@ -129,7 +41,8 @@ func TestPaletteSDK(t *testing.T) {
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
-			addr := startHub(t, st.db(t), func(c *server.Config) { c.AgentHeartbeat = time.Second })
+			db := st.db(t)
+			addr := startHub(t, func(c *server.Config) { c.DB, c.AgentHeartbeat = db, time.Second })
 			paletteFlow(t, addr)
 		})
 	}
@@ -151,40 +64,6 @@ func apiError(err error) (int, string) {
 		return te.HttpCode, te.Payload.Code
 	}
 	return httpStatus(err), ""
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func hasCondition(c *models.V1SpectroCluster, condType, status string) bool {
-	for _, cond := range c.Status.Conditions {
-		if cond.Type != nil && *cond.Type == condType {
-			return cond.Status != nil && *cond.Status == status
-		}
-	}
-	return false
-}
-
-// waitForCondition polls the cluster through the SDK until the condition has the status.
-func waitForCondition(t *testing.T, pc *client.V1Client, uid, condType, status string) *models.V1SpectroCluster {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		c, err := pc.GetCluster(uid)
-		if err != nil || c == nil {
-			t.Fatalf("GetCluster(%s) = %v, %v", uid, c, err)
-		}
-		if hasCondition(c, condType, status) {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster %s: %s is not %s after 3m; conditions %s", uid, condType, status, dump(c.Status.Conditions))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func tenantClient(addr, key string) *client.V1Client {
-	return client.New(client.WithPaletteURI(addr), client.WithAPIKey(key), client.WithSchemes([]string{"http"}))
 }
 
 const controlPlaneValues = `apiVersion: controlplane.cluster.x-k8s.io/v1beta1
@@ -613,20 +492,13 @@ func paletteFlow(t *testing.T, addr string) {
 		t.Fatalf("DeleteCluster: %v", err)
 	}
 	// The engine tears the control plane down, then the record goes: GetCluster becomes nil.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	Eventually(t, 2*time.Minute, "the cluster to be gone after DeleteCluster", func() error {
 		c, err := pc.GetCluster(clusterUID)
 		if err != nil {
 			t.Fatalf("GetCluster while deleting: %v", err)
 		}
-		if c == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster still there 2m after DeleteCluster: %s", dump(c.Status))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return unless(c == nil, "status %s", dump(c))
+	})
 	if err := pc.DeleteCluster("000000000000000000000000"); err != nil {
 		t.Fatalf("DeleteCluster(missing) = %v; want nil", err)
 	}
@@ -655,14 +527,6 @@ func deref(s *string) string {
 		return "<nil>"
 	}
 	return *s
-}
-
-func dump(v any) string {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err.Error()
-	}
-	return string(b)
 }
 
 // checkInsideCluster looks at the cluster through its kubeconfig: three Ready nodes, and the
@@ -723,27 +587,24 @@ func checkServices(t *testing.T, pc *client.V1Client, addr, project, uid, kubeco
 		t.Fatal(err)
 	}
 	nodePort := npCreated.Spec.Ports[0].NodePort
-	deadline := time.Now().Add(time.Minute)
-	for {
-		cl, err := pc.GetCluster(uid)
-		if err != nil {
+	var cl *models.V1SpectroCluster
+	Eventually(t, time.Minute, "the services report to list shop and admin", func() error {
+		if cl, err = pc.GetCluster(uid); err != nil {
 			t.Fatal(err)
 		}
-		got := map[string]*models.V1LoadBalancerService{}
+		names := map[string]bool{}
 		for _, svc := range cl.Status.Services {
-			got[svc.Name] = svc
+			names[svc.Name] = true
 		}
-		if shop, admin := got["shop"], got["admin"]; shop != nil && admin != nil {
-			if shop.Host != "192.0.2.50" || len(shop.Ports) != 1 || *shop.Ports[0].Port != 80 ||
-				admin.Host == "" || *admin.Ports[0].Port != 8080 {
-				t.Fatalf("services = %s", dump(cl.Status.Services))
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the services report lacks shop and admin after a minute: %s", dump(cl.Status.Services))
-		}
-		time.Sleep(250 * time.Millisecond)
+		return unless(names["shop"] && names["admin"], "services %s", dump(cl.Status.Services))
+	})
+	got := map[string]*models.V1LoadBalancerService{}
+	for _, svc := range cl.Status.Services {
+		got[svc.Name] = svc
+	}
+	if shop, admin := got["shop"], got["admin"]; shop.Host != "192.0.2.50" || len(shop.Ports) != 1 || *shop.Ports[0].Port != 80 ||
+		admin.Host == "" || *admin.Ports[0].Port != 8080 {
+		t.Fatalf("services = %s", dump(cl.Status.Services))
 	}
 	// The links, easel's addition to Palette's shape.
 	var raw struct {
@@ -796,20 +657,14 @@ func checkNodeTroubleIsUnhealthy(t *testing.T, pc *client.V1Client, uid, kubecon
 // reason when one is given.
 func waitHealth(t *testing.T, pc *client.V1Client, uid, state, reason string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	Eventually(t, time.Minute, fmt.Sprintf("health %s %q", state, reason), func() error {
 		o, err := pc.GetClusterOverview(uid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h := o.Status.Health; h != nil && h.State == state && (reason == "" || strings.Contains(dump(h.Conditions), reason)) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health is not %s %q after a minute: %s", state, reason, dump(o.Status.Health))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		h := o.Status.Health
+		return unless(h != nil && h.State == state && (reason == "" || strings.Contains(dump(h.Conditions), reason)), "health %s", dump(h))
+	})
 }
 
 // checkUsageOverThreshold sets the project's usage thresholds low and short, runs a pod that uses
@@ -853,21 +708,15 @@ func checkUsageOverThreshold(t *testing.T, pc *client.V1Client, addr, project, u
 	}
 
 	// The usage shows in status.metrics: CPU in cores, memory in GiB, requests summed from the pods.
-	deadline := time.Now().Add(time.Minute)
-	for {
+	Eventually(t, time.Minute, "status.metrics to show the busy pod", func() error {
 		o, err := pc.GetClusterOverview(uid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := o.Status.Metrics; m != nil && m.CPU != nil && m.CPU.Usage >= 1.8 && m.CPU.Request >= 0.25 &&
-			m.CPU.Total == 4 && m.CPU.Unit == "cores" && m.Memory.Usage >= 0.5 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status.metrics does not show the busy pod after a minute: %s", dump(o.Status.Metrics))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		m := o.Status.Metrics
+		return unless(m != nil && m.CPU != nil && m.CPU.Usage >= 1.8 && m.CPU.Request >= 0.25 &&
+			m.CPU.Total == 4 && m.CPU.Unit == "cores" && m.Memory.Usage >= 0.5, "status.metrics %s", dump(m))
+	})
 	waitHealth(t, pc, uid, "Unhealthy", "node "+node+" cpu at")
 
 	// The series (Palette's metrics operation through the SDK's own client) hold the samples: the
@@ -932,12 +781,12 @@ func checkMaintenanceThroughSDK(t *testing.T, pc *client.V1Client, project, conf
 		if err := pc.ToggleMaintenanceOnNode(&models.V1MachineMaintenance{Action: action}, "local", configUID, "worker-pool", machine); err != nil {
 			t.Fatalf("ToggleMaintenanceOnNode(%s): %v", action, err)
 		}
-		waitFor(t, time.Minute, "maintenance "+action+" of node "+node+" to be "+state, func() bool {
+		Eventually(t, time.Minute, "maintenance "+action+" of node "+node+" to be "+state, func() error {
 			st, err := pc.GetNodeMaintenanceStatus(pc.GetNodeMaintenanceStatusGeneric, configUID, "worker-pool", machine)
 			if err != nil {
 				t.Fatalf("GetNodeMaintenanceStatus: %v", err)
 			}
-			return st.Action == action && st.State == state
+			return unless(st.Action == action && st.State == state, "maintenance status %s", dump(st))
 		})
 		n, err := kc.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
 		if err != nil {

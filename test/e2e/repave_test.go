@@ -2,13 +2,13 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -25,7 +25,9 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
+	// Every cluster is reconciled again every 2 s, so that the wait for approval below spans
+	// reconciles that would start the repave were approval not required.
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat, c.Resync = time.Second, 2*time.Second })
 	project, uid := createLocalCluster(t, addr, "repaved", 2, "", `"clusterConfig":{"repaveApprovalRequired":true},`)
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
@@ -72,15 +74,20 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 		t.Fatalf("changing the instance type: %d", code)
 	}
 	// Approval required: it waits, saying why, and no machine is touched.
-	waitFor(t, 30*time.Second, "the repave to wait for approval", func() bool {
+	pending := func() error {
 		rp := repaveStatus()
-		return rp.Status.State == "Pending" && len(rp.Spec.Reasons) == 1 && rp.Spec.Reasons[0].Message == reason &&
-			rp.Spec.Reasons[0].Code == "MachinePoolInstanceTypeChanged"
-	})
-	time.Sleep(3 * time.Second)
-	if got := machines(); len(got) != 2 || !original[got[0].Metadata.Name] || !original[got[1].Metadata.Name] {
-		t.Fatalf("machines changed before the approval: %+v", got)
+		return unless(rp.Status.State == "Pending" && len(rp.Spec.Reasons) == 1 && rp.Spec.Reasons[0].Message == reason &&
+			rp.Spec.Reasons[0].Code == "MachinePoolInstanceTypeChanged", "repave %+v", rp)
 	}
+	Eventually(t, 30*time.Second, "the repave to wait for approval", pending)
+	// 5 s spans two resyncs: a repave going ahead without approval would add a machine to the
+	// pool meanwhile (the new one comes before the old one goes).
+	Consistently(t, 5*time.Second, "the repave waiting and no machine touched before the approval", func() error {
+		if got := machines(); len(got) != 2 || !original[got[0].Metadata.Name] || !original[got[1].Metadata.Name] {
+			return fmt.Errorf("machines changed: %+v", got)
+		}
+		return pending()
+	})
 	if code := api(t, addr, project, "PATCH", "/v1/spectroclusters/"+uid+"/repave/approve", "", nil); code != 204 {
 		t.Fatalf("approving: %d", code)
 	}
@@ -89,19 +96,16 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	}
 
 	// Every worker replaced once, by a medium one.
-	waitFor(t, 3*time.Minute, "two new medium workers and no old one", func() bool {
+	Eventually(t, 3*time.Minute, "two new medium workers and no old one", func() error {
 		got := machines()
-		if len(got) != 2 {
-			return false
-		}
-		for _, m := range got {
-			if original[m.Metadata.Name] || m.Spec.InstanceType.Name != "medium" || m.Status.InstanceState != "Running" {
-				return false
-			}
-		}
-		return true
+		return unless(len(got) == 2 && !slices.ContainsFunc(got, func(m machine) bool {
+			return original[m.Metadata.Name] || m.Spec.InstanceType.Name != "medium" || m.Status.InstanceState != "Running"
+		}), "machines %+v", got)
 	})
-	waitFor(t, 30*time.Second, "the repave to end", func() bool { return repaveStatus().Status.State == "" })
+	Eventually(t, 30*time.Second, "the repave to end", func() error {
+		rp := repaveStatus()
+		return unless(rp.Status.State == "", "repave %+v", rp)
+	})
 	var status struct {
 		Status struct {
 			Upgrades []struct {
@@ -152,9 +156,10 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	if !slices.Equal(steps, want) {
 		t.Fatalf("repave steps = %v\nwant %v", steps, want)
 	}
-	waitFor(t, time.Minute, "4 web pods running on the new workers", func() bool {
-		pods := runningPods(t, kc, "default", "")
-		return len(pods) == 4 && !slices.ContainsFunc(pods, func(p corev1.Pod) bool { return original[p.Spec.NodeName] })
+	Eventually(t, time.Minute, "4 web pods running on the new workers", func() error {
+		pods := podsByUID(runningPods(t, kc, "default", ""))
+		return unless(len(pods) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(pods)), func(node string) bool { return original[node] }),
+			"web pods (uid → node) %v", pods)
 	})
 }
 
@@ -181,7 +186,7 @@ func TestInfraLayerRepave(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	var projects struct {
 		Items []struct{ Metadata struct{ UID string } }
 	}
@@ -207,19 +212,20 @@ func TestInfraLayerRepave(t *testing.T) {
 	repaved := func(want string, previous map[string]string) map[string]string {
 		t.Helper()
 		var now map[string]string
-		waitFor(t, 2*time.Minute, "every node to be replaced and run "+want, func() bool {
+		Eventually(t, 2*time.Minute, "every node to be replaced and run "+want, func() error {
 			now = nodeImages(t, kc)
+			replaced := len(now) == 2
 			for n, img := range now {
 				if _, kept := previous[n]; kept || img != want {
-					return false
+					replaced = false
 				}
 			}
-			return len(now) == 2
+			return unless(replaced, "nodes %v; before %v", now, previous)
 		})
-		waitFor(t, time.Minute, "the repave to end", func() bool {
+		Eventually(t, time.Minute, "the repave to end", func() error {
 			var st struct{ Status struct{ State string } }
 			api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/repave/status", "", &st)
-			return st.Status.State != "Approved"
+			return unless(st.Status.State != "Approved", "repave state %q", st.Status.State)
 		})
 		return now
 	}
@@ -234,15 +240,19 @@ func TestInfraLayerRepave(t *testing.T) {
 
 	// The Kubernetes layer's values (the kubeadm configuration) alone.
 	replace(`{"profiles":[{"uid":"` + newer + `","packValues":[{"name":"kubernetes","values":"pack:\n  podCIDR: 10.245.0.0/16\n"}]}]}`)
-	waitFor(t, time.Minute, "the values repave to be recorded", func() bool {
-		return upgradesMentioning(t, addr, project, uid, "Kubernetes layer kubernetes 1.34.4: values changed") == 1
+	Eventually(t, time.Minute, "the values repave to be recorded", func() error {
+		n := upgradesMentioning(t, addr, project, uid, "Kubernetes layer kubernetes 1.34.4: values changed")
+		return unless(n == 1, "%d status.upgrades entries say so", n)
 	})
 	again := repaved("v1.34.4 on Ubuntu 24.04 LTS", after)
 
 	// A CNI added in place is applied by the agent: no machine is replaced.
 	cni := createClusterProfile(t, addr, project, "base", "1.2.0", `{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4","values":"pack:\n  podCIDR: 10.245.0.0/16\n"},{"name":"cni-calico","tag":"3.30.3"}`)
 	replace(`{"profiles":[{"uid":"` + cni + `","replaceWithProfile":"` + newer + `"}]}`)
-	waitFor(t, time.Minute, "calico to run on every node", func() bool { return len(daemonPods(t, kc, "")) >= 2 })
+	Eventually(t, time.Minute, "calico to run on every node", func() error {
+		pods := daemonPods(t, kc, "")
+		return unless(len(pods) >= 2, "DaemonSet pods %v", pods)
+	})
 	if now := nodeImages(t, kc); !maps.Equal(now, again) {
 		t.Fatalf("nodes after adding a CNI: %v; before %v (no repave expected)", now, again)
 	}

@@ -25,7 +25,7 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = time.Second })
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	project, uid := createLocalCluster(t, addr, "elastic", 2, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
@@ -58,14 +58,17 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	}
 
 	scale(4)
-	waitFor(t, time.Minute, "4 running workers", func() bool {
+	Eventually(t, time.Minute, "4 running workers", func() error {
 		m := machines()
-		return len(m) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(m)), func(s string) bool { return s != "Running" })
+		return unless(len(m) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(m)), func(s string) bool { return s != "Running" }), "machines %v", m)
 	})
 	before := machines()
 
 	scale(1)
-	waitFor(t, 2*time.Minute, "1 worker left", func() bool { return len(machines()) == 1 })
+	Eventually(t, 2*time.Minute, "1 worker left", func() error {
+		m := machines()
+		return unless(len(m) == 1, "machines %v", m)
+	})
 	var kept string
 	for name := range machines() {
 		kept = name
@@ -91,8 +94,9 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 			t.Fatalf("events of removed machine %s = %v; want MachineDraining, NodeDrained, MachineDeleted in that order", name, order)
 		}
 	}
-	waitFor(t, time.Minute, "6 web pods running on the remaining worker", func() bool {
-		return len(runningPods(t, kc, "default", kept)) == 6 && len(runningPods(t, kc, "default", "")) == 6
+	Eventually(t, time.Minute, "6 web pods running on the remaining worker", func() error {
+		there, all := len(runningPods(t, kc, "default", kept)), len(runningPods(t, kc, "default", ""))
+		return unless(there == 6 && all == 6, "%d web pods running there, %d in all", there, all)
 	})
 	nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "easel.dev/pool=workers"})
 	if err != nil || len(nodes.Items) != 1 || nodes.Items[0].Name != kept {
@@ -107,17 +111,23 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 		"taints":[{"key":"dedicated","value":"web","effect":"NoSchedule"}]}}`, nil); code != 204 {
 		t.Fatalf("setting labels and taints: %d", code)
 	}
-	waitFor(t, time.Minute, "the node to have the label and the taint", func() bool {
+	Eventually(t, time.Minute, "the node to have the label and the taint", func() error {
 		n, err := kc.CoreV1().Nodes().Get(ctx, kept, metav1.GetOptions{})
-		return err == nil && n.Labels["tier"] == "web" && hasTaint(n)
+		if err != nil {
+			return err
+		}
+		return unless(n.Labels["tier"] == "web" && hasTaint(n), "labels %v, taints %v", n.Labels, n.Spec.Taints)
 	})
 	if code := api(t, addr, project, "PUT", pool, `{"poolConfig":{"name":"workers","size":1}}`, nil); code != 204 {
 		t.Fatalf("removing labels and taints: %d", code)
 	}
-	waitFor(t, time.Minute, "the label and the taint to be gone", func() bool {
+	Eventually(t, time.Minute, "the label and the taint to be gone", func() error {
 		n, err := kc.CoreV1().Nodes().Get(ctx, kept, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
 		_, labelled := n.Labels["tier"]
-		return err == nil && !labelled && !hasTaint(n) && n.Labels["easel.dev/pool"] == "workers"
+		return unless(!labelled && !hasTaint(n) && n.Labels["easel.dev/pool"] == "workers", "labels %v, taints %v", n.Labels, n.Spec.Taints)
 	})
 	if m := machines(); len(m) != 1 || m[kept] != "Running" {
 		t.Fatalf("machines after label and taint changes = %v; want %s alone, not replaced", m, kept)
@@ -131,7 +141,7 @@ func TestLocalAgentStopIsUnhealthy(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat, c.HeartbeatTimeout = time.Second, 4*time.Second })
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat, c.HeartbeatTimeout = time.Second, 4*time.Second })
 	project, uid := createLocalCluster(t, addr, "frozen", 1, "")
 	waitForEvent(t, addr, project, uid, "Healthy", "heartbeats arrive")
 	pids := processIDs(t, "easel", "--cluster="+uid)

@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/spectrocloud/palette-sdk-go/api/models"
 
@@ -34,7 +33,7 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
 	const interval = 2 * time.Second // the agent's report intervals are the hub's agent heartbeat
-	addr := startHub(t, "", func(c *server.Config) { c.AgentHeartbeat = interval })
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = interval })
 	project, uid := createLocalCluster(t, addr, "busy", 1, "")
 	kc := clusterClient(t, addr, project, uid)
 	ctx := context.Background()
@@ -43,9 +42,9 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "load"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the namespace's default service account", func() bool {
+	Eventually(t, 30*time.Second, "the namespace's default service account", func() error {
 		_, err := kc.CoreV1().ServiceAccounts("load").Get(ctx, "default", metav1.GetOptions{})
-		return err == nil
+		return err
 	})
 	start := time.Now()
 	createPods(t, kc, "load", 5000)
@@ -60,8 +59,9 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 		return out
 	}
 	// The pods arrive in deltas while they are created.
-	waitFor(t, time.Minute, "the workload report to list 5000 pods in namespace load", func() bool {
-		return list("?limit=1").Listmeta.Count == 5000
+	Eventually(t, time.Minute, "the workload report to list 5000 pods in namespace load", func() error {
+		n := list("?limit=1").Listmeta.Count
+		return unless(n == 5000, "%d pods listed", n)
 	})
 
 	// The switch: off, and the hub says so, serves nothing and receives no more pages…
@@ -73,24 +73,26 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	if _, err := kc.CoreV1().ConfigMaps("easel-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the hub to say the workload report is disabled", func() bool {
+	Eventually(t, 30*time.Second, "the hub to say the workload report is disabled", func() error {
 		page := list("")
-		return page.Disabled && len(page.Pods) == 0 && page.Listmeta.Count == 0
+		return unless(page.Disabled && len(page.Pods) == 0 && page.Listmeta.Count == 0,
+			"disabled %v, %d pods served, count %d", page.Disabled, len(page.Pods), page.Listmeta.Count)
 	})
+	// Three report intervals: were the report still on, the agent would have sent it twice or more.
 	before := metrics(t, addr)
-	time.Sleep(3 * interval)
-	if after := metrics(t, addr)[pagesReceived]; after != before[pagesReceived] {
-		t.Fatalf("workload pages received while the report is disabled: %v, then %v", before[pagesReceived], after)
-	}
+	Consistently(t, 3*interval, "no workload page received while the report is disabled", func() error {
+		after := metrics(t, addr)[pagesReceived]
+		return unless(after == before[pagesReceived], "%v pages received, %v before", after, before[pagesReceived])
+	})
 
 	// …and on again when the ConfigMap is gone: a full report of the 5,000 pods, whole, in several
 	// pages, none over 1 MiB (the hub would refuse more with 413).
 	if err := kc.CoreV1().ConfigMaps("easel-system").Delete(ctx, "palette-agent-config", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the workload report to resume", func() bool {
+	Eventually(t, 30*time.Second, "the workload report to resume", func() error {
 		page := list("?limit=1")
-		return !page.Disabled && page.Listmeta.Count == 5000
+		return unless(!page.Disabled && page.Listmeta.Count == 5000, "disabled %v, %d pods listed", page.Disabled, page.Listmeta.Count)
 	})
 	after := metrics(t, addr)
 	paged := func(m map[string]float64) float64 {
@@ -153,85 +155,6 @@ type workloadPage struct {
 		Continue string
 	}
 	Disabled bool
-}
-
-// createLocalCluster creates a published profile (Ubuntu, Kubernetes and the packs named, e.g.
-// `,{"name":"cni-calico","tag":"3.30.3"}`) and a local cluster of one control-plane node and
-// workers from it in the default project, and waits for it to be Running. spec adds fields to the
-// cluster's spec (e.g. `"clusterConfig":{…},`).
-func createLocalCluster(t *testing.T, addr, name string, workers int, packs string, spec ...string) (project, uid string) {
-	t.Helper()
-	var projects struct {
-		Items []struct{ Metadata struct{ UID string } }
-	}
-	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
-	project = projects.Items[0].Metadata.UID
-	profile := createClusterProfile(t, addr, project, name, "1.0.0", `{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4"}`+packs)
-	return project, createClusterFrom(t, addr, project, name, profile, workers, spec...)
-}
-
-// createClusterProfile creates and publishes a profile of type cluster with the packs given as
-// JSON objects, and returns its uid.
-func createClusterProfile(t *testing.T, addr, project, name, version, packs string) string {
-	t.Helper()
-	var prof struct{ UID string }
-	if code := api(t, addr, project, "POST", "/v1/clusterprofiles", `{"metadata":{"name":"`+name+`"},"spec":{"version":"`+version+`",
-		"template":{"type":"cluster","cloudType":"local","packs":[`+packs+`]}}}`, &prof); code != 201 {
-		t.Fatalf("creating profile %s %s: %d", name, version, code)
-	}
-	api(t, addr, project, "PATCH", "/v1/clusterprofiles/"+prof.UID+"/publish", "", nil)
-	return prof.UID
-}
-
-// createClusterFrom creates a local cluster of one control-plane node and workers from a profile
-// and waits for it to be Running.
-func createClusterFrom(t *testing.T, addr, project, name, profile string, workers int, spec ...string) string {
-	t.Helper()
-	var created struct{ UID string }
-	if status := api(t, addr, project, "POST", "/v1/spectroclusters/cloudTypes/local", fmt.Sprintf(`{"metadata":{"name":%q},
-		"spec":{%s"profiles":[{"uid":%q}],"machinepoolconfig":[{"poolConfig":{"name":"cp","size":1,"isControlPlane":true}},
-		{"poolConfig":{"name":"workers","size":%d}}]}}`, name, strings.Join(spec, ""), profile, workers), &created); status != 201 {
-		t.Fatalf("creating cluster %s: %d", name, status)
-	}
-	waitFor(t, 3*time.Minute, "cluster "+name+" to be Running", func() bool {
-		var cl struct{ Status struct{ State string } }
-		api(t, addr, project, "GET", "/v1/spectroclusters/"+created.UID, "", &cl)
-		return cl.Status.State == "Running"
-	})
-	return created.UID
-}
-
-// waitFor polls ok until it holds, or fails the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-// clusterClient is a client of the cluster's API server through its admin kubeconfig, with a rate
-// limit high enough to create thousands of objects quickly.
-func clusterClient(t *testing.T, addr, project, uid string) kubernetes.Interface {
-	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/spectroclusters/"+uid+"/assets/adminKubeconfig", nil)
-	req.Header.Set("ApiKey", adminKey)
-	req.Header.Set("ProjectUid", project)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	kubeconfig, _ := io.ReadAll(resp.Body)
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-	if err != nil {
-		t.Fatalf("the cluster's kubeconfig (%d): %v", resp.StatusCode, err)
-	}
-	cfg.QPS, cfg.Burst = 2000, 4000
-	return kubernetes.NewForConfigOrDie(cfg)
 }
 
 // createPods creates n pods that no node can take, from a few concurrent clients.

@@ -466,25 +466,6 @@ func (cp *ControlPlane) Running() []string {
 	return out
 }
 
-// StopAll stops every control plane under root (the provider's Root), keeping their data; a hub
-// that starts on root again brings them back. Tests use it to leave no process behind.
-func StopAll(root string) error {
-	entries, err := os.ReadDir(root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, e := range entries {
-		if e.IsDir() {
-			errs = append(errs, (&ControlPlane{Dir: filepath.Join(root, e.Name())}).Stop())
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // freePorts asks the kernel for n distinct free loopback ports.
 func freePorts(n int) ([]int, error) {
 	var (
