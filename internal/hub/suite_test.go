@@ -8,7 +8,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,15 +48,9 @@ func eachStore(t *testing.T, fn func(t *testing.T, h *testHub)) {
 
 // eachStoreWith is eachStore with the options opts makes (a new fake clock for each store).
 func eachStoreWith(t *testing.T, opts func() testOptions, fn func(t *testing.T, h *testHub)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			fn(t, newTestHub(t, url, opts()))
-		})
-	}
+	pgtest.EachStore(t, func(t *testing.T, url string) {
+		fn(t, newTestHub(t, url, opts()))
+	})
 }
 
 // newTestHub starts a hub on the store at url, with the options given (at most one).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,23 +18,18 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // eachStore runs a test against a fresh SQLite file and a fresh PostgreSQL database.
 func eachStore(t *testing.T, fn func(t *testing.T, s store.Store)) {
 	t.Helper()
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			s, err := store.Open(context.Background(), url)
-			if err != nil {
-				t.Fatalf("opening %s store: %v", name, err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if s.Dialect() != name {
-				t.Fatalf("Dialect() = %q, want %q", s.Dialect(), name)
-			}
-			fn(t, s)
-		})
-	}
+	pgtest.EachStore(t, func(t *testing.T, url string) {
+		name := path.Base(t.Name()) // the subtest: sqlite or postgres
+		s, err := store.Open(context.Background(), url)
+		if err != nil {
+			t.Fatalf("opening %s store: %v", name, err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if s.Dialect() != name {
+			t.Fatalf("Dialect() = %q, want %q", s.Dialect(), name)
+		}
+		fn(t, s)
+	})
 }
 
 func cluster(uid, project, name string) *store.Record {

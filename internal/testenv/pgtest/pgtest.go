@@ -187,3 +187,18 @@ func stopServer() error {
 	}
 	return errors.Join(err, os.RemoveAll(dataDir))
 }
+
+// EachStore runs fn as two subtests, "sqlite" and "postgres", each with the URL of a fresh store:
+// a SQLite file in the subtest's temporary directory, and a new PostgreSQL database (DSN).
+func EachStore(t *testing.T, fn func(t *testing.T, url string)) {
+	t.Helper()
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			url := filepath.Join(t.TempDir(), "easel.db")
+			if name == "postgres" {
+				url = DSN(t)
+			}
+			fn(t, url)
+		})
+	}
+}
