@@ -2,8 +2,6 @@ package profiles_test
 
 import (
 	"context"
-	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
+	"github.com/easelhq/easel/internal/service/servicetest"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
@@ -34,28 +33,17 @@ type fixture struct {
 const tenant, project = "tenant-1", "project-p"
 
 func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			ctx := context.Background()
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			clk := clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0))
-			catalog := packs.MustBuiltin()
-			f := &fixture{t: t, ctx: ctx, store: st, svc: profilesvc.New(st, catalog, clk),
-				clusters: clustersvc.New(st, catalog, clustersvc.Options{Clock: clk})}
-			if err := st.CreateObject(ctx, &store.Record{Kind: "project", UID: project, TenantUID: tenant, Name: "p", Doc: []byte(`{}`)}); err != nil {
-				t.Fatal(err)
-			}
-			fn(t, f)
-		})
-	}
+	servicetest.EachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		clk := clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0))
+		catalog := packs.MustBuiltin()
+		f := &fixture{t: t, ctx: ctx, store: st, svc: profilesvc.New(st, catalog, clk),
+			clusters: clustersvc.New(st, catalog, clustersvc.Options{Clock: clk})}
+		if err := st.CreateObject(ctx, &store.Record{Kind: "project", UID: project, TenantUID: tenant, Name: "p", Doc: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, f)
+	})
 }
 
 func call(role string) *service.Call {
@@ -63,13 +51,7 @@ func call(role string) *service.Call {
 		[]v1.ProjectRole{{ProjectUID: project, Role: role}}), Project: project}
 }
 
-// jsonInput is a caller's input as JSON; read records whether the service read it.
-func jsonInput(doc string, read *bool) service.Input {
-	return func(into any) error {
-		*read = true
-		return json.Unmarshal([]byte(doc), into)
-	}
-}
+var jsonInput = servicetest.JSONInput
 
 // entity is a cluster profile's JSON, of the packs a local cluster needs.
 func entity(name, version string) string {
@@ -100,18 +82,7 @@ func (f *fixture) events(uid string) []string {
 	return out
 }
 
-func (f *fixture) audits() []string {
-	f.t.Helper()
-	audits, _, err := f.store.ListAudits(f.ctx, store.AuditFilter{TenantUID: tenant, Limit: 100})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var out []string
-	for _, a := range audits {
-		out = append(out, a.Action+" by "+a.ActorName+": "+a.Message)
-	}
-	return out
-}
+func (f *fixture) audits() []string { return servicetest.Audits(f.t, f.store, tenant) }
 
 func kindOf(err error) service.Kind { return service.KindOf(err) }
 

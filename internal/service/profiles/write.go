@@ -166,10 +166,7 @@ func (s *Service) Delete(ctx context.Context, c *service.Call, uid string) error
 		// Locked before its users are listed: a cluster that attaches it meanwhile (holding a share
 		// lock, see the cluster service's profileResolver) has committed when the lock is ours, so
 		// the list shows it.
-		if _, err := q.LockObject(ctx, Kind, rec.UID, store.LockExclusive); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return service.NotFound(Kind, rec.UID)
-			}
+		if err := service.LockToDelete(ctx, q, Kind, rec.UID); err != nil {
 			return err
 		}
 		users, err := clustersUsing(ctx, q, rec)

@@ -138,10 +138,7 @@ func (s *Service) Delete(ctx context.Context, c *service.Call, uid string) error
 		// Locked before its contents are counted: a cluster or profile being created in it holds a
 		// share lock (see service.LockProject), so it has committed when the lock is ours and is
 		// counted.
-		if _, err := q.LockObject(ctx, Kind, rec.UID, store.LockExclusive); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return service.NotFound(Kind, rec.UID)
-			}
+		if err := service.LockToDelete(ctx, q, Kind, rec.UID); err != nil {
 			return err
 		}
 		for _, kind := range []string{kindCluster, kindProfile} {

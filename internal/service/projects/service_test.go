@@ -2,8 +2,6 @@ package projects_test
 
 import (
 	"context"
-	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
+	"github.com/easelhq/easel/internal/service/servicetest"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
@@ -30,21 +29,9 @@ type fixture struct {
 const tenant = "tenant-1"
 
 func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			ctx := context.Background()
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			fn(t, &fixture{t: t, ctx: ctx, store: st, svc: projectsvc.New(st, clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)))})
-		})
-	}
+	servicetest.EachStore(t, func(t *testing.T, st store.Store) {
+		fn(t, &fixture{t: t, ctx: context.Background(), store: st, svc: projectsvc.New(st, clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)))})
+	})
 }
 
 var tenantAdmin = &service.Call{Caller: service.UserCaller(tenant, "user-admin", "admin@example.com", []string{v1.RoleTenantAdmin}, nil)}
@@ -55,13 +42,7 @@ func in(project, role string) *service.Call {
 		[]v1.ProjectRole{{ProjectUID: project, Role: role}})}
 }
 
-// jsonInput is a caller's input as JSON; read records whether the service read it.
-func jsonInput(doc string, read *bool) service.Input {
-	return func(into any) error {
-		*read = true
-		return json.Unmarshal([]byte(doc), into)
-	}
-}
+var jsonInput = servicetest.JSONInput
 
 func (f *fixture) create(name string) string {
 	f.t.Helper()
@@ -73,18 +54,7 @@ func (f *fixture) create(name string) string {
 	return uid
 }
 
-func (f *fixture) audits() []string {
-	f.t.Helper()
-	audits, _, err := f.store.ListAudits(f.ctx, store.AuditFilter{TenantUID: tenant, Limit: 100})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var out []string
-	for _, a := range audits {
-		out = append(out, a.Action+" by "+a.ActorName+": "+a.Message)
-	}
-	return out
-}
+func (f *fixture) audits() []string { return servicetest.Audits(f.t, f.store, tenant) }
 
 func kindOf(err error) service.Kind { return service.KindOf(err) }
 
