@@ -9,16 +9,6 @@ import (
 	"github.com/easelhq/easel/internal/store"
 )
 
-// checkIfMatch refuses a write whose If-Match header names another version than the stored one:
-// the client read the object, someone else changed it, and this write would undo their change.
-func checkIfMatch(r *http.Request, rec store.Record) error {
-	want := r.Header.Get("If-Match")
-	if want == "" || want == etag(rec) {
-		return nil
-	}
-	return service.Conflict("%s %s changed since you read it (version %s, you sent %s); read it again", rec.Kind, rec.Name, etag(rec), want)
-}
-
 // etag is the version of a stored object as the ETag and If-Match headers carry it.
 func etag(rec store.Record) string { return `"` + strconv.FormatInt(rec.ResourceVersion, 10) + `"` }
 

@@ -8,128 +8,66 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/uid"
-	"github.com/easelhq/easel/internal/validate"
 )
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request, c *call) error {
-	var in v1.ProjectEntity
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
-		return service.Invalid("%v", err)
-	}
-	rec := &store.Record{Kind: kindProject, UID: uid.New(), TenantUID: c.TenantUID, Name: in.Metadata.Name, Doc: []byte(`{}`)}
-	err := s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := q.CreateObject(r.Context(), rec); err != nil {
-			return err
-		}
-		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "create", kindProject, rec.UID, rec.Name, "Created project "+rec.Name)
-	})
+	uid, err := s.projects.Create(r.Context(), &c.Call, body(r))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, v1.UID{UID: rec.UID})
+	writeJSON(w, http.StatusCreated, v1.UID{UID: uid})
 	return nil
 }
 
-// projectRecord returns the project of the path, 404 when the caller has no role in it.
-func (s *Server) projectRecord(r *http.Request, c *call) (store.Record, error) {
-	uid := r.PathValue("uid")
-	rec, err := s.store.GetObject(r.Context(), kindProject, uid)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != c.TenantUID || !c.Sees(uid)) {
-		return rec, service.NotFound("project", uid)
-	}
-	return rec, err
-}
-
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, err := s.projectRecord(r, c)
+	rec, err := s.projects.Get(r.Context(), &c.Call, r.PathValue("uid"))
 	if err != nil {
 		return err
 	}
-	out := v1.Project{Metadata: meta(rec)}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, v1.Project{Metadata: meta(rec)})
 	return nil
 }
 
 func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, err := s.projectRecord(r, c)
-	if err != nil {
-		return err
-	}
-	var in v1.ProjectEntity
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if err := validate.Name("metadata.name", in.Metadata.Name); err != nil {
-		return service.Invalid("%v", err)
-	}
-	old := rec.Name
-	rec.Name = in.Metadata.Name
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := q.UpdateObject(r.Context(), &rec); err != nil {
-			return err
-		}
-		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "update", kindProject, rec.UID, rec.Name, "Renamed project "+old+" to "+rec.Name)
-	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.projects.Rename(r.Context(), &c.Call, r.PathValue("uid"), body(r)))
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, err := s.projectRecord(r, c)
-	if err != nil {
-		return err
-	}
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		// Locked before its contents are counted: a cluster or profile being created in it holds a
-		// share lock (see lockProject), so it has committed when the lock is ours and is counted.
-		if _, err := q.LockObject(r.Context(), kindProject, rec.UID, store.LockExclusive); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return service.NotFound(kindProject, rec.UID)
-			}
-			return err
-		}
-		for _, kind := range []string{kindCluster, kindProfile} {
-			_, n, err := q.ListObjects(r.Context(), store.ListOptions{Kind: kind, TenantUID: rec.TenantUID,
-				ProjectUIDs: []string{rec.UID}, Limit: 1})
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return service.Conflict("project %s still holds %d %s object(s); delete them first", rec.Name, n, kind)
-			}
-		}
-		if err := q.DeleteObject(r.Context(), kindProject, rec.UID); err != nil {
-			return err
-		}
-		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "delete", kindProject, rec.UID, rec.Name, "Deleted project "+rec.Name)
-	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.projects.Delete(r.Context(), &c.Call, r.PathValue("uid")))
 }
 
 func (s *Server) projectsMetadata(w http.ResponseWriter, r *http.Request, c *call) error {
-	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProject, TenantUID: c.TenantUID})
+	recs, err := s.projects.List(r.Context(), &c.Call)
 	if err != nil {
 		return err
 	}
 	out := v1.ProjectsMetadata{Items: []v1.ProjectMetadata{}}
 	for _, rec := range recs {
-		if c.Sees(rec.UID) {
-			out.Items = append(out.Items, v1.ProjectMetadata{Metadata: v1.ObjectEntity{UID: rec.UID, Name: rec.Name}})
-		}
+		out.Items = append(out.Items, v1.ProjectMetadata{Metadata: v1.ObjectEntity{UID: rec.UID, Name: rec.Name}})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// projectClusterSettings answers GET /v1/projects/{uid}/preferences/clusterSettings.
+func (s *Server) projectClusterSettings(w http.ResponseWriter, r *http.Request, c *call) error {
+	ps, err := s.projects.ClusterSettings(r.Context(), &c.Call, r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v1.ProjectClusterSettings{UsageThresholds: ps.Thresholds(), NodesAutoRemediationSetting: ps.AutoRemediation()})
+	return nil
+}
+
+// putUsageThresholds sets a project's usage thresholds (easel's addition to the cluster settings).
+func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *call) error {
+	return noContent(w, s.projects.SetUsageThresholds(r.Context(), &c.Call, r.PathValue("uid"), body(r)))
+}
+
+// putAutoRemediation turns node auto-remediation on or off for a project's clusters (Palette's
+// PUT …/clusterSettings/nodesAutoRemediationSetting).
+func (s *Server) putAutoRemediation(w http.ResponseWriter, r *http.Request, c *call) error {
+	return noContent(w, s.projects.SetAutoRemediation(r.Context(), &c.Call, r.PathValue("uid"), body(r)))
 }
 
 func auditWire(a store.Audit) v1.Audit {

@@ -19,6 +19,8 @@ import (
 	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	identitysvc "github.com/easelhq/easel/internal/service/identity"
+	profilesvc "github.com/easelhq/easel/internal/service/profiles"
+	projectsvc "github.com/easelhq/easel/internal/service/projects"
 	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
@@ -35,6 +37,8 @@ type Server struct {
 	clusters *clustersvc.Service
 	identity *identitysvc.Service
 	reports  *reports.Service
+	profiles *profilesvc.Service
+	projects *projectsvc.Service
 	notify   func(clusterUID string)
 	waiting  *wakeup.Waiters
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
@@ -65,6 +69,10 @@ type Options struct {
 	// Reports is the agent service (default: one over st with this hub's clock, Notify, Waiters and
 	// registry).
 	Reports *reports.Service
+	// Profiles and Projects are the profile and project services (default: over st with this
+	// hub's catalog and clock).
+	Profiles *profilesvc.Service
+	Projects *projectsvc.Service
 	// Registry is where the hub's metrics go, served at /metrics with everything else registered
 	// there (default: a registry of its own).
 	Registry *prometheus.Registry
@@ -73,7 +81,8 @@ type Options struct {
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
-		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, identity: o.Identity, reports: o.Reports}
+		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, identity: o.Identity, reports: o.Reports,
+		profiles: o.Profiles, projects: o.Projects}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
@@ -100,6 +109,12 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	}
 	if s.clusters == nil {
 		s.clusters = clustersvc.New(st, catalog, clustersvc.Options{Clock: s.clock, Notify: s.notify, Waiters: s.waiting})
+	}
+	if s.profiles == nil {
+		s.profiles = profilesvc.New(st, catalog, s.clock)
+	}
+	if s.projects == nil {
+		s.projects = projectsvc.New(st, s.clock)
 	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "easel_http_requests_total", Help: "API requests by route and status code.",

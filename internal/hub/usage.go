@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,86 +9,10 @@ import (
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
-
-// projectClusterSettings answers GET /v1/projects/{uid}/preferences/clusterSettings.
-func (s *Server) projectClusterSettings(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, err := s.projectRecord(r, c)
-	if err != nil {
-		return err
-	}
-	ps, err := projects.Decode(rec.Doc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v1.ProjectClusterSettings{UsageThresholds: ps.Thresholds(), NodesAutoRemediationSetting: ps.AutoRemediation()})
-	return nil
-}
-
-// changeProjectSettings applies change to a project's settings (project admins only), audited; the
-// caller's permission is checked before change validates anything.
-func (s *Server) changeProjectSettings(w http.ResponseWriter, r *http.Request, c *call, change func(ps *projects.Settings) (message string, err error)) error {
-	rec, err := s.projectRecord(r, c)
-	if err != nil {
-		return err
-	}
-	if err := c.authorize(rec.UID); err != nil {
-		return err
-	}
-	ps, err := projects.Decode(rec.Doc)
-	if err != nil {
-		return err
-	}
-	msg, err := change(&ps)
-	if err != nil {
-		return err
-	}
-	rec.Doc = ps.Encode()
-	err = s.store.Tx(r.Context(), func(q store.Queries) error {
-		if err := q.UpdateObject(r.Context(), &rec); err != nil {
-			return err
-		}
-		return s.records.Audit(r.Context(), q, &c.Call, rec.UID, "update", kindProject, rec.UID, rec.Name, msg+" of project "+rec.Name)
-	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// putUsageThresholds sets a project's usage thresholds (easel's addition to the cluster settings).
-// They apply from each cluster's next usage sample.
-func (s *Server) putUsageThresholds(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) (string, error) {
-		var in v1.UsageThresholds
-		if err := decode(r, &in); err != nil {
-			return "", err
-		}
-		if err := usage.ValidateThresholds(in); err != nil {
-			return "", service.Invalid("%v", err)
-		}
-		ps.UsageThresholds = &in
-		return fmt.Sprintf("Set usage thresholds (cpu %v%%, memory %v%%, disk %v%% for %ds)", in.CPUPercent, in.MemoryPercent, in.DiskPercent, in.PeriodSeconds), nil
-	})
-}
-
-// putAutoRemediation turns node auto-remediation on or off for a project's clusters (Palette's
-// PUT …/clusterSettings/nodesAutoRemediationSetting).
-func (s *Server) putAutoRemediation(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.changeProjectSettings(w, r, c, func(ps *projects.Settings) (string, error) {
-		var in v1.NodesAutoRemediationSettings
-		if err := decode(r, &in); err != nil {
-			return "", err
-		}
-		ps.NodesAutoRemediation = &in
-		return fmt.Sprintf("Set node auto-remediation (isEnabled %t, disableNodesAutoRemediation %t)", in.IsEnabled, in.DisableNodesAutoRemediation), nil
-	})
-}
 
 // metricKinds are the series kinds GET /v1/metrics/…/values serves, with their unit and value.
 var metricKinds = map[string]struct {

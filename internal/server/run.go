@@ -32,6 +32,8 @@ import (
 	"github.com/easelhq/easel/internal/provider/local"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
+	profilesvc "github.com/easelhq/easel/internal/service/profiles"
+	projectsvc "github.com/easelhq/easel/internal/service/projects"
 	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/wakeup"
@@ -184,7 +186,8 @@ func Run(ctx context.Context, cfg Config) error {
 	agentService := reports.New(st, catalog, reports.Options{Notify: eng.Enqueue, Waiters: waiters, Registerer: registry,
 		Logger: log, DrainTimeout: cfg.DrainTimeout})
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: eng.Enqueue, Waiters: waiters, Registry: registry,
-		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), Reports: agentService})
+		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), Reports: agentService,
+		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Projects: projectsvc.New(st, clock.RealClock{})})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),

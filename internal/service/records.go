@@ -100,3 +100,15 @@ func LockProject(ctx context.Context, q store.Queries, project string) error {
 func Meta(rec store.Record) v1.ObjectMeta {
 	return v1.ObjectMeta{UID: rec.UID, Name: rec.Name, CreationTimestamp: rec.CreatedAt, LastModifiedTimestamp: rec.UpdatedAt}
 }
+
+// LockToDelete locks an object until the transaction ends, once every share lock on it is gone
+// (LockProject's, the cluster service's on the profiles it attaches) and keeping new ones out: what
+// a delete then counts of the object's users includes everything committed, and nothing can be
+// added until it ends. An object deleted meanwhile is NotFound.
+func LockToDelete(ctx context.Context, q store.Queries, kind, uid string) error {
+	_, err := q.LockObject(ctx, kind, uid, store.LockExclusive)
+	if errors.Is(err, store.ErrNotFound) {
+		return NotFound(kind, uid)
+	}
+	return err
+}

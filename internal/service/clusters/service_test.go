@@ -2,8 +2,6 @@ package clusters_test
 
 import (
 	"context"
-	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/easelhq/easel/internal/profiles"
 	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
+	"github.com/easelhq/easel/internal/service/servicetest"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 	"github.com/easelhq/easel/internal/wakeup"
@@ -35,38 +34,27 @@ type fixture struct {
 const tenant, project = "tenant-1", "project-p"
 
 func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			ctx := context.Background()
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			f := &fixture{t: t, ctx: ctx, store: st}
-			catalog := packs.MustBuiltin()
-			f.svc = clustersvc.New(st, catalog, clustersvc.Options{Clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)),
-				Notify: func(uid string) { f.notified = append(f.notified, uid) }, Waiters: &wakeup.Waiters{}})
-			f.put(&store.Record{Kind: "project", UID: project, TenantUID: tenant, Name: "p", Doc: []byte(`{}`)})
-			var entity v1.ClusterProfileEntity
-			entity.Metadata.Name = "base"
-			entity.Spec.Version = "1.0.0"
-			entity.Spec.Template = v1.ClusterProfileTemplateDraft{Type: "cluster", CloudType: "local", Packs: []v1.PackManifestEntity{
-				{Name: "kubernetes", Tag: "1.34.4"}, {Name: "ubuntu", Tag: "24.04"}, {Name: "cni-calico", Tag: "3.30.3"}}}
-			p, err := profiles.FromEntity(entity, catalog)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Published = true
-			f.profile = "profile-base"
-			f.put(&store.Record{Kind: "clusterprofile", UID: f.profile, TenantUID: tenant, ProjectUID: project, Name: "base", Doc: p.Encode()})
-			fn(t, f)
-		})
-	}
+	servicetest.EachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		f := &fixture{t: t, ctx: ctx, store: st}
+		catalog := packs.MustBuiltin()
+		f.svc = clustersvc.New(st, catalog, clustersvc.Options{Clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)),
+			Notify: func(uid string) { f.notified = append(f.notified, uid) }, Waiters: &wakeup.Waiters{}})
+		f.put(&store.Record{Kind: "project", UID: project, TenantUID: tenant, Name: "p", Doc: []byte(`{}`)})
+		var entity v1.ClusterProfileEntity
+		entity.Metadata.Name = "base"
+		entity.Spec.Version = "1.0.0"
+		entity.Spec.Template = v1.ClusterProfileTemplateDraft{Type: "cluster", CloudType: "local", Packs: []v1.PackManifestEntity{
+			{Name: "kubernetes", Tag: "1.34.4"}, {Name: "ubuntu", Tag: "24.04"}, {Name: "cni-calico", Tag: "3.30.3"}}}
+		p, err := profiles.FromEntity(entity, catalog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Published = true
+		f.profile = "profile-base"
+		f.put(&store.Record{Kind: "clusterprofile", UID: f.profile, TenantUID: tenant, ProjectUID: project, Name: "base", Doc: p.Encode()})
+		fn(t, f)
+	})
 }
 
 func (f *fixture) put(rec *store.Record) {
@@ -81,13 +69,7 @@ func call(role string) *service.Call {
 		[]v1.ProjectRole{{ProjectUID: project, Role: role}}), Project: project}
 }
 
-// jsonInput is a caller's input as JSON; read records whether the service read it.
-func jsonInput(doc string, read *bool) service.Input {
-	return func(into any) error {
-		*read = true
-		return json.Unmarshal([]byte(doc), into)
-	}
-}
+var jsonInput = servicetest.JSONInput
 
 func (f *fixture) create(name string) string {
 	f.t.Helper()
