@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/service/identity"
+	"github.com/easelhq/easel/internal/service/servicetest"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 )
@@ -33,32 +33,21 @@ type fixture struct {
 }
 
 func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			ctx := context.Background()
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			boot, err := identity.Bootstrap(ctx, st, adminKey)
-			if err != nil || boot == nil {
-				t.Fatalf("bootstrap: %v %v", boot, err)
-			}
-			f := &fixture{t: t, ctx: ctx, store: st, clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)), boot: boot}
-			f.svc = identity.New(st, f.clock)
-			caller, err := f.svc.Authenticate(ctx, identity.Credentials{APIKey: adminKey})
-			if err != nil || !caller.TenantAdmin {
-				t.Fatalf("the bootstrap key: %+v, %v", caller, err)
-			}
-			f.admin = &service.Call{Caller: caller}
-			fn(t, f)
-		})
-	}
+	servicetest.EachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		boot, err := identity.Bootstrap(ctx, st, adminKey)
+		if err != nil || boot == nil {
+			t.Fatalf("bootstrap: %v %v", boot, err)
+		}
+		f := &fixture{t: t, ctx: ctx, store: st, clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)), boot: boot}
+		f.svc = identity.New(st, f.clock)
+		caller, err := f.svc.Authenticate(ctx, identity.Credentials{APIKey: adminKey})
+		if err != nil || !caller.TenantAdmin {
+			t.Fatalf("the bootstrap key: %+v, %v", caller, err)
+		}
+		f.admin = &service.Call{Caller: caller}
+		fn(t, f)
+	})
 }
 
 func input(v any) service.Input {

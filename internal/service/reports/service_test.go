@@ -2,7 +2,6 @@ package reports_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/service/reports"
+	"github.com/easelhq/easel/internal/service/servicetest"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 	"github.com/easelhq/easel/internal/wakeup"
@@ -32,24 +32,13 @@ type fixture struct {
 }
 
 func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			ctx := context.Background()
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			f := &fixture{t: t, ctx: ctx, store: st, waiters: &wakeup.Waiters{}}
-			f.svc = reports.New(st, packs.MustBuiltin(), reports.Options{Clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)),
-				Notify: func(uid string) { f.notified = append(f.notified, uid) }, Waiters: f.waiters})
-			fn(t, f)
-		})
-	}
+	servicetest.EachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		f := &fixture{t: t, ctx: ctx, store: st, waiters: &wakeup.Waiters{}}
+		f.svc = reports.New(st, packs.MustBuiltin(), reports.Options{Clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)),
+			Notify: func(uid string) { f.notified = append(f.notified, uid) }, Waiters: f.waiters})
+		fn(t, f)
+	})
 }
 
 // imported stores an imported cluster waiting for its agent and returns its record.
@@ -156,8 +145,9 @@ func TestDesiredLongPoll(t *testing.T) {
 			t.Fatalf("a long-poll while the hub stops: %v, want ErrShuttingDown", err)
 		}
 		done := make(chan *v1.AgentDesired)
+		waiting := rec // the long-poll's own copy: this goroutine goes on changing rec
 		go func() {
-			out, _ := f.svc.Desired(f.ctx, rec, have, time.Minute, nil)
+			out, _ := f.svc.Desired(f.ctx, waiting, have, time.Minute, nil)
 			done <- out
 		}()
 		rec.Generation++

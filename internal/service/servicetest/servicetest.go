@@ -6,7 +6,6 @@ package servicetest
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 
 	"github.com/easelhq/easel/internal/service"
@@ -16,20 +15,14 @@ import (
 
 // EachStore runs fn as a subtest on a fresh SQLite store and on a fresh PostgreSQL database.
 func EachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			url := filepath.Join(t.TempDir(), "easel.db")
-			if name == "postgres" {
-				url = pgtest.DSN(t)
-			}
-			st, err := store.Open(context.Background(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			fn(t, st)
-		})
-	}
+	pgtest.EachStore(t, func(t *testing.T, url string) {
+		st, err := store.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
 }
 
 // JSONInput is a caller's input as JSON; read records whether the service read it.
