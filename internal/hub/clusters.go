@@ -191,8 +191,7 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) clustersMeta(w http.ResponseWriter, r *http.Request, c *call) error {
-	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindCluster, TenantUID: c.TenantUID,
-		ProjectUIDs: clusterProjects(c)})
+	recs, _, err := s.clusters.List(r.Context(), &c.Call, store.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -202,13 +201,4 @@ func (s *Server) clustersMeta(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// clusterProjects is the projects whose clusters a list in the call's scope shows: the header's
-// project, or every project the caller sees (all, for a tenant admin).
-func clusterProjects(c *call) []string {
-	if c.Project != "" {
-		return []string{c.Project}
-	}
-	return c.Projects()
 }

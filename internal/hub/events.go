@@ -17,15 +17,11 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *call) err
 	if kind != kindCluster && kind != kindProfile {
 		return service.Invalid("events are kept for objects of kind %s and %s, not %q", kindCluster, kindProfile, kind)
 	}
-	rec, err := s.records.Object(r.Context(), &c.Call, kind, r.PathValue("objectUid"))
-	if err != nil {
-		return err
-	}
 	pg, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	events, total, err := s.store.ListEvents(r.Context(), rec.UID, pg.limit, pg.offset)
+	events, total, err := s.records.Events(r.Context(), &c.Call, kind, r.PathValue("objectUid"), pg.limit, pg.offset)
 	if err != nil {
 		return err
 	}

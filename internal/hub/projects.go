@@ -1,12 +1,9 @@
 package hub
 
 import (
-	"errors"
 	"net/http"
-	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -86,31 +83,12 @@ func auditWire(a store.Audit) v1.Audit {
 	return out
 }
 
-// auditScope is what audits the caller may read: all (tenant admin), or those of the projects
-// they administer.
-func auditScope(c *call) []string {
-	if c.TenantAdmin {
-		if c.Project != "" {
-			return []string{c.Project}
-		}
-		return nil
-	}
-	out := []string{}
-	for uid := range c.ProjectRoles {
-		if c.Can(uid, service.PermProjectAdmin) && (c.Project == "" || c.Project == uid) {
-			out = append(out, uid)
-		}
-	}
-	return out
-}
-
 func (s *Server) listAudits(w http.ResponseWriter, r *http.Request, c *call) error {
 	pg, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	audits, total, err := s.store.ListAudits(r.Context(), store.AuditFilter{TenantUID: c.TenantUID,
-		ProjectUIDs: auditScope(c), Limit: pg.limit, Offset: pg.offset})
+	audits, total, err := s.projects.Audits(r.Context(), &c.Call, pg.limit, pg.offset)
 	if err != nil {
 		return err
 	}
@@ -123,17 +101,9 @@ func (s *Server) listAudits(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) getAudit(w http.ResponseWriter, r *http.Request, c *call) error {
-	uid := r.PathValue("uid")
-	a, err := s.store.GetAudit(r.Context(), uid)
-	if errors.Is(err, store.ErrNotFound) {
-		return service.NotFound("audit", uid)
-	}
+	a, err := s.projects.Audit(r.Context(), &c.Call, r.PathValue("uid"))
 	if err != nil {
 		return err
-	}
-	scope := auditScope(c)
-	if a.TenantUID != c.TenantUID || scope != nil && !slices.Contains(scope, a.ProjectUID) {
-		return service.NotFound("audit", uid)
 	}
 	writeJSON(w, http.StatusOK, auditWire(a))
 	return nil

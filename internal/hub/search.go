@@ -147,9 +147,8 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	opts.Kind, opts.TenantUID, opts.ProjectUIDs = kindCluster, c.TenantUID, clusterProjects(c)
 	opts.Limit, opts.Offset = pg.limit, pg.offset
-	recs, total, err := s.store.ListObjects(r.Context(), opts)
+	recs, total, err := s.clusters.List(r.Context(), &c.Call, opts)
 	if err != nil {
 		return err
 	}
@@ -180,7 +179,7 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) projectNames(r *http.Request, c *call) (map[string]string, error) {
-	recs, _, err := s.store.ListObjects(r.Context(), store.ListOptions{Kind: kindProject, TenantUID: c.TenantUID})
+	recs, err := s.projects.List(r.Context(), &c.Call)
 	if err != nil {
 		return nil, err
 	}

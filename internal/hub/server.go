@@ -29,7 +29,6 @@ import (
 
 // Server serves the /v1 API, /healthz, /readyz and /metrics.
 type Server struct {
-	store    store.Store
 	records  service.Records
 	catalog  *packs.Catalog
 	log      *slog.Logger
@@ -39,8 +38,6 @@ type Server struct {
 	reports  *reports.Service
 	profiles *profilesvc.Service
 	projects *projectsvc.Service
-	notify   func(clusterUID string)
-	waiting  *wakeup.Waiters
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
@@ -48,8 +45,6 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	// reportPageBytes is the size of each page of an agent report received, reportPages the number
-	// of pages of each report applied, by report.
 }
 
 // Options configure a Server; zero values take defaults.
@@ -80,17 +75,11 @@ type Options struct {
 
 // New returns a Server over st and the built-in pack catalog.
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
-	s := &Server{store: st, catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
-		notify: o.Notify, waiting: o.Waiters, clusters: o.Clusters, identity: o.Identity, reports: o.Reports,
+	s := &Server{catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
+		clusters: o.Clusters, identity: o.Identity, reports: o.Reports,
 		profiles: o.Profiles, projects: o.Projects}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
-	}
-	if s.notify == nil {
-		s.notify = func(string) {}
-	}
-	if s.waiting == nil {
-		s.waiting = &wakeup.Waiters{}
 	}
 	s.stopping = make(chan struct{})
 	if s.log == nil {
@@ -100,15 +89,18 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		s.clock = clock.RealClock{}
 	}
 	s.records = service.Records{Store: st, Clock: s.clock}
+	if o.Waiters == nil {
+		o.Waiters = &wakeup.Waiters{} // one set, so that the default services' wake-ups reach the long-polls
+	}
 	if s.reports == nil {
-		s.reports = reports.New(st, catalog, reports.Options{Clock: s.clock, Notify: s.notify, Waiters: s.waiting,
+		s.reports = reports.New(st, catalog, reports.Options{Clock: s.clock, Notify: o.Notify, Waiters: o.Waiters,
 			Registerer: s.registry, Logger: s.log})
 	}
 	if s.identity == nil {
 		s.identity = identitysvc.New(st, s.clock)
 	}
 	if s.clusters == nil {
-		s.clusters = clustersvc.New(st, catalog, clustersvc.Options{Clock: s.clock, Notify: s.notify, Waiters: s.waiting})
+		s.clusters = clustersvc.New(st, catalog, clustersvc.Options{Clock: s.clock, Notify: o.Notify, Waiters: o.Waiters})
 	}
 	if s.profiles == nil {
 		s.profiles = profilesvc.New(st, catalog, s.clock)
@@ -244,11 +236,7 @@ func (s *Server) wrap(perm service.Permission, h handler) http.HandlerFunc {
 		}
 		c := &call{Call: service.Call{Caller: p}, perm: perm}
 		if project := r.Header.Get("ProjectUid"); project != "" {
-			rec, err := s.store.GetObject(r.Context(), kindProject, project)
-			if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != p.TenantUID || !p.Sees(project)) {
-				return service.NotFound("project", project)
-			}
-			if err != nil {
+			if _, err := s.projects.Get(r.Context(), &c.Call, project); err != nil {
 				return err
 			}
 			c.Project = project
@@ -298,7 +286,7 @@ func (s *Server) wrapPublic(h func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if _, err := s.store.GetSetting(ctx, identitysvc.SettingTenantUID); err != nil {
+	if err := s.identity.Ready(ctx); err != nil {
 		http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
+	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
@@ -104,7 +104,7 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	} else if node != "" {
 		series = []string{usage.NodeSeries(node)}
 	}
-	points, err := s.sumSeries(r.Context(), rec.UID, series, step, start, end)
+	points, err := s.clusters.UsageSeries(r.Context(), &c.Call, clustersvc.ByUID(rec.UID), series, step, start, end)
 	if err != nil {
 		return err
 	}
@@ -115,30 +115,6 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// sumSeries adds several series point by point (the workers and the control plane).
-func (s *Server) sumSeries(ctx context.Context, clusterUID string, series []string, step time.Duration, from, to time.Time) ([]store.UsagePoint, error) {
-	var out []store.UsagePoint
-	at := map[int64]int{}
-	for _, name := range series {
-		pts, err := s.store.UsagePoints(ctx, clusterUID, name, step, from, to)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range pts {
-			i, ok := at[p.At.Unix()]
-			if !ok {
-				at[p.At.Unix()] = len(out)
-				out = append(out, p)
-				continue
-			}
-			out[i].Values.Add(p.Values)
-			out[i].Samples = max(out[i].Samples, p.Samples)
-		}
-	}
-	slices.SortFunc(out, func(a, b store.UsagePoint) int { return a.At.Compare(b.At) })
-	return out, nil
 }
 
 // group folds stored points into points of period: the sample-weighted mean, the minimum and

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,11 +45,7 @@ func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		f.Namespaces = spec.Filter.Namespaces
 	}
-	st, err := s.store.WorkloadState(r.Context(), rec.UID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	rows, total, err := s.store.ListWorkloads(r.Context(), f)
+	st, rows, total, err := s.clusters.Workloads(r.Context(), &c.Call, f)
 	if err != nil {
 		return err
 	}

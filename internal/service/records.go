@@ -112,3 +112,12 @@ func LockToDelete(ctx context.Context, q store.Queries, kind, uid string) error 
 	}
 	return err
 }
+
+// Events lists an object's events, newest first, a page at a time, if the call may see the object.
+func (r Records) Events(ctx context.Context, c *Call, kind, objectUID string, limit, offset int) ([]store.Event, int, error) {
+	rec, err := r.Object(ctx, c, kind, objectUID)
+	if err != nil {
+		return nil, 0, err
+	}
+	return r.Store.ListEvents(ctx, rec.UID, limit, offset)
+}

@@ -212,3 +212,9 @@ func (s *Service) RevokeSessions(ctx context.Context, c *service.Call, tokens []
 		return nil
 	})
 }
+
+// Ready says whether the store answers and holds the tenant (the hub's readiness).
+func (s *Service) Ready(ctx context.Context) error {
+	_, err := s.store.GetSetting(ctx, SettingTenantUID)
+	return err
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"k8s.io/utils/clock"
 
@@ -222,4 +223,43 @@ func (s *Service) changeSettings(ctx context.Context, c *service.Call, uid strin
 		}
 		return s.records.Audit(ctx, q, c, rec.UID, "update", Kind, rec.UID, rec.Name, msg+" of project "+rec.Name)
 	})
+}
+
+// auditScope is what audits the caller may read: all (tenant admin), or those of the projects
+// they administer.
+func auditScope(c *service.Call) []string {
+	if c.TenantAdmin {
+		if c.Project != "" {
+			return []string{c.Project}
+		}
+		return nil
+	}
+	out := []string{}
+	for uid := range c.ProjectRoles {
+		if c.Can(uid, service.PermProjectAdmin) && (c.Project == "" || c.Project == uid) {
+			out = append(out, uid)
+		}
+	}
+	return out
+}
+
+// Audits lists the audit entries the caller may read, newest first, a page at a time.
+func (s *Service) Audits(ctx context.Context, c *service.Call, limit, offset int) ([]store.Audit, int, error) {
+	return s.store.ListAudits(ctx, store.AuditFilter{TenantUID: c.TenantUID, ProjectUIDs: auditScope(c), Limit: limit, Offset: offset})
+}
+
+// Audit returns one audit entry, if the caller may read it.
+func (s *Service) Audit(ctx context.Context, c *service.Call, auditUID string) (store.Audit, error) {
+	a, err := s.store.GetAudit(ctx, auditUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, service.NotFound("audit", auditUID)
+	}
+	if err != nil {
+		return a, err
+	}
+	scope := auditScope(c)
+	if a.TenantUID != c.TenantUID || scope != nil && !slices.Contains(scope, a.ProjectUID) {
+		return store.Audit{}, service.NotFound("audit", auditUID)
+	}
+	return a, nil
 }

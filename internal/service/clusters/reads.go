@@ -1,0 +1,65 @@
+package clusters
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/easelhq/easel/internal/service"
+	"github.com/easelhq/easel/internal/store"
+)
+
+// List lists the clusters opts selects among those the call shows: the call's project, or every
+// project the caller sees (all of them, for a tenant admin).
+func (s *Service) List(ctx context.Context, c *service.Call, opts store.ListOptions) ([]store.Record, int, error) {
+	opts.Kind, opts.TenantUID, opts.ProjectUIDs = Kind, c.TenantUID, c.Projects()
+	if c.Project != "" {
+		opts.ProjectUIDs = []string{c.Project}
+	}
+	return s.store.ListObjects(ctx, opts)
+}
+
+// UsageSeries adds the cluster's usage series point by point (the workers and the control plane)
+// between from and to, at step's resolution, if the call may see the cluster.
+func (s *Service) UsageSeries(ctx context.Context, c *service.Call, t Target, series []string, step time.Duration, from, to time.Time) ([]store.UsagePoint, error) {
+	rec, _, err := s.Get(ctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	clusterUID := rec.UID
+	var out []store.UsagePoint
+	at := map[int64]int{}
+	for _, name := range series {
+		pts, err := s.store.UsagePoints(ctx, clusterUID, name, step, from, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pts {
+			i, ok := at[p.At.Unix()]
+			if !ok {
+				at[p.At.Unix()] = len(out)
+				out = append(out, p)
+				continue
+			}
+			out[i].Values.Add(p.Values)
+			out[i].Samples = max(out[i].Samples, p.Samples)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.UsagePoint) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
+// Workloads lists one page of a cluster's workloads of a kind as its agent last reported them, with
+// the state of the report, if the call may see the cluster (f names it by its uid).
+func (s *Service) Workloads(ctx context.Context, c *service.Call, f store.WorkloadFilter) (store.WorkloadState, []store.Workload, int, error) {
+	if _, _, err := s.Get(ctx, c, ByUID(f.ClusterUID)); err != nil {
+		return store.WorkloadState{}, nil, 0, err
+	}
+	st, err := s.store.WorkloadState(ctx, f.ClusterUID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return st, nil, 0, err
+	}
+	rows, total, err := s.store.ListWorkloads(ctx, f)
+	return st, rows, total, err
+}
