@@ -132,7 +132,7 @@ func newSuite(t *testing.T) *suite {
 	t.Cleanup(func() { st.Close() })
 	prov := &fakeProvider{machines: map[string]provider.MachineState{}}
 	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	c := &cluster.Controller{Store: st, Providers: map[string]provider.Provider{"local": prov, generic.CloudType: generic.Provider{}},
+	c := &cluster.Controller{Store: st, Providers: map[string]provider.Provider{"local": prov, "generic": generic.Provider{}},
 		Clock: clock, Log: testLogger(t)}
 	s := &suite{t: t, st: st, prov: prov, c: c, clock: clock}
 	prov.seenInStore = func(name string) bool {
@@ -596,7 +596,7 @@ func TestSettledClustersAreNotRewritten(t *testing.T) {
 	s := newSuite(t)
 	ctx := context.Background()
 	s.running()
-	imported := clusters.Cluster{CloudType: generic.CloudType, Profiles: []clusters.ProfileRef{}, Pools: []clusters.Pool{},
+	imported := clusters.Cluster{CloudType: "generic", Profiles: []clusters.ProfileRef{}, Pools: []clusters.Pool{},
 		Status: clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
 	imported.Status.SetCondition("AgentDeployed", "False", "WaitingForImport", "Apply the import manifest", s.clock.Now())
 	if err := s.st.CreateObject(ctx, &store.Record{Kind: cluster.Kind, UID: "c2", TenantUID: "t", ProjectUID: "p",
