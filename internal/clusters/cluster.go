@@ -379,38 +379,3 @@ func (c *Cluster) Pool(name string) (*Pool, bool) {
 	}
 	return nil, false
 }
-
-// Condition types: the milestones of a cluster's life, in order.
-const (
-	ConditionInfrastructureReady = "InfrastructureReady"
-)
-
-// HasCondition reports whether the status has the condition with that status.
-func (s *Status) HasCondition(condType, status string) bool {
-	for _, c := range s.Conditions {
-		if c.Type == condType {
-			return c.Status == status
-		}
-	}
-	return false
-}
-
-// SetCondition sets a condition of the status, keeping its transition time when the status does not
-// change, and reports whether anything changed (callers emit an event when it did).
-func (s *Status) SetCondition(condType, status, reason, message string, now time.Time) bool {
-	for i := range s.Conditions {
-		c := &s.Conditions[i]
-		if c.Type != condType {
-			continue
-		}
-		changed := c.Status != status || c.Reason != reason || c.Message != message
-		if c.Status != status {
-			c.LastTransitionTime = now
-		}
-		c.Status, c.Reason, c.Message, c.LastProbeTime = status, reason, message, now
-		return changed
-	}
-	s.Conditions = append(s.Conditions, v1.ClusterCondition{Type: condType, Status: status, Reason: reason,
-		Message: message, LastProbeTime: now, LastTransitionTime: now})
-	return true
-}

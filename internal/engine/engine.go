@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 )
 
 // Reconciler moves one object, named by key, one step towards its desired state.
@@ -24,6 +25,18 @@ type Result struct {
 	RequeueAfter time.Duration
 }
 
+// LowestRequeue merges the results of the steps of one reconcile: the soonest look again asked
+// for wins; a step that asks for none leaves it to the others.
+func LowestRequeue(results ...Result) Result {
+	var out Result
+	for _, r := range results {
+		if r.RequeueAfter > 0 && (out.RequeueAfter == 0 || r.RequeueAfter < out.RequeueAfter) {
+			out = r
+		}
+	}
+	return out
+}
+
 // Options tune an Engine; zero values take the defaults.
 type Options struct {
 	Name       string                                      // names the queue in logs and metrics
@@ -34,6 +47,9 @@ type Options struct {
 	MaxBackoff time.Duration                               // longest retry interval (default 5m)
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Clock times the resync, the requeues and the backoff (default the real clock; tests step a
+	// fake one).
+	Clock clock.WithTicker
 }
 
 // Engine drives one Reconciler.
@@ -63,10 +79,13 @@ func New(r Reconciler, o Options) *Engine {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
 	e := &Engine{r: r, o: o, log: o.Logger.With("controller", o.Name),
 		q: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](o.MinBackoff, o.MaxBackoff),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: o.Name}),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: o.Name, Clock: o.Clock}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "easel_reconcile_total", Help: "Reconciles by controller and result.",
 			ConstLabels: prometheus.Labels{"controller": o.Name},
@@ -107,7 +126,7 @@ func (e *Engine) Run(ctx context.Context) {
 }
 
 func (e *Engine) resync(ctx context.Context) {
-	t := time.NewTicker(e.o.Resync)
+	t := e.o.Clock.NewTicker(e.o.Resync)
 	defer t.Stop()
 	for {
 		if e.o.List != nil {
@@ -122,7 +141,7 @@ func (e *Engine) resync(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -133,9 +152,9 @@ func (e *Engine) next(ctx context.Context) bool {
 		return false
 	}
 	defer e.q.Done(key)
-	start := time.Now()
+	start := e.o.Clock.Now()
 	res, err := e.reconcile(ctx, key)
-	e.took.Observe(time.Since(start).Seconds())
+	e.took.Observe(e.o.Clock.Since(start).Seconds())
 	switch {
 	case err != nil:
 		e.runs.WithLabelValues("error").Inc()

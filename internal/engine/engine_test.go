@@ -3,9 +3,12 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/easelhq/easel/internal/engine"
 )
@@ -69,6 +72,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// consistently fails the test if cond stops holding at any time within d.
+func consistently(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if !cond() {
+			t.Fatalf("no longer true: %s", what)
+		}
+	}
+}
+
 func start(t *testing.T, r engine.Reconciler, o engine.Options) *engine.Engine {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -112,15 +125,80 @@ func TestOneKeyIsNeverReconciledConcurrently(t *testing.T) {
 	e.Enqueue("a")
 	close(r.hold)
 	waitFor(t, "second reconcile of a", func() bool { return r.count("a") == 2 })
-	time.Sleep(50 * time.Millisecond) // a third run would show up here
-	if r.count("a") != 2 || r.overlap {
-		t.Fatalf("a reconciled %d times (overlap %v), want 2 and none", r.count("a"), r.overlap)
+	consistently(t, "a reconciled twice, never concurrently", 200*time.Millisecond, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.calls["a"] == 2 && !r.overlap
+	})
+}
+
+// The resync reconciles every key once a period, by the engine's clock: not before the period
+// ends, and again each time it does.
+func TestResyncReconcilesEveryKey(t *testing.T) {
+	r := newRecorder()
+	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	start(t, r, engine.Options{Name: "test", Resync: time.Minute, Clock: clock,
+		List: func(context.Context) ([]string, error) { return []string{"x", "y"}, nil }})
+	waitFor(t, "x and y reconciled at start", func() bool { return r.count("x") == 1 && r.count("y") == 1 })
+	clock.Step(59 * time.Second)
+	consistently(t, "x and y not reconciled again before the period ends", 100*time.Millisecond, func() bool {
+		return r.count("x") == 1 && r.count("y") == 1
+	})
+	for n := 2; n <= 3; n++ {
+		clock.Step(time.Minute)
+		waitFor(t, fmt.Sprintf("x and y reconciled %d times", n), func() bool { return r.count("x") == n && r.count("y") == n })
 	}
 }
 
-func TestResyncReconcilesEveryKey(t *testing.T) {
-	r := newRecorder()
-	start(t, r, engine.Options{Name: "test", Resync: 20 * time.Millisecond,
-		List: func(context.Context) ([]string, error) { return []string{"x", "y"}, nil }})
-	waitFor(t, "x and y reconciled twice by resync alone", func() bool { return r.count("x") >= 2 && r.count("y") >= 2 })
+// Requeues wait on the engine's clock: a key that asks to be looked at again in a minute is, once
+// the minute has passed, and not before.
+func TestRequeueAfterFollowsTheClock(t *testing.T) {
+	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r := &everyMinute{}
+	e := start(t, r, engine.Options{Name: "test", Resync: time.Hour, Clock: clock})
+	e.Enqueue("a")
+	waitFor(t, "a reconciled", func() bool { return r.count() == 1 })
+	clock.Step(30 * time.Second)
+	consistently(t, "a not reconciled again within the minute", 100*time.Millisecond, func() bool { return r.count() == 1 })
+	clock.Step(30 * time.Second)
+	waitFor(t, "a reconciled again after the minute", func() bool { return r.count() == 2 })
+}
+
+// everyMinute asks to be reconciled again in a minute, every time.
+type everyMinute struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (r *everyMinute) Reconcile(context.Context, string) (engine.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	return engine.Result{RequeueAfter: time.Minute}, nil
+}
+
+func (r *everyMinute) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls
+}
+
+func TestLowestRequeue(t *testing.T) {
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]time.Duration{0, 0}, 0},
+		{[]time.Duration{0, 2 * time.Second}, 2 * time.Second},
+		{[]time.Duration{15 * time.Second, 0, 2 * time.Second, time.Minute}, 2 * time.Second},
+	} {
+		var results []engine.Result
+		for _, d := range tc.in {
+			results = append(results, engine.Result{RequeueAfter: d})
+		}
+		if got := engine.LowestRequeue(results...); got.RequeueAfter != tc.want {
+			t.Errorf("LowestRequeue(%v) = %v, want %v", tc.in, got.RequeueAfter, tc.want)
+		}
+	}
 }

@@ -1,9 +1,12 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +19,10 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/controllers/cluster"
+	"github.com/easelhq/easel/internal/engine"
+	"github.com/easelhq/easel/internal/logctx"
 	"github.com/easelhq/easel/internal/provider"
+	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/store"
 )
@@ -33,6 +39,7 @@ type fakeProvider struct {
 	agentToken  string
 	renewals    []time.Time // the certificate renewal each EnsureControlPlane was told of
 	vcpuLimit   int         // the capacity Reserve allows, like the local provider's (0: any)
+	machinesErr error       // what Machines fails with
 }
 
 func (f *fakeProvider) Reserve(_ context.Context, c provider.Cluster) error {
@@ -42,9 +49,10 @@ func (f *fakeProvider) Reserve(_ context.Context, c provider.Cluster) error {
 	return nil
 }
 
-func (f *fakeProvider) EnsureControlPlane(_ context.Context, c provider.Cluster) error {
+func (f *fakeProvider) EnsureControlPlane(ctx context.Context, c provider.Cluster) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	logctx.From(ctx, slog.Default()).Info("Ensuring the control plane")
 	f.renewals = append(f.renewals, c.Spec.CertificatesIssuedAfter())
 	return f.cpErr
 }
@@ -70,6 +78,9 @@ func (f *fakeProvider) DeleteMachine(_ context.Context, _ provider.Cluster, m cl
 func (f *fakeProvider) Machines(context.Context, provider.Cluster) (map[string]provider.MachineState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.machinesErr != nil {
+		return nil, f.machinesErr
+	}
 	out := map[string]provider.MachineState{}
 	for k, v := range f.machines {
 		out[k] = v
@@ -106,10 +117,11 @@ func (f *fakeProvider) Delete(context.Context, provider.Cluster) error {
 }
 
 type suite struct {
-	t    *testing.T
-	st   store.Store
-	prov *fakeProvider
-	c    *cluster.Controller
+	t     *testing.T
+	st    store.Store
+	prov  *fakeProvider
+	c     *cluster.Controller
+	clock *clocktesting.FakeClock
 }
 
 func newSuite(t *testing.T) *suite {
@@ -119,9 +131,10 @@ func newSuite(t *testing.T) *suite {
 	}
 	t.Cleanup(func() { st.Close() })
 	prov := &fakeProvider{machines: map[string]provider.MachineState{}}
-	c := &cluster.Controller{Store: st, Providers: map[string]provider.Provider{"local": prov},
-		Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Log: testLogger(t)}
-	s := &suite{t: t, st: st, prov: prov, c: c}
+	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := &cluster.Controller{Store: st, Providers: map[string]provider.Provider{"local": prov, "generic": generic.Provider{}},
+		Clock: clock, Log: testLogger(t)}
+	s := &suite{t: t, st: st, prov: prov, c: c, clock: clock}
 	prov.seenInStore = func(name string) bool {
 		for _, m := range s.cluster().Status.Machines {
 			if m.Name == name {
@@ -369,7 +382,7 @@ func TestDeleteTearsDownThenRemoves(t *testing.T) {
 // unhealthy with the reason; the next one makes it healthy again; each change is an event.
 func TestHealthFollowsHeartbeats(t *testing.T) {
 	s := newSuite(t)
-	clock := s.c.Clock.(*clocktesting.FakePassiveClock)
+	clock := s.clock
 	s.create(1)
 	s.settle()
 	if h := s.cluster().Status.Health; h.State != clusters.HealthUnknown {
@@ -409,7 +422,7 @@ func TestHealthFollowsHeartbeats(t *testing.T) {
 // A node reporting trouble makes the cluster unhealthy, naming the node and the condition.
 func TestHealthFollowsNodeConditions(t *testing.T) {
 	s := newSuite(t)
-	clock := s.c.Clock.(*clocktesting.FakePassiveClock)
+	clock := s.clock
 	s.create(1)
 	s.settle()
 	report := func(disk string) {
@@ -441,7 +454,7 @@ func TestHealthFollowsNodeConditions(t *testing.T) {
 // controller looks again exactly when the period ends.
 func TestHealthFollowsUsageOverThePeriod(t *testing.T) {
 	s := newSuite(t)
-	clock := s.c.Clock.(*clocktesting.FakePassiveClock)
+	clock := s.clock
 	s.create(1)
 	s.settle()
 	th := v1.UsageThresholds{CPUPercent: 90, MemoryPercent: 90, PeriodSeconds: 300}
@@ -487,7 +500,7 @@ func TestCertificateRenewalWaitsForApproval(t *testing.T) {
 	s.settle()
 	before := s.cluster().Status.Machines
 	requested := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // the machines were created a moment before (the fake clock)
-	s.c.Clock.(*clocktesting.FakePassiveClock).SetTime(requested.Add(time.Minute))
+	s.clock.SetTime(requested.Add(time.Minute))
 	s.patch(func(cl *clusters.Cluster) { cl.CertificatesRenewal = requested.Add(time.Second) })
 	s.prov.renewals = nil
 	s.settle()
@@ -521,5 +534,171 @@ func TestCertificateRenewalWaitsForApproval(t *testing.T) {
 	}
 	if u := cl.Status.Upgrades; len(u) != 1 || !slices.Equal(u[0].Reason, []string{reason}) {
 		t.Fatalf("status.upgrades = %+v", u)
+	}
+}
+
+// running brings the suite's cluster to Running: machines Ready, the agent's first heartbeat (now,
+// by the suite's clock) and its pack report for generation 1.
+func (s *suite) running() {
+	s.create(1)
+	s.settle()
+	s.prov.readyAll()
+	s.settle()
+	s.patch(func(cl *clusters.Cluster) {
+		cl.Status.Health = clusters.Health{LastHeartbeat: s.clock.Now(), AgentVersion: "0.1.0"}
+	})
+	s.settle()
+	s.patch(func(cl *clusters.Cluster) {
+		cl.Status.PacksGeneration = 1
+		cl.Status.Packs = []v1.PackStatus{{Name: "cni-calico", State: v1.PackStateApplied}}
+	})
+	s.settle()
+	if st := s.cluster().Status.State; st != v1.ClusterStateRunning {
+		s.t.Fatalf("state %s, conditions %s; want Running", st, s.conditions())
+	}
+}
+
+// counting counts the finished reconciles of each key.
+type counting struct {
+	r  engine.Reconciler
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counting) Reconcile(ctx context.Context, key string) (engine.Result, error) {
+	res, err := c.r.Reconcile(ctx, key)
+	c.mu.Lock()
+	c.n[key]++
+	c.mu.Unlock()
+	return res, err
+}
+
+func (c *counting) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// A settled cluster — Running, or imported and waiting for its agent's first heartbeat — is not
+// rewritten by reconciles: over several resyncs of the engine, by a stepping clock, its stored
+// resource version stays and it gets no event. Neither asks to be looked at again soon: the one
+// waits for its heartbeat to expire, the other for the hub to say the agent has called.
+func TestSettledClustersAreNotRewritten(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	s.running()
+	imported := clusters.Cluster{CloudType: "generic", Profiles: []clusters.ProfileRef{}, Pools: []clusters.Pool{},
+		Status: clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
+	imported.Status.SetCondition("AgentDeployed", "False", "WaitingForImport", "Apply the import manifest", s.clock.Now())
+	if err := s.st.CreateObject(ctx, &store.Record{Kind: cluster.Kind, UID: "c2", TenantUID: "t", ProjectUID: "p",
+		Name: "imported", State: "Pending", Doc: imported.Encode()}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.c.Reconcile(ctx, "c2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, _ := s.st.GetObject(ctx, cluster.Kind, "c2")
+	if cl, _ := clusters.Decode(rec.Doc); cl.Status.State != v1.ClusterStateProvisioning ||
+		!cl.Status.HasCondition("AgentDeployed", "False") || cl.Status.Conditions[0].Reason != "WaitingForAgent" {
+		t.Fatalf("imported cluster: state %s, conditions %+v; want Provisioning, waiting for its agent", cl.Status.State, cl.Status.Conditions)
+	}
+	if res, err := s.c.Reconcile(ctx, "c2"); err != nil || res.RequeueAfter != 0 {
+		t.Fatalf("reconcile of the imported cluster waiting for its agent = %+v, %v; want no look again (the hub wakes it)", res, err)
+	}
+	if res, err := s.c.Reconcile(ctx, "c1"); err != nil || res.RequeueAfter < cluster.DefaultHeartbeatTimeout-time.Minute {
+		t.Fatalf("reconcile of the Running cluster = %+v, %v; want a look again only when its heartbeat would expire", res, err)
+	}
+
+	versions := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, key := range []string{"c1", "c2"} {
+			rec, err := s.st.GetObject(ctx, cluster.Kind, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, events, err := s.st.ListEvents(ctx, key, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[key], out[key+" events"] = rec.ResourceVersion, int64(events)
+		}
+		return out
+	}
+	before := versions()
+	counted := &counting{r: s.c, n: map[string]int{}}
+	eng := engine.New(counted, engine.Options{Name: "cluster", Resync: time.Minute, Clock: s.clock, Logger: testLogger(t),
+		List: func(ctx context.Context) ([]string, error) { return s.st.ListUIDs(ctx, cluster.Kind) }})
+	engineCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { eng.Run(engineCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	for n := 1; n <= 5; n++ {
+		waitFor(t, fmt.Sprintf("resync %d of both clusters", n), func() bool { return counted.count("c1") >= n && counted.count("c2") >= n })
+		s.clock.Step(time.Minute)
+	}
+	if after := versions(); !maps.Equal(after, before) {
+		t.Fatalf("resource versions and event counts over 5 resyncs: %v → %v; want no change", before, after)
+	}
+}
+
+// A pass that fails does not record the spec's generation as acted on; the next one that succeeds
+// does.
+func TestObservedGenerationOnlyAfterASuccessfulPass(t *testing.T) {
+	s := newSuite(t)
+	ctx := context.Background()
+	s.create(1)
+	s.settle()
+	s.prov.readyAll()
+	s.settle()
+	if g := s.cluster().Status.ObservedGeneration; g != 1 {
+		t.Fatalf("observed generation = %d, want 1", g)
+	}
+	// The workers get a label (changed in place), while the provider cannot list its machines.
+	rec, _ := s.st.GetObject(ctx, cluster.Kind, "c1")
+	cl, _ := clusters.Decode(rec.Doc)
+	cl.Pools[1].Labels = map[string]string{"tier": "web"}
+	rec.Doc, rec.Generation = cl.Encode(), rec.Generation+1
+	if err := s.st.UpdateObject(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	s.prov.machinesErr = errors.New("the API server does not answer")
+	if _, err := s.c.Reconcile(ctx, "c1"); err == nil || !strings.Contains(err.Error(), "the API server does not answer") {
+		t.Fatalf("reconcile while the provider fails = %v; want its error", err)
+	}
+	if g := s.cluster().Status.ObservedGeneration; g != 1 {
+		t.Fatalf("observed generation after a failed pass = %d, want still 1", g)
+	}
+	s.prov.machinesErr = nil
+	s.settle()
+	cl = s.cluster()
+	if cl.Status.ObservedGeneration != 2 || !slices.ContainsFunc(cl.Status.Machines, func(m clusters.Machine) bool { return m.Labels["tier"] == "web" }) {
+		t.Fatalf("after a successful pass: observed generation %d, machines %+v; want 2 and the label applied", cl.Status.ObservedGeneration, cl.Status.Machines)
+	}
+}
+
+// The provider's log lines carry the cluster's name and uid, as the controller's do.
+func TestProviderLinesCarryTheCluster(t *testing.T) {
+	s := newSuite(t)
+	var buf bytes.Buffer
+	s.c.Log = slog.New(slog.NewTextHandler(&buf, nil))
+	s.prov.cpErr = errors.New("the API server is starting")
+	s.create(1)
+	s.settle()
+	for _, want := range []string{`msg="Ensuring the control plane" cluster=web clusterUID=c1`,
+		`msg="Waiting for the infrastructure" cluster=web clusterUID=c1 reason=ControlPlaneNotReady`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, buf.String())
+		}
 	}
 }

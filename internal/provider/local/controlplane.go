@@ -24,6 +24,7 @@ import (
 
 	"github.com/easelhq/easel/internal/atomicfile"
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/logctx"
 	"github.com/easelhq/easel/internal/provider/local/pki"
 )
 
@@ -107,14 +108,22 @@ func (cp *ControlPlane) save() error {
 // ErrStarting means the control plane is on its way up: call Ensure again shortly.
 var ErrStarting = errors.New("the control plane is starting")
 
+// logger is the logger of a call: the caller's from ctx (a reconcile's, which names the cluster),
+// else the control plane's own, naming it.
+func (cp *ControlPlane) logger(ctx context.Context) *slog.Logger {
+	fallback := cp.Log
+	if fallback == nil {
+		fallback = slog.Default()
+	}
+	return logctx.From(ctx, fallback.With("cluster", cp.Name))
+}
+
 // Ensure brings the control plane up, idempotently: it allocates ports and writes the PKI on the
 // first call, adopts components that still run (after a hub restart) and starts those that do
 // not. It never waits: while the API server is not ready yet it returns ErrStarting, and the
 // components that need it are started by a later call.
 func (cp *ControlPlane) Ensure(ctx context.Context) error {
-	if cp.Log == nil {
-		cp.Log = slog.Default()
-	}
+	log := cp.logger(ctx)
 	if err := os.MkdirAll(cp.Dir, 0o700); err != nil {
 		return err
 	}
@@ -165,7 +174,7 @@ func (cp *ControlPlane) Ensure(ctx context.Context) error {
 			continue // adopted
 		} else if old != nil && old.alive() {
 			// Its flags changed, or the certificates it read at start were renewed: replace it.
-			cp.Log.Info("Restarting control-plane component", "cluster", cp.Name, "component", name,
+			log.Info("Restarting control-plane component", "component", name,
 				"renewedCertificates", old.Binary == p.Binary && slices.Equal(old.Args, p.Args))
 			if err := old.stop(10 * time.Second); err != nil {
 				return err
@@ -178,7 +187,7 @@ func (cp *ControlPlane) Ensure(ctx context.Context) error {
 			}
 			continue
 		}
-		cp.Log.Info("Starting control-plane component", "cluster", cp.Name, "component", name)
+		log.Info("Starting control-plane component", "component", name)
 		if err := p.start(filepath.Join(cp.Dir, "logs")); err != nil {
 			return err
 		}
@@ -367,10 +376,8 @@ func (cp *ControlPlane) httpClient() (*http.Client, error) {
 // intervals are the heartbeat's. hubFingerprint, when the hub serves TLS, is its certificate's pin.
 // A running agent with the same command line is kept; a new pin (the hub's certificate changed)
 // restarts it.
-func (cp *ControlPlane) EnsureAgent(binary, hubURL, hubFingerprint, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
-	if cp.Log == nil {
-		cp.Log = slog.Default()
-	}
+func (cp *ControlPlane) EnsureAgent(ctx context.Context, binary, hubURL, hubFingerprint, clusterUID string, heartbeat time.Duration, token func() (string, error)) error {
+	log := cp.logger(ctx)
 	if err := cp.load(); err != nil {
 		return err
 	}
@@ -411,7 +418,7 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, hubFingerprint, clusterUID s
 		}
 		return nil
 	} else if old != nil && old.alive() {
-		cp.Log.Info("Restarting the cluster's agent", "cluster", cp.Name)
+		log.Info("Restarting the cluster's agent")
 		if err := old.stop(10 * time.Second); err != nil {
 			return err
 		}
@@ -420,7 +427,7 @@ func (cp *ControlPlane) EnsureAgent(binary, hubURL, hubFingerprint, clusterUID s
 		cp.record(p)
 		return cp.save()
 	}
-	cp.Log.Info("Starting the cluster's agent", "cluster", cp.Name)
+	log.Info("Starting the cluster's agent")
 	if err := p.start(filepath.Join(cp.Dir, "logs")); err != nil {
 		return err
 	}

@@ -185,7 +185,7 @@ func (p *Provider) EnsureAgent(ctx context.Context, c provider.Cluster, token fu
 	if heartbeat <= 0 {
 		heartbeat = 30 * time.Second
 	}
-	return cp.EnsureAgent(p.AgentBinary, p.HubURL, p.HubFingerprint, c.UID, heartbeat, token)
+	return cp.EnsureAgent(ctx, p.AgentBinary, p.HubURL, p.HubFingerprint, c.UID, heartbeat, token)
 }
 
 func (p *Provider) Kubeconfig(ctx context.Context, c provider.Cluster) ([]byte, error) {

@@ -127,8 +127,7 @@ func decodeServices(body []byte) ([]v1.LoadBalancerService, error) {
 }
 
 // engineConditions are the conditions the engine owns; an agent may not set them.
-var engineConditions = []string{cluster.ConditionInfrastructureReady, "ControlPlaneNodesReady", "WorkerNodesReady",
-	"AgentDeployed", "PacksApplied"}
+var engineConditions = cluster.EngineConditions()
 
 // checkAgentConditions refuses a report that would give the cluster more than
 // v1.MaxAgentConditions condition types of the agent's: each new type is kept for good, so the
