@@ -64,7 +64,7 @@ func (s *Service) Import(ctx context.Context, c *service.Call, input service.Inp
 	cl := cluster.Cluster{CloudType: v1.CloudTypeGeneric, CloudConfigUID: uid.New(), Labels: in.Metadata.Labels,
 		Annotations: in.Metadata.Annotations, Profiles: []cluster.ProfileRef{}, Pools: []cluster.Pool{},
 		Status: cluster.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
-	cl.Status.SetCondition("AgentDeployed", "False", "WaitingForImport",
+	cl.Status.SetCondition(cluster.ConditionAgentDeployed, "False", "WaitingForImport",
 		"Apply the import manifest (GET /v1/spectroclusters/{uid}/import/manifest) to the cluster", s.clock.Now())
 	rec := &store.Record{Kind: Kind, UID: uid.New(), AltUID: cl.CloudConfigUID, TenantUID: c.TenantUID,
 		ProjectUID: c.Project, Name: in.Metadata.Name, State: cl.Status.State, Category: cl.CloudType, Doc: cl.Encode()}
