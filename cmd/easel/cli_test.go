@@ -21,6 +21,7 @@ import (
 	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/localcp"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // testHub is a real hub on SQLite, served in-process on a free port.
@@ -286,17 +287,12 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	}
 
 	// The nodes and their usage, as the agent reports them.
-	waitForNodes := time.Now().Add(time.Minute)
-	for {
+	poll.Eventually(t, time.Minute, "cluster nodes to list 3 nodes with their usage", func() error {
 		r = mustEasel(t, "cluster", "nodes", "demo")
-		if got := rows(r.stdout); len(got) == 4 && !slices.ContainsFunc(got[1:], func(row []string) bool { return row[6] == "-" }) {
-			break
-		}
-		if time.Now().After(waitForNodes) {
-			t.Fatalf("cluster nodes =\n%s", r.stdout)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		got := rows(r.stdout)
+		return poll.Unless(len(got) == 4 && !slices.ContainsFunc(got[1:], func(row []string) bool { return row[6] == "-" }),
+			"cluster nodes =\n%s", r.stdout)
+	})
 	nodeRows := rows(r.stdout)
 	if !slices.Equal(nodeRows[0], []string{"NAME", "ROLE", "POOL", "READY", "SCHEDULING", "PROBLEMS", "CPU", "CPU%", "MEMORY", "MEMORY%", "KUBELET"}) {
 		t.Errorf("cluster nodes header = %v", nodeRows[0])
@@ -343,17 +339,10 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	}
 
 	// The workloads, as the agent reports them: the namespaces of a fresh cluster.
-	waitForWorkloads := time.Now().Add(time.Minute)
-	for {
+	poll.Eventually(t, time.Minute, "cluster workloads to list kube-system", func() error {
 		r = mustEasel(t, "cluster", "workloads", "demo", "--kind", "namespace")
-		if strings.Contains(r.stdout, "kube-system") {
-			break
-		}
-		if time.Now().After(waitForWorkloads) {
-			t.Fatalf("cluster workloads --kind namespace =\n%s%s", r.stdout, r.stderr)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return poll.Unless(strings.Contains(r.stdout, "kube-system"), "cluster workloads --kind namespace =\n%s%s", r.stdout, r.stderr)
+	})
 	var namespaces []string
 	for _, row := range rows(r.stdout)[1:] {
 		namespaces = append(namespaces, row[0]+" "+row[1])
@@ -379,13 +368,10 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	if !strings.Contains(r.stdout, "Maintenance on requested for node "+worker) || !strings.Contains(r.stdout, "Completed: cordoned;") {
 		t.Errorf("node maintenance on =\n%s", r.stdout)
 	}
-	waitForNodes = time.Now().Add(time.Minute)
-	for !strings.Contains(mustEasel(t, "cluster", "nodes", "demo").stdout, "Maintenance:Completed") {
-		if time.Now().After(waitForNodes) {
-			t.Fatalf("cluster nodes does not show the maintenance:\n%s", mustEasel(t, "cluster", "nodes", "demo").stdout)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	poll.Eventually(t, time.Minute, "cluster nodes to show the maintenance", func() error {
+		out := mustEasel(t, "cluster", "nodes", "demo").stdout
+		return poll.Unless(strings.Contains(out, "Maintenance:Completed"), "cluster nodes =\n%s", out)
+	})
 	for _, row := range rows(mustEasel(t, "cluster", "nodes", "demo").stdout)[1:] {
 		if row[1] == "worker" && row[0] != worker {
 			if r := easel(t, "", "node", "maintenance", "on", "demo", row[0]); r.err == nil || !strings.Contains(r.stderr, "last schedulable worker") {
@@ -771,31 +757,21 @@ func hasCondition(cl v1.SpectroCluster, condType, status string) bool {
 // waitForCluster polls `easel cluster get NAME -o json` until ok holds.
 func waitForCluster(t *testing.T, name string, ok func(v1.SpectroCluster) bool) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	poll.Eventually(t, 3*time.Minute, "cluster "+name+" to get there", func() error {
 		r := mustEasel(t, "cluster", "get", name, "-o", "json")
 		var cl v1.SpectroCluster
 		if err := json.Unmarshal([]byte(r.stdout), &cl); err != nil {
 			t.Fatalf("cluster get -o json: %v\n%s", err, r.stdout)
 		}
-		if ok(cl) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster %s did not get there in 3m; status %+v", name, cl.Status)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return poll.Unless(ok(cl), "status %+v", cl.Status)
+	})
 }
 
 // waitForClusterGone polls `easel cluster list` until the cluster is no longer listed.
 func waitForClusterGone(t *testing.T, name string) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for strings.Contains(mustEasel(t, "cluster", "list").stdout, name+" ") {
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster %s still listed 2m after delete", name)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	poll.Eventually(t, 2*time.Minute, "cluster "+name+" to be gone after delete", func() error {
+		out := mustEasel(t, "cluster", "list").stdout
+		return poll.Unless(!strings.Contains(out, name+" "), "cluster list =\n%s", out)
+	})
 }

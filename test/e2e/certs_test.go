@@ -16,6 +16,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // Renewing a cluster's certificates through the Palette SDK: the API server then serves a
@@ -85,14 +86,14 @@ func TestCertificateRenewal(t *testing.T) {
 	waitForEventAmong(t, addr, project, uid, "CertificatesRenewalRequested", "the certificates re-issued")
 
 	// The control-plane machine is replaced, once.
-	Eventually(t, 3*time.Minute, "a new control-plane machine and the old one gone", func() error {
+	poll.Eventually(t, 3*time.Minute, "a new control-plane machine and the old one gone", func() error {
 		got := machines("cp")
-		return unless(len(got) == 1 && got[0] != cpBefore[0] && strings.HasSuffix(got[0], " Running"), "control-plane machines %v; before %v", got, cpBefore)
+		return poll.Unless(len(got) == 1 && got[0] != cpBefore[0] && strings.HasSuffix(got[0], " Running"), "control-plane machines %v; before %v", got, cpBefore)
 	})
-	Eventually(t, time.Minute, "the repave to end", func() error {
+	poll.Eventually(t, time.Minute, "the repave to end", func() error {
 		var rp struct{ Status struct{ State string } }
 		api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/repave/status", "", &rp)
-		return unless(rp.Status.State == "", "repave state %q", rp.Status.State)
+		return poll.Unless(rp.Status.State == "", "repave state %q", rp.Status.State)
 	})
 	var status struct {
 		Status struct {
@@ -117,9 +118,9 @@ func TestCertificateRenewal(t *testing.T) {
 
 	// The API server serves a certificate issued after the request (NotBefore is backdated by a
 	// minute), signed by the same CA.
-	Eventually(t, time.Minute, "the API server to serve a renewed certificate", func() error {
+	poll.Eventually(t, time.Minute, "the API server to serve a renewed certificate", func() error {
 		_, serving := servingCertificate(t, addr, project, uid)
-		return unless(serving.SerialNumber.Cmp(servingBefore.SerialNumber) != 0, "it serves serial %s, as before", serving.SerialNumber)
+		return poll.Unless(serving.SerialNumber.Cmp(servingBefore.SerialNumber) != 0, "it serves serial %s, as before", serving.SerialNumber)
 	})
 	caAfter, servingAfter := servingCertificate(t, addr, project, uid)
 	if issued := servingAfter.NotBefore.Add(time.Minute); issued.Before(requested.Truncate(time.Second)) {
@@ -128,14 +129,14 @@ func TestCertificateRenewal(t *testing.T) {
 	if !caAfter.Equal(caBefore) {
 		t.Fatal("the cluster's CA changed; a renewal keeps it")
 	}
-	Eventually(t, 30*time.Second, "GetTheKubernetesCerts to show the renewed certificate's expiry", func() error {
+	poll.Eventually(t, 30*time.Second, "GetTheKubernetesCerts to show the renewed certificate's expiry", func() error {
 		got := apiserverExpiry()
-		return unless(got.Equal(servingAfter.NotAfter), "expiry %s; the served certificate expires at %s", got, servingAfter.NotAfter)
+		return poll.Unless(got.Equal(servingAfter.NotAfter), "expiry %s; the served certificate expires at %s", got, servingAfter.NotAfter)
 	})
 
 	// Running and healthy: the agent (restarted with its new certificate) reports, the controllers
 	// and the scheduler (restarted too) work.
-	Eventually(t, time.Minute, "the cluster Running and healthy", func() error {
+	poll.Eventually(t, time.Minute, "the cluster Running and healthy", func() error {
 		var sum struct {
 			Status struct {
 				State  string
@@ -143,7 +144,7 @@ func TestCertificateRenewal(t *testing.T) {
 			}
 		}
 		api(t, addr, project, "GET", "/v1/dashboard/spectroclusters/"+uid, "", &sum)
-		return unless(sum.Status.State == "Running" && sum.Status.Health.State == "Healthy", "status %+v", sum.Status)
+		return poll.Unless(sum.Status.State == "Running" && sum.Status.Health.State == "Healthy", "status %+v", sum.Status)
 	})
 	after := clusterClient(t, addr, project, uid) // a new kubeconfig download, with the new admin certificate
 	dep, err := after.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
@@ -154,9 +155,9 @@ func TestCertificateRenewal(t *testing.T) {
 	if _, err := after.AppsV1().Deployments("default").Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, time.Minute, "a fourth web pod scheduled and running", func() error {
+	poll.Eventually(t, time.Minute, "a fourth web pod scheduled and running", func() error {
 		n := len(runningPods(t, after, "default", ""))
-		return unless(n == 4, "%d web pods running", n)
+		return poll.Unless(n == 4, "%d web pods running", n)
 	})
 
 	// How long it took, for docs/day2.md.
@@ -207,7 +208,7 @@ func servingCertificate(t *testing.T, addr, project, uid string) (ca, serving *x
 	}
 	// The API server is down for a moment while it restarts with its new certificate.
 	var conn *tls.Conn
-	Eventually(t, time.Minute, "the API server to accept TLS", func() error {
+	poll.Eventually(t, time.Minute, "the API server to accept TLS", func() error {
 		conn, err = tls.Dial("tcp", server.Host, &tls.Config{RootCAs: pool})
 		return err
 	})

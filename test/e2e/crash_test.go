@@ -18,6 +18,7 @@ import (
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/localcp"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // Killing the hub with SIGKILL while it provisions, again and again, and restarting it on the same
@@ -66,9 +67,9 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 		}
 		Spec struct{ CloudConfigRef struct{ UID string } }
 	}
-	Eventually(t, 3*time.Minute, "the cluster to be Running after the last restart", func() error {
+	poll.Eventually(t, 3*time.Minute, "the cluster to be Running after the last restart", func() error {
 		api(t, hub.addr, project, "GET", "/v1/spectroclusters/"+created.UID, "", &cl)
-		return unless(cl.Status.State == "Running", "status %+v", cl.Status)
+		return poll.Unless(cl.Status.State == "Running", "status %+v", cl.Status)
 	})
 	// A hub outage: the agent keeps running, retries, and reports again once the hub is back.
 	clusterDir := filepath.Join(dataDir, "clusters", created.UID)
@@ -81,9 +82,9 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 	failedBefore := heartbeatsFailed()
 	hub.kill()
 	// The outage lasts until the agent has seen it: two heartbeats failed.
-	Eventually(t, 30*time.Second, "the agent to log two failed heartbeats while the hub is down", func() error {
+	poll.Eventually(t, 30*time.Second, "the agent to log two failed heartbeats while the hub is down", func() error {
 		n := heartbeatsFailed() - failedBefore
-		return unless(n >= 2, "%d failed heartbeats in %s", n, agentLog)
+		return poll.Unless(n >= 2, "%d failed heartbeats in %s", n, agentLog)
 	})
 	restarted := time.Now()
 	hub = startHubProcess(t, bin, dataDir, port)
@@ -95,9 +96,9 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 			Health struct{ LastHeartBeatTimestamp time.Time }
 		}
 	}
-	Eventually(t, time.Minute, "a heartbeat after the hub came back", func() error {
+	poll.Eventually(t, time.Minute, "a heartbeat after the hub came back", func() error {
 		api(t, hub.addr, project, "GET", "/v1/dashboard/spectroclusters/"+created.UID, "", &sum)
-		return unless(sum.Status.Health.LastHeartBeatTimestamp.After(restarted), "last heartbeat at %s", sum.Status.Health.LastHeartBeatTimestamp)
+		return poll.Unless(sum.Status.Health.LastHeartBeatTimestamp.After(restarted), "last heartbeat at %s", sum.Status.Health.LastHeartBeatTimestamp)
 	})
 
 	// The agent dies: the engine, which supervises it, starts it again.
@@ -106,9 +107,9 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 		t.Fatalf("agent processes: %v", agentPID)
 	}
 	syscall.Kill(agentPID[0], syscall.SIGKILL)
-	Eventually(t, time.Minute, "the agent to be restarted", func() error {
+	poll.Eventually(t, time.Minute, "the agent to be restarted", func() error {
 		pids := processIDs(t, "easel", clusterDir)
-		return unless(len(pids) == 1 && pids[0] != agentPID[0], "agent processes %v (the killed one was %d)", pids, agentPID[0])
+		return poll.Unless(len(pids) == 1 && pids[0] != agentPID[0], "agent processes %v (the killed one was %d)", pids, agentPID[0])
 	})
 
 	var machines struct {
@@ -139,9 +140,9 @@ func TestHubSIGKILLResumesProvisioning(t *testing.T) {
 
 	// Deleting it stops every process of the cluster.
 	api(t, hub.addr, project, "DELETE", "/v1/spectroclusters/"+created.UID, "", nil)
-	Eventually(t, 2*time.Minute, "the cluster to be gone after its deletion", func() error {
+	poll.Eventually(t, 2*time.Minute, "the cluster to be gone after its deletion", func() error {
 		status := api(t, hub.addr, project, "GET", "/v1/spectroclusters/"+created.UID, "", nil)
-		return unless(status == 404, "GET answers %d", status)
+		return poll.Unless(status == 404, "GET answers %d", status)
 	})
 	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "easel"} {
 		if n := countProcesses(t, name, filepath.Join(dataDir, "clusters")); n != 0 {

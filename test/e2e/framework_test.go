@@ -39,6 +39,7 @@ import (
 	"github.com/easelhq/easel/internal/testenv/easelbin"
 	"github.com/easelhq/easel/internal/testenv/localcp"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -267,63 +268,16 @@ func dump(v any) string {
 
 // ---- Waiting ----
 
-// pollInterval is how often Eventually and Consistently look.
-const pollInterval = 250 * time.Millisecond
-
-// Eventually calls observe until it returns nil, and fails the test when it has not by timeout,
-// saying what it waited for and what observe saw last (after Gomega's Eventually). observe
-// returns why what it waits for does not hold yet, e.g. unless(state == "Running", "state %s", state).
-func Eventually(t testing.TB, timeout time.Duration, what string, observe func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := observe()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last seen: %v", timeout, what, err)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-// Consistently calls observe for the whole period, and fails the test the first time it returns
-// an error, saying what should have held, when it stopped and what happened instead (after
-// Gomega's Consistently). The last look is at the end of the period.
-func Consistently(t testing.TB, period time.Duration, what string, observe func() error) {
-	t.Helper()
-	start := time.Now()
-	for {
-		if err := observe(); err != nil {
-			t.Fatalf("%s did not hold for %s: after %s, %v", what, period, time.Since(start).Round(time.Millisecond), err)
-		}
-		left := period - time.Since(start)
-		if left <= 0 {
-			return
-		}
-		time.Sleep(min(pollInterval, left))
-	}
-}
-
-// unless is nil when ok holds, else the observation that says why not.
-func unless(ok bool, format string, args ...any) error {
-	if ok {
-		return nil
-	}
-	return fmt.Errorf(format, args...)
-}
-
 // waitForEvent waits up to a minute for the cluster's newest event to have the reason and carry
 // the text.
 func waitForEvent(t *testing.T, addr, project, uid, reason, text string) {
 	t.Helper()
-	Eventually(t, time.Minute, fmt.Sprintf("the newest event to be %s %q", reason, text), func() error {
+	poll.Eventually(t, time.Minute, fmt.Sprintf("the newest event to be %s %q", reason, text), func() error {
 		var events struct {
 			Items []struct{ Reason, Message string }
 		}
 		api(t, addr, project, "GET", "/v1/events/components/spectrocluster/"+uid+"?limit=20", "", &events)
-		return unless(len(events.Items) > 0 && events.Items[0].Reason == reason && strings.Contains(events.Items[0].Message, text),
+		return poll.Unless(len(events.Items) > 0 && events.Items[0].Reason == reason && strings.Contains(events.Items[0].Message, text),
 			"newest events %+v", events.Items)
 	})
 }
@@ -348,9 +302,9 @@ func eventsAmong(t *testing.T, addr, project, uid, reason string, texts ...strin
 // message has every text, among the newest 100.
 func waitForEventAmong(t *testing.T, addr, project, uid, reason string, texts ...string) {
 	t.Helper()
-	Eventually(t, time.Minute, fmt.Sprintf("a %s event with %q", reason, texts), func() error {
+	poll.Eventually(t, time.Minute, fmt.Sprintf("a %s event with %q", reason, texts), func() error {
 		matching, newest := eventsAmong(t, addr, project, uid, reason, texts...)
-		return unless(len(matching) > 0, "newest events %+v", newest)
+		return poll.Unless(len(matching) > 0, "newest events %+v", newest)
 	})
 }
 
@@ -367,12 +321,12 @@ func hasCondition(c *models.V1SpectroCluster, condType, status string) bool {
 func waitForCondition(t *testing.T, pc *client.V1Client, uid, condType, status string) *models.V1SpectroCluster {
 	t.Helper()
 	var c *models.V1SpectroCluster
-	Eventually(t, 3*time.Minute, fmt.Sprintf("cluster %s: %s to be %s", uid, condType, status), func() error {
+	poll.Eventually(t, 3*time.Minute, fmt.Sprintf("cluster %s: %s to be %s", uid, condType, status), func() error {
 		var err error
 		if c, err = pc.GetCluster(uid); err != nil || c == nil {
 			t.Fatalf("GetCluster(%s) = %v, %v", uid, c, err)
 		}
-		return unless(hasCondition(c, condType, status), "conditions %s", dump(c.Status.Conditions))
+		return poll.Unless(hasCondition(c, condType, status), "conditions %s", dump(c.Status.Conditions))
 	})
 	return c
 }
@@ -417,10 +371,10 @@ func createClusterFrom(t *testing.T, addr, project, name, profile string, worker
 		{"poolConfig":{"name":"workers","size":%d}}]}}`, name, strings.Join(spec, ""), profile, workers), &created); status != 201 {
 		t.Fatalf("creating cluster %s: %d", name, status)
 	}
-	Eventually(t, 3*time.Minute, "cluster "+name+" to be Running", func() error {
+	poll.Eventually(t, 3*time.Minute, "cluster "+name+" to be Running", func() error {
 		var cl struct{ Status struct{ State string } }
 		api(t, addr, project, "GET", "/v1/spectroclusters/"+created.UID, "", &cl)
-		return unless(cl.Status.State == "Running", "state %q", cl.Status.State)
+		return poll.Unless(cl.Status.State == "Running", "state %q", cl.Status.State)
 	})
 	return created.UID
 }
@@ -523,9 +477,9 @@ func deployWeb(t *testing.T, kc kubernetes.Interface, namespace string, replicas
 	if _, err := kc.AppsV1().Deployments(namespace).Create(context.Background(), web, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, 2*time.Minute, fmt.Sprintf("%d web pods running", replicas), func() error {
+	poll.Eventually(t, 2*time.Minute, fmt.Sprintf("%d web pods running", replicas), func() error {
 		n := len(runningPods(t, kc, namespace, ""))
-		return unless(n == int(replicas), "%d running", n)
+		return poll.Unless(n == int(replicas), "%d running", n)
 	})
 	return labels
 }

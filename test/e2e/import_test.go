@@ -18,6 +18,7 @@ import (
 	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/easelbin"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // An existing cluster, made outside the hub, is imported the Palette way: register it, download
@@ -33,14 +34,14 @@ func TestGenericImport(t *testing.T) {
 	// The "existing" cluster: a control plane the hub knows nothing of.
 	outside := &local.ControlPlane{Name: "existing", Dir: filepath.Join(t.TempDir(), "existing"), Bins: bins}
 	t.Cleanup(func() { outside.Destroy() })
-	Eventually(t, 2*time.Minute, "the outside control plane to come up", func() error {
+	poll.Eventually(t, 2*time.Minute, "the outside control plane to come up", func() error {
 		if err := outside.Ensure(ctx); err != nil {
 			return err
 		}
 		if err := outside.Ready(ctx); err != nil {
 			return err
 		}
-		return unless(len(outside.Running()) == 5, "running %v", outside.Running())
+		return poll.Unless(len(outside.Running()) == 5, "running %v", outside.Running())
 	})
 
 	addr := startHub(t, func(c *server.Config) { c.HeartbeatTimeout = 4 * time.Second })

@@ -17,6 +17,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // Maintenance mode on a local cluster: the agent cordons and drains the node; a PodDisruptionBudget
@@ -42,12 +43,12 @@ func TestMaintenanceMode(t *testing.T) {
 	if _, err := kc.PolicyV1().PodDisruptionBudgets("shop").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, 30*time.Second, "the budget to count 4 healthy pods", func() error {
+	poll.Eventually(t, 30*time.Second, "the budget to count 4 healthy pods", func() error {
 		b, err := kc.PolicyV1().PodDisruptionBudgets("shop").Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		return unless(b.Status.CurrentHealthy == 4 && b.Status.ObservedGeneration == b.Generation, "budget status %+v", b.Status)
+		return poll.Unless(b.Status.CurrentHealthy == 4 && b.Status.ObservedGeneration == b.Generation, "budget status %+v", b.Status)
 	})
 
 	// The worker that runs web pods goes into maintenance.
@@ -94,17 +95,17 @@ func TestMaintenanceMode(t *testing.T) {
 	if _, err := kc.PolicyV1().PodDisruptionBudgets("shop").Patch(ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, time.Minute, "the drain to complete", func() error {
+	poll.Eventually(t, time.Minute, "the drain to complete", func() error {
 		state, blockedBy := status(node)
-		return unless(state == "Completed", "maintenance state %q, blocked by %q", state, blockedBy)
+		return poll.Unless(state == "Completed", "maintenance state %q, blocked by %q", state, blockedBy)
 	})
 	waitForEvent(t, addr, project, uid, "MaintenanceCompleted", "cordoned and drained")
 	if left := runningPods(t, kc, "shop", node); len(left) != 0 {
 		t.Fatalf("%d web pods still on node %s after the drain", len(left), node)
 	}
-	Eventually(t, time.Minute, "4 web pods running on the other worker", func() error {
+	poll.Eventually(t, time.Minute, "4 web pods running on the other worker", func() error {
 		n := len(runningPods(t, kc, "shop", other))
-		return unless(n == 4, "%d running there", n)
+		return poll.Unless(n == 4, "%d running there", n)
 	})
 	if after := daemonPods(t, kc, node); !slices.Equal(after, calicoBefore) {
 		t.Fatalf("DaemonSet pods on the drained node: %v, before %v", after, calicoBefore)
@@ -130,24 +131,24 @@ func TestMaintenanceMode(t *testing.T) {
 	if code := api(t, addr, project, "PUT", machinePath(node)+"/maintenance", `{"action":"uncordon"}`, nil); code != 204 {
 		t.Fatalf("maintenance off: %d", code)
 	}
-	Eventually(t, 30*time.Second, "the node to be schedulable", func() error {
+	poll.Eventually(t, 30*time.Second, "the node to be schedulable", func() error {
 		n, err := kc.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		return unless(!n.Spec.Unschedulable, "node %s unschedulable", node)
+		return poll.Unless(!n.Spec.Unschedulable, "node %s unschedulable", node)
 	})
 	waitForEvent(t, addr, project, uid, "MaintenanceEnded", "schedulable again")
 	// Nothing rebalances: the web pods stay where they are. The agent acted on the uncordon at once
 	// (MaintenanceEnded is its report); a rebalance would be its next step, or the engine's on that
 	// report, so it would start within a few of the agent's 1 s heartbeats: 5 s is enough to see one.
 	web := podsByUID(runningPods(t, kc, "shop", ""))
-	Consistently(t, 5*time.Second, "the web pods staying where they are after maintenance", func() error {
+	poll.Consistently(t, 5*time.Second, "the web pods staying where they are after maintenance", func() error {
 		if back := runningPods(t, kc, "shop", node); len(back) != 0 {
 			return fmt.Errorf("%d web pods moved back to %s", len(back), node)
 		}
 		now := podsByUID(runningPods(t, kc, "shop", ""))
-		return unless(maps.Equal(now, web), "web pods (uid → node) %v; before %v", now, web)
+		return poll.Unless(maps.Equal(now, web), "web pods (uid → node) %v; before %v", now, web)
 	})
 
 	// A drain the budget holds past the drain timeout fails, saying why; the node stays cordoned.
@@ -158,9 +159,9 @@ func TestMaintenanceMode(t *testing.T) {
 	if code := api(t, addr, project, "PUT", machinePath(other)+"/maintenance", `{"action":"cordon"}`, nil); code != 204 {
 		t.Fatalf("maintenance of the other worker: %d", code)
 	}
-	Eventually(t, time.Minute, "the held drain to fail", func() error {
+	poll.Eventually(t, time.Minute, "the held drain to fail", func() error {
 		state, blockedBy := status(other)
-		return unless(state == "Failed", "maintenance state %q, blocked by %q", state, blockedBy)
+		return poll.Unless(state == "Failed", "maintenance state %q, blocked by %q", state, blockedBy)
 	})
 	waitForEvent(t, addr, project, uid, "MaintenanceFailed", "PodDisruptionBudget shop/web does not allow their eviction")
 	if n, _ := kc.CoreV1().Nodes().Get(ctx, other, metav1.GetOptions{}); !n.Spec.Unschedulable {

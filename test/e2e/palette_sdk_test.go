@@ -26,6 +26,7 @@ import (
 	"github.com/easelhq/easel/internal/provider/local"
 	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 func TestPaletteSDK(t *testing.T) {
@@ -492,12 +493,12 @@ func paletteFlow(t *testing.T, addr string) {
 		t.Fatalf("DeleteCluster: %v", err)
 	}
 	// The engine tears the control plane down, then the record goes: GetCluster becomes nil.
-	Eventually(t, 2*time.Minute, "the cluster to be gone after DeleteCluster", func() error {
+	poll.Eventually(t, 2*time.Minute, "the cluster to be gone after DeleteCluster", func() error {
 		c, err := pc.GetCluster(clusterUID)
 		if err != nil {
 			t.Fatalf("GetCluster while deleting: %v", err)
 		}
-		return unless(c == nil, "status %s", dump(c))
+		return poll.Unless(c == nil, "status %s", dump(c))
 	})
 	if err := pc.DeleteCluster("000000000000000000000000"); err != nil {
 		t.Fatalf("DeleteCluster(missing) = %v; want nil", err)
@@ -588,7 +589,7 @@ func checkServices(t *testing.T, pc *client.V1Client, addr, project, uid, kubeco
 	}
 	nodePort := npCreated.Spec.Ports[0].NodePort
 	var cl *models.V1SpectroCluster
-	Eventually(t, time.Minute, "the services report to list shop and admin", func() error {
+	poll.Eventually(t, time.Minute, "the services report to list shop and admin", func() error {
 		if cl, err = pc.GetCluster(uid); err != nil {
 			t.Fatal(err)
 		}
@@ -596,7 +597,7 @@ func checkServices(t *testing.T, pc *client.V1Client, addr, project, uid, kubeco
 		for _, svc := range cl.Status.Services {
 			names[svc.Name] = true
 		}
-		return unless(names["shop"] && names["admin"], "services %s", dump(cl.Status.Services))
+		return poll.Unless(names["shop"] && names["admin"], "services %s", dump(cl.Status.Services))
 	})
 	got := map[string]*models.V1LoadBalancerService{}
 	for _, svc := range cl.Status.Services {
@@ -657,13 +658,13 @@ func checkNodeTroubleIsUnhealthy(t *testing.T, pc *client.V1Client, uid, kubecon
 // reason when one is given.
 func waitHealth(t *testing.T, pc *client.V1Client, uid, state, reason string) {
 	t.Helper()
-	Eventually(t, time.Minute, fmt.Sprintf("health %s %q", state, reason), func() error {
+	poll.Eventually(t, time.Minute, fmt.Sprintf("health %s %q", state, reason), func() error {
 		o, err := pc.GetClusterOverview(uid)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h := o.Status.Health
-		return unless(h != nil && h.State == state && (reason == "" || strings.Contains(dump(h.Conditions), reason)), "health %s", dump(h))
+		return poll.Unless(h != nil && h.State == state && (reason == "" || strings.Contains(dump(h.Conditions), reason)), "health %s", dump(h))
 	})
 }
 
@@ -708,13 +709,13 @@ func checkUsageOverThreshold(t *testing.T, pc *client.V1Client, addr, project, u
 	}
 
 	// The usage shows in status.metrics: CPU in cores, memory in GiB, requests summed from the pods.
-	Eventually(t, time.Minute, "status.metrics to show the busy pod", func() error {
+	poll.Eventually(t, time.Minute, "status.metrics to show the busy pod", func() error {
 		o, err := pc.GetClusterOverview(uid)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := o.Status.Metrics
-		return unless(m != nil && m.CPU != nil && m.CPU.Usage >= 1.8 && m.CPU.Request >= 0.25 &&
+		return poll.Unless(m != nil && m.CPU != nil && m.CPU.Usage >= 1.8 && m.CPU.Request >= 0.25 &&
 			m.CPU.Total == 4 && m.CPU.Unit == "cores" && m.Memory.Usage >= 0.5, "status.metrics %s", dump(m))
 	})
 	waitHealth(t, pc, uid, "Unhealthy", "node "+node+" cpu at")
@@ -781,12 +782,12 @@ func checkMaintenanceThroughSDK(t *testing.T, pc *client.V1Client, project, conf
 		if err := pc.ToggleMaintenanceOnNode(&models.V1MachineMaintenance{Action: action}, "local", configUID, "worker-pool", machine); err != nil {
 			t.Fatalf("ToggleMaintenanceOnNode(%s): %v", action, err)
 		}
-		Eventually(t, time.Minute, "maintenance "+action+" of node "+node+" to be "+state, func() error {
+		poll.Eventually(t, time.Minute, "maintenance "+action+" of node "+node+" to be "+state, func() error {
 			st, err := pc.GetNodeMaintenanceStatus(pc.GetNodeMaintenanceStatusGeneric, configUID, "worker-pool", machine)
 			if err != nil {
 				t.Fatalf("GetNodeMaintenanceStatus: %v", err)
 			}
-			return unless(st.Action == action && st.State == state, "maintenance status %s", dump(st))
+			return poll.Unless(st.Action == action && st.State == state, "maintenance status %s", dump(st))
 		})
 		n, err := kc.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
 		if err != nil {

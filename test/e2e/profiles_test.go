@@ -17,6 +17,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // agentsManifest is an add-on pack's manifest: a namespace, settings, an object a later version
@@ -117,9 +118,9 @@ func TestAddOnProfileChanges(t *testing.T) {
 		t.Fatalf("attaching node-agents 1.0.0: %v", err)
 	}
 	workers := workerNodes(t, kc)
-	Eventually(t, time.Minute, "a probe pod on each worker and the pack Applied", func() error {
+	poll.Eventually(t, time.Minute, "a probe pod on each worker and the pack Applied", func() error {
 		probes, packs := probePods(t, kc), packStates(t, addr, project, uid)
-		return unless(len(probes) == len(workers) && hasPack(packs, "probe", "Applied", ""), "probe pods %v, packs %+v", probes, packs)
+		return poll.Unless(len(probes) == len(workers) && hasPack(packs, "probe", "Applied", ""), "probe pods %v, packs %+v", probes, packs)
 	})
 	if _, err := kc.CoreV1().ConfigMaps("agents").Get(ctx, "legacy", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the pack's ConfigMap legacy: %v", err)
@@ -160,9 +161,9 @@ func TestAddOnProfileChanges(t *testing.T) {
 	if err := pc.UpdateAddonDeployment(cluster, &models.V1SpectroClusterProfiles{Profiles: []*models.V1SpectroClusterProfileEntity{{UID: v2UID}}}, newVersion); err != nil {
 		t.Fatalf("replacing node-agents 1.0.0 by 1.1.0: %v", err)
 	}
-	Eventually(t, time.Minute, "the pack Pending for the node in maintenance", func() error {
+	poll.Eventually(t, time.Minute, "the pack Pending for the node in maintenance", func() error {
 		packs := packStates(t, addr, project, uid)
-		return unless(hasPack(packs, "probe", "Pending", "node "+node+" keeps the previous version until the node leaves maintenance"), "packs %+v", packs)
+		return poll.Unless(hasPack(packs, "probe", "Pending", "node "+node+" keeps the previous version until the node leaves maintenance"), "packs %+v", packs)
 	})
 	now := probePods(t, kc)
 	if now[node] != before[node] {
@@ -183,9 +184,9 @@ func TestAddOnProfileChanges(t *testing.T) {
 	if code := api(t, addr, project, "PUT", maintenance, `{"action":"uncordon"}`, nil); code != 204 {
 		t.Fatalf("maintenance off: %d", code)
 	}
-	Eventually(t, time.Minute, "the probe pod on the node back from maintenance to run the new version", func() error {
+	poll.Eventually(t, time.Minute, "the probe pod on the node back from maintenance to run the new version", func() error {
 		p, packs := probePods(t, kc)[node], packStates(t, addr, project, uid)
-		return unless(p[1] == "busybox:1.37" && hasPack(packs, "probe", "Applied", ""), "probe pod %v, packs %+v", p, packs)
+		return poll.Unless(p[1] == "busybox:1.37" && hasPack(packs, "probe", "Applied", ""), "probe pod %v, packs %+v", p, packs)
 	})
 	ds, err := kc.AppsV1().DaemonSets("agents").Get(ctx, "probe", metav1.GetOptions{})
 	if err != nil || ds.Spec.UpdateStrategy.Type != "RollingUpdate" {
@@ -203,11 +204,11 @@ func TestAddOnProfileChanges(t *testing.T) {
 	if err := pc.DeleteAddonDeployment(uid, &models.V1SpectroClusterProfilesDeleteEntity{ProfileUids: []string{v2UID}}); err != nil {
 		t.Fatalf("detaching node-agents: %v", err)
 	}
-	Eventually(t, time.Minute, "the namespace agents to go and the pack Removed", func() error {
+	poll.Eventually(t, time.Minute, "the namespace agents to go and the pack Removed", func() error {
 		ns, err := kc.CoreV1().Namespaces().Get(ctx, "agents", metav1.GetOptions{})
 		gone := apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil
 		packs := packStates(t, addr, project, uid)
-		return unless(gone && hasPack(packs, "probe", "Removed", "objects deleted"), "namespace gone %v (%v), packs %+v", gone, err, packs)
+		return poll.Unless(gone && hasPack(packs, "probe", "Removed", "objects deleted"), "namespace gone %v (%v), packs %+v", gone, err, packs)
 	})
 	cm, _ := kc.CoreV1().ConfigMaps("easel-system").Get(ctx, "easel-inventory", metav1.GetOptions{})
 	if cm == nil || strings.Contains(cm.Data["inventory.json"], "probe") {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // Node auto-remediation on a local cluster, with the pool's timeouts shortened: a node whose
@@ -65,7 +66,7 @@ func TestNodeAutoRemediation(t *testing.T) {
 				}
 			}
 			_, still := m[gone]
-			return unless(len(m) == 4 && running == 4 && !still, "machines %v", m)
+			return poll.Unless(len(m) == 4 && running == 4 && !still, "machines %v", m)
 		}
 	}
 	fault := func(node, kind string) {
@@ -92,7 +93,7 @@ func TestNodeAutoRemediation(t *testing.T) {
 		fault(node, f.kind)
 		waitForEventAmong(t, addr, project, uid, "MachineRemediating", node+" relaunched", f.reason)
 		t.Logf("Node %s (%s) relaunched %s after the fault", node, f.kind, time.Since(faulted).Round(100*time.Millisecond))
-		Eventually(t, 2*time.Minute, "the pool to be whole again without "+node, whole(node))
+		poll.Eventually(t, 2*time.Minute, "the pool to be whole again without "+node, whole(node))
 	}
 	relaunches := upgradesMentioning(t, addr, project, uid, "relaunched")
 	if relaunches != 2 {
@@ -110,7 +111,7 @@ func TestNodeAutoRemediation(t *testing.T) {
 	}
 	fault(pair[1], "")
 	waitForEventAmong(t, addr, project, uid, "MachineRemediating", pair[0]+" relaunched", "NodeNotReady")
-	Eventually(t, 2*time.Minute, "the pool to be whole again without "+pair[0], whole(pair[0]))
+	poll.Eventually(t, 2*time.Minute, "the pool to be whole again without "+pair[0], whole(pair[0]))
 
 	// Off for the project: a broken node stays; on again: it is relaunched.
 	setPool(4, "", "3s")
@@ -120,29 +121,29 @@ func TestNodeAutoRemediation(t *testing.T) {
 	}
 	node := workers()[0]
 	fault(node, "kubelet-down")
-	Eventually(t, time.Minute, "the hub to see node "+node+" not Ready", func() error {
+	poll.Eventually(t, time.Minute, "the hub to see node "+node+" not Ready", func() error {
 		state := machines()[node]
-		return unless(state == "Pending", "machine %s is %q", node, state)
+		return poll.Unless(state == "Pending", "machine %s is %q", node, state)
 	})
 	// The 3 s timeout counts from here. Were remediation on, the reconcile due at its end would
 	// relaunch the machine at once (the steps above relaunch within a second of their timeout);
 	// 10 s is three times the timeout, so a relaunch that should not happen would show.
-	Consistently(t, 10*time.Second, "machine "+node+" kept while remediation is off", func() error {
+	poll.Consistently(t, 10*time.Second, "machine "+node+" kept while remediation is off", func() error {
 		if state := machines()[node]; state != "Pending" {
 			return fmt.Errorf("machine %s is %q; want it kept (Pending: its node is not Ready)", node, state)
 		}
 		relaunched, _ := eventsAmong(t, addr, project, uid, "MachineRemediating", node+" relaunched")
-		return unless(len(relaunched) == 0, "events %+v", relaunched)
+		return poll.Unless(len(relaunched) == 0, "events %+v", relaunched)
 	})
 	if code := api(t, addr, project, "PUT", settings+"/nodesAutoRemediationSetting", `{"isEnabled":true}`, nil); code != 204 {
 		t.Fatalf("turning remediation on: %d", code)
 	}
 	waitForEventAmong(t, addr, project, uid, "MachineRemediating", node+" relaunched", "NodeNotReady")
-	Eventually(t, 2*time.Minute, "the pool to be whole again without "+node, whole(node))
+	poll.Eventually(t, 2*time.Minute, "the pool to be whole again without "+node, whole(node))
 
 	// A new node that never gets Ready is relaunched after the startup timeout.
 	setPool(5, `"easel.dev/fault":"never-ready"`, "3s")
 	waitForEventAmong(t, addr, project, uid, "MachineRemediating", "relaunched", "NodeStartupTimeout")
 	setPool(4, "", "3s")
-	Eventually(t, 2*time.Minute, "the pool to be whole again", whole(""))
+	poll.Eventually(t, 2*time.Minute, "the pool to be whole again", whole(""))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // An instance-type change on a cluster that requires approval: the repave waits, with its reason;
@@ -76,13 +77,13 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	// Approval required: it waits, saying why, and no machine is touched.
 	pending := func() error {
 		rp := repaveStatus()
-		return unless(rp.Status.State == "Pending" && len(rp.Spec.Reasons) == 1 && rp.Spec.Reasons[0].Message == reason &&
+		return poll.Unless(rp.Status.State == "Pending" && len(rp.Spec.Reasons) == 1 && rp.Spec.Reasons[0].Message == reason &&
 			rp.Spec.Reasons[0].Code == "MachinePoolInstanceTypeChanged", "repave %+v", rp)
 	}
-	Eventually(t, 30*time.Second, "the repave to wait for approval", pending)
+	poll.Eventually(t, 30*time.Second, "the repave to wait for approval", pending)
 	// 5 s spans two resyncs: a repave going ahead without approval would add a machine to the
 	// pool meanwhile (the new one comes before the old one goes).
-	Consistently(t, 5*time.Second, "the repave waiting and no machine touched before the approval", func() error {
+	poll.Consistently(t, 5*time.Second, "the repave waiting and no machine touched before the approval", func() error {
 		if got := machines(); len(got) != 2 || !original[got[0].Metadata.Name] || !original[got[1].Metadata.Name] {
 			return fmt.Errorf("machines changed: %+v", got)
 		}
@@ -96,15 +97,15 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	}
 
 	// Every worker replaced once, by a medium one.
-	Eventually(t, 3*time.Minute, "two new medium workers and no old one", func() error {
+	poll.Eventually(t, 3*time.Minute, "two new medium workers and no old one", func() error {
 		got := machines()
-		return unless(len(got) == 2 && !slices.ContainsFunc(got, func(m machine) bool {
+		return poll.Unless(len(got) == 2 && !slices.ContainsFunc(got, func(m machine) bool {
 			return original[m.Metadata.Name] || m.Spec.InstanceType.Name != "medium" || m.Status.InstanceState != "Running"
 		}), "machines %+v", got)
 	})
-	Eventually(t, 30*time.Second, "the repave to end", func() error {
+	poll.Eventually(t, 30*time.Second, "the repave to end", func() error {
 		rp := repaveStatus()
-		return unless(rp.Status.State == "", "repave %+v", rp)
+		return poll.Unless(rp.Status.State == "", "repave %+v", rp)
 	})
 	var status struct {
 		Status struct {
@@ -156,9 +157,9 @@ func TestRepaveInstanceTypeWithApproval(t *testing.T) {
 	if !slices.Equal(steps, want) {
 		t.Fatalf("repave steps = %v\nwant %v", steps, want)
 	}
-	Eventually(t, time.Minute, "4 web pods running on the new workers", func() error {
+	poll.Eventually(t, time.Minute, "4 web pods running on the new workers", func() error {
 		pods := podsByUID(runningPods(t, kc, "default", ""))
-		return unless(len(pods) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(pods)), func(node string) bool { return original[node] }),
+		return poll.Unless(len(pods) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(pods)), func(node string) bool { return original[node] }),
 			"web pods (uid → node) %v", pods)
 	})
 }
@@ -212,7 +213,7 @@ func TestInfraLayerRepave(t *testing.T) {
 	repaved := func(want string, previous map[string]string) map[string]string {
 		t.Helper()
 		var now map[string]string
-		Eventually(t, 2*time.Minute, "every node to be replaced and run "+want, func() error {
+		poll.Eventually(t, 2*time.Minute, "every node to be replaced and run "+want, func() error {
 			now = nodeImages(t, kc)
 			replaced := len(now) == 2
 			for n, img := range now {
@@ -220,12 +221,12 @@ func TestInfraLayerRepave(t *testing.T) {
 					replaced = false
 				}
 			}
-			return unless(replaced, "nodes %v; before %v", now, previous)
+			return poll.Unless(replaced, "nodes %v; before %v", now, previous)
 		})
-		Eventually(t, time.Minute, "the repave to end", func() error {
+		poll.Eventually(t, time.Minute, "the repave to end", func() error {
 			var st struct{ Status struct{ State string } }
 			api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/repave/status", "", &st)
-			return unless(st.Status.State != "Approved", "repave state %q", st.Status.State)
+			return poll.Unless(st.Status.State != "Approved", "repave state %q", st.Status.State)
 		})
 		return now
 	}
@@ -240,18 +241,18 @@ func TestInfraLayerRepave(t *testing.T) {
 
 	// The Kubernetes layer's values (the kubeadm configuration) alone.
 	replace(`{"profiles":[{"uid":"` + newer + `","packValues":[{"name":"kubernetes","values":"pack:\n  podCIDR: 10.245.0.0/16\n"}]}]}`)
-	Eventually(t, time.Minute, "the values repave to be recorded", func() error {
+	poll.Eventually(t, time.Minute, "the values repave to be recorded", func() error {
 		n := upgradesMentioning(t, addr, project, uid, "Kubernetes layer kubernetes 1.34.4: values changed")
-		return unless(n == 1, "%d status.upgrades entries say so", n)
+		return poll.Unless(n == 1, "%d status.upgrades entries say so", n)
 	})
 	again := repaved("v1.34.4 on Ubuntu 24.04 LTS", after)
 
 	// A CNI added in place is applied by the agent: no machine is replaced.
 	cni := createClusterProfile(t, addr, project, "base", "1.2.0", `{"name":"ubuntu","tag":"24.04"},{"name":"kubernetes","tag":"1.34.4","values":"pack:\n  podCIDR: 10.245.0.0/16\n"},{"name":"cni-calico","tag":"3.30.3"}`)
 	replace(`{"profiles":[{"uid":"` + cni + `","replaceWithProfile":"` + newer + `"}]}`)
-	Eventually(t, time.Minute, "calico to run on every node", func() error {
+	poll.Eventually(t, time.Minute, "calico to run on every node", func() error {
 		pods := daemonPods(t, kc, "")
-		return unless(len(pods) >= 2, "DaemonSet pods %v", pods)
+		return poll.Unless(len(pods) >= 2, "DaemonSet pods %v", pods)
 	})
 	if now := nodeImages(t, kc); !maps.Equal(now, again) {
 		t.Fatalf("nodes after adding a CNI: %v; before %v (no repave expected)", now, again)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // Scaling a worker pool 2 → 4 → 1 on a local cluster: new machines join; on the way down every
@@ -58,16 +59,16 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	}
 
 	scale(4)
-	Eventually(t, time.Minute, "4 running workers", func() error {
+	poll.Eventually(t, time.Minute, "4 running workers", func() error {
 		m := machines()
-		return unless(len(m) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(m)), func(s string) bool { return s != "Running" }), "machines %v", m)
+		return poll.Unless(len(m) == 4 && !slices.ContainsFunc(slices.Collect(maps.Values(m)), func(s string) bool { return s != "Running" }), "machines %v", m)
 	})
 	before := machines()
 
 	scale(1)
-	Eventually(t, 2*time.Minute, "1 worker left", func() error {
+	poll.Eventually(t, 2*time.Minute, "1 worker left", func() error {
 		m := machines()
-		return unless(len(m) == 1, "machines %v", m)
+		return poll.Unless(len(m) == 1, "machines %v", m)
 	})
 	var kept string
 	for name := range machines() {
@@ -94,9 +95,9 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 			t.Fatalf("events of removed machine %s = %v; want MachineDraining, NodeDrained, MachineDeleted in that order", name, order)
 		}
 	}
-	Eventually(t, time.Minute, "6 web pods running on the remaining worker", func() error {
+	poll.Eventually(t, time.Minute, "6 web pods running on the remaining worker", func() error {
 		there, all := len(runningPods(t, kc, "default", kept)), len(runningPods(t, kc, "default", ""))
-		return unless(there == 6 && all == 6, "%d web pods running there, %d in all", there, all)
+		return poll.Unless(there == 6 && all == 6, "%d web pods running there, %d in all", there, all)
 	})
 	nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "easel.dev/pool=workers"})
 	if err != nil || len(nodes.Items) != 1 || nodes.Items[0].Name != kept {
@@ -111,23 +112,23 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 		"taints":[{"key":"dedicated","value":"web","effect":"NoSchedule"}]}}`, nil); code != 204 {
 		t.Fatalf("setting labels and taints: %d", code)
 	}
-	Eventually(t, time.Minute, "the node to have the label and the taint", func() error {
+	poll.Eventually(t, time.Minute, "the node to have the label and the taint", func() error {
 		n, err := kc.CoreV1().Nodes().Get(ctx, kept, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		return unless(n.Labels["tier"] == "web" && hasTaint(n), "labels %v, taints %v", n.Labels, n.Spec.Taints)
+		return poll.Unless(n.Labels["tier"] == "web" && hasTaint(n), "labels %v, taints %v", n.Labels, n.Spec.Taints)
 	})
 	if code := api(t, addr, project, "PUT", pool, `{"poolConfig":{"name":"workers","size":1}}`, nil); code != 204 {
 		t.Fatalf("removing labels and taints: %d", code)
 	}
-	Eventually(t, time.Minute, "the label and the taint to be gone", func() error {
+	poll.Eventually(t, time.Minute, "the label and the taint to be gone", func() error {
 		n, err := kc.CoreV1().Nodes().Get(ctx, kept, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		_, labelled := n.Labels["tier"]
-		return unless(!labelled && !hasTaint(n) && n.Labels["easel.dev/pool"] == "workers", "labels %v, taints %v", n.Labels, n.Spec.Taints)
+		return poll.Unless(!labelled && !hasTaint(n) && n.Labels["easel.dev/pool"] == "workers", "labels %v, taints %v", n.Labels, n.Spec.Taints)
 	})
 	if m := machines(); len(m) != 1 || m[kept] != "Running" {
 		t.Fatalf("machines after label and taint changes = %v; want %s alone, not replaced", m, kept)

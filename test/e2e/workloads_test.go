@@ -23,6 +23,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
 // A namespace of 5,000 pods: the workload report arrives whole through the hub in several pages,
@@ -42,7 +43,7 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "load"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, 30*time.Second, "the namespace's default service account", func() error {
+	poll.Eventually(t, 30*time.Second, "the namespace's default service account", func() error {
 		_, err := kc.CoreV1().ServiceAccounts("load").Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
@@ -59,9 +60,9 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 		return out
 	}
 	// The pods arrive in deltas while they are created.
-	Eventually(t, time.Minute, "the workload report to list 5000 pods in namespace load", func() error {
+	poll.Eventually(t, time.Minute, "the workload report to list 5000 pods in namespace load", func() error {
 		n := list("?limit=1").Listmeta.Count
-		return unless(n == 5000, "%d pods listed", n)
+		return poll.Unless(n == 5000, "%d pods listed", n)
 	})
 
 	// The switch: off, and the hub says so, serves nothing and receives no more pages…
@@ -73,16 +74,16 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	if _, err := kc.CoreV1().ConfigMaps("easel-system").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, 30*time.Second, "the hub to say the workload report is disabled", func() error {
+	poll.Eventually(t, 30*time.Second, "the hub to say the workload report is disabled", func() error {
 		page := list("")
-		return unless(page.Disabled && len(page.Pods) == 0 && page.Listmeta.Count == 0,
+		return poll.Unless(page.Disabled && len(page.Pods) == 0 && page.Listmeta.Count == 0,
 			"disabled %v, %d pods served, count %d", page.Disabled, len(page.Pods), page.Listmeta.Count)
 	})
 	// Three report intervals: were the report still on, the agent would have sent it twice or more.
 	before := metrics(t, addr)
-	Consistently(t, 3*interval, "no workload page received while the report is disabled", func() error {
+	poll.Consistently(t, 3*interval, "no workload page received while the report is disabled", func() error {
 		after := metrics(t, addr)[pagesReceived]
-		return unless(after == before[pagesReceived], "%v pages received, %v before", after, before[pagesReceived])
+		return poll.Unless(after == before[pagesReceived], "%v pages received, %v before", after, before[pagesReceived])
 	})
 
 	// …and on again when the ConfigMap is gone: a full report of the 5,000 pods, whole, in several
@@ -90,9 +91,9 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	if err := kc.CoreV1().ConfigMaps("easel-system").Delete(ctx, "palette-agent-config", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, 30*time.Second, "the workload report to resume", func() error {
+	poll.Eventually(t, 30*time.Second, "the workload report to resume", func() error {
 		page := list("?limit=1")
-		return unless(!page.Disabled && page.Listmeta.Count == 5000, "disabled %v, %d pods listed", page.Disabled, page.Listmeta.Count)
+		return poll.Unless(!page.Disabled && page.Listmeta.Count == 5000, "disabled %v, %d pods listed", page.Disabled, page.Listmeta.Count)
 	})
 	after := metrics(t, addr)
 	paged := func(m map[string]float64) float64 {
