@@ -56,4 +56,3 @@ func Unless(ok bool, format string, args ...any) error {
 	}
 	return fmt.Errorf(format, args...)
 }
-
