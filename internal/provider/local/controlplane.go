@@ -271,6 +271,10 @@ func (cp *ControlPlane) commandLines() map[string]*process {
 			"--tls-cert-file=" + p.APIServerCert, "--tls-private-key-file=" + p.APIServerKey,
 			"--client-ca-file=" + p.CACert,
 			"--kubelet-client-certificate=" + p.KubeletClientCert, "--kubelet-client-key=" + p.KubeletClientKey,
+			// KWOK, the nodes' kubelet, answers on 127.0.0.1, which each node names as its
+			// InternalDNS address (localhost); its InternalIP is simulated and Hostname does not
+			// resolve. The rest is the default order.
+			"--kubelet-preferred-address-types=InternalDNS,Hostname,InternalIP,ExternalDNS,ExternalIP",
 			"--service-account-key-file=" + p.SAPub, "--service-account-signing-key-file=" + p.SAKey,
 			"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 			"--service-cluster-ip-range=" + ServiceCIDR,
@@ -305,6 +309,8 @@ func (cp *ControlPlane) commandLines() map[string]*process {
 			"--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=fake",
 			"--node-lease-duration-seconds=40",
 			"--server-address=127.0.0.1:" + strconv.Itoa(ports.Kwok),
+			// The nodes' daemonEndpoints (kwok.yaml's stages): the API server reads pods' logs there.
+			"--node-port=" + strconv.Itoa(ports.Kwok),
 		}},
 	}
 }

@@ -80,8 +80,10 @@ func (m Machine) node() *corev1.Node {
 		Spec:       corev1.NodeSpec{Taints: taints},
 		Status: corev1.NodeStatus{
 			Capacity: capacity, Allocatable: capacity,
+			// localhost is where KWOK, the node's kubelet, answers: the API server dials it for
+			// pods' logs (its --kubelet-preferred-address-types puts InternalDNS first).
 			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: m.internalIP()},
-				{Type: corev1.NodeHostName, Address: m.Name}},
+				{Type: corev1.NodeInternalDNS, Address: "localhost"}, {Type: corev1.NodeHostName, Address: m.Name}},
 			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: cmp.Or(m.KubeletVersion, k8sbin.KubernetesVersion),
 				OSImage: cmp.Or(m.OSImage, "Ubuntu 24.04 LTS"), Architecture: "amd64", OperatingSystem: "linux"},
 		},
