@@ -218,8 +218,8 @@ func (cp *ControlPlane) record(p *process) {
 	cp.st.Processes = append(cp.st.Processes, p)
 }
 
-// processes is the command line of every component, with the fingerprint of the certificates and
-// kubeconfigs it reads.
+// processes is the command line of every component, with the fingerprint of the certificates,
+// kubeconfigs and configuration files it reads (KWOK's: a newer easel's stages restart it).
 func (cp *ControlPlane) processes() (map[string]*process, error) {
 	procs := cp.commandLines()
 	p := cp.pki
@@ -232,7 +232,7 @@ func (cp *ControlPlane) processes() (map[string]*process, error) {
 			p.EtcdClientCert, p.EtcdClientKey},
 		compControllerManager: {p.ControllerManagerKubeconfig, p.CACert, p.CAKey, p.SAKey},
 		compScheduler:         {p.SchedulerKubeconfig},
-		compKwok:              {p.KwokKubeconfig},
+		compKwok:              {p.KwokKubeconfig, filepath.Join(cp.Dir, "kwok.yaml")},
 	} {
 		inputs, err := fingerprint(files...)
 		if err != nil {

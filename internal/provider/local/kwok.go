@@ -46,7 +46,7 @@ spec:
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(config) {
 		return nil
 	}
-	return os.WriteFile(path, config, 0o644)
+	return atomicfile.Write(path, config, 0o644)
 }
 
 // writeContainerLog writes the simulated-container log once. KWOK runs no processes, so no
