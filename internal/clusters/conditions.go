@@ -6,6 +6,9 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 )
 
+// Kind is the stored kind of clusters (Palette's "spectrocluster").
+const Kind = "spectrocluster"
+
 // Condition types the engine owns: the milestones of a cluster's life, in order. Every other
 // condition type of a cluster is its agent's, and an agent may not set these.
 const (

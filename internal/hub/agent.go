@@ -17,15 +17,6 @@ import (
 // The agent-facing operations: the transport reads the body (within its limit) and the query,
 // and the agent service does the rest.
 
-// limitBody refuses a route's bodies over n bytes with 413 (toAPIError names the limit), below the
-// hub's global limit.
-func limitBody(n int64, h agentHandler) agentHandler {
-	return func(w http.ResponseWriter, r *http.Request, p service.Caller, rec store.Record) error {
-		r.Body = http.MaxBytesReader(w, r.Body, n)
-		return h(w, r, p, rec)
-	}
-}
-
 // agentReport answers an agent report that report (the service's method) stores whole: 204.
 func agentReport(report func(context.Context, store.Record, []byte) error) agentHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
@@ -38,10 +29,12 @@ func agentReport(report func(context.Context, store.Record, []byte) error) agent
 }
 
 // agentPage answers a page of an agent report that report (the service's method) holds until the
-// report is whole: 204 once the report is applied, 202 while it waits for its other pages.
+// report is whole: 204 once the report is applied, 202 while it waits for its other pages. A page
+// over v1.MaxAgentMessageBytes is refused with 413 (toAPIError names the limit), below the hub's
+// global limit.
 func agentPage(report func(context.Context, store.Record, []byte) (bool, error)) agentHandler {
-	return limitBody(v1.MaxAgentMessageBytes, func(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
-		body, err := io.ReadAll(r.Body)
+	return func(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, v1.MaxAgentMessageBytes))
 		if err != nil {
 			return err // a MaxBytesError becomes 413
 		}
@@ -55,7 +48,7 @@ func agentPage(report func(context.Context, store.Record, []byte) (bool, error))
 			w.WriteHeader(http.StatusAccepted)
 		}
 		return nil
-	})
+	}
 }
 
 // agentDesired answers the agent's long-poll: the desired packs and node operations as soon as the

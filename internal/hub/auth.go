@@ -6,16 +6,16 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/easelhq/easel/internal/projects"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/profiles"
 	"github.com/easelhq/easel/internal/service"
 	identitysvc "github.com/easelhq/easel/internal/service/identity"
 )
 
 // Kinds of stored objects.
 const (
-	kindProject = projects.Kind
-	kindProfile = "clusterprofile"
-	kindCluster = "spectrocluster"
+	kindProfile = profiles.Kind
+	kindCluster = clusters.Kind
 )
 
 // authenticate finds the caller of a request from its ApiKey or Authorization header.

@@ -52,7 +52,7 @@ func toAPIError(err error) (*apiError, bool) {
 	return &apiError{http.StatusInternalServerError, "InternalError", "internal error; the hub's log has the details"}, false
 }
 
-// bodyLimitName names the limit a request body crossed: the agent reports' (limitBody) or every
+// bodyLimitName names the limit a request body crossed: the agent reports' (agentPage) or every
 // route's.
 func bodyLimitName(limit int64) string {
 	if limit == v1.MaxAgentMessageBytes {

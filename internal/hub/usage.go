@@ -9,7 +9,6 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
-	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
@@ -37,12 +36,8 @@ const maxMetricPoints = 10000
 // includeControlPlaneMachines=true, one node with node=NAME (easel's addition) — grouped into
 // points of `period` minutes between startTime and endTime (default: the last hour).
 func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) error {
-	if kind := r.PathValue("resourceKind"); kind != "spectrocluster" {
+	if kind := r.PathValue("resourceKind"); kind != kindCluster {
 		return service.Invalid("metrics are served for resource kind spectrocluster, not %q", kind)
-	}
-	rec, _, err := s.clusterRecord(r, c)
-	if err != nil {
-		return err
 	}
 	q := r.URL.Query()
 	kinds := []string{"cpuUsage", "memoryUsage"}
@@ -104,7 +99,7 @@ func (s *Server) metricValues(w http.ResponseWriter, r *http.Request, c *call) e
 	} else if node != "" {
 		series = []string{usage.NodeSeries(node)}
 	}
-	points, err := s.clusters.UsageSeries(r.Context(), &c.Call, clustersvc.ByUID(rec.UID), series, step, start, end)
+	points, err := s.clusters.UsageSeries(r.Context(), &c.Call, target(r), series, step, start, end)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,6 @@ import (
 // clusterWorkloads serves POST /v1/dashboard/spectroclusters/{uid}/workloads/{kind}: one page of
 // the cluster's workloads of a kind, as its agent last reported them, in Palette's shapes.
 func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request, c *call) error {
-	rec, _, err := s.clusterRecord(r, c)
-	if err != nil {
-		return err
-	}
 	kind := r.PathValue("kind")
 	if !slices.Contains(v1.WorkloadKinds, kind) {
 		return service.Invalid("kind %q is not a workload kind; use one of %s", kind, strings.Join(v1.WorkloadKinds, ", "))
@@ -38,7 +34,7 @@ func (s *Server) clusterWorkloads(w http.ResponseWriter, r *http.Request, c *cal
 			return err
 		}
 	}
-	f := store.WorkloadFilter{ClusterUID: rec.UID, Kind: kind, Limit: pg.limit, Offset: pg.offset}
+	f := store.WorkloadFilter{ClusterUID: r.PathValue("uid"), Kind: kind, Limit: pg.limit, Offset: pg.offset}
 	if spec.Filter != nil {
 		if err := checkFilterValues("filter.namespaces", spec.Filter.Namespaces); err != nil {
 			return err

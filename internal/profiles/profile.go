@@ -15,6 +15,9 @@ import (
 	"github.com/easelhq/easel/internal/validate"
 )
 
+// Kind is the stored kind of cluster profiles.
+const Kind = "clusterprofile"
+
 // ErrInvalid marks a profile the API must refuse with 400.
 var ErrInvalid = errors.New("invalid cluster profile")
 

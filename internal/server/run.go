@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, DrainTimeout: cfg.DrainTimeout, NodesChanged: waiters.Wake}
 	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
-		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, cluster.Kind) },
+		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, clusters.Kind) },
 		Logger: log, Registerer: registry})
 	engineDone := make(chan struct{})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))

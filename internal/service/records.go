@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
@@ -89,7 +90,7 @@ func LockProject(ctx context.Context, q store.Queries, project string) error {
 	if project == "" {
 		return nil
 	}
-	_, err := q.LockObject(ctx, "project", project, store.LockShare)
+	_, err := q.LockObject(ctx, projects.Kind, project, store.LockShare)
 	if errors.Is(err, store.ErrNotFound) {
 		return NotFound("project", project)
 	}

@@ -27,9 +27,6 @@ import (
 	"github.com/easelhq/easel/internal/uid"
 )
 
-// Kind is the stored kind of clusters.
-const Kind = "spectrocluster"
-
 // Poll is how soon a cluster waiting on its provider (a control plane starting, nodes getting
 // Ready) is looked at again: the provider tells no one.
 const Poll = 2 * time.Second
@@ -90,7 +87,7 @@ func (s *scope) providerCluster() provider.Cluster {
 }
 
 func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, error) {
-	rec, err := c.Store.GetObject(ctx, Kind, key)
+	rec, err := c.Store.GetObject(ctx, clusters.Kind, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return engine.Result{}, nil
 	}
@@ -163,7 +160,7 @@ func (c *Controller) delete(ctx context.Context, s *scope) error {
 		return fmt.Errorf("deleting the infrastructure of %s: %w", rec.Name, err)
 	}
 	err := c.Store.Tx(ctx, func(q store.Queries) error {
-		if err := q.DeleteObject(ctx, Kind, rec.UID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := q.DeleteObject(ctx, clusters.Kind, rec.UID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if err := q.DeleteEvents(ctx, rec.UID); err != nil {
@@ -179,7 +176,7 @@ func (c *Controller) delete(ctx context.Context, s *scope) error {
 			return err
 		}
 		return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
-			ActorType: "system", ActorName: "engine", Action: "delete", ResourceKind: Kind, ResourceUID: rec.UID,
+			ActorType: "system", ActorName: "engine", Action: "delete", ResourceKind: clusters.Kind, ResourceUID: rec.UID,
 			ResourceName: rec.Name, Message: "Cluster " + rec.Name + " torn down and removed", CreatedAt: s.now})
 	})
 	if err == nil {

@@ -151,14 +151,14 @@ func (s *suite) create(workers int) {
 		{Name: "cp", ControlPlane: true, Size: 1, InstanceType: "small", Zones: []string{"local-a"}, DiskGiB: 60},
 		{Name: "workers", Size: workers, InstanceType: "small", Zones: []string{"local-a"}, DiskGiB: 60},
 	}, Status: clusters.Status{State: v1.ClusterStatePending}}
-	if err := s.st.CreateObject(context.Background(), &store.Record{Kind: cluster.Kind, UID: "c1", TenantUID: "t",
+	if err := s.st.CreateObject(context.Background(), &store.Record{Kind: clusters.Kind, UID: "c1", TenantUID: "t",
 		ProjectUID: "p", Name: "web", State: "Pending", Doc: cl.Encode()}); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
 func (s *suite) cluster() clusters.Cluster {
-	rec, err := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	rec, err := s.st.GetObject(context.Background(), clusters.Kind, "c1")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -236,9 +236,9 @@ func TestProvisioningMilestones(t *testing.T) {
 		t.Fatalf("state %s, conditions %s; want Running", cl.Status.State, s.conditions())
 	}
 	// Reconciling a settled cluster creates nothing and writes nothing.
-	rec, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	rec, _ := s.st.GetObject(context.Background(), clusters.Kind, "c1")
 	s.settle()
-	again, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	again, _ := s.st.GetObject(context.Background(), clusters.Kind, "c1")
 	if again.ResourceVersion != rec.ResourceVersion || len(s.prov.created) != 3 {
 		t.Fatalf("a settled cluster was rewritten (rv %d → %d) or got machines (%d)", rec.ResourceVersion, again.ResourceVersion, len(s.prov.created))
 	}
@@ -255,7 +255,7 @@ func TestProvisioningMilestones(t *testing.T) {
 
 // patch changes the stored cluster as an API write or the agent would.
 func (s *suite) patch(fn func(cl *clusters.Cluster)) {
-	rec, err := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	rec, err := s.st.GetObject(context.Background(), clusters.Kind, "c1")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestScaleDownDeletesTheNewestMachines(t *testing.T) {
 	s.settle()
 	s.prov.readyAll()
 	s.settle()
-	rec, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	rec, _ := s.st.GetObject(context.Background(), clusters.Kind, "c1")
 	cl, _ := clusters.Decode(rec.Doc)
 	cl.Pools[1].Size = 1
 	rec.Doc = cl.Encode()
@@ -355,7 +355,7 @@ func TestDeleteTearsDownThenRemoves(t *testing.T) {
 	s := newSuite(t)
 	s.create(1)
 	s.settle()
-	rec, _ := s.st.GetObject(context.Background(), cluster.Kind, "c1")
+	rec, _ := s.st.GetObject(context.Background(), clusters.Kind, "c1")
 	cl, _ := clusters.Decode(rec.Doc)
 	cl.Status.State = v1.ClusterStateDeleting
 	rec.Doc = cl.Encode()
@@ -366,7 +366,7 @@ func TestDeleteTearsDownThenRemoves(t *testing.T) {
 	if !s.prov.deleted {
 		t.Fatal("provider.Delete was not called")
 	}
-	if _, err := s.st.GetObject(context.Background(), cluster.Kind, "c1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.st.GetObject(context.Background(), clusters.Kind, "c1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("record after delete: %v", err)
 	}
 	if _, n, _ := s.st.ListEvents(context.Background(), "c1", 1, 0); n != 0 {
@@ -599,7 +599,7 @@ func TestSettledClustersAreNotRewritten(t *testing.T) {
 	imported := clusters.Cluster{CloudType: "generic", Profiles: []clusters.ProfileRef{}, Pools: []clusters.Pool{},
 		Status: clusters.Status{State: v1.ClusterStatePending, Conditions: []v1.ClusterCondition{}, Upgrades: []v1.Upgrade{}}}
 	imported.Status.SetCondition("AgentDeployed", "False", "WaitingForImport", "Apply the import manifest", s.clock.Now())
-	if err := s.st.CreateObject(ctx, &store.Record{Kind: cluster.Kind, UID: "c2", TenantUID: "t", ProjectUID: "p",
+	if err := s.st.CreateObject(ctx, &store.Record{Kind: clusters.Kind, UID: "c2", TenantUID: "t", ProjectUID: "p",
 		Name: "imported", State: "Pending", Doc: imported.Encode()}); err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +608,7 @@ func TestSettledClustersAreNotRewritten(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec, _ := s.st.GetObject(ctx, cluster.Kind, "c2")
+	rec, _ := s.st.GetObject(ctx, clusters.Kind, "c2")
 	if cl, _ := clusters.Decode(rec.Doc); cl.Status.State != v1.ClusterStateProvisioning ||
 		!cl.Status.HasCondition("AgentDeployed", "False") || cl.Status.Conditions[0].Reason != "WaitingForAgent" {
 		t.Fatalf("imported cluster: state %s, conditions %+v; want Provisioning, waiting for its agent", cl.Status.State, cl.Status.Conditions)
@@ -623,7 +623,7 @@ func TestSettledClustersAreNotRewritten(t *testing.T) {
 	versions := func() map[string]int64 {
 		out := map[string]int64{}
 		for _, key := range []string{"c1", "c2"} {
-			rec, err := s.st.GetObject(ctx, cluster.Kind, key)
+			rec, err := s.st.GetObject(ctx, clusters.Kind, key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -638,7 +638,7 @@ func TestSettledClustersAreNotRewritten(t *testing.T) {
 	before := versions()
 	counted := &counting{r: s.c, n: map[string]int{}}
 	eng := engine.New(counted, engine.Options{Name: "cluster", Resync: time.Minute, Clock: s.clock, Logger: testLogger(t),
-		List: func(ctx context.Context) ([]string, error) { return s.st.ListUIDs(ctx, cluster.Kind) }})
+		List: func(ctx context.Context) ([]string, error) { return s.st.ListUIDs(ctx, clusters.Kind) }})
 	engineCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { eng.Run(engineCtx); close(done) }()
@@ -665,7 +665,7 @@ func TestObservedGenerationOnlyAfterASuccessfulPass(t *testing.T) {
 		t.Fatalf("observed generation = %d, want 1", g)
 	}
 	// The workers get a label (changed in place), while the provider cannot list its machines.
-	rec, _ := s.st.GetObject(ctx, cluster.Kind, "c1")
+	rec, _ := s.st.GetObject(ctx, clusters.Kind, "c1")
 	cl, _ := clusters.Decode(rec.Doc)
 	cl.Pools[1].Labels = map[string]string{"tier": "web"}
 	rec.Doc, rec.Generation = cl.Encode(), rec.Generation+1

@@ -22,9 +22,8 @@ import (
 
 // Kinds of stored objects this service reads.
 const (
-	Kind        = "spectrocluster"
-	kindProfile = "clusterprofile"
-	kindProject = "project"
+	Kind        = cluster.Kind
+	kindProfile = profiles.Kind
 )
 
 // Kubeconfigs reads a cluster's cluster-admin kubeconfig from whatever built the cluster.

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
@@ -25,7 +26,7 @@ import (
 // Kinds of stored objects.
 const (
 	KindUser    = "user"
-	kindProject = "project"
+	kindProject = projects.Kind
 )
 
 // SessionLifetime is how long a login token is valid.

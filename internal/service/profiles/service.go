@@ -22,8 +22,8 @@ import (
 
 // Kinds of stored objects this service reads.
 const (
-	Kind        = "clusterprofile"
-	kindCluster = "spectrocluster"
+	Kind        = profile.Kind
+	kindCluster = cluster.Kind
 )
 
 // Service is the cluster profile service.

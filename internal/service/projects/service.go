@@ -13,6 +13,8 @@ import (
 	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/profiles"
 	project "github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
@@ -24,8 +26,8 @@ import (
 // Kinds of stored objects this service reads.
 const (
 	Kind        = project.Kind
-	kindCluster = "spectrocluster"
-	kindProfile = "clusterprofile"
+	kindCluster = clusters.Kind
+	kindProfile = profiles.Kind
 )
 
 // Service is the project service.
@@ -46,7 +48,7 @@ func New(st store.Store, clk clock.PassiveClock) *Service {
 func (s *Service) Get(ctx context.Context, c *service.Call, uid string) (store.Record, error) {
 	rec, err := s.store.GetObject(ctx, Kind, uid)
 	if errors.Is(err, store.ErrNotFound) || err == nil && (rec.TenantUID != c.TenantUID || !c.Sees(uid)) {
-		return rec, service.NotFound("project", uid)
+		return rec, service.NotFound(Kind, uid)
 	}
 	return rec, err
 }

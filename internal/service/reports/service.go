@@ -29,8 +29,8 @@ import (
 
 // Kinds of stored objects this service reads.
 const (
-	kindCluster = "spectrocluster"
-	kindProfile = "clusterprofile"
+	kindCluster = cluster.Kind
+	kindProfile = profiles.Kind
 )
 
 // Long-poll bounds for the desired state.
