@@ -25,14 +25,18 @@ type AgentPack struct {
 	Manifests []AgentManifest `json:"manifests"`
 }
 
-// AgentDesired is the answer of GET /v1/spectroclusters/{uid}/agent/desired?generation=G&nodes=R:
-// the packs of the cluster's desired generation, bottom layer first, and what the hub wants of the
-// nodes at nodes revision R.
+// AgentDesired is the answer of GET /v1/spectroclusters/{uid}/agent/desired?generation=G&nodes=R&requests=Q:
+// the packs of the cluster's desired generation, bottom layer first, what the hub wants of the
+// nodes at nodes revision R, and the troubleshooting requests open at requests revision Q.
 type AgentDesired struct {
 	Generation    int64                `json:"generation"`
 	Packs         []AgentPack          `json:"packs"`
 	NodesRevision int64                `json:"nodesRevision"`
 	Nodes         []AgentNodeOperation `json:"nodes"`
+	// RequestsRevision counts changes of Requests: the log bundles and doctor runs the agent has
+	// yet to carry out.
+	RequestsRevision int64          `json:"requestsRevision"`
+	Requests         []AgentRequest `json:"requests"`
 }
 
 // Pack states the agent reports.

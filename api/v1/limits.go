@@ -80,6 +80,37 @@ const (
 	MaxTokensPerRevoke = 100
 )
 
+// Limits on troubleshooting requests (log bundles and doctor runs).
+const (
+	// MaxLogBundleBytes is the largest log bundle an agent may upload (413 beyond). The agent keeps
+	// its bundle under it with MaxLogItemBytes and MaxLogBundleUncompressedBytes.
+	MaxLogBundleBytes = 256 << 20
+	// MaxLogItemBytes is the most the agent takes of one container's or one node file's log (its
+	// newest part); MaxLogBundleUncompressedBytes the most of all items together, after which the
+	// rest are listed in errors.txt as skipped.
+	MaxLogItemBytes               = 8 << 20
+	MaxLogBundleUncompressedBytes = 1 << 30
+	// MaxLogLines is the most lines of each log a request may ask for (noOfLines; also the
+	// default), MaxLogDuration how far back (duration).
+	MaxLogLines    = 10000
+	MaxLogDuration = 24 * time.Hour
+	// MaxLogRequestItems is the most namespaces, label selectors or node log files one request
+	// may name, each.
+	MaxLogRequestItems = 32
+	// MaxDoctorNodes is the most nodes one doctor request may name (none means all).
+	MaxDoctorNodes = 100
+	// MaxOpenRequests is how many log bundles, and how many doctor runs, a cluster may have open
+	// at once (429 beyond, naming the open ones).
+	MaxOpenRequests = 2
+	// LogBundlesKept is how many bundles a cluster keeps; older ones, and any older than
+	// LogBundleRetention, are deleted.
+	LogBundlesKept     = 10
+	LogBundleRetention = 7 * 24 * time.Hour
+	// RequestTimeout is how long the hub waits for the agent to finish a request: a log bundle it
+	// has not received by then is completed with the hub's part alone, a doctor run fails.
+	RequestTimeout = 15 * time.Minute
+)
+
 // Limits on logins and credentials.
 const (
 	// LoginFailuresPerAccount is how many failed logins an account may have within LoginWindow;
