@@ -117,6 +117,10 @@ type Status struct {
 	NodesRevision int64 `json:"nodesRevision,omitempty"`
 	// ObservedGeneration is the spec generation the engine last acted on.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Requests are the troubleshooting requests (log bundles, doctor runs) the agent has yet to
+	// carry out; RequestsRevision counts their changes, and the agent's long-poll wakes on it.
+	Requests         []v1.AgentRequest `json:"requests,omitempty"`
+	RequestsRevision int64             `json:"requestsRevision,omitempty"`
 }
 
 // Cluster is the stored document of a cluster.

@@ -51,12 +51,13 @@ func agentPage(report func(context.Context, store.Record, []byte) (bool, error))
 	}
 }
 
-// agentDesired answers the agent's long-poll: the desired packs and node operations as soon as the
-// cluster's spec generation or nodes revision differs from the agent's, else 304 after the wait.
+// agentDesired answers the agent's long-poll: the desired packs, node operations and requests as
+// soon as the cluster's spec generation, nodes revision or requests revision differs from the
+// agent's, else 304 after the wait.
 func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
 	q := r.URL.Query()
-	var have [2]int64
-	for i, name := range []string{"generation", "nodes"} {
+	var have [3]int64
+	for i, name := range []string{"generation", "nodes", "requests"} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
@@ -73,7 +74,7 @@ func (s *Server) agentDesired(w http.ResponseWriter, r *http.Request, _ service.
 		}
 		wait = d
 	}
-	out, err := s.reports.Desired(r.Context(), rec, reports.Have{Generation: have[0], Nodes: have[1]}, wait, s.stopping)
+	out, err := s.reports.Desired(r.Context(), rec, reports.Have{Generation: have[0], Nodes: have[1], Requests: have[2]}, wait, s.stopping)
 	switch {
 	case errors.Is(err, reports.ErrShuttingDown):
 		return &apiError{http.StatusServiceUnavailable, "ServiceUnavailable", err.Error()}

@@ -31,6 +31,7 @@ var statusOf = map[service.Kind]struct {
 	service.KindConflict:        {http.StatusConflict, "Conflict"},
 	service.KindTooManyRequests: {http.StatusTooManyRequests, "TooManyRequests"},
 	service.KindNotImplemented:  {http.StatusNotImplemented, "NotImplemented"},
+	service.KindTooLarge:        {http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
 }
 
 // toAPIError maps any error to what the client is told; unknown errors are internal and logged.

@@ -115,13 +115,19 @@ func (s *Server) routes(handle func(pattern string, perm service.Permission, h h
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", service.PermRead, s.listEvents)
 
+	// Troubleshooting: Palette's log fetcher, and easel's doctor (its own operation). A bundle holds
+	// what the cluster's objects and logs say: only those who may change the cluster ask for one
+	// or download it.
+	handle("POST /v1/spectroclusters/{uid}/features/logFetcher", service.PermWriteClusters, s.withTroubleshooting(s.requestLogs))
+	handle("GET /v1/spectroclusters/{uid}/features/logFetcher", service.PermRead, s.withTroubleshooting(s.logStatus))
+	handle("GET /v1/spectroclusters/features/logFetcher/{uid}/download", service.PermWriteClusters, s.withTroubleshooting(s.downloadLogs))
+	handle("POST /v1/spectroclusters/{uid}/doctor", service.PermWriteClusters, s.withTroubleshooting(s.requestDoctor))
+	handle("GET /v1/spectroclusters/{uid}/doctor", service.PermRead, s.withTroubleshooting(s.doctor))
+	agent("PUT /v1/spectroclusters/{uid}/agent/requests/{requestUid}", s.agentWithTroubleshooting(s.agentRequestReport))
+	agent("POST /v1/spectroclusters/features/logFetcher/{uid}/log", s.agentWithTroubleshooting(s.uploadLogs))
+
 	// Palette operations easel will serve but does not yet: a clear 501 rather than a 404, after
 	// the same checks the operation will make.
-	handle("POST /v1/spectroclusters/{uid}/features/logFetcher", service.PermWriteClusters, s.notImplemented("log bundles"))
-	handle("GET /v1/spectroclusters/{uid}/features/logFetcher", service.PermRead, s.notImplemented("log bundles"))
-	handle("GET /v1/spectroclusters/features/logFetcher/{uid}/download", service.PermRead, func(http.ResponseWriter, *http.Request, *call) error {
-		return service.NotImplemented("log bundles")
-	})
 	handle("POST /v1/spectroclusters/{uid}/features/backup", service.PermWriteClusters, s.notImplemented("cluster backups"))
 	handle("PUT /v1/spectroclusters/{uid}/features/backup", service.PermWriteClusters, s.notImplemented("cluster backups"))
 	handle("POST /v1/spectroclusters/{uid}/features/backup/onDemand", service.PermWriteClusters, s.notImplemented("cluster backups"))

@@ -22,6 +22,7 @@ import (
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
 	"github.com/easelhq/easel/internal/service/reports"
+	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/wakeup"
@@ -29,15 +30,16 @@ import (
 
 // Server serves the /v1 API, /healthz, /readyz and /metrics.
 type Server struct {
-	records  service.Records
-	catalog  *packs.Catalog
-	log      *slog.Logger
-	clock    clock.PassiveClock
-	clusters *clustersvc.Service
-	identity *identitysvc.Service
-	reports  *reports.Service
-	profiles *profilesvc.Service
-	projects *projectsvc.Service
+	records         service.Records
+	catalog         *packs.Catalog
+	log             *slog.Logger
+	clock           clock.PassiveClock
+	clusters        *clustersvc.Service
+	identity        *identitysvc.Service
+	reports         *reports.Service
+	profiles        *profilesvc.Service
+	projects        *projectsvc.Service
+	troubleshooting *troubleshooting.Service
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
@@ -68,6 +70,9 @@ type Options struct {
 	// hub's catalog and clock).
 	Profiles *profilesvc.Service
 	Projects *projectsvc.Service
+	// Troubleshooting is the log bundle and doctor service (default: none; those operations then
+	// answer 501, as it needs a directory for the bundles).
+	Troubleshooting *troubleshooting.Service
 	// Registry is where the hub's metrics go, served at /metrics with everything else registered
 	// there (default: a registry of its own).
 	Registry *prometheus.Registry
@@ -77,7 +82,7 @@ type Options struct {
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
 		clusters: o.Clusters, identity: o.Identity, reports: o.Reports,
-		profiles: o.Profiles, projects: o.Projects}
+		profiles: o.Profiles, projects: o.Projects, troubleshooting: o.Troubleshooting}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
@@ -184,7 +189,7 @@ func methodLabel(method string) string {
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {

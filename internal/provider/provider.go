@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"io"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
@@ -67,4 +68,13 @@ type CertificateReporter interface {
 	// Certificates lists the control plane's certificate authorities and the certificates they
 	// signed.
 	Certificates(ctx context.Context, c Cluster) ([]v1.CertificateAuthority, error)
+}
+
+// LogReporter is implemented by providers that run a cluster's processes themselves (the local
+// provider: the control plane, the agent, the simulated machines). Their logs go into the
+// cluster's log bundles, where the agent cannot read them.
+type LogReporter interface {
+	// Logs adds the cluster's logs to a bundle: add writes one file, named by its path in the zip
+	// (control-plane/…, easel-system/…, nodes/<node>/…).
+	Logs(ctx context.Context, c Cluster, add func(name string, r io.Reader) error) error
 }

@@ -35,6 +35,7 @@ import (
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
 	"github.com/easelhq/easel/internal/service/reports"
+	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/wakeup"
 )
@@ -90,6 +91,17 @@ func (k kubeconfigs) Kubeconfig(ctx context.Context, clusterUID, name string, cl
 		return nil, fmt.Errorf("%w: %w", clustersvc.ErrNoKubeconfigs, err)
 	}
 	return data, err
+}
+
+// clusterLogs gives the log bundles what the providers that run clusters' processes hold of their
+// logs.
+type clusterLogs map[string]provider.Provider
+
+func (p clusterLogs) ClusterLogs(ctx context.Context, clusterUID, name string, cl clusters.Cluster, add func(string, io.Reader) error) error {
+	if lr, ok := p[cl.CloudType].(provider.LogReporter); ok {
+		return lr.Logs(ctx, provider.Cluster{UID: clusterUID, Name: name, Spec: cl}, add)
+	}
+	return nil
 }
 
 // Run opens the store, bootstraps an empty one, and serves until ctx ends, then shuts down
@@ -185,9 +197,16 @@ func Run(ctx context.Context, cfg Config) error {
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
 	agentService := reports.New(st, catalog, reports.Options{Notify: eng.Enqueue, Waiters: waiters, Registerer: registry,
 		Logger: log, DrainTimeout: cfg.DrainTimeout})
+	troubleshootingService, err := troubleshooting.New(st, troubleshooting.Options{Waiters: waiters, Logger: log,
+		BlobDir: filepath.Join(cfg.DataDir, "blobs", "logs"), ClusterLogs: clusterLogs(providers)})
+	if err != nil {
+		return err
+	}
+	go troubleshootingService.Run(engineCtx)
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: eng.Enqueue, Waiters: waiters, Registry: registry,
 		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), Reports: agentService,
-		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Projects: projectsvc.New(st, clock.RealClock{})})
+		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Projects: projectsvc.New(st, clock.RealClock{}),
+		Troubleshooting: troubleshootingService})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),

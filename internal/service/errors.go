@@ -21,6 +21,7 @@ const (
 	KindConflict
 	KindTooManyRequests
 	KindNotImplemented
+	KindTooLarge
 )
 
 // Error is an operation's refusal, with a message for the caller.
@@ -63,6 +64,11 @@ func TooManyRequests(wait time.Duration, format string, args ...any) error {
 	}
 	return &Error{Kind: KindTooManyRequests, RetryAfter: wait,
 		Message: fmt.Sprintf(format, args...) + "; try again in " + wait.String()}
+}
+
+// TooLarge refuses a body over a size limit the message names.
+func TooLarge(format string, args ...any) error {
+	return &Error{Kind: KindTooLarge, Message: fmt.Sprintf(format, args...)}
 }
 
 // NotImplemented says what easel does not do yet.

@@ -191,14 +191,15 @@ func (s *Service) Heartbeat(ctx context.Context, rec store.Record, body []byte) 
 	return err
 }
 
-// Have is the desired state an agent has applied: the cluster's spec generation and nodes revision.
+// Have is the desired state an agent has applied: the cluster's spec generation, nodes revision
+// and requests revision.
 type Have struct {
-	Generation, Nodes int64
+	Generation, Nodes, Requests int64
 }
 
-// Desired answers the agent's long-poll: the desired packs and node operations as soon as the
-// cluster's spec generation or nodes revision differs from what the agent has, else nil once wait
-// is over (at most MaxDesiredWait). stopping ends the wait with ErrShuttingDown.
+// Desired answers the agent's long-poll: the desired packs, node operations and troubleshooting
+// requests as soon as the cluster's spec generation, nodes revision or requests revision differs
+// from what the agent has, else nil once wait is over (at most MaxDesiredWait). stopping ends the wait with ErrShuttingDown.
 func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait time.Duration, stopping <-chan struct{}) (*v1.AgentDesired, error) {
 	deadline := time.NewTimer(min(wait, MaxDesiredWait))
 	defer deadline.Stop()
@@ -207,7 +208,7 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 		if err != nil {
 			return nil, err
 		}
-		if rec.Generation != have.Generation || cl.Status.NodesRevision != have.Nodes {
+		if rec.Generation != have.Generation || cl.Status.NodesRevision != have.Nodes || cl.Status.RequestsRevision != have.Requests {
 			return s.render(ctx, rec, cl)
 		}
 		changed := s.waiters.Wait(rec.UID)
@@ -227,7 +228,7 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 	}
 }
 
-// render is the cluster's desired packs and node operations for its agent.
+// render is the cluster's desired packs, node operations and requests for its agent.
 func (s *Service) render(ctx context.Context, rec store.Record, cl cluster.Cluster) (*v1.AgentDesired, error) {
 	out, err := desired.Render(cl, rec.Generation, func(uid string) (profiles.Profile, error) {
 		prec, err := s.store.GetObject(ctx, kindProfile, uid)
@@ -240,6 +241,7 @@ func (s *Service) render(ctx context.Context, rec store.Record, cl cluster.Clust
 		return nil, fmt.Errorf("rendering the desired packs of %s: %w", rec.Name, err)
 	}
 	out.NodesRevision = cl.Status.NodesRevision
+	out.RequestsRevision, out.Requests = cl.Status.RequestsRevision, cl.AgentRequests()
 	out.Nodes = cl.NodeOperations(s.drainTimeout, func(m *cluster.Machine) string {
 		return fmt.Sprintf("/v1/cloudconfigs/%s/%s/machinePools/%s/machines/%s/maintenance/status", rec.Category, cl.CloudConfigUID, m.Pool, m.UID)
 	})
