@@ -69,7 +69,7 @@ type LogFetcherStatus struct {
 // LogBundleFileName is the name the bundle is downloaded as (Palette's).
 const LogBundleFileName = "spectro_logs.zip"
 
-// DoctorRequest is the body of POST /v1/spectroclusters/{uid}/doctor (easel's own operation):
+// DoctorRequest is the body of POST /v1/spectroclusters/{uid}/features/doctor (easel's own operation):
 // the nodes to check, by name; none means every node, and every machine easel made.
 type DoctorRequest struct {
 	Nodes []string `json:"nodes,omitempty"`
@@ -93,7 +93,7 @@ type Finding struct {
 	Fix      string `json:"fix,omitempty"`
 }
 
-// Doctor is the answer of POST and GET /v1/spectroclusters/{uid}/doctor: one run of the checks.
+// Doctor is the answer of POST and GET /v1/spectroclusters/{uid}/features/doctor: one run of the checks.
 // Its states are the log bundle's: Requested, Collecting (the agent runs the checks), Completed or
 // Failed.
 type Doctor struct {

@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
@@ -59,6 +60,25 @@ type kubeconfigs struct{}
 
 func (kubeconfigs) Kubeconfig(_ context.Context, _, name string, _ clusters.Cluster) ([]byte, error) {
 	return []byte("apiVersion: v1\nkind: Config\n# cluster " + name + "\n"), nil
+}
+
+// logBundle asks for a bundle of the fixture's cluster, made at once (no agent), and returns its
+// request's uid.
+func (f *rbacFixture) logBundle() string {
+	var out uidBody
+	f.h.admin().must(201, "POST", "/v1/spectroclusters/"+f.cluster+"/features/logFetcher", map[string]any{}, &out)
+	return out.UID
+}
+
+// openLogRequest makes a fresh Running cluster whose agent is connected, asks for a bundle of it and
+// returns the request's uid; the agent then acts for that cluster.
+func (f *rbacFixture) openLogRequest() string {
+	uid, _ := f.runningCluster(f.fresh("c"))
+	f.h.recordStatus(uid, func(cl *clusters.Cluster) { cl.Status.Health.LastHeartbeat = time.Now() })
+	var out uidBody
+	f.h.admin().must(201, "POST", "/v1/spectroclusters/"+uid+"/features/logFetcher", map[string]any{}, &out)
+	f.cluster = uid
+	return out.UID
 }
 
 func (f *rbacFixture) draftProfile() string {
@@ -337,9 +357,20 @@ func rbacCases() []rbacCase {
 		{"GET /v1/events/components/{objectKind}/{objectUid}", func(f *rbacFixture) rbacRequest {
 			return rbacRequest{path: "/v1/events/components/spectrocluster/" + f.cluster}
 		}, "200 200 200 200 404"},
-		{"POST /v1/spectroclusters/{uid}/features/logFetcher", withBody(clusterPath("/features/logFetcher"), map[string]any{}), "501 501 501 403 404"},
-		{"GET /v1/spectroclusters/{uid}/features/logFetcher", clusterPath("/features/logFetcher"), "501 501 501 501 404"},
-		{"GET /v1/spectroclusters/features/logFetcher/{uid}/download", path("/v1/spectroclusters/features/logFetcher/nope/download"), "501 501 501 501 501"},
+		// Troubleshooting. The fixture's cluster has no agent connected: its bundles are made at once
+		// of the hub's part, its doctor runs fail at once.
+		{"POST /v1/spectroclusters/{uid}/features/logFetcher", freshCluster("/features/logFetcher", map[string]any{}), "201 201 201 403 404"},
+		{"GET /v1/spectroclusters/{uid}/features/logFetcher", func(f *rbacFixture) rbacRequest {
+			return rbacRequest{path: "/v1/spectroclusters/" + f.cluster + "/features/logFetcher?requestId=" + f.logBundle()}
+		}, "200 200 200 200 404"},
+		{"GET /v1/spectroclusters/features/logFetcher/{uid}/download", func(f *rbacFixture) rbacRequest {
+			return rbacRequest{path: "/v1/spectroclusters/features/logFetcher/" + f.logBundle() + "/download"}
+		}, "200 200 200 403 404"},
+		{"POST /v1/spectroclusters/{uid}/features/doctor", freshCluster("/features/doctor", map[string]any{}), "201 201 201 403 404"},
+		{"GET /v1/spectroclusters/{uid}/features/doctor", func(f *rbacFixture) rbacRequest {
+			f.h.admin().must(201, "POST", "/v1/spectroclusters/"+f.cluster+"/features/doctor", map[string]any{}, nil)
+			return rbacRequest{path: "/v1/spectroclusters/" + f.cluster + "/features/doctor"}
+		}, "200 200 200 200 404"},
 		// Features easel does not have: read as none configured, written 501 after the permission.
 		{"GET /v1/spectroclusters/{uid}/features/backup", clusterPath("/features/backup"), "200 200 200 200 404"},
 		{"GET /v1/spectroclusters/{uid}/features/complianceScan", clusterPath("/features/complianceScan"), "200 200 200 200 404"},
@@ -366,6 +397,22 @@ func rbacCases() []rbacCase {
 		{"PUT /v1/spectroclusters/{uid}/agent/usage", agentPath("/agent/usage", usageReport("run", 1, 0.5)), "204"},
 		{"PUT /v1/spectroclusters/{uid}/agent/workloads", agentPath("/agent/workloads", workloadPage("w1", "", 0, 1)), "204"},
 		{"PUT /v1/spectroclusters/{uid}/status/upgrades", agentPath("/status/upgrades", map[string]any{}), "501"},
+		{"PUT /v1/spectroclusters/{uid}/agent/requests/{requestUid}", func(f *rbacFixture) rbacRequest {
+			id := f.openLogRequest()
+			return rbacRequest{path: "/v1/spectroclusters/" + f.cluster + "/agent/requests/" + id, body: map[string]string{"state": "Collecting"}}
+		}, "204"},
+		{"POST /v1/spectroclusters/features/logFetcher/{uid}/log", func(f *rbacFixture) rbacRequest {
+			id := f.openLogRequest()
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			fw, _ := mw.CreateFormFile("fileName", "spectro_logs.zip")
+			zw := zip.NewWriter(fw)
+			zw.Create("Manifest.yaml")
+			zw.Close()
+			mw.Close()
+			return rbacRequest{path: "/v1/spectroclusters/features/logFetcher/" + f.cluster + "/log?requestId=" + id, body: buf.Bytes(),
+				headers: []string{"Content-Type", mw.FormDataContentType()}}
+		}, "204"},
 	}
 }
 
@@ -491,7 +538,7 @@ func rbacMatrix(t *testing.T, h *testHub, cases []rbacCase, agentRoutes map[stri
 				t.Fatal(err)
 			}
 			f.cluster = home
-			status, data, _ := client{h: h}.do(strings.Fields(rc.route)[0], req.path, req.body, "Authorization", "Bearer "+token)
+			status, data, _ := client{h: h}.do(strings.Fields(rc.route)[0], req.path, req.body, append(req.headers, "Authorization", "Bearer "+token)...)
 			check(rc, "the cluster's agent", status, string(data), want)
 			continue
 		}

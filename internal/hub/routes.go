@@ -121,8 +121,8 @@ func (s *Server) routes(handle func(pattern string, perm service.Permission, h h
 	handle("POST /v1/spectroclusters/{uid}/features/logFetcher", service.PermWriteClusters, s.withTroubleshooting(s.requestLogs))
 	handle("GET /v1/spectroclusters/{uid}/features/logFetcher", service.PermRead, s.withTroubleshooting(s.logStatus))
 	handle("GET /v1/spectroclusters/features/logFetcher/{uid}/download", service.PermWriteClusters, s.withTroubleshooting(s.downloadLogs))
-	handle("POST /v1/spectroclusters/{uid}/doctor", service.PermWriteClusters, s.withTroubleshooting(s.requestDoctor))
-	handle("GET /v1/spectroclusters/{uid}/doctor", service.PermRead, s.withTroubleshooting(s.doctor))
+	handle("POST /v1/spectroclusters/{uid}/features/doctor", service.PermWriteClusters, s.withTroubleshooting(s.requestDoctor))
+	handle("GET /v1/spectroclusters/{uid}/features/doctor", service.PermRead, s.withTroubleshooting(s.doctor))
 	agent("PUT /v1/spectroclusters/{uid}/agent/requests/{requestUid}", s.agentWithTroubleshooting(s.agentRequestReport))
 	agent("POST /v1/spectroclusters/features/logFetcher/{uid}/log", s.agentWithTroubleshooting(s.uploadLogs))
 

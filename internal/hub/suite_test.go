@@ -18,8 +18,10 @@ import (
 	"github.com/easelhq/easel/internal/packs"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
+	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
+	"github.com/easelhq/easel/internal/wakeup"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -77,7 +79,13 @@ func newTestHub(t *testing.T, url string, opts ...testOptions) *testHub {
 	// PublicURL only goes into import manifests: agents of the tests' imported clusters never dial it.
 	clustersService := clustersvc.New(st, catalog, clustersvc.Options{Clock: o.clock, Kubeconfigs: o.kubeconfigs,
 		PublicURL: "https://easel.example.test"})
-	srv := httptest.NewServer(hub.New(st, catalog, hub.Options{Clock: o.clock, Clusters: clustersService}).Handler())
+	waiters := &wakeup.Waiters{}
+	troubleshootingService, err := troubleshooting.New(st, troubleshooting.Options{Clock: o.clock, Waiters: waiters, BlobDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hub.New(st, catalog, hub.Options{Clock: o.clock, Clusters: clustersService, Waiters: waiters,
+		Troubleshooting: troubleshootingService}).Handler())
 	t.Cleanup(srv.Close)
 	return &testHub{t: t, url: srv.URL, store: st, defaultPrj: boot.DefaultProjectUID, adminPass: boot.AdminPassword}
 }

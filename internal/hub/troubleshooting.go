@@ -3,7 +3,6 @@ package hub
 import (
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -64,12 +63,12 @@ func (s *Server) downloadLogs(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	defer b.File.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": v1.LogBundleFileName}))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+v1.LogBundleFileName+`"`)
 	http.ServeContent(w, r, v1.LogBundleFileName, b.ModTime, b.File)
 	return nil
 }
 
-// requestDoctor starts a doctor run (easel's POST /v1/spectroclusters/{uid}/doctor): 201 with the
+// requestDoctor starts a doctor run (easel's POST /v1/spectroclusters/{uid}/features/doctor): 201 with the
 // run.
 func (s *Server) requestDoctor(w http.ResponseWriter, r *http.Request, c *call) error {
 	out, err := s.troubleshooting.RequestDoctor(r.Context(), &c.Call, r.PathValue("uid"), body(r))
@@ -80,7 +79,7 @@ func (s *Server) requestDoctor(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
-// doctor answers GET /v1/spectroclusters/{uid}/doctor?requestId= (the newest run without one).
+// doctor answers GET /v1/spectroclusters/{uid}/features/doctor?requestId= (the newest run without one).
 func (s *Server) doctor(w http.ResponseWriter, r *http.Request, c *call) error {
 	out, err := s.troubleshooting.Doctor(r.Context(), &c.Call, r.PathValue("uid"), r.URL.Query().Get("requestId"))
 	if err != nil {
