@@ -106,40 +106,9 @@ func (c *Client) InProject(uid string) *Client {
 // do sends one request and decodes a JSON answer into out (when out is not nil). Any answer
 // other than 2xx is an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	// path is already escaped (uidPath), so it is appended rather than set as URL.Path.
-	target := c.base.String() + path
-	if q := query.Encode(); q != "" {
-		target += "?" + q
-	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("encoding the request to %s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	resp, err := c.send(ctx, method, path, query, in)
 	if err != nil {
-		return fmt.Errorf("building the request %s %s: %w", method, path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	switch {
-	case c.apiKey != "":
-		req.Header.Set("ApiKey", c.apiKey)
-	case c.token != "":
-		req.Header.Set("Authorization", c.token)
-	}
-	if c.project != "" {
-		req.Header.Set("ProjectUid", c.project)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("calling the hub at %s: %w", c.base, err)
+		return err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
@@ -163,6 +132,66 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// stream GETs a download and copies it to w as it arrives (a log bundle may be larger than
+// what do reads of an answer), returning how many bytes it wrote.
+func (c *Client) stream(ctx context.Context, path string, query url.Values, w io.Writer) (int64, error) {
+	resp, err := c.send(ctx, "GET", path, query, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+		return 0, newAPIError(resp.StatusCode, data)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("downloading %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// send sends one request with the client's credentials and scope; the caller closes the answer's
+// body.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in any) (*http.Response, error) {
+	// path is already escaped (uidPath), so it is appended rather than set as URL.Path.
+	target := c.base.String() + path
+	if q := query.Encode(); q != "" {
+		target += "?" + q
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the request to %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("building the request %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	switch {
+	case c.apiKey != "":
+		req.Header.Set("ApiKey", c.apiKey)
+	case c.token != "":
+		req.Header.Set("Authorization", c.token)
+	}
+	if c.project != "" {
+		req.Header.Set("ProjectUid", c.project)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("calling the hub at %s: %w", c.base, err)
+	}
+	return resp, nil
 }
 
 // uidPath joins path segments, escaping each, onto a prefix.
