@@ -47,6 +47,9 @@ type Machine struct {
 	OSImage        string
 }
 
+// defaultOSImage is the OS a node reports when its image names none.
+const defaultOSImage = "Ubuntu 24.04 LTS"
+
 // node is the Node object that plays the machine.
 func (m Machine) node() *corev1.Node {
 	labels := map[string]string{
@@ -85,7 +88,7 @@ func (m Machine) node() *corev1.Node {
 			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: m.internalIP()},
 				{Type: corev1.NodeInternalDNS, Address: "localhost"}, {Type: corev1.NodeHostName, Address: m.Name}},
 			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: cmp.Or(m.KubeletVersion, k8sbin.KubernetesVersion),
-				OSImage: cmp.Or(m.OSImage, "Ubuntu 24.04 LTS"), Architecture: "amd64", OperatingSystem: "linux"},
+				OSImage: cmp.Or(m.OSImage, defaultOSImage), Architecture: "amd64", OperatingSystem: "linux"},
 		},
 	}
 }

@@ -146,7 +146,11 @@ func (p *Provider) EnsureMachine(ctx context.Context, c provider.Cluster, m clus
 	if err != nil {
 		return err
 	}
-	return cp.EnsureMachine(ctx, client, machine(c, m), Machine{Labels: m.Labels, Taints: m.Taints})
+	want := machine(c, m)
+	if err := cp.EnsureMachine(ctx, client, want, Machine{Labels: m.Labels, Taints: m.Taints}); err != nil {
+		return err
+	}
+	return p.logMachine(c, m, want)
 }
 
 func (p *Provider) DeleteMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
@@ -154,7 +158,10 @@ func (p *Provider) DeleteMachine(ctx context.Context, c provider.Cluster, m clus
 	if err != nil {
 		return err
 	}
-	return cp.DeleteMachine(ctx, client, m.Name)
+	if err := cp.DeleteMachine(ctx, client, m.Name); err != nil {
+		return err
+	}
+	return os.RemoveAll(p.machineLogDir(c.UID, m.Name))
 }
 
 func (p *Provider) Machines(ctx context.Context, c provider.Cluster) (map[string]provider.MachineState, error) {
