@@ -270,6 +270,34 @@ func TestCollectCaps(t *testing.T) {
 	}
 }
 
+// A log that never comes costs its item timeout and a line in errors.txt; the rest of the bundle
+// is collected as usual.
+func TestCollectItemTimeout(t *testing.T) {
+	_, kube := controlPlane(t)
+	startFakeKubelet(t, kube, "real-node-3", map[string]string{"syslog": numberedLines("syslog line", 3)})
+
+	req := v1.LogFetcherRequest{NoOfLines: 2, Duration: 3600, Node: &v1.LogFetcherNodeLogs{Logs: []string{"hung.log", "syslog"}}}
+	var zipped bytes.Buffer
+	start := time.Now()
+	if _, err := logbundle.Collect(context.Background(), kube, req, logbundle.Options{ItemTimeout: time.Second}, &zipped); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Collect took %s with one hung item and an item timeout of 1s", took)
+	}
+	files := bundleFiles(t, zipped.Bytes())
+	errs := errorLines(t, files)
+	if l := errorFor(errs, "nodes/real-node-3/hung.log"); !strings.Contains(l, "timed out after 1s") {
+		t.Errorf("errors.txt says of nodes/real-node-3/hung.log %q, want its timeout", l)
+	}
+	if got := files["nodes/real-node-3/syslog"]; got != "syslog line 2\nsyslog line 3\n" {
+		t.Errorf("nodes/real-node-3/syslog = %q, want its last two lines", got)
+	}
+	if _, ok := files["Manifest.yaml"]; !ok || errorFor(errs, "Manifest.yaml") != "" {
+		t.Errorf("Manifest.yaml missing or failed: %q", errorFor(errs, "Manifest.yaml"))
+	}
+}
+
 // A cluster whose API server does not answer — nothing listens, or it accepts and never replies —
 // still gives a valid bundle, within a bounded time, whose errors.txt says why it is empty.
 func TestCollectAPIServerDown(t *testing.T) {

@@ -153,7 +153,8 @@ func createPod(t testing.TB, kube kubernetes.Interface, ns, name, node string, l
 
 // fakeKubelet is a node's kubelet as far as its /logs endpoint goes: a file server over a
 // directory, as the real kubelet serves /var/log, reached by the API server's nodes/proxy. It
-// records the Range headers it was sent.
+// records the Range headers it was sent, and never answers for a file whose name starts with
+// "hung".
 type fakeKubelet struct {
 	dir string
 	mu  sync.Mutex
@@ -185,6 +186,10 @@ func startFakeKubelet(t *testing.T, kube kubernetes.Interface, node string, file
 		k.mu.Lock()
 		k.ranges[r.URL.Path] = r.Header.Get("Range")
 		k.mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/logs/hung") {
+			<-r.Context().Done() // a kubelet that never answers
+			return
+		}
 		files_.ServeHTTP(w, r)
 	}))
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
