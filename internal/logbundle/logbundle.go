@@ -14,6 +14,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -207,11 +209,17 @@ func (b *bundle) collect(ctx context.Context, kube kubernetes.Interface, req v1.
 }
 
 // probe asks the API server for its version, so that a server that is down costs one timeout
-// rather than one for every list and log.
+// rather than one for every list and log. Any answer, even an error status, means it is up: the
+// lists and logs then say for themselves what they cannot read.
 func probe(ctx context.Context, kube kubernetes.Interface, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return kube.CoreV1().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+	err := kube.CoreV1().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return nil
+	}
+	return err
 }
 
 // write adds one fetched item to the zip, or its failure to errors.txt. An item that does not fit
@@ -283,15 +291,18 @@ func (b *bundle) note(path, reason string) {
 }
 
 // writeErrors writes errors.txt, always, so that a reader knows nothing failed when it says so.
+// Its first line is the hub's (which merges it into the bundle's errors.txt, design 005), then one
+// line per item: "<path in the zip>: <why>".
 func (b *bundle) writeErrors() error {
 	f, err := b.create(errorsName)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintf(w, "# Items of this bundle that could not be collected, and why (collected %s).\n", b.now.UTC().Format(time.RFC3339))
 	if len(b.errs) == 0 {
-		fmt.Fprintln(w, "nothing failed")
+		fmt.Fprintln(w, "Nothing failed: every item was collected.")
+	} else {
+		fmt.Fprintln(w, "Items that could not be collected, and why:")
 	}
 	for _, l := range b.errs {
 		fmt.Fprintln(w, l)

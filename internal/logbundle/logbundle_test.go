@@ -200,6 +200,21 @@ func TestCollect(t *testing.T) {
 	}
 }
 
+// errors.txt is there even when every item was collected, and says so.
+func TestCollectNothingFailed(t *testing.T) {
+	_, kube := controlPlane(t)
+	req := v1.LogFetcherRequest{NoOfLines: 10, Duration: 3600, Node: &v1.LogFetcherNodeLogs{Logs: []string{}}}
+	var zipped bytes.Buffer
+	sum, err := logbundle.Collect(context.Background(), kube, req, logbundle.Options{}, &zipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := bundleFiles(t, zipped.Bytes())
+	if got := files["errors.txt"]; got != "Nothing failed: every item was collected.\n" || sum.Failed != 0 {
+		t.Errorf("errors.txt = %q, Summary.Failed = %d; want nothing failed", got, sum.Failed)
+	}
+}
+
 // Caps hold: a log longer than the item cap keeps its newest whole lines, the manifest stops at its
 // share of the bundle, and once the bundle is full the remaining items are skipped — each said in
 // errors.txt, and the bundle's uncompressed size stays within the cap.

@@ -269,20 +269,21 @@ func bundleFiles(t *testing.T, data []byte) map[string]string {
 	return out
 }
 
-// errorLines are errors.txt's lines, without its header comment.
+// errorLines are errors.txt's lines about items, without its first line.
 func errorLines(t *testing.T, files map[string]string) []string {
 	t.Helper()
 	text, ok := files["errors.txt"]
 	if !ok {
 		t.Fatalf("no errors.txt in the bundle; entries: %v", names(files))
 	}
-	var out []string
-	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		if !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
+	first, rest, _ := strings.Cut(text, "\n")
+	switch {
+	case first == "Nothing failed: every item was collected." && rest == "":
+		return nil
+	case first != "Items that could not be collected, and why:" || rest == "":
+		t.Fatalf("errors.txt = %q, want its first line to say whether anything failed, then the items", text)
 	}
-	return out
+	return strings.Split(strings.TrimSuffix(rest, "\n"), "\n")
 }
 
 // errorFor is the errors.txt line about path ("" if none).
