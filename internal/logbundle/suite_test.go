@@ -181,7 +181,7 @@ func startFakeKubelet(t *testing.T, kube kubernetes.Interface, node string, file
 			t.Fatal(err)
 		}
 	}
-	files_ := http.StripPrefix("/logs/", http.FileServer(http.Dir(k.dir)))
+	fileServer := http.StripPrefix("/logs/", http.FileServer(http.Dir(k.dir)))
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k.mu.Lock()
 		k.ranges[r.URL.Path] = r.Header.Get("Range")
@@ -190,7 +190,7 @@ func startFakeKubelet(t *testing.T, kube kubernetes.Interface, node string, file
 			<-r.Context().Done() // a kubelet that never answers
 			return
 		}
-		files_.ServeHTTP(w, r)
+		fileServer.ServeHTTP(w, r)
 	}))
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
