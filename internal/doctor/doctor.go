@@ -518,10 +518,10 @@ func cordoned(n *corev1.Node) v1.Finding {
 // osArchLabels: the kubernetes.io/os and kubernetes.io/arch labels the kubelet sets.
 func osArchLabels(n *corev1.Node) v1.Finding {
 	want := map[string]string{corev1.LabelOSStable: n.Status.NodeInfo.OperatingSystem, corev1.LabelArchStable: n.Status.NodeInfo.Architecture}
-	var missing, set []string
+	var missing, set, have []string
 	for _, key := range []string{corev1.LabelOSStable, corev1.LabelArchStable} {
 		if v, ok := n.Labels[key]; ok {
-			set = append(set, key+"="+v)
+			have = append(have, key+"="+v)
 			continue
 		}
 		value := want[key]
@@ -532,7 +532,7 @@ func osArchLabels(n *corev1.Node) v1.Finding {
 		set = append(set, key+"="+value)
 	}
 	if len(missing) == 0 {
-		return ok("labels " + strings.Join(set, ", "))
+		return ok("labels " + strings.Join(have, ", "))
 	}
 	return v1.Finding{Status: v1.FindingProblem, Evidence: "the node has no label " + strings.Join(missing, " or "),
 		Cause: "the kubelet sets these labels when it registers; without them DaemonSets and pods that select the OS or architecture " +
