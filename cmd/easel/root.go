@@ -31,7 +31,8 @@ func rootCommand() *cobra.Command {
 	pf.StringVar(&g.flags.CAFile, "ca-file", "", "PEM CA bundle to verify the hub's certificate with, instead of the system's (env "+cli.EnvCAFile+")")
 	pf.StringVar(&g.flags.HubFingerprint, "hub-fingerprint", "", "SHA-256 fingerprint (sha256:…) the hub's certificate must have; for a hub's self-signed certificate (env "+cli.EnvHubFingerprint+")")
 	pf.StringVar(&g.flags.Config, "config", "", "config file (env "+cli.EnvConfig+"; default $XDG_CONFIG_HOME/easel/config.yaml or ~/.config/easel/config.yaml)")
-	root.AddCommand(serverCommand(), loginCommand(g), profileCommand(g), clusterCommand(g), nodeCommand(g), eventsCommand(g), agentCommand(g))
+	root.AddCommand(serverCommand(), loginCommand(g), profileCommand(g), clusterCommand(g), nodeCommand(g), eventsCommand(g),
+		logsCommand(g), doctorCommand(g), agentCommand(g))
 	return root
 }
 

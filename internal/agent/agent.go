@@ -133,11 +133,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.workloadLoop(ctx)
 	ops := newNodeOps(a)
 	go ops.run(ctx)
-	var applied, nodesRevision int64
+	reqs := newRequests(a)
+	var applied, nodesRevision, requestsRevision int64
 	var appliedMaintenance []string
 	backoff := newBackoff(a.clock)
 	for ctx.Err() == nil {
-		desired, changed, err := a.poll(ctx, applied, nodesRevision)
+		desired, changed, err := a.poll(ctx, applied, nodesRevision, requestsRevision)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -150,10 +151,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			backoff.reset()
 			continue
 		}
-		// Node operations first: a drain must not wait for the packs, nor the packs for a drain.
+		// Node operations and requests first: a drain must not wait for the packs, nor the packs
+		// for a drain.
 		if desired.NodesRevision != nodesRevision {
 			ops.set(desired.Nodes)
 			nodesRevision = desired.NodesRevision
+		}
+		if desired.RequestsRevision != requestsRevision {
+			reqs.set(ctx, desired.Requests)
+			requestsRevision = desired.RequestsRevision
 		}
 		// The packs are applied again when a node enters or leaves maintenance: DaemonSets are
 		// kept off nodes in maintenance, and rolled onto them when they leave it.
@@ -215,9 +221,9 @@ func (a *Agent) every(ctx context.Context, interval time.Duration, fn func()) {
 }
 
 // poll long-polls the hub; changed is false when the hub answered that nothing changed.
-func (a *Agent) poll(ctx context.Context, generation, nodesRevision int64) (v1.AgentDesired, bool, error) {
+func (a *Agent) poll(ctx context.Context, generation, nodesRevision, requestsRevision int64) (v1.AgentDesired, bool, error) {
 	var d v1.AgentDesired
-	path := fmt.Sprintf("/agent/desired?generation=%d&nodes=%d&wait=%s", generation, nodesRevision, a.cfg.PollWait)
+	path := fmt.Sprintf("/agent/desired?generation=%d&nodes=%d&requests=%d&wait=%s", generation, nodesRevision, requestsRevision, a.cfg.PollWait)
 	status, err := a.do(ctx, "GET", path, nil, &d)
 	if err != nil {
 		return d, false, err

@@ -2,11 +2,15 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	v1 "github.com/easelhq/easel/api/v1"
 )
 
 // The retry wait doubles from a second to a minute on the agent's clock, starts again from a
@@ -60,5 +64,31 @@ func TestBackoffDoublesOnTheClockUpToAMinute(t *testing.T) {
 	cancel()
 	if d := waits(ctx); d != 0 {
 		t.Fatalf("a backoff whose context ended waited %s; want it to return at once", d)
+	}
+}
+
+// A doctor report larger than its limit drops the ok findings first, then the warnings, and keeps
+// the problems.
+func TestFitFindings(t *testing.T) {
+	var all []v1.Finding
+	for i := range 300 {
+		status := []string{v1.FindingOK, v1.FindingWarning, v1.FindingProblem}[i%3]
+		all = append(all, v1.Finding{Node: fmt.Sprintf("node-%03d", i), Check: "node-lease", Status: status, Evidence: strings.Repeat("x", 100)})
+	}
+	kept, dropped := fitFindings(all, 20000)
+	problems := 0
+	for _, f := range kept {
+		if f.Status == v1.FindingOK {
+			t.Fatalf("an ok finding was kept while others were dropped: %+v", f)
+		}
+		if f.Status == v1.FindingProblem {
+			problems++
+		}
+	}
+	if dropped != 300-len(kept) || problems != 100 {
+		t.Errorf("kept %d (%d problems), dropped %d; want every one of the 100 problems kept", len(kept), problems, dropped)
+	}
+	if kept, dropped := fitFindings(all, 1<<20); len(kept) != 300 || dropped != 0 {
+		t.Errorf("under the limit: kept %d, dropped %d; want all", len(kept), dropped)
 	}
 }

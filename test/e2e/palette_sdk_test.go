@@ -1,11 +1,14 @@
 package e2e_test
 
 import (
+	"archive/zip"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -471,6 +474,39 @@ func paletteFlow(t *testing.T, addr string) {
 	if reasons[len(reasons)-1] != "Created" {
 		t.Fatalf("GetEvents = %v; want newest first, Created last", reasons)
 	}
+
+	// A log bundle, as the SDK asks for one, waits for it and downloads it (to $TMPDIR/logs-<uid>.zip).
+	lines := int64(200)
+	logRequest, err := pc.InitiateDownloadOfClusterLogs(clusterUID, &models.V1ClusterLogFetcherRequest{NoOfLines: &lines,
+		K8s: &models.V1ClusterLogFetcherK8sRequest{Namespaces: []string{"kube-system"}}, Node: &models.V1ClusterLogFetcherNodeRequest{Logs: []string{"syslog"}}})
+	if err != nil || logRequest == nil || *logRequest == "" {
+		t.Fatalf("InitiateDownloadOfClusterLogs = %v, %v; want a request uid", logRequest, err)
+	}
+	poll.Eventually(t, 2*time.Minute, "the log bundle to be ready", func() error {
+		lf, err := pc.GetLogFetcherStatus(clusterUID, logRequest)
+		if err != nil {
+			return err
+		}
+		if lf.Status == nil || lf.Spec == nil || lf.Spec.ClusterUID != clusterUID {
+			return fmt.Errorf("GetLogFetcherStatus = %s", dump(lf))
+		}
+		return poll.Unless(lf.Status.State == "Completed", "state %s", lf.Status.State)
+	})
+	if _, err := pc.DownloadLogs(clusterUID, *logRequest); err != nil {
+		t.Fatalf("DownloadLogs: %v", err)
+	}
+	bundlePath := filepath.Join(os.TempDir(), "logs-"+clusterUID+".zip")
+	t.Cleanup(func() { os.Remove(bundlePath) })
+	bundle, err := zip.OpenReader(bundlePath)
+	if err != nil {
+		t.Fatalf("the SDK's download is not a zip: %v", err)
+	}
+	manifest, err := bundle.Open("Manifest.yaml")
+	if err != nil {
+		t.Fatalf("the bundle has no Manifest.yaml: %v", err)
+	}
+	manifest.Close()
+	bundle.Close()
 
 	// Bad input is a 400; a missing cluster is nil, not an error.
 	_, err = pc.CreateClusterCustomCloud(clusterEntity("sdk-no-cp", workerPool), "local")

@@ -1,0 +1,142 @@
+package e2e_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/poll"
+)
+
+// logBundle asks for a bundle of the cluster, waits for it to be Completed and returns its files.
+func logBundle(t *testing.T, addr, project, uid, request string) (files map[string]string, message string) {
+	t.Helper()
+	var created struct{ UID string }
+	if code := api(t, addr, project, "POST", "/v1/spectroclusters/"+uid+"/features/logFetcher", request, &created); code != 201 {
+		t.Fatalf("requesting a log bundle: %d", code)
+	}
+	poll.Eventually(t, 2*time.Minute, "the log bundle to be Completed", func() error {
+		var lf struct {
+			Status struct{ State, Message string }
+		}
+		api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/features/logFetcher?requestId="+created.UID, "", &lf)
+		message = lf.Status.Message
+		return poll.Unless(lf.Status.State == "Completed", "state %s: %s", lf.Status.State, lf.Status.Message)
+	})
+	var zipped []byte
+	if code := api(t, addr, project, "GET", "/v1/spectroclusters/features/logFetcher/"+created.UID+"/download", "", &zipped); code != 200 {
+		t.Fatalf("downloading the bundle: %d %s", code, zipped)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatalf("the bundle is not a zip: %v", err)
+	}
+	files = map[string]string{}
+	for _, f := range zr.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(r)
+		r.Close()
+		files[f.Name] = string(data)
+	}
+	return files, message
+}
+
+// withPrefix counts the bundle's files under prefix whose content is not empty.
+func withPrefix(files map[string]string, prefix string) (n int) {
+	for name, content := range files {
+		if strings.HasPrefix(name, prefix) && content != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// A log bundle of a local cluster holds every section — Manifest.yaml without Secrets, kube-system's
+// and the agent's logs, the asked namespace's pods, the control plane's processes, each node's system
+// and cloud-init logs (the provider's), the hub's part — and errors.txt names what could not be
+// collected (a node file no node has) without failing the rest. With the cluster's API server
+// stopped, the bundle still comes, of the hub's and the provider's parts.
+func TestLogBundle(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this test provisions a local cluster: %v", err)
+	}
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = time.Second })
+	project, uid := createLocalCluster(t, addr, "logs", 2, `,{"name":"cni-calico","tag":"3.30.3"},{"name":"prometheus-operator","tag":"0.85.0"}`)
+	kc := clusterClient(t, addr, project, uid)
+	deployWeb(t, kc, "default", 2)
+	workers := workerNodes(t, kc)
+
+	files, _ := logBundle(t, addr, project, uid, `{"noOfLines": 100, "k8s": {"namespaces": ["default"]},
+		"node": {"logs": ["syslog", "cloud-init-output.log", "kern.log"]}}`)
+	manifest := files["Manifest.yaml"]
+	for _, want := range []string{"kind: Node", "kind: Pod", "kind: ConfigMap", "kind: Deployment", "kind: CustomResourceDefinition"} {
+		if !strings.Contains(manifest, want) {
+			t.Errorf("Manifest.yaml has no %q", want)
+		}
+	}
+	if strings.Contains(manifest, "kind: Secret") {
+		t.Error("Manifest.yaml holds a Secret")
+	}
+	for prefix, what := range map[string]string{
+		"kube-system/":                  "kube-system's pods' logs",
+		"easel-system/easel-agent.log":  "the agent's log",
+		"control-plane/etcd.log":        "etcd's log",
+		"control-plane/kube-apiserver.": "the API server's log",
+		"control-plane/kwok.log":        "KWOK's log",
+		"hub/cluster.yaml":              "the hub's view of the cluster",
+		"hub/events.yaml":               "the cluster's events",
+		"hub/machines.yaml":             "the cluster's machines",
+	} {
+		if withPrefix(files, prefix) == 0 {
+			t.Errorf("the bundle has no %s (%s…)", what, prefix)
+		}
+	}
+	for _, pod := range runningPods(t, kc, "default", "") {
+		if withPrefix(files, "default/"+pod.Name+"/") == 0 {
+			t.Errorf("the bundle has no log of default/%s, in the namespace asked for", pod.Name)
+		}
+	}
+	errs := files["errors.txt"]
+	for _, node := range workers {
+		for _, f := range []string{"syslog", "cloud-init-output.log"} {
+			if files["nodes/"+node+"/"+f] == "" {
+				t.Errorf("the bundle has no nodes/%s/%s", node, f)
+			}
+			if strings.Contains(errs, "nodes/"+node+"/"+f+":") {
+				t.Errorf("errors.txt lists nodes/%s/%s, which the provider gave:\n%s", node, f, errs)
+			}
+		}
+		if !strings.Contains(errs, "nodes/"+node+"/kern.log: ") {
+			t.Errorf("errors.txt does not say why nodes/%s/kern.log is missing:\n%s", node, errs)
+		}
+	}
+
+	// The API server stopped (paused: its process stays, so nothing restarts it meanwhile).
+	pids := processIDs(t, "kube-apiserver", uid)
+	if len(pids) != 1 {
+		t.Fatalf("kube-apiserver processes of the cluster: %v; want one", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pids[0], syscall.SIGCONT) })
+	files, _ = logBundle(t, addr, project, uid, `{}`)
+	if !strings.Contains(files["errors.txt"], "the API server did not answer") {
+		t.Errorf("errors.txt does not say the API server is down:\n%s", files["errors.txt"])
+	}
+	for _, name := range []string{"hub/cluster.yaml", "hub/conditions.yaml", "control-plane/etcd.log", "nodes/" + workers[0] + "/syslog"} {
+		if files[name] == "" {
+			t.Errorf("with the API server down, the bundle has no %s", name)
+		}
+	}
+	syscall.Kill(pids[0], syscall.SIGCONT)
+}
