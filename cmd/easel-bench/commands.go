@@ -34,7 +34,7 @@ protocol. Results are Markdown tables on stdout, progress on stderr.`,
 	}
 	cmd.PersistentFlags().StringVar(&easel, "easel", "", "the easel binary to measure (default: easel beside this binary, else on PATH)")
 	cmd.AddCommand(benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel),
-		benchDay2Command(&easel), benchIdleCommand(&easel))
+		benchDay2Command(&easel), benchIdleCommand(&easel), benchTroubleshootCommand(&easel))
 	return cmd
 }
 
@@ -267,6 +267,40 @@ attaches an add-on profile (a DaemonSet) and detaches it, measuring until the ag
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 3, "workers to repave")
 	cmd.Flags().DurationVar(&cfg.NodeReadyTimeout, "node-ready-timeout", 10*time.Second, "the pool's nodeReadyHealthCheckDuration")
 	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
+}
+
+func benchTroubleshootCommand(easel *string) *cobra.Command {
+	cfg := bench.TroubleshootConfig{Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "troubleshoot",
+		Short: "Measure a log bundle and a doctor run on a local cluster",
+		Long: `Starts a hub on 127.0.0.1 and a local cluster of one control-plane node and --workers workers
+with a CNI and a CSI, asks for a log bundle and measures the time to Completed and its size; then
+scales the workers to --doctor-workers and measures a doctor run over every node.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Workers < 1 || cfg.Workers > 200 || cfg.DoctorWorkers < 1 || cfg.DoctorWorkers > 200 {
+				return fmt.Errorf("--workers and --doctor-workers must be 1–200")
+			}
+			cfg.Easel = *easel
+			res, err := bench.RunTroubleshoot(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\nLog bundle and doctor, %d CPUs (%s/%s)\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| measure | value |")
+			fmt.Fprintln(out, "|---|---:|")
+			fmt.Fprintf(out, "| log bundle of 1+%d nodes: request → %s | %s |\n", cfg.Workers, res.BundleState, res.Bundle.Round(time.Millisecond))
+			fmt.Fprintf(out, "| its zip | %d bytes |\n", res.BundleBytes)
+			fmt.Fprintf(out, "| doctor on 1+%d nodes: request → %d findings | %s |\n", cfg.DoctorWorkers, res.Findings, res.Doctor.Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Workers, "workers", 50, "workers of the cluster whose log bundle is measured")
+	cmd.Flags().IntVar(&cfg.DoctorWorkers, "doctor-workers", 100, "workers the doctor runs on")
+	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "give up after this long")
 	return cmd
 }
 

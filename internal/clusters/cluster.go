@@ -171,13 +171,18 @@ func NodeProblems(nodes []v1.NodeReport) []string {
 		for _, c := range n.Conditions {
 			switch {
 			case c.Type == "Ready" && c.Status != "True":
-				out = append(out, fmt.Sprintf("NodeNotReady: node %s is Ready=%s (%s)", n.Name, c.Status, c.Reason))
+				out = append(out, fmt.Sprintf("NodeNotReady: node %s is Ready=%s (%s)%s", n.Name, c.Status, c.Reason, doctorHint(n.Name)))
 			case slices.Contains(problemConditions, c.Type) && c.Status == "True":
-				out = append(out, fmt.Sprintf("NodeCondition: node %s reports %s (%s)", n.Name, c.Type, c.Reason))
+				out = append(out, fmt.Sprintf("NodeCondition: node %s reports %s (%s)%s", n.Name, c.Type, c.Reason, doctorHint(n.Name)))
 			}
 		}
 	}
 	return out
+}
+
+// doctorHint points a node's health reason at the doctor, which says why and what to do.
+func doctorHint(node string) string {
+	return "; easel doctor CLUSTER " + node + " says why"
 }
 
 // Assess draws the health verdict at now: unhealthy when no heartbeat arrived for longer than

@@ -437,7 +437,7 @@ func TestHealthFollowsNodeConditions(t *testing.T) {
 	report("True")
 	h := s.cluster().Status.Health
 	if h.State != clusters.HealthUnhealthy || len(h.Reasons) != 1 ||
-		h.Reasons[0] != "NodeCondition: node workers-abcde reports DiskPressure (KubeletHasDiskPressure)" {
+		h.Reasons[0] != "NodeCondition: node workers-abcde reports DiskPressure (KubeletHasDiskPressure); easel doctor CLUSTER workers-abcde says why" {
 		t.Fatalf("health with a node under disk pressure = %+v", h)
 	}
 	report("False")
