@@ -84,7 +84,7 @@ func RunTroubleshoot(ctx context.Context, cfg TroubleshootConfig) (TroubleshootR
 		var machines struct {
 			Items []struct{ Status struct{ InstanceState string } }
 		}
-		err := h.c.call(ctx, "GET", "/v1/cloudconfigs/cloudTypes/local/"+configUID+"/machinePools/workers/machines", nil, &machines)
+		err := h.c.call(ctx, "GET", "/v1/cloudconfigs/cloudTypes/local/"+configUID+"/machinePools/workers/machines?limit=1000", nil, &machines)
 		running := 0
 		for _, m := range machines.Items {
 			if m.Status.InstanceState == "Running" {
