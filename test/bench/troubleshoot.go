@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TroubleshootConfig is one run of the log bundle and doctor benchmark.
@@ -51,19 +53,41 @@ func RunTroubleshoot(ctx context.Context, cfg TroubleshootConfig) (TroubleshootR
 		return res, err
 	}
 
+	// The bundle is measured with the cluster's system pods running, as an operator would ask for
+	// one: every kube-system DaemonSet Ready on every node.
+	kc, err := h.kubeClient(ctx, uid)
+	if err != nil {
+		return res, err
+	}
+	if err := poll(ctx, time.Second, deadline, "the kube-system DaemonSets Ready", func() (bool, error) {
+		list, err := kc.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})
+		if err != nil || len(list.Items) == 0 {
+			return false, err
+		}
+		for _, ds := range list.Items {
+			if ds.Status.DesiredNumberScheduled == 0 || ds.Status.NumberReady != ds.Status.DesiredNumberScheduled {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return res, err
+	}
 	fmt.Fprintf(cfg.Progress, "Asking for a log bundle of 1+%d nodes\n", cfg.Workers)
 	var created struct{ UID string }
 	start := time.Now()
 	if err := h.c.call(ctx, "POST", "/v1/spectroclusters/"+uid+"/features/logFetcher", []byte(`{}`), &created); err != nil {
 		return res, err
 	}
-	var lf struct {
+	type logFetcher struct {
 		Status struct {
 			State, Message string
 			Size           int64
 		}
 	}
+	var lf logFetcher
 	if err := poll(ctx, 100*time.Millisecond, deadline, "the log bundle", func() (bool, error) {
+		lf = logFetcher{} // a field the answer leaves out is empty, not the last answer's
 		err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid+"/features/logFetcher?requestId="+created.UID, nil, &lf)
 		return lf.Status.State == "Completed" || lf.Status.State == "Failed", err
 	}); err != nil {
@@ -109,6 +133,7 @@ func RunTroubleshoot(ctx context.Context, cfg TroubleshootConfig) (TroubleshootR
 		return res, err
 	}
 	if err := poll(ctx, 50*time.Millisecond, deadline, "the doctor's findings", func() (bool, error) {
+		run.Status.Message = ""
 		err := h.c.call(ctx, "GET", "/v1/spectroclusters/"+uid+"/features/doctor?requestId="+run.Metadata.UID, nil, &run)
 		return run.Status.State == "Completed" || run.Status.State == "Failed", err
 	}); err != nil {
