@@ -156,7 +156,7 @@ func TestFaultsAreDoctorFindings(t *testing.T) {
 
 // kubeProxy creates a kube-proxy-like DaemonSet: Linux nodes only, tolerating what kube-proxy's
 // manifest does for not-ready and unreachable nodes, but no other taint.
-func kubeProxy(t *testing.T, ctx context.Context, c kubernetes.Interface) {
+func kubeProxy(t testing.TB, ctx context.Context, c kubernetes.Interface) {
 	t.Helper()
 	labels := map[string]string{"k8s-app": "kube-proxy"}
 	ds := &appsv1.DaemonSet{
