@@ -11,6 +11,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	certv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -145,6 +146,29 @@ func TestFaultsAreDoctorFindings(t *testing.T) {
 			t.Errorf("%s fix = %q, want it to contain %q", key, findings[key].Fix, want)
 		}
 	}
+
+	// The pending CSR's fix works: approved, it is issued, and the kubelet-certificate check reads
+	// the certificate.
+	csr, err := c.CertificatesV1().CertificateSigningRequests().Get(ctx, "easel-fault-w-pending-csr", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr.Status.Conditions = append(csr.Status.Conditions, certv1.CertificateSigningRequestCondition{Type: certv1.CertificateApproved,
+		Status: corev1.ConditionTrue, Reason: "ByTest", Message: "kubectl certificate approve"})
+	if _, err := c.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the approved CSR's certificate checked", func() error {
+		findings, err := run()
+		if err != nil {
+			return err
+		}
+		pending, cert := findings["w-pending-csr/pending-csr"], findings["w-pending-csr/kubelet-certificate"]
+		if pending.Status != v1.FindingOK || cert.Status != v1.FindingOK || !strings.Contains(cert.Evidence, "the serving certificate issued for CSR easel-fault-w-pending-csr expires") {
+			return fmt.Errorf("pending-csr %+v, kubelet-certificate %+v", pending, cert)
+		}
+		return nil
+	})
 
 	start = time.Now()
 	for _, f := range faults {
