@@ -3,7 +3,6 @@ package local_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,15 +16,8 @@ import (
 //
 //	EASEL_K8S_BIN=… go test ./internal/provider/local -run '^$' -bench DoctorKWOK -benchtime 10x
 func BenchmarkDoctorKWOK(b *testing.B) {
-	dir := filepath.Join(b.TempDir(), "bench")
-	cp := &local.ControlPlane{Name: "bench", Dir: dir, Bins: binaries(b)}
-	b.Cleanup(func() { cp.Destroy() })
+	cp, c := startControlPlane(b, "bench")
 	ctx := context.Background()
-	eventually(b, 60*time.Second, "control plane up", func() error { return up(ctx, cp) })
-	c, err := cp.Client()
-	if err != nil {
-		b.Fatal(err)
-	}
 	const workers = 100
 	for i := range workers + 1 {
 		m := local.Machine{Name: fmt.Sprintf("workers-%03d", i), UID: fmt.Sprintf("uid-%d", i), Pool: "workers",

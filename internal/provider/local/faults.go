@@ -57,7 +57,8 @@ func (cp *ControlPlane) ensureFaultPolicy(ctx context.Context, c kubernetes.Inte
 	policy := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: faultPolicy},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: new(admissionv1.Fail),
+			// A policy that cannot be evaluated must not stop every kubelet's Lease.
+			FailurePolicy: new(admissionv1.Ignore),
 			ParamKind:     &admissionv1.ParamKind{APIVersion: "v1", Kind: "Node"},
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionv1.RuleWithOperations{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,15 +26,8 @@ import (
 // is ok again. The faults run side by side, one node each, on one control plane. Some go in as a
 // pool label does (EnsureMachine), the others as `kubectl label node` does.
 func TestFaultsAreDoctorFindings(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "faults")
-	cp := &local.ControlPlane{Name: "faults", Dir: dir, Bins: binaries(t)}
-	t.Cleanup(func() { cp.Destroy() })
+	cp, c := startControlPlane(t, "faults")
 	ctx := context.Background()
-	eventually(t, 60*time.Second, "control plane up", func() error { return up(ctx, cp) })
-	c, err := cp.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	faults := []struct {
 		fault string
@@ -44,6 +36,8 @@ func TestFaultsAreDoctorFindings(t *testing.T) {
 		byHand bool
 		checks []string // the checks that must find a problem
 	}{
+		{fault: "kubelet-down", byHand: true, checks: []string{"kubelet-status"}},
+		{fault: "network-unavailable", byHand: true, checks: []string{"cni"}},
 		{fault: "cni-not-ready", byHand: true, checks: []string{"cni"}},
 		{fault: "no-lease", byHand: true, checks: []string{"node-lease"}},
 		{fault: "clock-skew", checks: []string{"clock-skew"}},
