@@ -84,7 +84,11 @@ func Run(ctx context.Context, kube kubernetes.Interface, req v1.AgentDoctorReque
 	if err != nil {
 		return nil, err
 	}
-	wanted := func(name string) bool { return len(req.Nodes) == 0 || slices.Contains(req.Nodes, name) }
+	asked := make(map[string]bool, len(req.Nodes))
+	for _, name := range req.Nodes {
+		asked[name] = true
+	}
+	wanted := func(name string) bool { return len(asked) == 0 || asked[name] }
 	var out []v1.Finding
 	seen := map[string]bool{}
 	for i := range s.nodes {
@@ -299,10 +303,10 @@ func (s *snapshot) machineWithoutNode(m v1.DoctorMachine) v1.Finding {
 
 func ok(evidence string) v1.Finding { return v1.Finding{Status: v1.FindingOK, Evidence: evidence} }
 
-// listFailed is the finding of a check whose list failed: it could not look.
+// listFailed is the finding of a check whose read failed: it could not look.
 func listFailed(err error) v1.Finding {
 	return v1.Finding{Status: v1.FindingWarning, Evidence: err.Error(),
-		Cause: "not checked: the API server did not answer the list this check reads",
+		Cause: "not checked: the API server did not answer what this check reads",
 		Fix:   "run the doctor again; if it persists, check the agent's permissions and the API server's health"}
 }
 
@@ -455,7 +459,7 @@ func pressure(n *corev1.Node) v1.Finding {
 			"crictl rmi --prune (unused images)", n.Name)}
 }
 
-// taintCause says what one of the well-known taints that keep workloads off a node means, and
+// taintCauses say what each of the well-known taints that keep workloads off a node means, and
 // what to do about it.
 var taintCauses = map[string]struct{ cause, fix string }{
 	"node.kubernetes.io/not-ready":                   {"the node controller marks the node not ready", "see the kubelet-status check; the node controller removes the taint once the node is Ready"},

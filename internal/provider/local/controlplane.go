@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/easelhq/easel/internal/atomicfile"
@@ -68,6 +69,8 @@ type ControlPlane struct {
 
 	st  state
 	pki *pki.Bundle
+	// faultPolicyInstalled: the no-lease fault's admission policy is known to be in place.
+	faultPolicyInstalled atomic.Bool
 }
 
 // Components in start order; they are stopped in reverse.
@@ -307,7 +310,7 @@ func (cp *ControlPlane) commandLines() map[string]*process {
 			"--config=" + filepath.Join(cp.Dir, "kwok.yaml"),
 			"--manage-all-nodes=false",
 			"--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=fake",
-			"--node-lease-duration-seconds=40",
+			"--node-lease-duration-seconds=" + strconv.Itoa(kwokLeaseDurationSeconds),
 			"--server-address=127.0.0.1:" + strconv.Itoa(ports.Kwok),
 			// The nodes' daemonEndpoints (kwok.yaml's stages): the API server reads pods' logs there.
 			"--node-port=" + strconv.Itoa(ports.Kwok),

@@ -16,7 +16,7 @@ import (
 	"github.com/easelhq/easel/internal/provider/local"
 )
 
-func binaries(t *testing.T) k8sbin.Paths {
+func binaries(t testing.TB) k8sbin.Paths {
 	t.Helper()
 	bins, err := k8sbin.Find()
 	if err != nil {
@@ -26,7 +26,7 @@ func binaries(t *testing.T) k8sbin.Paths {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
+func eventually(t testing.TB, d time.Duration, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	var err error

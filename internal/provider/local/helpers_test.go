@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -61,6 +62,20 @@ func logTails(dir string) string {
 		out += "--- " + filepath.Base(f) + "\n" + string(data) + "\n"
 	}
 	return out
+}
+
+// startControlPlane brings up a control plane of its own for the test, destroyed after it, and
+// returns it with a cluster-admin client.
+func startControlPlane(t testing.TB, name string) (*local.ControlPlane, kubernetes.Interface) {
+	t.Helper()
+	cp := &local.ControlPlane{Name: name, Dir: filepath.Join(t.TempDir(), name), Bins: binaries(t)}
+	t.Cleanup(func() { cp.Destroy() })
+	eventually(t, 60*time.Second, "control plane up", func() error { return up(context.Background(), cp) })
+	c, err := cp.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp, c
 }
 
 // up is one step of bringing a control plane up: nil once every component runs and it answers.

@@ -115,8 +115,21 @@ func (cp *ControlPlane) Client() (kubernetes.Interface, error) {
 
 // EnsureMachine registers the machine's node (as a kubelet would); an existing node keeps
 // everything but its pool's labels and taints, which are brought up to date: those of applied (what
-// the node was given before) that the pool no longer has are removed, the pool's are set.
+// the node was given before) that the pool no longer has are removed, the pool's are set. The
+// node faults its labels name that the provider plays (applyFaults) are put in or taken out.
 func (cp *ControlPlane) EnsureMachine(ctx context.Context, c kubernetes.Interface, m Machine, applied Machine) error {
+	if err := cp.ensureNode(ctx, c, m, applied); err != nil {
+		return err
+	}
+	return cp.applyFaults(ctx, c, m, applied)
+}
+
+// ensureNode registers the machine's node or brings its labels and taints up to date.
+func (cp *ControlPlane) ensureNode(ctx context.Context, c kubernetes.Interface, m Machine, applied Machine) error {
+	// The no-lease fault's policy is in place before any node can be labelled with it by hand.
+	if err := cp.ensureFaultPolicy(ctx, c); err != nil {
+		return err
+	}
 	want := m.node()
 	_, err := c.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{FieldManager: "easel"})
 	if err == nil {

@@ -3,7 +3,6 @@ package local_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +18,8 @@ import (
 // serves the cluster's simulated-container log for every container of every namespace, and
 // tailLines is honoured.
 func TestPodLogs(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "logs1")
-	cp := &local.ControlPlane{Name: "logs1", Dir: dir, Bins: binaries(t)}
-	t.Cleanup(func() { cp.Destroy() })
+	cp, c := startControlPlane(t, "logs1")
 	ctx := context.Background()
-
-	eventually(t, 60*time.Second, "control plane up", func() error { return up(ctx, cp) })
-	c, err := cp.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := local.Machine{Name: "workers-logs1", UID: "m1", Pool: "workers", InstanceType: "small", Zone: "local-a", CPU: 2, MemoryGiB: 4, DiskGiB: 60}
 	if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
 		t.Fatal(err)
@@ -62,7 +53,7 @@ func TestPodLogs(t *testing.T) {
 			got, err := podLog(ctx, c, ns, "p1", container, 1)
 			if err != nil {
 				n, _ := c.CoreV1().Nodes().Get(ctx, "workers-logs1", metav1.GetOptions{})
-				t.Fatalf("logs of %s/p1/%s: %v %q\nnode %+v %+v\n%s", ns, container, err, got, n.Status.Addresses, n.Status.DaemonEndpoints, logTails(dir))
+				t.Fatalf("logs of %s/p1/%s: %v %q\nnode %+v %+v\n%s", ns, container, err, got, n.Status.Addresses, n.Status.DaemonEndpoints, logTails(cp.Dir))
 			}
 			want := "easel local provider: simulated container of cluster logs1; no output of its own exists (KWOK runs no containers)\n"
 			if got != want {
