@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -336,6 +337,46 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	}
 	if got := rows(section(t, r.stdout, "Nodes")); len(got) != 4 || got[0][0] != "NAME" || got[1][3] != "True" {
 		t.Errorf("cluster get nodes =\n%s", r.stdout)
+	}
+
+	// A log bundle: the command shows the states and writes the zip, which has the cluster's
+	// manifest; a healthy cluster's nodes have no problem the doctor finds.
+	bundle := filepath.Join(t.TempDir(), "demo.zip")
+	r = mustEasel(t, "logs", "demo", "--lines", "100", "-O", bundle)
+	for _, want := range []string{"Log bundle ", " requested for cluster demo\n", "  Completed", "Wrote " + bundle + " ("} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("logs lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if zr, err := zip.OpenReader(bundle); err != nil {
+		t.Errorf("logs wrote no zip: %v", err)
+	} else {
+		if _, err := zr.Open("Manifest.yaml"); err != nil {
+			t.Errorf("the bundle has no Manifest.yaml: %v", err)
+		}
+		zr.Close()
+	}
+	if r := easel(t, "", "logs", "demo", "--lines", "20000"); r.err == nil || !strings.Contains(r.stderr, "MaxLogLines") {
+		t.Errorf("logs --lines 20000: %v %s", r.err, r.stderr)
+	}
+	poll.Eventually(t, time.Minute, "the doctor to find no problem on a healthy cluster", func() error {
+		r = mustEasel(t, "doctor", "demo")
+		return poll.Unless(strings.HasSuffix(r.stdout, "\nNo problems found.\n"), "doctor =\n%s", r.stdout)
+	})
+	if got := rows(r.stdout); len(got) < 2 || !slices.Equal(got[0], []string{"NODE", "CHECK", "STATUS", "EVIDENCE"}) {
+		t.Errorf("doctor table =\n%s", r.stdout)
+	}
+	var findings []v1.Finding
+	r = mustEasel(t, "doctor", "demo", "-o", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &findings); err != nil || len(findings) == 0 {
+		t.Errorf("doctor -o json = %v\n%s", err, r.stdout)
+	}
+	nodes := map[string]bool{}
+	for _, f := range findings {
+		nodes[f.Node] = true
+	}
+	if len(nodes) != 3 {
+		t.Errorf("doctor -o json covers nodes %v; want the cluster's 3", nodes)
 	}
 
 	// The workloads, as the agent reports them: the namespaces of a fresh cluster.

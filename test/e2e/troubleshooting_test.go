@@ -3,11 +3,16 @@ package e2e_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
@@ -139,4 +144,89 @@ func TestLogBundle(t *testing.T) {
 		}
 	}
 	syscall.Kill(pids[0], syscall.SIGCONT)
+}
+
+// doctorFindings runs the doctor on the cluster through the API and returns its findings by
+// "node/check".
+func doctorFindings(t *testing.T, addr, project, uid string) (map[string]doctorFinding, error) {
+	t.Helper()
+	var run struct {
+		Metadata struct{ UID string }
+		Status   struct {
+			State, Message string
+			Findings       []doctorFinding
+		}
+	}
+	if code := api(t, addr, project, "POST", "/v1/spectroclusters/"+uid+"/features/doctor", `{}`, &run); code != 201 {
+		return nil, fmt.Errorf("requesting a doctor run: %d", code)
+	}
+	for deadline := time.Now().Add(30 * time.Second); run.Status.State != "Completed" && run.Status.State != "Failed"; {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("doctor run %s is still %s after 30s", run.Metadata.UID, run.Status.State)
+		}
+		time.Sleep(100 * time.Millisecond) // the next look at a run in progress
+		run.Status.Message = ""
+		api(t, addr, project, "GET", "/v1/spectroclusters/"+uid+"/features/doctor?requestId="+run.Metadata.UID, "", &run)
+	}
+	if run.Status.State != "Completed" {
+		return nil, fmt.Errorf("doctor run failed: %s", run.Status.Message)
+	}
+	out := map[string]doctorFinding{}
+	for _, f := range run.Status.Findings {
+		out[f.Node+"/"+f.Check] = f
+	}
+	return out, nil
+}
+
+type doctorFinding struct{ Node, Check, Status, Evidence, Cause, Fix string }
+
+// The doctor through the hub and the agent: faults put on three workers of a local cluster by hand
+// (the provider's easel.dev/fault label) are each named — node, check, cause and fix — and once
+// the labels are gone the same checks are ok.
+func TestDoctor(t *testing.T) {
+	if _, err := k8sbin.Find(); err != nil {
+		t.Fatalf("this test provisions a local cluster: %v", err)
+	}
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = time.Second })
+	project, uid := createLocalCluster(t, addr, "doctor", 3, `,{"name":"cni-calico","tag":"3.30.3"}`)
+	kc := clusterClient(t, addr, project, uid)
+	workers := workerNodes(t, kc)
+	faults := []struct{ fault, check string }{
+		{"cni-not-ready", "cni"}, {"missing-os-labels", "os-arch-labels"}, {"no-lease", "node-lease"},
+	}
+	label := func(node, value string) {
+		t.Helper()
+		patch := `{"metadata":{"labels":{"easel.dev/fault":` + value + `}}}`
+		if _, err := kc.CoreV1().Nodes().Patch(context.Background(), node, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(what string, problem bool) {
+		t.Helper()
+		poll.Eventually(t, 2*time.Minute, what, func() error {
+			findings, err := doctorFindings(t, addr, project, uid)
+			if err != nil {
+				return err
+			}
+			for i, f := range faults {
+				got := findings[workers[i]+"/"+f.check]
+				switch {
+				case problem && (got.Status != "problem" || got.Cause == "" || got.Fix == "" || got.Evidence == ""):
+					return fmt.Errorf("%s on %s: %s is %+v; want a problem with evidence, cause and fix", f.fault, workers[i], f.check, got)
+				case !problem && got.Status != "ok":
+					return fmt.Errorf("%s taken off %s: %s is %+v; want ok", f.fault, workers[i], f.check, got)
+				}
+			}
+			return nil
+		})
+	}
+	expect("a healthy cluster's checks to be ok", false)
+	for i, f := range faults {
+		label(workers[i], `"`+f.fault+`"`)
+	}
+	expect("the doctor to name each fault", true)
+	for i := range faults {
+		label(workers[i], "null")
+	}
+	expect("each check to be ok once its fault is gone", false)
 }
