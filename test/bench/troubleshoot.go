@@ -106,7 +106,9 @@ func RunTroubleshoot(ctx context.Context, cfg TroubleshootConfig) (TroubleshootR
 	}
 	if err := poll(ctx, time.Second, deadline, fmt.Sprintf("%d Ready workers", cfg.DoctorWorkers), func() (bool, error) {
 		var machines struct {
-			Items []struct{ Status struct{ InstanceState string } }
+			Items []struct {
+				Status struct{ InstanceState string }
+			}
 		}
 		err := h.c.call(ctx, "GET", "/v1/cloudconfigs/cloudTypes/local/"+configUID+"/machinePools/workers/machines?limit=1000", nil, &machines)
 		running := 0
