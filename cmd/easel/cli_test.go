@@ -343,7 +343,7 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 	// manifest; a healthy cluster's nodes have no problem the doctor finds.
 	bundle := filepath.Join(t.TempDir(), "demo.zip")
 	r = mustEasel(t, "logs", "demo", "--lines", "100", "-O", bundle)
-	for _, want := range []string{"Log bundle ", " requested for cluster demo\n", "  Completed", "Wrote " + bundle + " ("} {
+	for _, want := range []string{"Log bundle ", " requested for cluster demo\n", "  Completed", "Wrote " + bundle + " (", "\nEvery item was collected\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("logs lacks %q:\n%s", want, r.stdout)
 		}

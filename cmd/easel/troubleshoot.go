@@ -163,7 +163,7 @@ func summarizeErrors(out io.Writer, path string) error {
 	var failed []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if line := sc.Text(); strings.Contains(line, ": ") && !strings.HasSuffix(line, "and why:") {
+		if line := sc.Text(); strings.Contains(line, ": ") && !strings.HasSuffix(line, "and why:") && !strings.HasPrefix(line, "Nothing failed") {
 			failed = append(failed, line)
 		}
 	}

@@ -484,8 +484,10 @@ func taints(n *corev1.Node) v1.Finding {
 			continue
 		}
 		evidence = append(evidence, taintString(t))
-		causes = append(causes, tc.cause)
-		fixes = append(fixes, strings.ReplaceAll(tc.fix, "NODE", n.Name))
+		// A key tainted with two effects (not-ready: NoSchedule and NoExecute) is one cause.
+		if fix := strings.ReplaceAll(tc.fix, "NODE", n.Name); !slices.Contains(causes, tc.cause) {
+			causes, fixes = append(causes, tc.cause), append(fixes, fix)
+		}
 		status := v1.FindingProblem
 		if t.Key == corev1.TaintNodeUnschedulable {
 			status = v1.FindingWarning
@@ -497,7 +499,7 @@ func taints(n *corev1.Node) v1.Finding {
 	if len(evidence) > 0 {
 		f.Evidence = "taints " + strings.Join(evidence, ", ")
 		f.Cause = strings.Join(causes, "; ")
-		f.Fix = strings.Join(slices.Compact(fixes), "; ")
+		f.Fix = strings.Join(fixes, "; ")
 	}
 	return f
 }

@@ -37,6 +37,7 @@ type fakeProvider struct {
 	missedStore []string // machines created before the store knew them
 	deleted     bool
 	agentToken  string
+	agentRuns   int // EnsureAgent calls
 	renewals    []time.Time // the certificate renewal each EnsureControlPlane was told of
 	vcpuLimit   int         // the capacity Reserve allows, like the local provider's (0: any)
 	machinesErr error       // what Machines fails with
@@ -101,6 +102,7 @@ func (f *fakeProvider) Kubeconfig(context.Context, provider.Cluster) ([]byte, er
 func (f *fakeProvider) EnsureAgent(_ context.Context, _ provider.Cluster, token func() (string, error)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.agentRuns++
 	if f.agentToken == "" {
 		t, err := token()
 		if err != nil {
@@ -416,6 +418,36 @@ func TestHealthFollowsHeartbeats(t *testing.T) {
 	if events[0].Reason != "Healthy" || events[1].Reason != "Unhealthy" || events[1].Severity != v1.SeverityWarning ||
 		!strings.Contains(events[1].Message, "NoHeartbeat") {
 		t.Fatalf("newest events = %+v", events[:2])
+	}
+}
+
+// The agent is first run once every node is Ready; once it has run, it is kept running while a
+// node is not Ready — it is what reports the node and runs the doctor on it.
+func TestAgentKeptRunningThroughNodeTrouble(t *testing.T) {
+	s := newSuite(t)
+	s.create(2)
+	s.settle()
+	runs := func() int { s.prov.mu.Lock(); defer s.prov.mu.Unlock(); return s.prov.agentRuns }
+	if n := runs(); n != 0 {
+		t.Fatalf("the agent was run %d times before the nodes were Ready", n)
+	}
+	s.prov.readyAll()
+	s.settle()
+	s.patch(func(cl *clusters.Cluster) { cl.Status.Health.LastHeartbeat = s.clock.Now() })
+	s.settle()
+	if runs() == 0 {
+		t.Fatal("the agent was not run once every node was Ready")
+	}
+	s.prov.mu.Lock()
+	for name := range s.prov.machines {
+		s.prov.machines[name] = provider.MachineState{Exists: true, Ready: false}
+		break
+	}
+	s.prov.mu.Unlock()
+	before := runs()
+	s.settle()
+	if runs() == before {
+		t.Fatal("with a node not Ready, the agent that ran before was not kept running")
 	}
 }
 

@@ -274,18 +274,21 @@ func (c *Controller) remediate(ctx context.Context, s *scope) (engine.Result, bo
 }
 
 // reconcileAgentAndPacks runs the agent once every node is Ready, then waits for its first
-// heartbeat and for it to apply the current generation's packs. Nodes come from the provider,
-// which tells no one: they are polled. The heartbeat and the pack report come from the agent, and
-// the hub wakes the engine when they arrive: the pass does not poll for them.
+// heartbeat and for it to apply the current generation's packs. An agent that has run before is
+// kept running while a node is not Ready: it is what reports the node and runs the doctor on it.
+// Nodes come from the provider, which tells no one: they are polled. The heartbeat and the pack
+// report come from the agent, and the hub wakes the engine when they arrive: the pass does not
+// poll for them.
 func (c *Controller) reconcileAgentAndPacks(ctx context.Context, s *scope) (engine.Result, bool, error) {
-	if !nodesReady(&s.cluster) {
+	ready := nodesReady(&s.cluster)
+	if !ready && s.cluster.Status.Health.LastHeartbeat.IsZero() {
 		return engine.Result{RequeueAfter: Poll}, false, nil
 	}
 	s.agentChecked = true
 	s.agentErr = s.prov.EnsureAgent(ctx, s.providerCluster(), func() (string, error) {
 		return secret.IssueAgentToken(ctx, c.Store, s.rec.TenantUID, s.rec.UID)
 	})
-	if s.agentErr != nil {
+	if s.agentErr != nil || !ready {
 		return engine.Result{RequeueAfter: Poll}, false, nil
 	}
 	if s.cluster.Status.Health.LastHeartbeat.IsZero() {
