@@ -2,7 +2,7 @@
 // NotReady (`easel doctor`), from the cluster's API server alone: the nodes, their Leases, the
 // kube-system DaemonSets and their pods, the kubelets' certificate signing requests and the
 // server's version. The agent calls Run for a doctor request and reports the findings to the hub;
-// docs/doctor-checks.md lists the checks, and every non-ok finding can be reproduced on local
+// docs/troubleshooting.md lists the checks, and every non-ok finding can be reproduced on local
 // clusters with a node fault.
 package doctor
 

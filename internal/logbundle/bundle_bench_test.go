@@ -23,7 +23,7 @@ import (
 // profile's: two kube-system DaemonSets on every node (a CNI with an init container, and a
 // kube-proxy), so about 100 kube-system pods, the agent in easel-system and 100 application pods,
 // with the hub's default request (10,000 lines, the last hour, syslog and cloud-init-output.log of
-// each node). docs/logbundle-contents.md gives the numbers:
+// each node). docs/benchmarks.md gives the numbers:
 //
 //	EASEL_K8S_BIN=… go test ./internal/logbundle -run '^$' -bench Collect -benchtime 3x -v
 func BenchmarkCollect(b *testing.B) {
