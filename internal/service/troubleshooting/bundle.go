@@ -3,7 +3,10 @@ package troubleshooting
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,6 +113,9 @@ func (s *Service) assemble(ctx context.Context, crec store.Record, cl cluster.Cl
 // copyAgentPart copies the agent's zip into the bundle as it is (no recompression), except the
 // files already given, and returns the lines of its errors.txt that are not about those.
 func copyAgentPart(zw *zip.Writer, path string, given map[string]bool) ([]string, error) {
+	if err := checkDirectorySize(path); err != nil {
+		return nil, err
+	}
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, err
@@ -133,6 +139,43 @@ func copyAgentPart(zw *zip.Writer, path string, given map[string]bool) ([]string
 		}
 	}
 	return failures, nil
+}
+
+// maxDirectoryBytes bounds the central directory of an agent's upload, which the reader holds in
+// memory as one entry per file. A zip of millions of empty files (a rogue token's way to exhaust
+// the hub's memory within the upload cap) is refused before it is read: its directory is over this
+// or, past 65,535 files, ZIP64. A 5,000-node cluster's part has some 30,000 files.
+const maxDirectoryBytes = 16 << 20
+
+// checkDirectorySize reads the size of a zip's central directory from its end record and refuses
+// one over maxDirectoryBytes, and ZIP64 directories.
+func checkDirectorySize(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	// The end record is 22 bytes and a comment of at most 65,535.
+	tail := make([]byte, min(st.Size(), 22+65535))
+	if _, err := f.ReadAt(tail, st.Size()-int64(len(tail))); err != nil {
+		return err
+	}
+	i := bytes.LastIndex(tail, []byte{'P', 'K', 5, 6})
+	if i < 0 || len(tail)-i < 22 {
+		return errors.New("not a zip: no end of central directory record")
+	}
+	size := binary.LittleEndian.Uint32(tail[i+12:])
+	if size == 0xFFFFFFFF || binary.LittleEndian.Uint16(tail[i+10:]) == 0xFFFF {
+		return errors.New("a ZIP64 directory (more than 65,535 files) is not accepted")
+	}
+	if size > maxDirectoryBytes {
+		return fmt.Errorf("its central directory is %d bytes, over the limit of %d", size, maxDirectoryBytes)
+	}
+	return nil
 }
 
 // agentErrors reads the agent's errors.txt, one item per line ("path: why"), dropping the items

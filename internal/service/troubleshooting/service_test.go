@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -396,6 +397,35 @@ func TestUploadTooLarge(t *testing.T) {
 		}
 		if lf := f.state("c1", id); lf.Status.State != v1.LogStateRequested {
 			t.Errorf("after a refused upload: %+v; want the request still open", lf.Status)
+		}
+	})
+}
+
+// An upload whose directory would make the hub hold an entry per file of a huge count (past
+// 65,535 files, ZIP64) is not read: the bundle is made of the hub's part, saying why.
+func TestUploadWithTooManyFiles(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		if strings.HasPrefix(t.Name(), "TestUploadWithTooManyFiles/postgres") {
+			t.Skip("the check is the service's, not the store's: SQLite shows it")
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for i := range 70000 {
+			if _, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("f%d", i), Method: zip.Store}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		id := f.requestLogs("c1", `{}`)
+		crec, _ := f.cluster("c1")
+		if err := f.svc.Upload(f.ctx, crec, id, &buf); err != nil {
+			t.Fatal(err)
+		}
+		files := f.bundle(id)
+		if !strings.Contains(files["errors.txt"], "agent: its upload could not be read: a ZIP64 directory") || len(files) > 20 {
+			t.Errorf("bundle of %d files, errors.txt:\n%s", len(files), files["errors.txt"])
 		}
 	})
 }
