@@ -37,7 +37,7 @@ type fakeProvider struct {
 	missedStore []string // machines created before the store knew them
 	deleted     bool
 	agentToken  string
-	agentRuns   int // EnsureAgent calls
+	agentRuns   int         // EnsureAgent calls
 	renewals    []time.Time // the certificate renewal each EnsureControlPlane was told of
 	vcpuLimit   int         // the capacity Reserve allows, like the local provider's (0: any)
 	machinesErr error       // what Machines fails with
