@@ -570,7 +570,6 @@ func TestNotYetImplementedIsSaid(t *testing.T) {
 	h := newTestHub(t, t.TempDir()+"/easel.db")
 	c := h.admin().in(h.defaultPrj)
 	uid := c.createCluster("web", c.publishedProfile("base"))
-	c.fails(501, "NotImplemented", "POST", "/v1/spectroclusters/"+uid+"/features/logFetcher", map[string]any{}, "log bundles", "not implemented")
 	c.fails(403, "Forbidden", "PUT", "/v1/spectroclusters/"+uid+"/status/upgrades", map[string]any{}, "agent's token")
 	token, err := secret.IssueAgentToken(context.Background(), h.store, mustTenant(t, h), uid)
 	if err != nil {
