@@ -42,7 +42,7 @@ type result struct {
 // requested files. It stops when emit returns false.
 func enumerate(ctx context.Context, kube kubernetes.Interface, req v1.LogFetcherRequest, opts Options, emit func(item) bool) {
 	tail := corev1.PodLogOptions{TailLines: &req.NoOfLines}
-	since := req.Duration
+	since, maxLines := req.Duration, int64(v1.MaxLogLines)
 	type podSource struct {
 		what    string // where listing errors are reported in errors.txt
 		ns, sel string
@@ -50,7 +50,9 @@ func enumerate(ctx context.Context, kube kubernetes.Interface, req v1.LogFetcher
 	}
 	sources := []podSource{
 		{what: "kube-system/", ns: "kube-system", logOpts: tail},
-		{what: opts.AgentNamespace + "/", ns: opts.AgentNamespace, logOpts: corev1.PodLogOptions{SinceSeconds: &since}},
+		// The last `duration`, at most its newest MaxLogLines lines: with limitBytes alone, an hour
+		// over the cap would keep its oldest part.
+		{what: opts.AgentNamespace + "/", ns: opts.AgentNamespace, logOpts: corev1.PodLogOptions{SinceSeconds: &since, TailLines: &maxLines}},
 	}
 	if req.K8s != nil {
 		for _, ns := range req.K8s.Namespaces {

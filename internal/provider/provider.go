@@ -74,7 +74,8 @@ type CertificateReporter interface {
 // provider: the control plane, the agent, the simulated machines). Their logs go into the
 // cluster's log bundles, where the agent cannot read them.
 type LogReporter interface {
-	// Logs adds the cluster's logs to a bundle: add writes one file, named by its path in the zip
+	// Logs adds the cluster's logs to a bundle, the last req.NoOfLines lines of each and, of the
+	// nodes' files, those req.Node.Logs names: add writes one file, named by its path in the zip
 	// (control-plane/…, easel-system/…, nodes/<node>/…).
-	Logs(ctx context.Context, c Cluster, add func(name string, r io.Reader) error) error
+	Logs(ctx context.Context, c Cluster, req v1.LogFetcherRequest, add func(name string, r io.Reader) error) error
 }

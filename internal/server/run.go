@@ -97,9 +97,9 @@ func (k kubeconfigs) Kubeconfig(ctx context.Context, clusterUID, name string, cl
 // logs.
 type clusterLogs map[string]provider.Provider
 
-func (p clusterLogs) ClusterLogs(ctx context.Context, clusterUID, name string, cl clusters.Cluster, add func(string, io.Reader) error) error {
+func (p clusterLogs) ClusterLogs(ctx context.Context, clusterUID, name string, cl clusters.Cluster, req v1.LogFetcherRequest, add func(string, io.Reader) error) error {
 	if lr, ok := p[cl.CloudType].(provider.LogReporter); ok {
-		return lr.Logs(ctx, provider.Cluster{UID: clusterUID, Name: name, Spec: cl}, add)
+		return lr.Logs(ctx, provider.Cluster{UID: clusterUID, Name: name, Spec: cl}, req, add)
 	}
 	return nil
 }

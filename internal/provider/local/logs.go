@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -39,8 +38,9 @@ const logTailBytes = v1.MaxLogItemBytes / 2
 var _ provider.LogReporter = (*Provider)(nil)
 
 // Logs adds the cluster's process logs (control-plane/<process>.log, easel-system/easel-agent.log)
-// and each machine's logs (nodes/<node>/syslog, nodes/<node>/cloud-init-output.log).
-func (p *Provider) Logs(ctx context.Context, c provider.Cluster, add func(name string, r io.Reader) error) error {
+// and each machine's logs that the request names (nodes/<node>/syslog,
+// nodes/<node>/cloud-init-output.log), the last req.NoOfLines lines of each (all it holds when 0).
+func (p *Provider) Logs(ctx context.Context, c provider.Cluster, req v1.LogFetcherRequest, add func(name string, r io.Reader) error) error {
 	var errs []error
 	files, err := filepath.Glob(filepath.Join(p.dir(c.UID), "logs", "*.log"))
 	if err != nil {
@@ -51,13 +51,21 @@ func (p *Provider) Logs(ctx context.Context, c provider.Cluster, add func(name s
 		if strings.TrimSuffix(filepath.Base(f), ".log") == compAgent {
 			name = "easel-system/" + compAgent + ".log"
 		}
-		errs = append(errs, addTail(f, name, add))
+		errs = append(errs, addTail(f, name, req.NoOfLines, add))
+	}
+	var kept []string // the node files the request names that the provider keeps
+	if req.Node != nil {
+		for _, f := range req.Node.Logs {
+			if f == machineCloudInit || f == machineSyslog {
+				kept = append(kept, f)
+			}
+		}
 	}
 	for _, m := range c.Spec.Status.Machines {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		for _, file := range []string{machineCloudInit, machineSyslog} {
+		for _, file := range kept {
 			name := "nodes/" + m.Name + "/" + file
 			path := filepath.Join(p.machineLogDir(c.UID, m.Name), file)
 			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -67,14 +75,15 @@ func (p *Provider) Logs(ctx context.Context, c provider.Cluster, add func(name s
 					m.CreatedAt.UTC().Format(time.RFC3339), m.Name, m.Pool, file))))
 				continue
 			}
-			errs = append(errs, addTail(path, name, add))
+			errs = append(errs, addTail(path, name, req.NoOfLines, add))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// addTail adds the newest logTailBytes of a file, from the start of a line.
-func addTail(path, name string, add func(string, io.Reader) error) error {
+// addTail adds the last lines of a file (all when lines is 0), read from at most its newest
+// logTailBytes, starting on a whole line.
+func addTail(path, name string, lines int64, add func(string, io.Reader) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -84,21 +93,39 @@ func addTail(path, name string, add func(string, io.Reader) error) error {
 	if err != nil {
 		return err
 	}
-	var r io.Reader = f
-	if st.Size() > logTailBytes {
-		if _, err := f.Seek(st.Size()-logTailBytes, io.SeekStart); err != nil {
-			return err
-		}
-		br := bufio.NewReader(f)
-		if _, err := br.ReadString('\n'); err != nil && !errors.Is(err, io.EOF) { // a partial first line
-			return err
-		}
-		r = br
+	from := max(0, st.Size()-logTailBytes)
+	data := make([]byte, st.Size()-from)
+	if _, err := f.ReadAt(data, from); err != nil && !errors.Is(err, io.EOF) {
+		return err
 	}
-	if err := add(name, r); err != nil {
+	if from > 0 { // a partial first line
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			data = data[i+1:]
+		}
+	}
+	if lines > 0 {
+		data = lastLines(data, lines)
+	}
+	if err := add(name, bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// lastLines is the end of data from the start of its n-th line from the end.
+func lastLines(data []byte, n int64) []byte {
+	end := len(data)
+	if end > 0 && data[end-1] == '\n' {
+		end-- // the last line's newline ends it; it starts no line of its own
+	}
+	for i := end - 1; i >= 0; i-- {
+		if data[i] == '\n' {
+			if n--; n == 0 {
+				return data[i+1:]
+			}
+		}
+	}
+	return data
 }
 
 func (p *Provider) machineLogDir(clusterUID, machine string) string {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/provider"
 )
@@ -38,15 +39,20 @@ func TestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got := map[string]string{}
-	err := p.Logs(context.Background(), c, func(name string, r io.Reader) error {
-		b, err := io.ReadAll(r)
-		got[name] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+	collect := func(req v1.LogFetcherRequest) map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		err := p.Logs(context.Background(), c, req, func(name string, r io.Reader) error {
+			b, err := io.ReadAll(r)
+			got[name] = string(b)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
+	got := collect(v1.LogFetcherRequest{Node: &v1.LogFetcherNodeLogs{Logs: []string{"syslog", "cloud-init-output.log", "kern.log"}}})
 	for name, want := range map[string]string{
 		"control-plane/etcd.log":                       "the newest etcd line",
 		"easel-system/easel-agent.log":                 "Starting the easel agent",
@@ -59,7 +65,22 @@ func TestLogs(t *testing.T) {
 			t.Errorf("%s = %.200q; want it to hold %q", name, got[name], want)
 		}
 	}
+	if _, ok := got["nodes/demo-workers-a/kern.log"]; ok {
+		t.Error("the provider gave a kern.log it does not keep")
+	}
 	if n := len(got["control-plane/etcd.log"]); n > logTailBytes || !strings.HasPrefix(got["control-plane/etcd.log"], "an old etcd line\n") {
 		t.Errorf("etcd.log: %d bytes starting %.40q; want at most %d from the start of a line", n, got["control-plane/etcd.log"], logTailBytes)
+	}
+
+	// The request's lines and node files are honoured.
+	got = collect(v1.LogFetcherRequest{NoOfLines: 2, Node: &v1.LogFetcherNodeLogs{Logs: []string{"syslog"}}})
+	if want := "an old etcd line\nthe newest etcd line\n"; got["control-plane/etcd.log"] != want {
+		t.Errorf("etcd.log with noOfLines 2 = %q, want %q", got["control-plane/etcd.log"], want)
+	}
+	if lines := strings.Count(got["nodes/demo-workers-a/syslog"], "\n"); lines != 2 {
+		t.Errorf("syslog with noOfLines 2 has %d lines:\n%s", lines, got["nodes/demo-workers-a/syslog"])
+	}
+	if _, ok := got["nodes/demo-workers-a/cloud-init-output.log"]; ok {
+		t.Error("the provider gave cloud-init-output.log, which the request does not name")
 	}
 }

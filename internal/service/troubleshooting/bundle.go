@@ -34,7 +34,7 @@ const (
 // infrastructure's logs (ClusterLogs), the agent's part (agentZip, "" for none) except what the
 // infrastructure gave, the hub's part (hub/…), and errors.txt with everything that could not be
 // collected and why (problem first, when the agent's part is missing).
-func (s *Service) assemble(ctx context.Context, crec store.Record, cl cluster.Cluster, agentZip, problem string) (string, int64, error) {
+func (s *Service) assemble(ctx context.Context, crec store.Record, cl cluster.Cluster, req v1.LogFetcherRequest, agentZip, problem string) (string, int64, error) {
 	f, err := os.CreateTemp(s.blobs, crec.UID+"-*.zip.tmp")
 	if err != nil {
 		return "", 0, fmt.Errorf("creating the bundle: %w", err)
@@ -53,7 +53,7 @@ func (s *Service) assemble(ctx context.Context, crec store.Record, cl cluster.Cl
 	// read (its nodes' /var/log), and the agent's failure to read those is then no failure.
 	given := map[string]bool{}
 	if s.clusterLogs != nil {
-		err := s.clusterLogs.ClusterLogs(ctx, crec.UID, crec.Name, cl, func(name string, r io.Reader) error {
+		err := s.clusterLogs.ClusterLogs(ctx, crec.UID, crec.Name, cl, req, func(name string, r io.Reader) error {
 			if err := addCapped(zw, name, r); err != nil {
 				return err
 			}

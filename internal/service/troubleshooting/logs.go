@@ -210,7 +210,11 @@ func (s *Service) finishBundle(ctx context.Context, rec store.Record, agentZip, 
 	if err != nil {
 		return err
 	}
-	path, size, err := s.assemble(ctx, crec, cl, agentZip, problem)
+	var req v1.LogFetcherRequest
+	if d.Spec.Request != nil {
+		req = *d.Spec.Request
+	}
+	path, size, err := s.assemble(ctx, crec, cl, req, agentZip, problem)
 	if err != nil {
 		s.log.Error("Making a log bundle failed", "cluster", crec.Name, "request", rec.UID, "err", err)
 		d.Status.Message = "the hub could not make the bundle: " + err.Error()

@@ -39,9 +39,9 @@ const DefaultAgentGone = 90 * time.Second
 // provider runs the control plane's processes and the agent, and simulates the machines, so their
 // logs are its to give.
 type ClusterLogs interface {
-	// ClusterLogs adds files to a bundle: add writes one, named by its path in the zip. An error
-	// is listed in the bundle's errors.txt.
-	ClusterLogs(ctx context.Context, clusterUID, name string, cl cluster.Cluster, add func(name string, r io.Reader) error) error
+	// ClusterLogs adds files to a bundle for the request (its lines and node files): add writes
+	// one, named by its path in the zip. An error is listed in the bundle's errors.txt.
+	ClusterLogs(ctx context.Context, clusterUID, name string, cl cluster.Cluster, req v1.LogFetcherRequest, add func(name string, r io.Reader) error) error
 }
 
 // Options are the service's dependencies besides the store; zero values take defaults.

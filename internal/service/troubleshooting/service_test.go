@@ -44,7 +44,7 @@ type fixture struct {
 // infraLogs is what a provider that runs the cluster's processes gives a bundle.
 type infraLogs struct{}
 
-func (infraLogs) ClusterLogs(_ context.Context, _, name string, _ clusters.Cluster, add func(string, io.Reader) error) error {
+func (infraLogs) ClusterLogs(_ context.Context, _, name string, _ clusters.Cluster, _ v1.LogFetcherRequest, add func(string, io.Reader) error) error {
 	if err := add("control-plane/etcd.log", strings.NewReader("etcd of "+name+"\n")); err != nil {
 		return err
 	}
