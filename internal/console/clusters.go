@@ -79,9 +79,7 @@ func (c *Console) clusters(w http.ResponseWriter, r *http.Request, s *session) e
 	form := r.URL.Query()
 	q := gridQuery{Name: form.Get("name"), State: form.Get("state"), Sort: form.Get("sort"), Order: form.Get("order"),
 		Project: s.call.Project, Page: 1}
-	if p, err := strconv.Atoi(form.Get("page")); err == nil && p > 1 && p <= v1.MaxListOffset/clustersPerPage {
-		q.Page = p
-	}
+	q.Page = pageNumber(form.Get("page"))
 	if len(q.Name) > v1.MaxFilterValueLength {
 		return service.Invalid("the name filter is at most %d characters (MaxFilterValueLength)", v1.MaxFilterValueLength)
 	}
@@ -120,6 +118,16 @@ func (c *Console) clusters(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	c.render(w, http.StatusOK, "clusters", fragment, data)
 	return nil
+}
+
+// pageNumber reads a page number from a query: 1 unless it is a number past 1 within
+// MaxListOffset.
+func pageNumber(v string) int {
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1 || p > v1.MaxListOffset/clustersPerPage {
+		return 1
+	}
+	return p
 }
 
 // gridRow is what the grid shows of a cluster: its health with a maintenance mark, how many of its

@@ -58,8 +58,8 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{o: o, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"age": func(t time.Time) string { return age(t, c.o.Clock.Now()) }, "percent": percent,
-		"inc": func(n int) int { return n + 1 }, "dec": func(n int) int { return n - 1 }}
-	for _, page := range []string{"login", "clusters", "error"} {
+		"inc": func(n int) int { return n + 1 }, "dec": func(n int) int { return n - 1 }, "failed": failed}
+	for _, page := range []string{"login", "clusters", "overview", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -76,6 +76,7 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("POST /login", c.login)
 	c.mux.HandleFunc("POST /logout", c.page(c.logout))
 	c.mux.HandleFunc("GET /clusters", c.page(c.clusters))
+	c.mux.HandleFunc("GET /clusters/{uid}", c.page(c.overview))
 	return c, nil
 }
 

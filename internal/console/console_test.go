@@ -225,3 +225,44 @@ func TestClusterGrid(t *testing.T) {
 		t.Errorf("a project the caller does not see: %d; want 404", resp.StatusCode)
 	}
 }
+
+// A cluster's page shows its state, health with reasons, conditions and events; its status part
+// refreshes alone; "warnings only" keeps the warnings.
+func TestOverview(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	cl := clusters.Cluster{CloudType: "local", Status: clusters.Status{State: v1.ClusterStateProvisioning,
+		Health:     clusters.Health{State: clusters.HealthUnhealthy, Reasons: []string{"NodeNotReady: node w1 is Ready=False (KubeletDown)"}},
+		Conditions: []v1.ClusterCondition{{Type: "WorkerNodesReady", Status: "False", Reason: "WaitingForNodes", Message: "1 of 2 worker nodes Ready"}},
+		Machines:   []clusters.Machine{{UID: "m1", Name: "w1", Pool: "workers", Maintenance: &v1.MachineMaintenanceStatus{Action: v1.MaintenanceCordon, State: v1.MaintenanceInitiated}}}}}
+	rec := &store.Record{Kind: clusters.Kind, UID: "web-uid", TenantUID: f.boot.TenantUID, ProjectUID: f.boot.DefaultProjectUID, Name: "web", Doc: cl.Encode()}
+	if err := f.store.CreateObject(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	for i, sev := range []string{v1.SeverityInfo, v1.SeverityWarning, v1.SeverityInfo} {
+		if err := f.store.AddEvent(ctx, &store.Event{UID: fmt.Sprintf("e%d", i), TenantUID: f.boot.TenantUID, ProjectUID: f.boot.DefaultProjectUID,
+			ObjectKind: clusters.Kind, ObjectUID: "web-uid", ObjectName: "web", Reason: fmt.Sprintf("Reason%d", i), Message: "m", Severity: sev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.login(f.boot.AdminEmail, f.boot.AdminPassword)
+
+	resp, body := f.do("GET", "/clusters/web-uid", nil)
+	for _, want := range []string{`data-state="Provisioning"`, "NodeNotReady: node w1", "In maintenance: w1", `class="failed"`,
+		"1 of 2 worker nodes Ready", "Reason0", "Reason1", "Reason2", "3 events, newest first"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the overview (%d) lacks %q", resp.StatusCode, want)
+		}
+	}
+	_, body = f.do("GET", "/clusters/web-uid?warnings=1", nil)
+	if !strings.Contains(body, "Reason1") || strings.Contains(body, "Reason0") || !strings.Contains(body, "1 warnings") {
+		t.Errorf("warnings only:\n%s", body)
+	}
+	_, body = f.do("GET", "/clusters/web-uid", nil, "HX-Request", "true")
+	if !strings.HasPrefix(strings.TrimSpace(body), `<div id="cluster-status"`) || strings.Contains(body, "Events") {
+		t.Errorf("the status refresh:\n%.300s", body)
+	}
+	if resp, _ := f.do("GET", "/clusters/nope", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a cluster that does not exist: %d; want 404", resp.StatusCode)
+	}
+}
