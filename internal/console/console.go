@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/easelhq/easel/internal/console/assets"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
@@ -70,7 +71,12 @@ func New(o Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	vendor, err := fs.Sub(assets.Vendor, "vendor")
+	if err != nil {
+		return nil, err
+	}
 	c.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	c.mux.Handle("GET /static/vendor/", http.StripPrefix("/static/vendor/", cacheFor(24*time.Hour, http.FileServerFS(vendor))))
 	c.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/clusters", http.StatusSeeOther) })
 	c.mux.HandleFunc("GET /login", c.loginPage)
 	c.mux.HandleFunc("POST /login", c.login)
