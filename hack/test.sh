@@ -19,8 +19,10 @@ EASEL_K8S_BIN=$(hack/k8s-binaries.sh)
 export EASEL_K8S_BIN
 echo "EASEL_K8S_BIN=$EASEL_K8S_BIN" >&2
 
-# Further test dependencies (Chromium) are installed here, before any server
-# is started.
+step "Installing Chromium for the console's browser tests (if missing)"
+EASEL_CHROMIUM=$(hack/chromium.sh)
+export EASEL_CHROMIUM
+echo "EASEL_CHROMIUM=$EASEL_CHROMIUM" >&2
 
 step "Starting the shared PostgreSQL server"
 pgdir=$(mktemp -d "${TMPDIR:-/tmp}/easel-test-pg.XXXXXX")

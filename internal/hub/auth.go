@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 
@@ -26,14 +25,6 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (service.Cal
 
 // clientAddress is the address a request came from: the connection's peer, never a header the
 // client could set (a hub behind a proxy counts the proxy).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

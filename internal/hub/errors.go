@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
+	"github.com/easelhq/easel/internal/transport"
 )
 
 // apiError is an error with the HTTP status and Palette error code it is answered with.
@@ -18,21 +19,6 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string { return e.message }
-
-// statusOf is the HTTP status and Palette error code of each kind of refusal.
-var statusOf = map[service.Kind]struct {
-	status int
-	code   string
-}{
-	service.KindInvalid:         {http.StatusBadRequest, "InvalidArgument"},
-	service.KindUnauthorized:    {http.StatusUnauthorized, "Unauthorized"},
-	service.KindForbidden:       {http.StatusForbidden, "Forbidden"},
-	service.KindNotFound:        {http.StatusNotFound, "ResourceNotFound"},
-	service.KindConflict:        {http.StatusConflict, "Conflict"},
-	service.KindTooManyRequests: {http.StatusTooManyRequests, "TooManyRequests"},
-	service.KindNotImplemented:  {http.StatusNotImplemented, "NotImplemented"},
-	service.KindTooLarge:        {http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
-}
 
 // toAPIError maps any error to what the client is told; unknown errors are internal and logged.
 func toAPIError(err error) (*apiError, bool) {
@@ -47,8 +33,8 @@ func toAPIError(err error) (*apiError, bool) {
 	case kind == service.KindNotFound && !errors.As(err, new(*service.Error)):
 		return &apiError{http.StatusNotFound, "ResourceNotFound", "not found"}, true // a store miss names nothing
 	case kind != 0:
-		st := statusOf[kind]
-		return &apiError{st.status, st.code, err.Error()}, true
+		status, code, _ := transport.Status(kind)
+		return &apiError{status, code, err.Error()}, true
 	}
 	return &apiError{http.StatusInternalServerError, "InternalError", "internal error; the hub's log has the details"}, false
 }

@@ -7,6 +7,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/transport"
 )
 
 func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) error {
@@ -14,7 +15,7 @@ func (s *Server) authenticateHandler(w http.ResponseWriter, r *http.Request) err
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	token, err := s.identity.Login(r.Context(), in, clientAddress(r))
+	token, err := s.identity.Login(r.Context(), in, transport.ClientAddress(r))
 	if err != nil {
 		return err
 	}

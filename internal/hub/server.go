@@ -40,6 +40,7 @@ type Server struct {
 	profiles        *profilesvc.Service
 	projects        *projectsvc.Service
 	troubleshooting *troubleshooting.Service
+	console         http.Handler
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
@@ -70,6 +71,8 @@ type Options struct {
 	// hub's catalog and clock).
 	Profiles *profilesvc.Service
 	Projects *projectsvc.Service
+	// Console serves the web console's pages under / (default: none; / is then a 404).
+	Console http.Handler
 	// Troubleshooting is the log bundle and doctor service (default: none; those operations then
 	// answer 501, as it needs a directory for the bundles).
 	Troubleshooting *troubleshooting.Service
@@ -82,7 +85,7 @@ type Options struct {
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
 		clusters: o.Clusters, identity: o.Identity, reports: o.Reports,
-		profiles: o.Profiles, projects: o.Projects, troubleshooting: o.Troubleshooting}
+		profiles: o.Profiles, projects: o.Projects, troubleshooting: o.Troubleshooting, console: o.Console}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
@@ -172,6 +175,9 @@ func (s *Server) Handler() http.Handler {
 		// Echoed in part only: the answer must not grow with what the client made up.
 		return &apiError{http.StatusNotFound, "ResourceNotFound", "no such API operation: " + truncate(r.Method, 16) + " " + truncate(r.URL.Path, 512)}
 	}))
+	if s.console != nil {
+		mux.Handle("/", s.console)
+	}
 	return s.instrument(mux)
 }
 

@@ -31,7 +31,9 @@ func TestLayers(t *testing.T) {
 	}
 	refuse("cmd/easel (the product binary)", deps("cmd/easel"), "test", "cmd/easel-bench")
 	refuse("internal/hub (the API transport)", deps("internal/hub"),
-		"internal/engine", "internal/controllers", "internal/provider", "internal/k8sbin", "internal/server")
+		"internal/engine", "internal/controllers", "internal/provider", "internal/k8sbin", "internal/server", "internal/console")
+	refuse("internal/console (the console transport)", deps("internal/console"),
+		"internal/engine", "internal/controllers", "internal/provider", "internal/k8sbin", "internal/server", "internal/hub")
 
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"internal/service/...").Output()
 	if err != nil {

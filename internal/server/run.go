@@ -22,6 +22,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/atomicfile"
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/console"
 	"github.com/easelhq/easel/internal/controllers/cluster"
 	"github.com/easelhq/easel/internal/engine"
 	"github.com/easelhq/easel/internal/hub"
@@ -158,6 +159,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		if boot != nil {
 			printWelcome(cfg.Out, scheme+addr, boot, secrets, serving)
+		} else {
+			fmt.Fprintf(cfg.Out, "easel is ready: the console is at %s/, the API at %s/v1/…\n", scheme+addr, scheme+addr)
 		}
 	}
 	if _, err := k8sbin.Find(); err != nil {
@@ -203,10 +206,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go troubleshootingService.Run(engineCtx)
+	identityService, projectService := identity.New(st, clock.RealClock{}), projectsvc.New(st, clock.RealClock{})
+	pages, err := console.New(console.Options{Identity: identityService, Clusters: clusterService, Projects: projectService,
+		Logger: log, Secure: serving != nil})
+	if err != nil {
+		return err
+	}
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: eng.Enqueue, Waiters: waiters, Registry: registry,
-		Clusters: clusterService, Identity: identity.New(st, clock.RealClock{}), Reports: agentService,
-		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Projects: projectsvc.New(st, clock.RealClock{}),
-		Troubleshooting: troubleshootingService})
+		Clusters: clusterService, Identity: identityService, Reports: agentService,
+		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Projects: projectService,
+		Troubleshooting: troubleshootingService, Console: pages})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -331,6 +340,7 @@ easel is ready at %[1]s — this is its first start, so it created:
 %[7]sThe password and key files are readable by you only; only the secrets' hashes are stored.
 Keep them somewhere safe and delete the files.
 
+Open the console: %[1]s/  (sign in as %[2]s with the password in %[3]s)
 Log the CLI in:   easel login --hub %[1]s%[8]s --api-key %[9]s
 Then try:         easel profile apply -f examples/profile.yaml --publish
                   easel cluster create -f examples/cluster.yaml

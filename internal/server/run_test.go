@@ -78,10 +78,11 @@ func TestRunBootstrapsOnceAndShutsDownGracefully(t *testing.T) {
 		t.Fatal("the hub still serves after shutdown")
 	}
 
-	// A restart on the same store keeps the tenant and the key, and prints no new secrets.
+	// A restart on the same store keeps the tenant and the key, and prints no new secrets: only
+	// where the console and the API are.
 	addr, welcome, stop = runHub(t, dir, "")
 	defer stop()
-	if welcome != "" {
+	if welcome != "easel is ready: the console is at http://"+addr+"/, the API at http://"+addr+"/v1/…\n" {
 		t.Fatalf("second start printed:\n%s", welcome)
 	}
 	req, _ = http.NewRequest("GET", "http://"+addr+"/v1/users/info", nil)

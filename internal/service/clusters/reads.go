@@ -63,3 +63,8 @@ func (s *Service) Workloads(ctx context.Context, c *service.Call, f store.Worklo
 	rows, total, err := s.store.ListWorkloads(ctx, f)
 	return st, rows, total, err
 }
+
+// Events lists a cluster's events, newest first, a page at a time, if the call may see it.
+func (s *Service) Events(ctx context.Context, c *service.Call, uid string, limit, offset int) ([]store.Event, int, error) {
+	return s.records.Events(ctx, c, Kind, uid, limit, offset)
+}
