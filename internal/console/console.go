@@ -83,6 +83,7 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("POST /logout", c.page(c.logout))
 	c.mux.HandleFunc("GET /clusters", c.page(c.clusters))
 	c.mux.HandleFunc("GET /clusters/{uid}", c.page(c.overview))
+	c.mux.HandleFunc("GET /clusters/{uid}/usage.json", c.page(c.usageJSON))
 	return c, nil
 }
 

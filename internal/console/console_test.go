@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/utils/clock"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/easelhq/easel/internal/service/identity"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/usage"
 )
 
 // fixture is a console over real services on SQLite, with the first start's tenant admin and
@@ -264,5 +267,42 @@ func TestOverview(t *testing.T) {
 	}
 	if resp, _ := f.do("GET", "/clusters/nope", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a cluster that does not exist: %d; want 404", resp.StatusCode)
+	}
+}
+
+// The overview's charts read the cluster's usage series: the workers' by default, with the
+// control plane on request, over the range asked for.
+func TestUsageJSON(t *testing.T) {
+	f := newFixture(t)
+	f.cluster("web", v1.ClusterStateRunning, 1, 1)
+	ctx := context.Background()
+	at := time.Now().Add(-10 * time.Minute)
+	if err := f.store.RecordUsage(ctx, "web-uid", at, map[string]usage.Values{
+		usage.SeriesWorkers:      {CPUUsage: 1.5, CPURequest: 2, CPUTotal: 8, MemoryUsage: 3 << 30, MemoryRequest: 4 << 30, MemoryTotal: 16 << 30},
+		usage.SeriesControlPlane: {CPUUsage: 0.5, CPUTotal: 4},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.login(f.boot.AdminEmail, f.boot.AdminPassword)
+	var got struct {
+		Time   []int64
+		Charts []struct {
+			Title           string
+			Used, Requested []float64
+		}
+	}
+	for query, wantCPU := range map[string]float64{"": 1.5, "?range=6h&controlPlane=1": 2} {
+		resp, body := f.do("GET", "/clusters/web-uid/usage.json"+query, nil)
+		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("usage.json%s: %d %v\n%s", query, resp.StatusCode, err, body)
+		}
+		if len(got.Time) != 1 || got.Time[0] != at.Truncate(time.Minute).Unix() || got.Charts[0].Used[0] != wantCPU ||
+			got.Charts[1].Title != "Memory" || got.Charts[1].Requested[0] != 4 {
+			t.Errorf("usage.json%s = %+v; want one point, CPU used %v, memory requested 4 GiB", query, got, wantCPU)
+		}
+	}
+	_, body := f.do("GET", "/clusters/web-uid?range=30d", nil)
+	if !strings.Contains(body, `data-usage="/clusters/web-uid/usage.json?range=30d"`) || !strings.Contains(body, "<strong>30d</strong>") {
+		t.Errorf("the overview's charts for 30d:\n%s", body)
 	}
 }

@@ -38,11 +38,13 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		}
 	}
 	row := gridRow(rec, cl, "")
+	_, _, chosen := chartRange(q.Get("range"))
 	data := layoutData(s, rec.Name, map[string]any{
 		"UID": rec.UID, "Name": rec.Name, "Cluster": cl, "Row": row, "InMaintenance": inMaintenance,
 		"Metrics": usage.Metrics(cl.Status.Usage.Nodes, cl.Status.Usage.ReceivedAt, false),
 		"Events":  events, "EventsTotal": total, "EventsPage": offset/eventsPerPage + 1,
 		"EventsPages": max(1, (total+eventsPerPage-1)/eventsPerPage), "WarningsOnly": warningsOnly,
+		"Range": chosen, "Ranges": chartRanges, "ControlPlane": q.Get("controlPlane") == "1",
 	})
 	fragment := ""
 	if r.Header.Get("HX-Request") == "true" {

@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/easelhq/easel/internal/k8sbin"
+	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/testenv/browser"
 	"github.com/easelhq/easel/internal/testenv/poll"
 )
@@ -39,7 +40,7 @@ func TestConsole(t *testing.T) {
 	if _, err := k8sbin.Find(); err != nil {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
-	addr := startHub(t)
+	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = time.Second })
 	var projects struct {
 		Items []struct{ Metadata struct{ UID string } }
 	}
@@ -79,5 +80,13 @@ func TestConsole(t *testing.T) {
 	if !browser.Get(b, chromedp.Evaluate[bool](`window.easelMark === true`)) {
 		t.Error("the overview was reloaded to show Running; its status part should refresh alone")
 	}
+
+	// Once the agent reports usage, the charts are drawn (uPlot's canvases).
+	poll.Eventually(t, 2*time.Minute, "the usage charts to be drawn", func() error {
+		b.Run(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#cluster-status")))
+		drawn := browser.Get(b, chromedp.Poll[string](`document.querySelector("[data-usage]").dataset.drawn`, chromedp.WithPollingTimeout(10*time.Second)))
+		canvases := browser.Get(b, chromedp.Evaluate[int](`document.querySelectorAll("[data-usage] canvas").length`))
+		return poll.Unless(drawn == "true" && canvases == 2, "drawn %q, %d canvases", drawn, canvases)
+	})
 	b.Screenshot("overview")
 }
