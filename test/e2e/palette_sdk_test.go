@@ -757,7 +757,8 @@ func checkUsageOverThreshold(t *testing.T, pc *client.V1Client, addr, project, u
 	waitHealth(t, pc, uid, "Unhealthy", "node "+node+" cpu at")
 
 	// The series (Palette's metrics operation through the SDK's own client) hold the samples: the
-	// minute's mean is well above the idle cluster's few millicores (the pod ran part of it).
+	// minute's mean is well above what the idle cluster's pods use, a share of their small
+	// requests (the busy pod ran part of the minute).
 	params := clientv1.NewV1MetricsUIDListParamsWithContext(client.ContextForScope("project", project)).
 		WithResourceKind("spectrocluster").WithResourceUID(uid).WithMetricKind(ptr("cpuUsage,memoryUsage")).WithPeriod(ptr(int32(1)))
 	series, err := pc.Client.V1MetricsUIDList(params)
