@@ -258,7 +258,7 @@ func TestOverview(t *testing.T) {
 		}
 	}
 	_, body = f.do("GET", "/clusters/web-uid?warnings=1", nil)
-	if !strings.Contains(body, "Reason1") || strings.Contains(body, "Reason0") || !strings.Contains(body, "1 warnings") {
+	if !strings.Contains(body, "Reason1") || strings.Contains(body, "Reason0") || !strings.Contains(body, "1 warning,") {
 		t.Errorf("warnings only:\n%s", body)
 	}
 	_, body = f.do("GET", "/clusters/web-uid", nil, "HX-Request", "true")
