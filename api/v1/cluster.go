@@ -303,6 +303,9 @@ type MachinePoolConfig struct {
 	Azs                     []string          `json:"azs"`
 	UpdateStrategy          string            `json:"updateStrategy,omitempty"`
 	Values                  string            `json:"values,omitempty"`
+	// MachineHealthCheck is easel's addition, as in MachinePoolBaseConfigEntity: shown so that a
+	// client that reads a pool and sends it back whole keeps the pool's overrides.
+	MachineHealthCheck *MachineHealthCheckConfig `json:"machineHealthCheck,omitempty"`
 }
 
 // CloudConfig is the answer of GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}.

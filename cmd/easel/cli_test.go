@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -517,6 +521,8 @@ Saved to ` + regexp.QuoteMeta(cfgPath) + "\n$").FindStringSubmatch(r.stdout)
 		t.Errorf("cluster repave upgrades after the renewal = %v", got)
 	}
 
+	checkPoolCommands(t)
+
 	// A profile a cluster uses cannot go; the hub's reason reaches the user.
 	r = easel(t, "", "profile", "delete", "local-cluster")
 	if want := "Error: deleting profile local-cluster 1.0.0: profile local-cluster 1.0.0 is used by 1 cluster(s) (" + clusterUID + "); detach it first\n"; r.stderr != want {
@@ -821,4 +827,112 @@ func waitForClusterGone(t *testing.T, name string) {
 		out := mustEasel(t, "cluster", "list").stdout
 		return poll.Unless(!strings.Contains(out, name+" "), "cluster list =\n%s", out)
 	})
+}
+
+// checkPoolCommands scales demo's workers up and down — the pool keeps its two zones, so nothing is
+// repaved — then adds a pool with a label and a taint and deletes it; each command waits until the
+// machines are there (or gone), and the nodes follow.
+func checkPoolCommands(t *testing.T) {
+	t.Helper()
+	workerNodes := func(pool string, n int) []v1.NodeReport {
+		t.Helper()
+		var nodes []v1.NodeReport
+		poll.Eventually(t, time.Minute, fmt.Sprintf("cluster nodes to show %d nodes of pool %s", n, pool), func() error {
+			r := mustEasel(t, "cluster", "nodes", "demo", "-o", "json")
+			var all []v1.NodeReport
+			if err := json.Unmarshal([]byte(r.stdout), &all); err != nil {
+				return err
+			}
+			nodes = slices.DeleteFunc(all, func(n v1.NodeReport) bool { return n.Pool != pool })
+			ready := !slices.ContainsFunc(nodes, func(n v1.NodeReport) bool { return !n.Ready })
+			return poll.Unless(len(nodes) == n && ready, "pool %s has %d nodes (all Ready: %v)", pool, len(nodes), ready)
+		})
+		return nodes
+	}
+	upgrades := len(rows(section(t, mustEasel(t, "cluster", "repave", "demo").stdout, "Upgrades")))
+
+	r := mustEasel(t, "cluster", "scale", "demo", "workers", "3")
+	for _, want := range []string{"Scaling pool workers of cluster demo from 2 machines to 3 machines\n", " workers: 3 Running (want 3 Running)\n", "Pool workers of cluster demo has 3 machines Running\n"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("cluster scale demo workers 3 said no %q:\n%s", want, r.stderr)
+		}
+	}
+	machines := rows(r.stdout)
+	zones := map[string]int{}
+	for _, m := range machines[1:] {
+		if len(m) < 4 || m[2] != "small" || m[3] != "Running" {
+			t.Errorf("machine after scaling up = %v; want a small machine Running", m)
+		}
+		zones[m[1]]++
+	}
+	if !slices.Equal(machines[0], []string{"NAME", "ZONE", "INSTANCE-TYPE", "STATE", "AGE"}) || len(machines) != 4 || zones["local-a"] == 0 || zones["local-b"] == 0 {
+		t.Errorf("cluster scale listed\n%s\nwant 3 machines over local-a and local-b", r.stdout)
+	}
+	workerNodes("workers", 3)
+	r = mustEasel(t, "cluster", "repave", "demo")
+	if !strings.Contains(r.stdout, "Repave:  None") || len(rows(section(t, r.stdout, "Upgrades"))) != upgrades {
+		t.Errorf("scaling repaved the pool:\n%s", r.stdout)
+	}
+
+	r = mustEasel(t, "cluster", "scale", "demo", "workers", "1", "-o", "json")
+	var left v1.Machines
+	if err := json.Unmarshal([]byte(r.stdout), &left); err != nil || len(left.Items) != 1 || left.Items[0].Status.InstanceState != "Running" {
+		t.Errorf("cluster scale demo workers 1 -o json = %v\n%s", err, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "from 3 machines to 1 machine\n") || !strings.Contains(r.stderr, " workers: 1 Running (want 1 Running)\n") {
+		t.Errorf("cluster scale down said:\n%s", r.stderr)
+	}
+	workerNodes("workers", 1)
+	if r := mustEasel(t, "cluster", "scale", "demo", "workers", "1"); !strings.Contains(r.stderr, "Pool workers of cluster demo already has size 1") {
+		t.Errorf("scaling to the size there is:\n%s", r.stderr)
+	}
+
+	for _, tc := range []struct{ args, want string }{
+		{"cluster scale demo gpus 2", `cluster demo has no pool "gpus" (its pools: control-plane, workers)`},
+		{"cluster scale demo workers 1001", "is over the limit of 1000 machines a cluster may have (MaxMachinesPerCluster)"},
+		{"cluster scale demo workers two", `SIZE "two" must be a whole number, 0 or more`},
+		{"cluster scale demo control-plane 0", "a control-plane pool needs size >= 1"},
+		{"cluster pool delete demo control-plane", "pool control-plane is the control plane; a cluster cannot lose it"},
+		{"cluster pool delete demo gpus", `cluster demo has no pool "gpus" (its pools: control-plane, workers)`},
+		{"cluster pool add demo gpu --size 1 --taint gpu", `--taint "gpu": want KEY[=VALUE]:EFFECT`},
+		{"cluster pool add demo gpu --size 1 --label tier", `--label "tier": want KEY=VALUE`},
+		{"cluster pool add demo gpu --size 1 --zones mars-1", `unknown zone "mars-1"`},
+		{"cluster pool add demo workers --size 1", "already has a pool named workers"},
+	} {
+		if r := easel(t, "", strings.Fields(tc.args)...); r.err == nil || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("easel %s: %v\n%s\nwant an error saying %q", tc.args, r.err, r.stderr, tc.want)
+		}
+	}
+
+	r = mustEasel(t, "cluster", "pool", "add", "demo", "gpu", "--size", "1", "--instance-type", "medium", "--zones", "local-b",
+		"--label", "tier=gpu", "--taint", "nvidia.com/gpu=true:NoSchedule")
+	if got := rows(r.stdout); len(got) != 2 || !strings.HasPrefix(got[1][0], "gpu-") || !slices.Equal(got[1][1:4], []string{"local-b", "medium", "Running"}) {
+		t.Errorf("cluster pool add listed\n%s\nwant one medium machine in local-b Running", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "Added pool gpu to cluster demo with 1 machine\n") {
+		t.Errorf("cluster pool add said:\n%s", r.stderr)
+	}
+	gpu := workerNodes("gpu", 1)[0]
+	if !slices.Contains(gpu.Taints, v1.Taint{Key: "nvidia.com/gpu", Value: "true", Effect: "NoSchedule"}) {
+		t.Errorf("node %s of pool gpu has taints %v; want nvidia.com/gpu=true:NoSchedule", gpu.Name, gpu.Taints)
+	}
+	kubeconfig, err := clientcmd.RESTConfigFromKubeConfig([]byte(mustEasel(t, "cluster", "kubeconfig", "demo").stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := kubernetes.NewForConfigOrDie(kubeconfig).CoreV1().Nodes().Get(context.Background(), gpu.Name, metav1.GetOptions{})
+	if err != nil || node.Labels["tier"] != "gpu" {
+		t.Errorf("node %s of pool gpu: %v, labels %v; want tier=gpu", gpu.Name, err, node.Labels)
+	}
+
+	r = mustEasel(t, "cluster", "pool", "delete", "demo", "gpu")
+	for _, want := range []string{"Deleting pool gpu of cluster demo: its nodes are drained, then its machines deleted\n", "Deleted pool gpu of cluster demo\n"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("cluster pool delete said no %q:\n%s", want, r.stderr)
+		}
+	}
+	workerNodes("gpu", 0)
+	if got := rows(section(t, mustEasel(t, "cluster", "get", "demo").stdout, "Pools")); len(got) != 3 || got[2][0] != "workers" || got[2][2] != "1" {
+		t.Errorf("cluster get pools after the pool commands = %v; want control-plane and workers of 1", got)
+	}
 }

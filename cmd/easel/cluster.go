@@ -17,11 +17,11 @@ func clusterCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "cluster",
 		Aliases: []string{"clusters"},
-		Short:   "Create, list, show and delete clusters",
+		Short:   "Create, list, show, scale and delete clusters",
 	}
 	cmd.AddCommand(clusterCreateCommand(g), clusterListCommand(g), clusterGetCommand(g), clusterDeleteCommand(g), clusterKubeconfigCommand(g), clusterNodesCommand(g),
 		clusterUsageCommand(g), clusterWorkloadsCommand(g), clusterRepaveCommand(g), clusterCertsCommand(g), clusterProfilesCommand(g),
-		clusterAttachCommand(g), clusterUpgradeCommand(g), clusterDetachCommand(g))
+		clusterAttachCommand(g), clusterUpgradeCommand(g), clusterDetachCommand(g), clusterScaleCommand(g), clusterPoolCommand(g))
 	return cmd
 }
 

@@ -106,38 +106,44 @@ func (c *Client) InProject(uid string) *Client {
 // do sends one request and decodes a JSON answer into out (when out is not nil). Any answer
 // other than 2xx is an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	resp, err := c.send(ctx, method, path, query, in)
+	_, err := c.exchange(ctx, method, path, query, nil, in, out)
+	return err
+}
+
+// exchange is do with headers: it sends header with the request and returns the answer's.
+func (c *Client) exchange(ctx context.Context, method, path string, query url.Values, header http.Header, in, out any) (http.Header, error) {
+	resp, err := c.send(ctx, method, path, query, header, in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return fmt.Errorf("reading the answer of %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("reading the answer of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(resp.StatusCode, data)
+		return nil, newAPIError(resp.StatusCode, data)
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if raw, ok := out.(*[]byte); ok { // a download, not JSON
 		*raw = data
-		return nil
+		return resp.Header, nil
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return fmt.Errorf("%s %s: the hub answered %d with an empty body; expected JSON", method, path, resp.StatusCode)
+		return nil, fmt.Errorf("%s %s: the hub answered %d with an empty body; expected JSON", method, path, resp.StatusCode)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // stream GETs a download and copies it to w as it arrives (a log bundle may be larger than
 // what do reads of an answer), returning how many bytes it wrote.
 func (c *Client) stream(ctx context.Context, path string, query url.Values, w io.Writer) (int64, error) {
-	resp, err := c.send(ctx, "GET", path, query, nil)
+	resp, err := c.send(ctx, "GET", path, query, nil, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -153,9 +159,9 @@ func (c *Client) stream(ctx context.Context, path string, query url.Values, w io
 	return n, nil
 }
 
-// send sends one request with the client's credentials and scope; the caller closes the answer's
-// body.
-func (c *Client) send(ctx context.Context, method, path string, query url.Values, in any) (*http.Response, error) {
+// send sends one request with the client's credentials and scope, and header; the caller closes
+// the answer's body.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, header http.Header, in any) (*http.Response, error) {
 	// path is already escaped (uidPath), so it is appended rather than set as URL.Path.
 	target := c.base.String() + path
 	if q := query.Encode(); q != "" {
@@ -172,6 +178,11 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return nil, fmt.Errorf("building the request %s %s: %w", method, path, err)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)

@@ -3,11 +3,13 @@ package client_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -323,5 +325,75 @@ func TestContextAndTimeout(t *testing.T) {
 	var timeout interface{ Timeout() bool }
 	if _, err := c.UserInfo(context.Background()); !errors.As(err, &timeout) || !timeout.Timeout() {
 		t.Errorf("hung hub: err = %v, want a timeout", err)
+	}
+}
+
+// A pool read from the cloud config goes back whole, with the new size, under If-Match of the
+// version read: nothing of the pool is lost on the way (a PUT replaces the whole pool).
+func TestPoolGoesBackWholeWithIfMatch(t *testing.T) {
+	const pool = `{"name":"workers","size":2,"isControlPlane":false,"useControlPlaneAsWorker":false,
+		"additionalLabels":{"tier":"web"},"taints":[{"key":"gpu","value":"true","effect":"NoSchedule"}],
+		"instanceType":"large","rootDeviceSize":120,"azs":["local-a","local-b"],"updateStrategy":"RollingUpdateScaleIn",
+		"values":"kind: MachineDeployment\n","machineHealthCheck":{"nodeReadyHealthCheckDuration":"3m"}}`
+	var ifMatch string
+	var sent v1.MachinePoolConfigEntity
+	var raw map[string]json.RawMessage
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method + " " + r.URL.Path {
+		case "GET /v1/cloudconfigs/cloudTypes/local/cc-1":
+			w.Header().Set("ETag", `"42"`)
+			io.WriteString(w, `{"metadata":{"uid":"cc-1"},"spec":{"machinePoolConfig":[`+pool+`]}}`)
+		case "PUT /v1/cloudconfigs/cloudTypes/local/cc-1/machinePools/workers":
+			ifMatch = r.Header.Get("If-Match")
+			b, _ := io.ReadAll(r.Body)
+			json.Unmarshal(b, &sent)
+			json.Unmarshal(b, &raw)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c, _ := client.New(srv.URL, "k")
+	ctx := context.Background()
+	cc, version, err := c.CloudConfig(ctx, "local", "cc-1")
+	if err != nil || version != `"42"` || len(cc.Spec.MachinePoolConfig) != 1 {
+		t.Fatalf("CloudConfig = %+v, %q, %v", cc, version, err)
+	}
+	e := client.PoolEntity(cc.Spec.MachinePoolConfig[0])
+	*e.PoolConfig.Size = 5
+	if err := c.UpdateMachinePool(ctx, "local", "cc-1", "workers", e, version); err != nil {
+		t.Fatal(err)
+	}
+	size := int32(5)
+	want := v1.MachinePoolConfigEntity{
+		CloudConfig: v1.MachinePoolCloudConfigEntity{Values: "kind: MachineDeployment\n", InstanceType: "large", RootDeviceSize: 120, Azs: []string{"local-a", "local-b"}},
+		PoolConfig: v1.MachinePoolBaseConfigEntity{Name: "workers", Size: &size, AdditionalLabels: map[string]string{"tier": "web"},
+			Taints: []v1.Taint{{Key: "gpu", Value: "true", Effect: "NoSchedule"}}, UpdateStrategy: &struct {
+				Type string `json:"type,omitempty"`
+			}{"RollingUpdateScaleIn"}, MachineHealthCheck: &v1.MachineHealthCheckConfig{NodeReadyHealthCheckDuration: "3m"}},
+	}
+	if ifMatch != `"42"` || raw["cloudConfig"] == nil || !reflect.DeepEqual(sent, want) {
+		t.Errorf("PUT sent If-Match %q and %+v; want \"42\" and %+v", ifMatch, sent, want)
+	}
+}
+
+// Machines follows the hub's paging, so a pool of more machines than a page counts them all.
+func TestMachinesFollowsContinue(t *testing.T) {
+	var calls []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls = append(calls, r.URL.RawQuery)
+		if r.URL.Query().Get("continue") == "" {
+			io.WriteString(w, `{"items":[{"metadata":{"name":"m0"}}],"listmeta":{"continue":"MQ","count":2}}`)
+			return
+		}
+		io.WriteString(w, `{"items":[{"metadata":{"name":"m1"}}],"listmeta":{"count":2}}`)
+	}))
+	defer srv.Close()
+	c, _ := client.New(srv.URL, "k")
+	ms, err := c.Machines(context.Background(), "local", "cc-1", "workers")
+	if err != nil || len(ms) != 2 || ms[1].Metadata.Name != "m1" ||
+		strings.Join(calls, " ") != "limit=1000 continue=MQ&limit=1000" {
+		t.Errorf("Machines = %+v, %v after calls %q; want m0 and m1 over two pages", ms, err, calls)
 	}
 }

@@ -73,22 +73,34 @@ func (c *Client) SearchClusters(ctx context.Context, spec v1.SearchFilterSummary
 // maxPages stops following continue tokens of a hub that keeps issuing them.
 const maxPages = 10000
 
-// AllClusters returns every cluster matching spec, following listmeta.continue across pages.
-func (c *Client) AllClusters(ctx context.Context, spec v1.SearchFilterSummarySpec) ([]v1.SpectroClusterSummary, error) {
-	items := []v1.SpectroClusterSummary{}
+// allPages gathers the items of every page fetch returns, following listmeta.continue from the
+// first page ("").
+func allPages[T any](fetch func(token string) ([]T, v1.ListMeta, error)) ([]T, error) {
+	items := []T{}
 	token := ""
 	for range maxPages {
-		page, err := c.SearchClusters(ctx, spec, token)
+		page, meta, err := fetch(token)
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, page.Items...)
-		if page.Listmeta.Continue == "" || page.Listmeta.Continue == token {
+		items = append(items, page...)
+		if meta.Continue == "" || meta.Continue == token {
 			return items, nil
 		}
-		token = page.Listmeta.Continue
+		token = meta.Continue
 	}
 	return items, nil
+}
+
+// AllClusters returns every cluster matching spec, following listmeta.continue across pages.
+func (c *Client) AllClusters(ctx context.Context, spec v1.SearchFilterSummarySpec) ([]v1.SpectroClusterSummary, error) {
+	return allPages(func(token string) ([]v1.SpectroClusterSummary, v1.ListMeta, error) {
+		page, err := c.SearchClusters(ctx, spec, token)
+		if err != nil {
+			return nil, v1.ListMeta{}, err
+		}
+		return page.Items, page.Listmeta, nil
+	})
 }
 
 // Events returns a page of an object's events, newest first. kind is KindCluster or KindProfile;

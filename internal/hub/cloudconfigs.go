@@ -28,7 +28,8 @@ func cloudConfigTarget(r *http.Request) clustersvc.Target {
 func poolWire(p clusters.Pool) v1.MachinePoolConfig {
 	return v1.MachinePoolConfig{Name: p.Name, Size: int32(p.Size), IsControlPlane: p.ControlPlane,
 		UseControlPlaneAsWorker: p.UseControlPlaneAsWorker, AdditionalLabels: p.Labels, Taints: orEmpty(p.Taints),
-		InstanceType: p.InstanceType, RootDeviceSize: p.DiskGiB, Azs: p.Zones, UpdateStrategy: p.UpdateStrategy, Values: p.Values}
+		InstanceType: p.InstanceType, RootDeviceSize: p.DiskGiB, Azs: p.Zones, UpdateStrategy: p.UpdateStrategy, Values: p.Values,
+		MachineHealthCheck: p.HealthCheck}
 }
 
 func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -91,16 +92,15 @@ func machineWire(cloudType string, m clusters.Machine) v1.Machine {
 	return out
 }
 
-// listMachines lists a pool's machines: none until the engine has planned them.
+// listMachines lists a pool's machines: none until the engine has planned them. A deleted pool's
+// machines are listed until the engine has drained and deleted the last of them, so that a client
+// can follow the deletion; then the pool is not found.
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) error {
 	rec, cl, err := s.cloudConfigRecord(r, c)
 	if err != nil {
 		return err
 	}
 	name := r.PathValue("poolName")
-	if _, ok := cl.Pool(name); !ok {
-		return service.NotFound("machine pool", name)
-	}
 	pg, err := parsePage(r)
 	if err != nil {
 		return err
@@ -110,6 +110,9 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, c *call) e
 		if m.Pool == name {
 			all = append(all, machineWire(rec.Category, m))
 		}
+	}
+	if _, ok := cl.Pool(name); !ok && len(all) == 0 {
+		return service.NotFound("machine pool", name)
 	}
 	page := all[min(pg.offset, len(all)):min(pg.offset+pg.limit, len(all))]
 	writeJSON(w, http.StatusOK, v1.Machines{Items: orEmpty(page), Listmeta: pg.listMeta(len(page), len(all))})

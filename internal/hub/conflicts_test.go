@@ -67,7 +67,8 @@ func TestUserChangesSurviveStatusWrites(t *testing.T) {
 				t.Fatalf("workers pool size = %d; want the last change, 10", p.Size)
 			}
 		}
-		status, body, _ := c.do("PUT", pool, map[string]any{"poolConfig": map[string]any{"name": "workers", "size": 3}}, "If-Match", `"1"`)
+		status, body, _ := c.do("PUT", pool, map[string]any{"poolConfig": map[string]any{"name": "workers", "size": 3},
+			"cloudConfig": map[string]any{"instanceType": "medium"}}, "If-Match", `"1"`)
 		if status != 409 || !strings.Contains(string(body), "changed since you read it") {
 			t.Fatalf("a change with a stale If-Match: %d %s; want 409", status, body)
 		}

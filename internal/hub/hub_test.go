@@ -338,6 +338,20 @@ func TestClusterLifecycle(t *testing.T) {
 		}
 		c.fails(404, "ResourceNotFound", "GET", "/v1/cloudconfigs/cloudTypes/aws/"+cl.Spec.CloudConfigRef.UID, nil)
 
+		// A PUT replaces the whole pool: one without cloudConfig would give workers the default zone
+		// and repave them, so it is refused and the spec keeps its generation and its pools.
+		var gen struct{ Status struct{ Generation int64 } }
+		c.must(200, "GET", "/v1/spectroclusters/"+uid, nil, &gen)
+		before := gen.Status.Generation
+		c.fails(400, "InvalidArgument", "PUT", cfg+"/machinePools/workers", map[string]any{"poolConfig": map[string]any{"name": "workers", "size": 3}},
+			"cloudConfig is required", "pool workers would lose its zones")
+		c.fails(400, "InvalidArgument", "PUT", cfg+"/machinePools/workers", map[string]any{"poolConfig": map[string]any{"size": 3}, "cloudConfig": nil}, "cloudConfig is required")
+		c.must(200, "GET", "/v1/spectroclusters/"+uid, nil, &gen)
+		c.must(200, "GET", cfg, nil, &cc)
+		if got := fmt.Sprint(cc.Spec.MachinePoolConfig); gen.Status.Generation != before || got != "[{cp 1 true small [local-a]} {workers 2 false medium [local-a local-b]}]" {
+			t.Fatalf("after refused PUTs: generation %d (was %d), pools %s; want both unchanged", gen.Status.Generation, before, got)
+		}
+
 		// Pools: add, resize, refuse to drop the control plane or add a second one.
 		c.must(201, "POST", cfg+"/machinePools", map[string]any{"poolConfig": map[string]any{"name": "gpu", "size": 0}}, nil)
 		c.fails(409, "Conflict", "POST", cfg+"/machinePools", map[string]any{"poolConfig": map[string]any{"name": "gpu"}}, "already has a pool")
@@ -403,7 +417,7 @@ func TestClusterLifecycle(t *testing.T) {
 			t.Fatalf("state after delete = %s, want Deleting", cl.Status.State)
 		}
 		c.must(204, "DELETE", "/v1/spectroclusters/"+uid, nil, nil)
-		c.fails(409, "Conflict", "PUT", cfg+"/machinePools/workers", map[string]any{"poolConfig": map[string]any{"size": 1}}, "being deleted")
+		c.fails(409, "Conflict", "PUT", cfg+"/machinePools/workers", map[string]any{"poolConfig": map[string]any{"size": 1}, "cloudConfig": map[string]any{}}, "being deleted")
 		c.fails(409, "Conflict", "GET", "/v1/spectroclusters/"+uid+"/assets/kubeconfig", nil, "no provider")
 	})
 }

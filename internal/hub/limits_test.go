@@ -262,8 +262,8 @@ func TestClusterSizeLimits(t *testing.T) {
 		// Machines: 1,000 in all at most, in one pool or over several, at create and on update.
 		c.fails(400, "InvalidArgument", "POST", create, entity("huge", pools(2, 1000)), "MaxMachinesPerCluster")
 		c.fails(400, "InvalidArgument", "POST", create, entity("wide", pools(3, 500)), "MaxMachinesPerCluster")
-		c.must(204, "PUT", cfg+"/w1", map[string]any{"poolConfig": map[string]any{"size": 985}}, nil) // 1 + 985 + 14
-		c.fails(400, "InvalidArgument", "PUT", cfg+"/w2", map[string]any{"poolConfig": map[string]any{"size": 2}}, "MaxMachinesPerCluster")
+		c.must(204, "PUT", cfg+"/w1", map[string]any{"poolConfig": map[string]any{"size": 985}, "cloudConfig": map[string]any{}}, nil) // 1 + 985 + 14
+		c.fails(400, "InvalidArgument", "PUT", cfg+"/w2", map[string]any{"poolConfig": map[string]any{"size": 2}, "cloudConfig": map[string]any{}}, "MaxMachinesPerCluster")
 
 		// Labels and annotations, wherever a client gives them.
 		labels := map[string]string{}
@@ -284,7 +284,7 @@ func TestClusterSizeLimits(t *testing.T) {
 			map[string]any{"metadata": map[string]any{"name": "imported", "labels": map[string]string{strings.Repeat("k", 64): "v"}}}, "MaxLabelNameLength")
 		c.fails(400, "InvalidArgument", "POST", cfg, map[string]any{"poolConfig": map[string]any{"name": "w1",
 			"additionalLabels": map[string]string{strings.Repeat("p", 254) + "/k": "v"}}}, "MaxLabelKeyPrefixLength")
-		c.fails(400, "InvalidArgument", "PUT", cfg+"/w1", map[string]any{"poolConfig": map[string]any{"size": 1, "additionalLabels": labels}}, "MaxLabels")
+		c.fails(400, "InvalidArgument", "PUT", cfg+"/w1", map[string]any{"poolConfig": map[string]any{"size": 1, "additionalLabels": labels}, "cloudConfig": map[string]any{}}, "MaxLabels")
 		p := profile("labelled", "1.0.0")
 		p["metadata"].(map[string]any)["labels"] = labels
 		c.fails(400, "InvalidArgument", "POST", "/v1/clusterprofiles", p, "MaxLabels")

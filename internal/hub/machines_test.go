@@ -3,6 +3,7 @@ package hub_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,54 @@ func TestMachinesThroughPaletteSDK(t *testing.T) {
 				t.Fatalf("%s: %v; want 404 ResourceNotFound", what, err)
 			}
 		}
+	})
+}
+
+// A pool read from the cloud config can be sent back whole: its health-check overrides are shown
+// too. A deleted pool's machines stay listed, being drained and deleted, until the last is gone;
+// then the pool is not found.
+func TestPoolRoundTripAndDeletedPoolMachines(t *testing.T) {
+	eachStore(t, func(t *testing.T, h *testHub) {
+		c := h.admin().in(h.defaultPrj)
+		uid := c.createCluster("pools", c.publishedProfile("base"))
+		var cl struct {
+			Spec struct{ CloudConfigRef struct{ UID string } }
+		}
+		c.must(200, "GET", "/v1/spectroclusters/"+uid, nil, &cl)
+		cfg := "/v1/cloudconfigs/cloudTypes/local/" + cl.Spec.CloudConfigRef.UID
+		c.must(201, "POST", cfg+"/machinePools", map[string]any{"poolConfig": map[string]any{"name": "gpu", "size": 1,
+			"machineHealthCheck": map[string]any{"nodeReadyHealthCheckDuration": "3m"}}, "cloudConfig": map[string]any{"azs": []string{"local-b"}}}, nil)
+		var cc struct {
+			Spec struct {
+				MachinePoolConfig []struct {
+					Name               string
+					Azs                []string
+					MachineHealthCheck *struct{ NodeReadyHealthCheckDuration string }
+				}
+			}
+		}
+		c.must(200, "GET", cfg, nil, &cc)
+		if gpu := cc.Spec.MachinePoolConfig[2]; gpu.Name != "gpu" || fmt.Sprint(gpu.Azs) != "[local-b]" ||
+			gpu.MachineHealthCheck == nil || gpu.MachineHealthCheck.NodeReadyHealthCheckDuration != "3m" {
+			t.Fatalf("pool gpu as read = %s; want zone local-b and its health check", dumpJSON(gpu))
+		}
+
+		h.recordStatus(uid, func(cl *clusters.Cluster) { // the machine the engine would have made
+			cl.Status.Machines = []clusters.Machine{{UID: "m-g1", Name: "gpu-1", Pool: "gpu", InstanceType: "small", Zone: "local-b", DiskGiB: 60, CreatedAt: time.Now(), Ready: true}}
+		})
+		c.must(204, "DELETE", cfg+"/machinePools/gpu", nil, nil)
+		var machines struct {
+			Items []struct {
+				Metadata struct{ Name string }
+				Status   struct{ InstanceState string }
+			}
+		}
+		c.must(200, "GET", cfg+"/machinePools/gpu/machines", nil, &machines)
+		if len(machines.Items) != 1 || machines.Items[0].Metadata.Name != "gpu-1" {
+			t.Fatalf("machines of the deleted pool gpu = %s; want gpu-1 until it is gone", dumpJSON(machines))
+		}
+		h.recordStatus(uid, func(cl *clusters.Cluster) { cl.Status.Machines = nil })
+		c.fails(404, "ResourceNotFound", "GET", cfg+"/machinePools/gpu/machines", nil, "gpu")
 	})
 }
 

@@ -35,7 +35,7 @@ func TestNodeAutoRemediation(t *testing.T) {
 	setPool := func(size int, labels, nodeReady string) {
 		t.Helper()
 		body := fmt.Sprintf(`{"poolConfig":{"name":"workers","size":%d,"additionalLabels":{%s},"machineHealthCheck":{
-			"nodeReadyHealthCheckDuration":%q,"networkReadyHealthCheckDuration":"3s","nodeStartupTimeout":"5s"}}}`, size, labels, nodeReady)
+			"nodeReadyHealthCheckDuration":%q,"networkReadyHealthCheckDuration":"3s","nodeStartupTimeout":"5s"}},"cloudConfig":{}}`, size, labels, nodeReady)
 		if code := api(t, addr, project, "PUT", pool, body, nil); code != 204 {
 			t.Fatalf("changing the pool: %d", code)
 		}

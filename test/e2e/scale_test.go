@@ -53,7 +53,7 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 	}
 	scale := func(n int) {
 		t.Helper()
-		if code := api(t, addr, project, "PUT", pool, fmt.Sprintf(`{"poolConfig":{"name":"workers","size":%d}}`, n), nil); code != 204 {
+		if code := api(t, addr, project, "PUT", pool, fmt.Sprintf(`{"poolConfig":{"name":"workers","size":%d},"cloudConfig":{}}`, n), nil); code != 204 {
 			t.Fatalf("scaling to %d: %d", n, code)
 		}
 	}
@@ -109,7 +109,7 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 		return slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "dedicated" && t.Value == "web" })
 	}
 	if code := api(t, addr, project, "PUT", pool, `{"poolConfig":{"name":"workers","size":1,"additionalLabels":{"tier":"web"},
-		"taints":[{"key":"dedicated","value":"web","effect":"NoSchedule"}]}}`, nil); code != 204 {
+		"taints":[{"key":"dedicated","value":"web","effect":"NoSchedule"}]},"cloudConfig":{}}`, nil); code != 204 {
 		t.Fatalf("setting labels and taints: %d", code)
 	}
 	poll.Eventually(t, time.Minute, "the node to have the label and the taint", func() error {
@@ -119,7 +119,7 @@ func TestScaleWorkerPoolWithDrains(t *testing.T) {
 		}
 		return poll.Unless(n.Labels["tier"] == "web" && hasTaint(n), "labels %v, taints %v", n.Labels, n.Spec.Taints)
 	})
-	if code := api(t, addr, project, "PUT", pool, `{"poolConfig":{"name":"workers","size":1}}`, nil); code != 204 {
+	if code := api(t, addr, project, "PUT", pool, `{"poolConfig":{"name":"workers","size":1},"cloudConfig":{}}`, nil); code != 204 {
 		t.Fatalf("removing labels and taints: %d", code)
 	}
 	poll.Eventually(t, time.Minute, "the label and the taint to be gone", func() error {

@@ -164,6 +164,29 @@ func TestPoolChangesAreGenerations(t *testing.T) {
 		if got := f.events(uid); len(got) != 2 || got[0] != "MachinePoolChanged" {
 			t.Fatalf("events %v, want MachinePoolChanged then Created", got)
 		}
+
+		// An update without cloudConfig would reset the pool's zones and instance type: refused,
+		// after the permission check, and nothing written.
+		if err := f.svc.UpdatePool(f.ctx, call(v1.RoleViewer), byConfig, "gpu", jsonInput(`{"poolConfig":{"size":2}}`, &read)); kindOf(err) != service.KindForbidden {
+			t.Fatalf("viewer updates a pool without cloudConfig: %v; want Forbidden", err)
+		}
+		err := f.svc.UpdatePool(f.ctx, call(v1.RoleClusterAdmin), byConfig, "gpu", jsonInput(`{"poolConfig":{"size":2}}`, &read))
+		if kindOf(err) != service.KindInvalid || !strings.Contains(err.Error(), "cloudConfig is required") {
+			t.Fatalf("UpdatePool without cloudConfig = %v; want Invalid naming cloudConfig", err)
+		}
+		rec, cl, _ = f.svc.Get(f.ctx, call(v1.RoleViewer), byConfig)
+		if gpu, _ := cl.Pool("gpu"); rec.Generation != 2 || gpu.Size != 1 || gpu.InstanceType != "large" {
+			t.Fatalf("after a refused update: generation %d, pool gpu %+v; want generation 2, size 1, large", rec.Generation, gpu)
+		}
+		if err := f.svc.UpdatePool(f.ctx, call(v1.RoleClusterAdmin), byConfig, "gpu", jsonInput(`{"poolConfig":{"size":2},"cloudConfig":{"instanceType":"large"}}`, &read)); err != nil {
+			t.Fatalf("UpdatePool with cloudConfig: %v", err)
+		}
+		if rec, cl, _ = f.svc.Get(f.ctx, call(v1.RoleViewer), byConfig); rec.Generation != 3 {
+			t.Fatalf("after an update: generation %d; want 3", rec.Generation)
+		}
+		if gpu, _ := cl.Pool("gpu"); gpu.Size != 2 || gpu.InstanceType != "large" {
+			t.Fatalf("pool gpu after the update = %+v; want size 2, large", gpu)
+		}
 	})
 }
 

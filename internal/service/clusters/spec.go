@@ -78,7 +78,8 @@ func (s *Service) changeProfiles(ctx context.Context, c *service.Call, t Target,
 	})
 }
 
-// AddPool adds a machine pool (v1.MachinePoolConfigEntity) and returns its name.
+// AddPool adds a machine pool (v1.MachinePoolConfigEntity) and returns its name. Without
+// cloudConfig the pool takes the default instance type, zone and disk size.
 func (s *Service) AddPool(ctx context.Context, c *service.Call, t Target, input service.Input) (string, error) {
 	var in v1.MachinePoolConfigEntity
 	if err := s.writeInput(ctx, c, t, input, &in); err != nil {
@@ -98,12 +99,29 @@ func (s *Service) AddPool(ctx context.Context, c *service.Call, t Target, input 
 	return p.Name, err
 }
 
-// UpdatePool replaces the machine pool name with what the input gives (v1.MachinePoolConfigEntity).
+// poolReplacement is v1.MachinePoolConfigEntity as an update sends it, with cloudConfig's presence
+// kept: an update replaces the whole pool, so a body without cloudConfig would put the default
+// zones, instance type and disk in place of the pool's own and repave its nodes. Palette's schema
+// requires cloudConfig; its SDK and Terraform provider always send it.
+type poolReplacement struct {
+	CloudConfig *v1.MachinePoolCloudConfigEntity `json:"cloudConfig"`
+	PoolConfig  v1.MachinePoolBaseConfigEntity   `json:"poolConfig"`
+}
+
+// UpdatePool replaces the machine pool name with what the input gives (v1.MachinePoolConfigEntity,
+// cloudConfig required). A pool added without cloudConfig takes the defaults, as it has nothing
+// to lose; a pool replaced without one is refused and nothing changes.
 func (s *Service) UpdatePool(ctx context.Context, c *service.Call, t Target, name string, input service.Input) error {
-	var in v1.MachinePoolConfigEntity
-	if err := s.writeInput(ctx, c, t, input, &in); err != nil {
+	var body poolReplacement
+	if err := s.writeInput(ctx, c, t, input, &body); err != nil {
 		return err
 	}
+	if body.CloudConfig == nil {
+		return service.Invalid("cloudConfig is required: an update replaces the whole pool, and without cloudConfig pool %s "+
+			"would lose its zones, instance type and disk size to the defaults (and its nodes be repaved); read the pool "+
+			"(GET /v1/cloudconfigs/cloudTypes/{cloudType}/{configUid}) and send it back whole with your change", name)
+	}
+	in := v1.MachinePoolConfigEntity{CloudConfig: *body.CloudConfig, PoolConfig: body.PoolConfig}
 	if in.PoolConfig.Name == "" {
 		in.PoolConfig.Name = name
 	}
