@@ -95,10 +95,16 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 		page := list("?limit=1")
 		return poll.Unless(!page.Disabled && page.Listmeta.Count == 5000, "disabled %v, %d pods listed", page.Disabled, page.Listmeta.Count)
 	})
-	after := metrics(t, addr)
 	paged := func(m map[string]float64) float64 {
 		return m[`easel_agent_report_pages_count{report="workloads"}`] - m[`easel_agent_report_pages_bucket{report="workloads",le="1"}`]
 	}
+	// The hub counts a report's pages once its transaction has committed, a moment after the list
+	// above can see it: wait for the count.
+	var after map[string]float64
+	poll.Eventually(t, 30*time.Second, "the hub to count the full report of several pages", func() error {
+		after = metrics(t, addr)
+		return poll.Unless(paged(after)-paged(before) >= 1, "%v reports of several pages applied", paged(after)-paged(before))
+	})
 	pages := after[pagesReceived] - before[pagesReceived]
 	underLimit := after[`easel_agent_report_page_bytes_bucket{report="workloads",le="1.048576e+06"}`] -
 		before[`easel_agent_report_page_bytes_bucket{report="workloads",le="1.048576e+06"}`]
