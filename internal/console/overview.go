@@ -22,14 +22,19 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	q := r.URL.Query()
-	warningsOnly := q.Get("warnings") == "1"
-	offset := 0
-	if p := pageNumber(q.Get("events")); p > 1 {
-		offset = (p - 1) * eventsPerPage
+	// The status part's refresh (every 3 s while the page is open) shows no events: it reads none.
+	fragment := ""
+	if r.Header.Get("HX-Request") == "true" {
+		fragment = "cluster-status"
 	}
-	events, total, err := c.eventsOf(r, s, rec.UID, warningsOnly, offset)
-	if err != nil {
-		return err
+	warningsOnly := q.Get("warnings") == "1"
+	offset := (pageNumber(q.Get("events")) - 1) * eventsPerPage
+	var events []store.Event
+	total := 0
+	if fragment == "" {
+		if events, total, err = c.eventsOf(r, s, rec.UID, warningsOnly, offset); err != nil {
+			return err
+		}
 	}
 	var inMaintenance []string
 	for i := range cl.Status.Machines {
@@ -46,10 +51,6 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		"EventsPages": max(1, (total+eventsPerPage-1)/eventsPerPage), "WarningsOnly": warningsOnly,
 		"Range": chosen, "Ranges": chartRanges, "ControlPlane": q.Get("controlPlane") == "1",
 	})
-	fragment := ""
-	if r.Header.Get("HX-Request") == "true" {
-		fragment = "cluster-status"
-	}
 	c.render(w, http.StatusOK, "overview", fragment, data)
 	return nil
 }
