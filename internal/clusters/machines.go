@@ -27,10 +27,6 @@ type Machine struct {
 	// Maintenance is the machine's last node operation (maintenance mode, or the drain before it
 	// is deleted) and how far it got.
 	Maintenance *v1.MachineMaintenanceStatus `json:"maintenance,omitempty"`
-	// Labels and Taints are the pool's labels and taints the machine's node was last given;
-	// changing them is applied in place, not by a repave.
-	Labels map[string]string `json:"labels,omitempty"`
-	Taints []v1.Taint        `json:"taints,omitempty"`
 	// JoinedAt is when the machine's node was first seen Ready; Unhealthy is why it is not
 	// healthy now, and since when; Remediation, why it is being relaunched.
 	JoinedAt    time.Time  `json:"joinedAt,omitzero"`
@@ -72,8 +68,7 @@ func PlanMachines(c *Cluster, now time.Time, newUID func() string) (add, remove 
 		}
 		newMachine := func() Machine {
 			return Machine{UID: newUID(), Name: p.Name + "-" + randomSuffix(), Pool: p.Name, ControlPlane: p.ControlPlane,
-				InstanceType: p.InstanceType, Zone: leastUsedZone(p.Zones, current), DiskGiB: p.DiskGiB, Image: c.Image, CreatedAt: now,
-				Labels: maps.Clone(p.Labels), Taints: slices.Clone(p.Taints)}
+				InstanceType: p.InstanceType, Zone: leastUsedZone(p.Zones, current), DiskGiB: p.DiskGiB, Image: c.Image, CreatedAt: now}
 		}
 		switch {
 		case len(live) < p.Size: // scale up
@@ -141,9 +136,10 @@ func (c *Cluster) VCPUs() int {
 	return n
 }
 
-// LabelsOutdated reports whether the machine's node lacks its pool's current labels or taints
-// (applied in place).
-func (c *Cluster) LabelsOutdated(m Machine) bool {
+// LabelsOutdated reports whether the machine's node, given labels and taints of its pool (as the
+// provider observes them), lacks its pool's current ones. They are changed in place, not by a
+// repave.
+func (c *Cluster) LabelsOutdated(m Machine, labels map[string]string, taints []v1.Taint) bool {
 	p, ok := c.Pool(m.Pool)
-	return ok && !m.Deleting() && (!maps.Equal(m.Labels, p.Labels) || !slices.Equal(m.Taints, p.Taints))
+	return ok && !m.Deleting() && (!maps.Equal(labels, p.Labels) || !slices.Equal(taints, p.Taints))
 }

@@ -6,9 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/validate"
-	"gopkg.in/yaml.v3"
 )
 
 // poolValues is what a pool's Palette YAML (cloudConfig.values) may say about it: a

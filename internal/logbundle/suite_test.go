@@ -97,7 +97,7 @@ func startCluster(t testing.TB, cp *local.ControlPlane, workers int) kubernetes.
 			InstanceType: "small", Zone: "local-a", CPU: 4, MemoryGiB: 8, DiskGiB: 60})
 	}
 	for _, m := range machines {
-		if err := cp.EnsureMachine(ctx, kube, m, local.Machine{}); err != nil {
+		if _, err := cp.EnsureMachine(ctx, kube, m); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,6 +27,10 @@ type Cluster struct {
 type MachineState struct {
 	Exists bool
 	Ready  bool
+	// Labels and Taints are those of its pool the machine was last given (read from the machine,
+	// not remembered by the hub).
+	Labels map[string]string
+	Taints []v1.Taint
 }
 
 // Provider builds and tears down the infrastructure of clusters of one cloud type. Every method is
@@ -36,7 +40,7 @@ type Provider interface {
 	// plane answers; an error says what is missing (ErrQuota when it does not fit).
 	EnsureControlPlane(ctx context.Context, c Cluster) error
 	// EnsureMachine creates a machine; one that exists is kept, its pool's labels and taints brought
-	// up to date in place (m.Labels and m.Taints are what it was given before).
+	// up to date in place (those it was given before that the pool no longer has are removed).
 	EnsureMachine(ctx context.Context, c Cluster, m clusters.Machine) error
 	// DeleteMachine removes a machine; one already gone is fine.
 	DeleteMachine(ctx context.Context, c Cluster, m clusters.Machine) error

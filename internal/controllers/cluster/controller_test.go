@@ -35,6 +35,7 @@ type fakeProvider struct {
 	created     []string // machine names, in creation order
 	seenInStore func(name string) bool
 	missedStore []string // machines created before the store knew them
+	ensuring    func()   // called by EnsureMachine, without the lock
 	deleted     bool
 	agentToken  string
 	agentRuns   int         // EnsureAgent calls
@@ -58,14 +59,25 @@ func (f *fakeProvider) EnsureControlPlane(ctx context.Context, c provider.Cluste
 	return f.cpErr
 }
 
-func (f *fakeProvider) EnsureMachine(_ context.Context, _ provider.Cluster, m clusters.Machine) error {
+// EnsureMachine creates the machine, or gives an existing one its pool's labels and taints.
+func (f *fakeProvider) EnsureMachine(_ context.Context, c provider.Cluster, m clusters.Machine) error {
+	if f.ensuring != nil {
+		f.ensuring()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.seenInStore != nil && !f.seenInStore(m.Name) {
-		f.missedStore = append(f.missedStore, m.Name)
+	st, exists := f.machines[m.Name]
+	if !exists {
+		if f.seenInStore != nil && !f.seenInStore(m.Name) {
+			f.missedStore = append(f.missedStore, m.Name)
+		}
+		f.created = append(f.created, m.Name)
 	}
-	f.created = append(f.created, m.Name)
-	f.machines[m.Name] = provider.MachineState{Exists: true}
+	st.Exists = true
+	if pool, ok := c.Spec.Pool(m.Pool); ok {
+		st.Labels, st.Taints = maps.Clone(pool.Labels), slices.Clone(pool.Taints)
+	}
+	f.machines[m.Name] = st
 	return nil
 }
 
@@ -92,8 +104,9 @@ func (f *fakeProvider) Machines(context.Context, provider.Cluster) (map[string]p
 func (f *fakeProvider) readyAll() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for k := range f.machines {
-		f.machines[k] = provider.MachineState{Exists: true, Ready: true}
+	for k, st := range f.machines {
+		st.Ready = true
+		f.machines[k] = st
 	}
 }
 
@@ -697,13 +710,7 @@ func TestObservedGenerationOnlyAfterASuccessfulPass(t *testing.T) {
 		t.Fatalf("observed generation = %d, want 1", g)
 	}
 	// The workers get a label (changed in place), while the provider cannot list its machines.
-	rec, _ := s.st.GetObject(ctx, clusters.Kind, "c1")
-	cl, _ := clusters.Decode(rec.Doc)
-	cl.Pools[1].Labels = map[string]string{"tier": "web"}
-	rec.Doc, rec.Generation = cl.Encode(), rec.Generation+1
-	if err := s.st.UpdateObject(ctx, &rec); err != nil {
-		t.Fatal(err)
-	}
+	s.setWorkerLabels(map[string]string{"tier": "web"})
 	s.prov.machinesErr = errors.New("the API server does not answer")
 	if _, err := s.c.Reconcile(ctx, "c1"); err == nil || !strings.Contains(err.Error(), "the API server does not answer") {
 		t.Fatalf("reconcile while the provider fails = %v; want its error", err)
@@ -713,9 +720,62 @@ func TestObservedGenerationOnlyAfterASuccessfulPass(t *testing.T) {
 	}
 	s.prov.machinesErr = nil
 	s.settle()
-	cl = s.cluster()
-	if cl.Status.ObservedGeneration != 2 || !slices.ContainsFunc(cl.Status.Machines, func(m clusters.Machine) bool { return m.Labels["tier"] == "web" }) {
-		t.Fatalf("after a successful pass: observed generation %d, machines %+v; want 2 and the label applied", cl.Status.ObservedGeneration, cl.Status.Machines)
+	if g := s.cluster().Status.ObservedGeneration; g != 2 || s.workerLabels()["tier"] != "web" {
+		t.Fatalf("after a successful pass: observed generation %d, worker labels %v; want 2 and the label applied", g, s.workerLabels())
+	}
+}
+
+// workerLabels returns the labels the provider gave the (single) worker of the suite's cluster.
+func (s *suite) workerLabels() map[string]string {
+	s.prov.mu.Lock()
+	defer s.prov.mu.Unlock()
+	for _, m := range s.cluster().Status.Machines {
+		if m.Pool == "workers" {
+			return s.prov.machines[m.Name].Labels
+		}
+	}
+	s.t.Fatal("no worker recorded")
+	return nil
+}
+
+// setWorkerLabels changes the workers' labels, as the API does: a new spec generation.
+func (s *suite) setWorkerLabels(labels map[string]string) {
+	ctx := context.Background()
+	rec, err := s.st.GetObject(ctx, clusters.Kind, "c1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cl, _ := clusters.Decode(rec.Doc)
+	cl.Pools[1].Labels = labels
+	rec.Doc, rec.Generation = cl.Encode(), rec.Generation+1
+	if err := s.st.UpdateObject(ctx, &rec); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// A label removed while the pass that gave it is still running is removed too: the pass's status
+// write is refused (the spec changed), and the next pass does not rely on what it would have
+// recorded. (Before, the machine's record kept the old labels and the label stayed on the node.)
+func TestLabelRemovedDuringThePassThatGaveIt(t *testing.T) {
+	s := newSuite(t)
+	s.create(1)
+	s.settle()
+	s.prov.readyAll()
+	s.settle()
+	s.setWorkerLabels(map[string]string{"tier": "web"})
+	s.prov.ensuring = func() {
+		s.prov.ensuring = nil
+		s.setWorkerLabels(nil)
+	}
+	s.settle()
+	if s.prov.ensuring != nil {
+		t.Fatal("the labels were never applied")
+	}
+	if labels := s.workerLabels(); len(labels) != 0 {
+		t.Fatalf("worker labels after the label was removed = %v; want none", labels)
+	}
+	if g := s.cluster().Status.ObservedGeneration; g != 3 {
+		t.Fatalf("observed generation = %d, want 3", g)
 	}
 }
 

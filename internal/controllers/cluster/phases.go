@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -215,13 +214,13 @@ func (c *Controller) observeMachines(ctx context.Context, s *scope) (engine.Resu
 			if err := s.prov.EnsureMachine(ctx, pc, *m); err != nil {
 				return engine.Result{}, false, fmt.Errorf("creating machine %s: %w", m.Name, err)
 			}
-		case cl.LabelsOutdated(*m):
-			// Labels and taints change in place: the provider updates the existing node.
+		case cl.LabelsOutdated(*m, st.Labels, st.Taints):
+			// Labels and taints change in place: the provider updates the existing node. What the node
+			// was given is observed, not remembered, so a pass whose status write is lost to a
+			// concurrent spec change is repeated in full by the next.
 			if err := s.prov.EnsureMachine(ctx, pc, *m); err != nil {
 				return engine.Result{}, false, fmt.Errorf("updating machine %s: %w", m.Name, err)
 			}
-			pool, _ := cl.Pool(m.Pool)
-			m.Labels, m.Taints = maps.Clone(pool.Labels), slices.Clone(pool.Taints)
 			c.event(s, v1.SeverityInfo, "MachineUpdated", fmt.Sprintf("Node %s has the labels and taints of pool %s (changed in place)", m.Name, m.Pool))
 		}
 		if st.Ready && !m.Ready {

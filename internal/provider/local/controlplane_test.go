@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/k8sbin"
@@ -61,11 +62,11 @@ func TestControlPlaneLifecycle(t *testing.T) {
 			Labels: map[string]string{"team": "web"}, Taints: []v1.Taint{{Key: "dedicated", Value: "web", Effect: "NoSchedule"}}},
 	}
 	for _, m := range machines {
-		if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
-			t.Fatal(err)
+		if changed, err := cp.EnsureMachine(ctx, c, m); err != nil || !changed {
+			t.Fatalf("registering %s = %t, %v; want a change", m.Name, changed, err)
 		}
-		if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
-			t.Fatalf("registering %s twice: %v", m.Name, err)
+		if changed, err := cp.EnsureMachine(ctx, c, m); err != nil || changed {
+			t.Fatalf("registering %s twice = %t, %v; want no change", m.Name, changed, err)
 		}
 	}
 	eventually(t, 60*time.Second, "nodes Ready", func() error { return allReady(ctx, c, 2) })
@@ -78,6 +79,22 @@ func TestControlPlaneLifecycle(t *testing.T) {
 	cpNode, _ := c.CoreV1().Nodes().Get(ctx, "cp-abcde", metav1.GetOptions{})
 	if !slices.ContainsFunc(cpNode.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "node-role.kubernetes.io/control-plane" }) {
 		t.Fatalf("control-plane node taints = %v", cpNode.Spec.Taints)
+	}
+
+	// The pool's label and taint go, a label put on by hand stays: what the node was given is read
+	// from the node, not from the caller.
+	if _, err := c.CoreV1().Nodes().Patch(ctx, "workers-fghij", types.MergePatchType, []byte(`{"metadata":{"labels":{"owner":"ops"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bare := machines[1]
+	bare.Labels, bare.Taints = nil, nil
+	if changed, err := cp.EnsureMachine(ctx, c, bare); err != nil || !changed {
+		t.Fatalf("removing the pool's label and taint = %t, %v; want a change", changed, err)
+	}
+	n, _ = c.CoreV1().Nodes().Get(ctx, "workers-fghij", metav1.GetOptions{})
+	if _, has := n.Labels["team"]; has || n.Labels["owner"] != "ops" || n.Labels[local.LabelPool] != "workers" ||
+		slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "dedicated" }) {
+		t.Fatalf("worker node after its pool's label and taint were removed = labels %v taints %v", n.Labels, n.Spec.Taints)
 	}
 
 	// A restart adopts the running processes: the same PIDs, the same cluster.

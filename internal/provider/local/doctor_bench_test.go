@@ -25,7 +25,7 @@ func BenchmarkDoctorKWOK(b *testing.B) {
 		if i == 0 {
 			m.Name, m.Pool, m.ControlPlane = "cp-000", "control-plane", true
 		}
-		if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
+		if _, err := cp.EnsureMachine(ctx, c, m); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -101,7 +101,7 @@ func (cp *ControlPlane) ensureFaultPolicy(ctx context.Context, c kubernetes.Inte
 
 // applyFaults plays the faults outside the node that the machine's labels name, and undoes those
 // that applied (what the node was given before) named and it no longer does.
-func (cp *ControlPlane) applyFaults(ctx context.Context, c kubernetes.Interface, m, applied Machine) error {
+func (cp *ControlPlane) applyFaults(ctx context.Context, c kubernetes.Interface, m Machine, applied poolConfig) error {
 	fault, was := m.Labels[LabelFault], applied.Labels[LabelFault]
 	switch {
 	case fault == FaultClockSkew:

@@ -50,7 +50,7 @@ func TestFaultsAreDoctorFindings(t *testing.T) {
 			CPU: 2, MemoryGiB: 4, DiskGiB: 60}
 	}
 	for _, f := range faults {
-		if err := cp.EnsureMachine(ctx, c, machine(f.fault), local.Machine{}); err != nil {
+		if _, err := cp.EnsureMachine(ctx, c, machine(f.fault)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,12 +111,10 @@ func TestFaultsAreDoctorFindings(t *testing.T) {
 			}
 			return
 		}
-		withFault := local.Machine{Labels: map[string]string{local.LabelFault: fault}}
-		applied := withFault
 		if on {
-			m.Labels, applied = withFault.Labels, local.Machine{}
+			m.Labels = map[string]string{local.LabelFault: fault}
 		}
-		if err := cp.EnsureMachine(ctx, c, m, applied); err != nil {
+		if _, err := cp.EnsureMachine(ctx, c, m); err != nil {
 			t.Fatal(err)
 		}
 	}

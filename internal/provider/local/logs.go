@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -134,7 +132,7 @@ func (p *Provider) machineLogDir(clusterUID, machine string) string {
 
 // logMachine records what the provider did to a machine: its cloud-init log when it is first
 // registered, a system log line whenever its node is registered or changed.
-func (p *Provider) logMachine(c provider.Cluster, m clusters.Machine, want Machine) error {
+func (p *Provider) logMachine(c provider.Cluster, m clusters.Machine, want Machine, changed bool) error {
 	dir := p.machineLogDir(c.UID, m.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -154,15 +152,11 @@ func (p *Provider) logMachine(c provider.Cluster, m clusters.Machine, want Machi
 		}
 		return appendLine(filepath.Join(dir, machineSyslog), now+" easel-local-provider: node "+m.Name+" registered (KWOK simulates its kubelet)")
 	}
-	if labelsChanged(m.Labels, want.Labels) || !slices.Equal(m.Taints, want.Taints) {
+	if changed {
 		return appendLine(filepath.Join(dir, machineSyslog), fmt.Sprintf("%s easel-local-provider: node %s given its pool's labels %v and taints %v",
 			now, m.Name, want.Labels, want.Taints))
 	}
 	return nil
-}
-
-func labelsChanged(a, b map[string]string) bool {
-	return !maps.Equal(a, b) && !(len(a) == 0 && len(b) == 0)
 }
 
 func appendLine(path, line string) error {

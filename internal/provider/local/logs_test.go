@@ -31,11 +31,11 @@ func TestLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := p.logMachine(c, m, machine(c, m)); err != nil {
+	if err := p.logMachine(c, m, machine(c, m), true); err != nil {
 		t.Fatal(err)
 	}
 	c.Spec.Pools[0].Labels = map[string]string{"tier": "web"}
-	if err := p.logMachine(c, m, machine(c, m)); err != nil {
+	if err := p.logMachine(c, m, machine(c, m), true); err != nil {
 		t.Fatal(err)
 	}
 

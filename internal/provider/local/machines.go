@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +27,10 @@ const (
 	LabelPool    = "easel.dev/pool"
 	LabelMachine = "easel.dev/machine"
 )
+
+// AnnotationApplied records on a node the labels and taints of its pool it was given, as JSON
+// ({"labels":…,"taints":…}), so that the next change removes those the pool no longer has.
+const AnnotationApplied = "easel.dev/applied"
 
 // Machine is one machine of a pool: on a local cluster, a KWOK node.
 type Machine struct {
@@ -50,8 +54,8 @@ type Machine struct {
 // defaultOSImage is the OS a node reports when its image names none.
 const defaultOSImage = "Ubuntu 24.04 LTS"
 
-// node is the Node object that plays the machine.
-func (m Machine) node() *corev1.Node {
+// node is the Node object that plays the machine, recording that it was given applied of its pool.
+func (m Machine) node(applied poolConfig) *corev1.Node {
 	labels := map[string]string{
 		"kubernetes.io/hostname":           m.Name,
 		"kubernetes.io/os":                 "linux",
@@ -79,7 +83,7 @@ func (m Machine) node() *corev1.Node {
 		corev1.ResourceEphemeralStorage: resource.MustParse(strconv.FormatInt(m.DiskGiB, 10) + "Gi"),
 	}
 	return &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Labels: labels, Annotations: map[string]string{KwokNodeAnnotation: "fake"}},
+		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Labels: labels, Annotations: map[string]string{KwokNodeAnnotation: "fake", AnnotationApplied: applied.annotation()}},
 		Spec:       corev1.NodeSpec{Taints: taints},
 		Status: corev1.NodeStatus{
 			Capacity: capacity, Allocatable: capacity,
@@ -114,45 +118,92 @@ func (cp *ControlPlane) Client() (kubernetes.Interface, error) {
 }
 
 // EnsureMachine registers the machine's node (as a kubelet would); an existing node keeps
-// everything but its pool's labels and taints, which are brought up to date: those of applied (what
-// the node was given before) that the pool no longer has are removed, the pool's are set. The
-// node faults its labels name that the provider plays (applyFaults) are put in or taken out.
-func (cp *ControlPlane) EnsureMachine(ctx context.Context, c kubernetes.Interface, m Machine, applied Machine) error {
-	if err := cp.ensureNode(ctx, c, m, applied); err != nil {
-		return err
-	}
-	return cp.applyFaults(ctx, c, m, applied)
-}
-
-// ensureNode registers the machine's node or brings its labels and taints up to date.
-func (cp *ControlPlane) ensureNode(ctx context.Context, c kubernetes.Interface, m Machine, applied Machine) error {
+// everything but its pool's labels and taints, which are brought up to date: those the node was
+// given before that the pool no longer has are removed, the pool's are set. What was given is read
+// from the node itself (AnnotationApplied), never from what the hub remembers: a hub that lost the
+// record of an update (a status write refused by a concurrent spec change) still removes what it
+// gave. The node faults its labels name that the provider plays (applyFaults) are put in or taken
+// out. It reports whether it changed the node.
+func (cp *ControlPlane) EnsureMachine(ctx context.Context, c kubernetes.Interface, m Machine) (bool, error) {
 	// The no-lease fault's policy is in place before any node can be labelled with it by hand.
 	if err := cp.ensureFaultPolicy(ctx, c); err != nil {
-		return err
+		return false, err
 	}
-	want := m.node()
-	_, err := c.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{FieldManager: "easel"})
-	if err == nil {
-		return nil
+	created := false
+	node, err := c.CoreV1().Nodes().Get(ctx, m.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		// A node made with a fault records it as not yet given: the fault is played below, before
+		// the node says it was.
+		first := m.poolConfig()
+		delete(first.Labels, LabelFault)
+		node, err = c.CoreV1().Nodes().Create(ctx, m.node(first), metav1.CreateOptions{FieldManager: "easel"})
+		created = err == nil
+		if apierrors.IsAlreadyExists(err) {
+			node, err = c.CoreV1().Nodes().Get(ctx, m.Name, metav1.GetOptions{})
+		}
 	}
-	if !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("registering node %s: %w", m.Name, err)
+	if err != nil {
+		return false, fmt.Errorf("registering node %s: %w", m.Name, err)
 	}
+	applied := appliedTo(node)
+	if applied.equal(m.poolConfig()) {
+		return created, nil
+	}
+	if err := cp.applyFaults(ctx, c, m, applied); err != nil {
+		return false, err
+	}
+	return true, updateNode(ctx, c, m, applied)
+}
+
+// poolConfig is what a node is given of its pool: labels and taints.
+type poolConfig struct {
+	Labels map[string]string `json:"labels,omitempty"`
+	Taints []v1.Taint        `json:"taints,omitempty"`
+}
+
+func (m Machine) poolConfig() poolConfig {
+	return poolConfig{Labels: maps.Clone(m.Labels), Taints: slices.Clone(m.Taints)}
+}
+
+func (p poolConfig) equal(o poolConfig) bool {
+	return maps.Equal(p.Labels, o.Labels) && slices.Equal(p.Taints, o.Taints)
+}
+
+func (p poolConfig) annotation() string {
+	b, _ := json.Marshal(p) // strings only: it cannot fail
+	return string(b)
+}
+
+// appliedTo reads what a node was given of its pool (AnnotationApplied); a node without the
+// annotation was given nothing.
+func appliedTo(n *corev1.Node) poolConfig {
+	var p poolConfig
+	if s := n.Annotations[AnnotationApplied]; s != "" {
+		// The annotation is easel's own; one edited into something unreadable counts as nothing given.
+		_ = json.Unmarshal([]byte(s), &p)
+	}
+	return p
+}
+
+// updateNode brings an existing node's pool labels and taints from applied to m's, and records
+// m's as given.
+func updateNode(ctx context.Context, c kubernetes.Interface, m Machine, applied poolConfig) error {
 	// Node controllers and KWOK write the node too: a conflict is retried on a fresh read.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		node, err := c.CoreV1().Nodes().Get(ctx, m.Name, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("reading node %s: %w", m.Name, err)
 		}
-		before := node.DeepCopy()
 		for k := range applied.Labels {
 			if _, keep := m.Labels[k]; !keep {
 				delete(node.Labels, k)
 			}
 		}
+		if node.Labels == nil {
+			node.Labels = map[string]string{}
+		}
 		maps.Copy(node.Labels, m.Labels)
-		// Taints keep their order, so a node already up to date is not written (others, such as
-		// node.kubernetes.io/not-ready, sit among them).
+		// Taints keep their order (others, such as node.kubernetes.io/not-ready, sit among them).
 		same := func(t corev1.Taint) func(v1.Taint) bool {
 			return func(a v1.Taint) bool { return a.Key == t.Key && a.Effect == string(t.Effect) }
 		}
@@ -167,9 +218,10 @@ func (cp *ControlPlane) ensureNode(ctx context.Context, c kubernetes.Interface, 
 				node.Spec.Taints = append(node.Spec.Taints, want)
 			}
 		}
-		if equality.Semantic.DeepEqual(before.Labels, node.Labels) && equality.Semantic.DeepEqual(before.Spec.Taints, node.Spec.Taints) {
-			return nil
+		if node.Annotations == nil {
+			node.Annotations = map[string]string{}
 		}
+		node.Annotations[AnnotationApplied] = m.poolConfig().annotation()
 		_, err = c.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{FieldManager: "easel"})
 		return err
 	})

@@ -21,7 +21,7 @@ func TestPodLogs(t *testing.T) {
 	cp, c := startControlPlane(t, "logs1")
 	ctx := context.Background()
 	m := local.Machine{Name: "workers-logs1", UID: "m1", Pool: "workers", InstanceType: "small", Zone: "local-a", CPU: 2, MemoryGiB: 4, DiskGiB: 60}
-	if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
+	if _, err := cp.EnsureMachine(ctx, c, m); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "node Ready", func() error { return allReady(ctx, c, 1) })

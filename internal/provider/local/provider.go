@@ -147,10 +147,11 @@ func (p *Provider) EnsureMachine(ctx context.Context, c provider.Cluster, m clus
 		return err
 	}
 	want := machine(c, m)
-	if err := cp.EnsureMachine(ctx, client, want, Machine{Labels: m.Labels, Taints: m.Taints}); err != nil {
+	changed, err := cp.EnsureMachine(ctx, client, want)
+	if err != nil {
 		return err
 	}
-	return p.logMachine(c, m, want)
+	return p.logMachine(c, m, want, changed)
 }
 
 func (p *Provider) DeleteMachine(ctx context.Context, c provider.Cluster, m clusters.Machine) error {
@@ -175,7 +176,8 @@ func (p *Provider) Machines(ctx context.Context, c provider.Cluster) (map[string
 	}
 	out := make(map[string]provider.MachineState, len(nodes.Items))
 	for i := range nodes.Items {
-		out[nodes.Items[i].Name] = provider.MachineState{Exists: true, Ready: NodeReady(&nodes.Items[i])}
+		given := appliedTo(&nodes.Items[i])
+		out[nodes.Items[i].Name] = provider.MachineState{Exists: true, Ready: NodeReady(&nodes.Items[i]), Labels: given.Labels, Taints: given.Taints}
 	}
 	return out, nil
 }

@@ -27,7 +27,7 @@ func TestSimulatedUsage(t *testing.T) {
 	cp, c := startControlPlane(t, "usage1")
 	ctx := context.Background()
 	m := local.Machine{Name: "workers-usage1", UID: "m1", Pool: "workers", InstanceType: "small", Zone: "local-a", CPU: 2, MemoryGiB: 4, DiskGiB: 60}
-	if err := cp.EnsureMachine(ctx, c, m, local.Machine{}); err != nil {
+	if _, err := cp.EnsureMachine(ctx, c, m); err != nil {
 		t.Fatal(err)
 	}
 	var url string
