@@ -19,7 +19,9 @@ import (
 	"github.com/easelhq/easel/internal/console/assets"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
+	profilesvc "github.com/easelhq/easel/internal/service/profiles"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
+	"github.com/easelhq/easel/internal/service/troubleshooting"
 )
 
 //go:embed templates/*.html
@@ -30,11 +32,13 @@ var staticFiles embed.FS
 
 // Options are the console's dependencies: the services it calls.
 type Options struct {
-	Identity *identity.Service
-	Clusters *clustersvc.Service
-	Projects *projectsvc.Service
-	Logger   *slog.Logger
-	Clock    clock.PassiveClock
+	Identity        *identity.Service
+	Clusters        *clustersvc.Service
+	Projects        *projectsvc.Service
+	Profiles        *profilesvc.Service
+	Troubleshooting *troubleshooting.Service
+	Logger          *slog.Logger
+	Clock           clock.PassiveClock
 	// Secure marks the session cookie Secure: the hub serves TLS.
 	Secure bool
 }
@@ -48,8 +52,8 @@ type Console struct {
 
 // New parses the templates and routes the pages.
 func New(o Options) (*Console, error) {
-	if o.Identity == nil || o.Clusters == nil || o.Projects == nil {
-		return nil, errors.New("the console needs the identity, cluster and project services")
+	if o.Identity == nil || o.Clusters == nil || o.Projects == nil || o.Profiles == nil || o.Troubleshooting == nil {
+		return nil, errors.New("the console needs the identity, cluster, project, profile and troubleshooting services")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -23,7 +23,9 @@ import (
 	"github.com/easelhq/easel/internal/packs"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
+	profilesvc "github.com/easelhq/easel/internal/service/profiles"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
+	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
@@ -50,8 +52,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	catalog := packs.MustBuiltin()
+	troubleshootingService, err := troubleshooting.New(st, troubleshooting.Options{BlobDir: filepath.Join(t.TempDir(), "logs")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	con, err := console.New(console.Options{Identity: identity.New(st, clock.RealClock{}),
-		Clusters: clustersvc.New(st, packs.MustBuiltin(), clustersvc.Options{}), Projects: projectsvc.New(st, clock.RealClock{})})
+		Clusters: clustersvc.New(st, catalog, clustersvc.Options{}), Projects: projectsvc.New(st, clock.RealClock{}),
+		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Troubleshooting: troubleshootingService})
 	if err != nil {
 		t.Fatal(err)
 	}

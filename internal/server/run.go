@@ -207,14 +207,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	go troubleshootingService.Run(engineCtx)
 	identityService, projectService := identity.New(st, clock.RealClock{}), projectsvc.New(st, clock.RealClock{})
+	profileService := profilesvc.New(st, catalog, clock.RealClock{})
 	pages, err := console.New(console.Options{Identity: identityService, Clusters: clusterService, Projects: projectService,
-		Logger: log, Secure: serving != nil})
+		Profiles: profileService, Troubleshooting: troubleshootingService, Logger: log, Secure: serving != nil})
 	if err != nil {
 		return err
 	}
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: eng.Enqueue, Waiters: waiters, Registry: registry,
 		Clusters: clusterService, Identity: identityService, Reports: agentService,
-		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Projects: projectService,
+		Profiles: profileService, Projects: projectService,
 		Troubleshooting: troubleshootingService, Console: pages})
 
 	srv := &http.Server{
