@@ -45,7 +45,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 	row := gridRow(rec, cl, "")
 	_, _, chosen := chartRange(q.Get("range"))
 	data := layoutData(s, rec.Name, map[string]any{
-		"UID": rec.UID, "Name": rec.Name, "Cluster": cl, "Row": row, "InMaintenance": inMaintenance,
+		"UID": rec.UID, "Name": rec.Name, "Cluster": cl, "Tabs": clusterTabs(rec.UID, "Overview"), "Row": row, "InMaintenance": inMaintenance,
 		"Metrics": usage.Metrics(cl.Status.Usage.Nodes, cl.Status.Usage.ReceivedAt, false),
 		"Events":  events, "EventsTotal": total, "EventsPage": offset/eventsPerPage + 1,
 		"EventsPages": max(1, (total+eventsPerPage-1)/eventsPerPage), "WarningsOnly": warningsOnly,
@@ -76,6 +76,22 @@ func (c *Console) eventsOf(r *http.Request, s *session, uid string, warningsOnly
 		return nil, len(warnings), nil
 	}
 	return warnings[offset:end], len(warnings), nil
+}
+
+// tab is one of a cluster's pages, in the tabs above each.
+type tab struct {
+	Name, Href string
+	Current    bool
+}
+
+// clusterTabs are a cluster's pages, current the one shown.
+func clusterTabs(uid, current string) []tab {
+	tabs := []tab{{Name: "Overview", Href: "/clusters/" + uid}, {Name: "Nodes", Href: "/clusters/" + uid + "/nodes"},
+		{Name: "Settings", Href: "/clusters/" + uid + "/settings"}}
+	for i := range tabs {
+		tabs[i].Current = tabs[i].Name == current
+	}
+	return tabs
 }
 
 // failed reports whether a condition is not what a healthy cluster has.

@@ -40,6 +40,12 @@ type session struct {
 
 type projectRef struct{ UID, Name string }
 
+// can reports whether the signed-in user holds perm in the project: pages show a write control
+// only to those the service would let use it (and the service refuses a forged write anyway).
+func (s *session) can(perm service.Permission, projectUID string) bool {
+	return s.call.Caller.Can(projectUID, perm)
+}
+
 // csrfOf is the CSRF token of a session: SHA-256 of the session token, which another site cannot
 // read (the cookie is HttpOnly), so it cannot make the value; every hub replica checks it alike.
 func csrfOf(token string) string {
