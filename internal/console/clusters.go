@@ -159,6 +159,7 @@ func layoutData(s *session, title string, page any) map[string]any {
 		data["User"], data["CSRF"], data["Projects"] = s.call.Name, s.csrf, s.projects
 		data["Project"], data["ProjectName"] = s.call.Project, s.projectName
 		data["AllProjects"] = s.call.Project == ""
+		data["Auditor"] = s.auditor()
 	}
 	return data
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/easelhq/easel/internal/console/assets"
+	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
@@ -64,7 +65,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"age": func(t time.Time) string { return age(t, c.o.Clock.Now()) }, "percent": percent,
 		"inc": func(n int) int { return n + 1 }, "dec": func(n int) int { return n - 1 }, "failed": failed}
-	for _, page := range []string{"login", "clusters", "overview", "error"} {
+	for _, page := range []string{"login", "clusters", "overview", "audit", "apikeys", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -88,6 +89,10 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("GET /clusters", c.page(c.clusters))
 	c.mux.HandleFunc("GET /clusters/{uid}", c.page(c.overview))
 	c.mux.HandleFunc("GET /clusters/{uid}/usage.json", c.page(c.usageJSON))
+	c.mux.HandleFunc("GET /audit", c.page(c.audit))
+	c.mux.HandleFunc("GET /apikeys", c.page(c.apiKeys))
+	c.mux.HandleFunc("POST /apikeys", c.page(c.createAPIKey))
+	c.mux.HandleFunc("POST /apikeys/{uid}/delete", c.page(c.deleteAPIKey))
 	return c, nil
 }
 
@@ -151,4 +156,17 @@ func percent(part, total float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100*part/total)
+}
+
+// formInput is a form's values, gathered into the body the API's operation takes, as the service's
+// input: the service validates it as it does the API's.
+func formInput[T any](v T) service.Input {
+	return func(into any) error {
+		p, ok := into.(*T)
+		if !ok {
+			return fmt.Errorf("the console gave a %T where the service reads a %T", v, into)
+		}
+		*p = v
+		return nil
+	}
 }

@@ -46,6 +46,20 @@ func (s *session) can(perm service.Permission, projectUID string) bool {
 	return s.call.Caller.Can(projectUID, perm)
 }
 
+// auditor reports whether the user may read some of the audit trail: a tenant admin, or a project
+// admin.
+func (s *session) auditor() bool {
+	if s.call.TenantAdmin {
+		return true
+	}
+	for _, p := range s.projects {
+		if s.can(service.PermProjectAdmin, p.UID) {
+			return true
+		}
+	}
+	return false
+}
+
 // csrfOf is the CSRF token of a session: SHA-256 of the session token, which another site cannot
 // read (the cookie is HttpOnly), so it cannot make the value; every hub replica checks it alike.
 func csrfOf(token string) string {
