@@ -33,7 +33,7 @@ protocol. Results are Markdown tables on stdout, progress on stderr.`,
 		},
 	}
 	cmd.PersistentFlags().StringVar(&easel, "easel", "", "the easel binary to measure (default: easel beside this binary, else on PATH)")
-	cmd.AddCommand(benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel),
+	cmd.AddCommand(benchConsoleCommand(&easel), benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel),
 		benchDay2Command(&easel), benchIdleCommand(&easel), benchTroubleshootCommand(&easel))
 	return cmd
 }
@@ -301,6 +301,50 @@ scales the workers to --doctor-workers and measures a doctor run over every node
 	cmd.Flags().IntVar(&cfg.Workers, "workers", 50, "workers of the cluster whose log bundle is measured")
 	cmd.Flags().IntVar(&cfg.DoctorWorkers, "doctor-workers", 100, "workers the doctor runs on")
 	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "give up after this long")
+	return cmd
+}
+
+func benchConsoleCommand(easel *string) *cobra.Command {
+	cfg := bench.ConsoleConfig{Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "console",
+		Short: "Measure the web console: the cluster grid's response time, page sizes, login to a drawn overview",
+		Long: `Starts a hub on 127.0.0.1 with a fresh SQLite store, imports --clusters clusters through the API
+and gives the first one an agent's node and usage reports. Then measures GET /clusters with one
+client at a time for --duration each (the first page, a deep page, a name filter, all projects),
+the bytes of each page with the stylesheets, scripts and data it loads (uncompressed, nothing
+cached), and --logins times, each in a fresh headless Chromium, the time from submitting the login
+form to the first cluster's overview with its charts drawn.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Clusters < 1 || cfg.Clusters > 20_000 || cfg.Duration < time.Second || cfg.Duration > 10*time.Minute ||
+				cfg.Logins < 1 || cfg.Logins > 20 {
+				return fmt.Errorf("--clusters must be 1–20000, --duration 1s–10m, --logins 1–20")
+			}
+			cfg.Easel = *easel
+			res, err := bench.RunConsole(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\nThe console over %d clusters (SQLite), %d CPUs (%s/%s)\n\n", cfg.Clusters, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| request, one client | requests/s | p50 | p95 | p99 | errors |\n|---|---:|---:|---:|---:|---:|")
+			for _, r := range res.Grid {
+				fmt.Fprintf(out, "| %s | %.0f | %s | %s | %s | %d |\n", r.Operation, r.PerSecond, r.P50.Round(10*time.Microsecond),
+					r.P95.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors)
+			}
+			fmt.Fprintln(out, "\n| page | HTML | assets | data | total |\n|---|---:|---:|---:|---:|")
+			for _, p := range res.Pages {
+				fmt.Fprintf(out, "| `%s` | %d | %d | %d | %d |\n", p.Page, p.HTML, p.Assets, p.Data, p.Total())
+			}
+			fmt.Fprintf(out, "\nlogin → drawn overview in Chromium: median %s (%s)\n", median(res.LoginToDrawn), durations(res.LoginToDrawn))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1000, "clusters stored before measuring")
+	cmd.Flags().DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each grid request is measured")
+	cmd.Flags().StringVar(&cfg.Chromium, "chromium", os.Getenv("EASEL_CHROMIUM"), "the Chromium that times the login (default: $EASEL_CHROMIUM, else chromium on the PATH)")
+	cmd.Flags().IntVar(&cfg.Logins, "logins", 5, "how many times login → drawn overview is timed")
 	return cmd
 }
 

@@ -25,11 +25,11 @@ type APIConfig struct {
 
 // Result is the measurement of one operation.
 type Result struct {
-	Operation string
-	Requests  int
-	Errors    int
-	PerSecond float64
-	P50, P99  time.Duration
+	Operation     string
+	Requests      int
+	Errors        int
+	PerSecond     float64
+	P50, P95, P99 time.Duration
 }
 
 // RunAPI starts a hub on loopback over the configured store, stores cfg.Clusters imported
@@ -149,7 +149,7 @@ func measure(name string, d time.Duration, concurrency int, do func(i int) error
 	slices.Sort(latencies)
 	r := Result{Operation: name, Requests: len(latencies), Errors: errs, PerSecond: float64(len(latencies)) / elapsed.Seconds()}
 	if n := len(latencies); n > 0 {
-		r.P50, r.P99 = latencies[n*50/100], latencies[min(n-1, n*99/100)]
+		r.P50, r.P95, r.P99 = latencies[n*50/100], latencies[min(n-1, n*95/100)], latencies[min(n-1, n*99/100)]
 	}
 	return r
 }
