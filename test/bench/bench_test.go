@@ -3,6 +3,8 @@ package bench_test
 import (
 	"context"
 	"io"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +121,28 @@ func TestRunIdle(t *testing.T) {
 			r.CPUP95 < r.CPUAverage*0.99 || r.RSS <= 0 || r.Writes < int64(r.Written) {
 			t.Errorf("result = %+v; want 10 settled clusters, two CPU windows, the hub's CPU and memory", r)
 		}
+	}
+}
+
+// The console benchmark runs end to end on a few clusters (its speed is not asserted).
+func TestRunConsole(t *testing.T) {
+	res, err := bench.RunConsole(context.Background(), bench.ConsoleConfig{Easel: easelbin.Path(t), Clusters: 30,
+		Duration: 200 * time.Millisecond, Chromium: os.Getenv("EASEL_CHROMIUM"), Logins: 1, Progress: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Grid {
+		if r.Requests == 0 || r.Errors != 0 || r.P95 < r.P50 {
+			t.Errorf("%s: %+v", r.Operation, r)
+		}
+	}
+	for _, p := range res.Pages {
+		// Every page loads the stylesheet and the scripts; the overview fetches its usage data.
+		if p.HTML == 0 || p.Assets < 100_000 || (strings.HasPrefix(p.Page, "/clusters/") && p.Data == 0) {
+			t.Errorf("page %s: %+v", p.Page, p)
+		}
+	}
+	if len(res.LoginToDrawn) != 1 || res.LoginToDrawn[0] <= 0 {
+		t.Errorf("login → drawn overview: %v", res.LoginToDrawn)
 	}
 }
