@@ -178,19 +178,8 @@ func reportAsAgent(ctx context.Context, c *apiClient, uid string) error {
 		path string
 		body []byte
 	}{{"/heartbeat", []byte(`{"agentVersion":"bench"}`)}, {"/agent/nodes", nodes()}, {"/agent/usage", usage()}} {
-		req, err := http.NewRequestWithContext(ctx, "PUT", c.base+"/v1/spectroclusters/"+uid+r.path, strings.NewReader(string(r.body)))
-		if err != nil {
+		if err := c.agentPut(ctx, uid, token, r.path, r.body); err != nil {
 			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			return fmt.Errorf("PUT %s as the agent: %s", r.path, resp.Status)
 		}
 	}
 	return nil

@@ -51,18 +51,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 	heartbeat := []byte(`{"agentVersion":"bench"}`)
 	agentCall := func(i int, path string, body []byte) error {
 		a := i % len(uids)
-		req, _ := http.NewRequestWithContext(ctx, "PUT", c.base+"/v1/spectroclusters/"+uids[a]+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tokens[a])
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			return errors.New(resp.Status)
-		}
-		return nil
+		return c.agentPut(ctx, uids[a], tokens[a], path, body)
 	}
 	same := func(b []byte) func() []byte { return func() []byte { return b } }
 	usage, usageSize := usageReports(cfg.Nodes)
@@ -118,6 +107,25 @@ func nodeReports(n int) (func() []byte, int) {
 		return fmt.Appendf(nil, `{"reportId":"nodes-%d","page":0,"pages":1,"nodes":%s}`, seq.Add(1), encoded)
 	}
 	return build, len(build())
+}
+
+// agentPut sends one of an agent's reports (PUT /v1/spectroclusters/{uid}<path>) with its token.
+func (c *apiClient) agentPut(ctx context.Context, uid, token, path string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, "PUT", c.base+"/v1/spectroclusters/"+uid+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("PUT %s as the agent: %s", path, resp.Status)
+	}
+	return nil
 }
 
 // agentToken downloads an imported cluster's import manifest and returns the agent token in its

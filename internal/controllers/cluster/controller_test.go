@@ -269,7 +269,12 @@ func TestProvisioningMilestones(t *testing.T) {
 }
 
 // patch changes the stored cluster as an API write or the agent would.
-func (s *suite) patch(fn func(cl *clusters.Cluster)) {
+func (s *suite) patch(fn func(cl *clusters.Cluster)) { s.write(fn, false) }
+
+// changeSpec changes the stored cluster's spec as the API does: a new generation.
+func (s *suite) changeSpec(fn func(cl *clusters.Cluster)) { s.write(fn, true) }
+
+func (s *suite) write(fn func(cl *clusters.Cluster), newGeneration bool) {
 	rec, err := s.st.GetObject(context.Background(), clusters.Kind, "c1")
 	if err != nil {
 		s.t.Fatal(err)
@@ -277,6 +282,9 @@ func (s *suite) patch(fn func(cl *clusters.Cluster)) {
 	cl, _ := clusters.Decode(rec.Doc)
 	fn(&cl)
 	rec.Doc = cl.Encode()
+	if newGeneration {
+		rec.Generation++
+	}
 	if err := s.st.UpdateObject(context.Background(), &rec); err != nil {
 		s.t.Fatal(err)
 	}
@@ -738,19 +746,9 @@ func (s *suite) workerLabels() map[string]string {
 	return nil
 }
 
-// setWorkerLabels changes the workers' labels, as the API does: a new spec generation.
+// setWorkerLabels changes the workers' labels, as the API does.
 func (s *suite) setWorkerLabels(labels map[string]string) {
-	ctx := context.Background()
-	rec, err := s.st.GetObject(ctx, clusters.Kind, "c1")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	cl, _ := clusters.Decode(rec.Doc)
-	cl.Pools[1].Labels = labels
-	rec.Doc, rec.Generation = cl.Encode(), rec.Generation+1
-	if err := s.st.UpdateObject(ctx, &rec); err != nil {
-		s.t.Fatal(err)
-	}
+	s.changeSpec(func(cl *clusters.Cluster) { cl.Pools[1].Labels = labels })
 }
 
 // A label removed while the pass that gave it is still running is removed too: the pass's status
