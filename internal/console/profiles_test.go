@@ -88,7 +88,7 @@ func TestCreateAndPublishProfile(t *testing.T) {
 		at += i
 	}
 	for _, want := range []string{"Profile created as a draft.", `data-published="false"`, "24.04 · OS",
-		`<pre aria-label="ubuntu values">kubeadmconfig:`, html.EscapeString(`["echo from-the-console"]`), ">Publish</button>"} {
+		`<pre tabindex="0" aria-label="ubuntu values">kubeadmconfig:`, html.EscapeString(`["echo from-the-console"]`), ">Publish</button>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the profile's page lacks %q", want)
 		}
