@@ -23,11 +23,7 @@ func TestConsoleCreate(t *testing.T) {
 		t.Fatalf("this test provisions a local cluster: %v", err)
 	}
 	addr := startHub(t, func(c *server.Config) { c.AgentHeartbeat = time.Second })
-	var projects struct {
-		Items []struct{ Metadata struct{ UID string } }
-	}
-	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
-	project := projects.Items[0].Metadata.UID
+	project := defaultProject(t, addr)
 	createUser(t, addr, project, "ops@example.com", "cluster-admin")
 	createUser(t, addr, project, "platform@example.com", "project-admin")
 	profile := createClusterProfile(t, addr, project, "base", "1.0.0",
@@ -47,8 +43,7 @@ func TestConsoleCreate(t *testing.T) {
 	}
 	b.Screenshot("new-cluster")
 
-	// Created, the overview opens and its status part refreshes itself until Running: a mark set
-	// on the page survives, so the page was not reloaded.
+	// Created, the overview opens and its status part refreshes itself until Running.
 	b.Run(chromedp.Click(chromedp.CSS("form.create button.primary")),
 		chromedp.WaitVisible(chromedp.CSS("#cluster-status")))
 	if loc := browser.Get(b, chromedp.Location()); !regexp.MustCompile(`/clusters/[0-9a-f-]+$`).MatchString(loc) {
@@ -57,14 +52,7 @@ func TestConsoleCreate(t *testing.T) {
 	if h1 := browser.Get(b, chromedp.Text(chromedp.CSS("h1"))); !strings.HasPrefix(h1, "web") {
 		t.Fatalf("the overview's heading %q; want the new cluster's", h1)
 	}
-	browser.Get(b, chromedp.Evaluate[bool](`window.easelMark = true`))
-	poll.Eventually(t, 3*time.Minute, "the overview to show Running", func() error {
-		state := browser.Get(b, chromedp.Evaluate[string](`document.querySelector("[data-state]").dataset.state`))
-		return poll.Unless(state == "Running", "state %s", state)
-	})
-	if !browser.Get(b, chromedp.Evaluate[bool](`window.easelMark === true`)) {
-		t.Error("the overview was reloaded to show Running; its status part should refresh alone")
-	}
+	watchRunning(t, b)
 
 	// A project admin pastes a profile, reads its layers and publishes it.
 	b.Run(chromedp.Click(chromedp.CSS("form.logout button")), chromedp.WaitVisible(chromedp.CSS("#email")))
@@ -100,4 +88,29 @@ spec:
 		t.Errorf("the profiles listed: %v", rows)
 	}
 	b.Screenshot("profiles")
+}
+
+// defaultProject is the uid of the project the first start made.
+func defaultProject(t *testing.T, addr string) string {
+	t.Helper()
+	var projects struct {
+		Items []struct{ Metadata struct{ UID string } }
+	}
+	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
+	return projects.Items[0].Metadata.UID
+}
+
+// watchRunning waits for the cluster's overview open in b to show Running, and fails the test if
+// the page was reloaded to show it (a mark set on the page must survive): its status part
+// refreshes alone.
+func watchRunning(t *testing.T, b *browser.Browser) {
+	t.Helper()
+	browser.Get(b, chromedp.Evaluate[bool](`window.easelMark = true`))
+	poll.Eventually(t, 3*time.Minute, "the overview to show Running", func() error {
+		state := browser.Get(b, chromedp.Evaluate[string](`document.querySelector("[data-state]").dataset.state`))
+		return poll.Unless(state == "Running", "state %s", state)
+	})
+	if !browser.Get(b, chromedp.Evaluate[bool](`window.easelMark === true`)) {
+		t.Error("the overview was reloaded to show Running; its status part should refresh alone")
+	}
 }
