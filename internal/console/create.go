@@ -45,7 +45,8 @@ func newPool(i int) poolField {
 // clusterForm is what the new-cluster page's two forms hold: kept as typed when the service
 // refuses it, so the user corrects it rather than starting over.
 type clusterForm struct {
-	// YAML is the "paste YAML" form: Spec is the body of the API's create, CloudType its path's.
+	// YAML is the "paste YAML" form: Spec is the body of the API's create, CloudType its path's
+	// (local for the form).
 	YAML            bool
 	Spec, CloudType string
 	Name, Profile   string
@@ -104,21 +105,27 @@ func (f clusterForm) entity() (v1.SpectroClusterEntity, error) {
 	return e, nil
 }
 
-// input is the form as the clusters service reads it, and the cloud type it creates for.
-func (f clusterForm) input() (service.Input, string, error) {
-	if f.YAML {
-		body, err := documentJSON("the spec", f.Spec)
-		return func(into any) error { return service.DecodeJSON(body, into) }, f.CloudType, err
+// input is the form as the clusters service reads it: read only once the service has found that
+// the user may create clusters, so that one who may not learns nothing from how it is judged.
+func (f clusterForm) input() service.Input {
+	return func(into any) error {
+		var body []byte
+		if f.YAML {
+			var err error
+			if body, err = documentJSON("the spec", f.Spec); err != nil {
+				return err
+			}
+		} else {
+			e, err := f.entity()
+			if err != nil {
+				return err
+			}
+			if body, err = json.Marshal(e); err != nil {
+				return fmt.Errorf("encoding the new cluster's form: %w", err)
+			}
+		}
+		return service.DecodeJSON(body, into)
 	}
-	e, err := f.entity()
-	if err != nil {
-		return nil, "", err
-	}
-	body, err := json.Marshal(e)
-	if err != nil {
-		return nil, "", fmt.Errorf("encoding the new cluster's form: %w", err)
-	}
-	return func(into any) error { return service.DecodeJSON(body, into) }, v1.CloudTypeLocal, nil
 }
 
 // documentJSON is a pasted document, JSON or YAML, as JSON; what names it in a refusal.
@@ -175,11 +182,7 @@ func (c *Console) createCluster(w http.ResponseWriter, r *http.Request, s *sessi
 		}
 		return c.renderNewCluster(w, r, s, http.StatusOK, f, "")
 	}
-	input, cloudType, err := f.input()
-	uid := ""
-	if err == nil {
-		uid, err = c.o.Clusters.Create(r.Context(), &s.call, cloudType, input)
-	}
+	uid, err := c.o.Clusters.Create(r.Context(), &s.call, f.CloudType, f.input())
 	if kind := service.KindOf(err); kind == service.KindInvalid || kind == service.KindConflict || kind == service.KindTooLarge {
 		status, _, _ := transport.Status(kind)
 		return c.renderNewCluster(w, r, s, status, f, err.Error())

@@ -235,6 +235,12 @@ spec:
 			t.Errorf("spec %.30q: %d; want 400 saying %q with the text kept:\n%s", spec, resp.StatusCode, says, page)
 		}
 	}
+	// The pasted text is what the API's body would be: no larger.
+	huge := strings.Repeat("x", v1.MaxRequestBodyBytes+1)
+	resp, page = f.do("POST", "/clusters/new"+project, url.Values{"csrf": {csrf}, "mode": {"yaml"}, "spec": {huge}})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "the spec is over the limit of 4194304 bytes (MaxRequestBodyBytes)") {
+		t.Errorf("a spec over MaxRequestBodyBytes: %d; want 413 naming the limit", resp.StatusCode)
+	}
 	if n := len(f.storedClusters()); n != 2 {
 		t.Errorf("%d clusters stored; want the two created", n)
 	}
@@ -263,8 +269,14 @@ func TestCreateClusterRefused(t *testing.T) {
 		t.Errorf("a viewer is offered to create a cluster:\n%s", page)
 	}
 	csrf := hiddenCSRF.FindStringSubmatch(page)[1]
-	resp, page := f.do("POST", "/clusters/new"+project, clusterForm(csrf, "forged", base))
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "does not allow you to create clusters") || len(f.storedClusters()) != 0 {
-		t.Errorf("a viewer's forged form: %d; want the service's 403 and nothing created:\n%s", resp.StatusCode, page)
+	for what, form := range map[string]url.Values{
+		"form": clusterForm(csrf, "forged", base),
+		// Refused before it is read: a viewer learns nothing from how the spec would be judged.
+		"malformed YAML": {"csrf": {csrf}, "mode": {"yaml"}, "spec": {"metadata: [unclosed"}},
+	} {
+		resp, page := f.do("POST", "/clusters/new"+project, form)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "does not allow you to create clusters") || len(f.storedClusters()) != 0 {
+			t.Errorf("a viewer's forged %s: %d; want the service's 403 and nothing created:\n%s", what, resp.StatusCode, page)
+		}
 	}
 }
