@@ -153,7 +153,8 @@ func (s *session) mayCreate(perm service.Permission) bool {
 // profileChoice is a published profile the form offers.
 type profileChoice struct{ UID, Name, Version, Type string }
 
-// newCluster shows the form; ?pools= asks for more worker pools, ?mode=yaml the "paste YAML" form.
+// newCluster shows the form: ?pools= is how many pools it shows (the control plane and worker
+// pools), ?mode=yaml shows the "paste YAML" form instead.
 func (c *Console) newCluster(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := r.ParseForm(); err != nil {
 		return service.Invalid("the query: %v", err)
