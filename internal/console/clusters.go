@@ -111,7 +111,7 @@ func (c *Console) clusters(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	pages := max(1, (total+clustersPerPage-1)/clustersPerPage)
 	data := layoutData(s, "Clusters", map[string]any{"Rows": rows, "Query": q, "Total": total, "Pages": pages,
-		"States": gridStates})
+		"States": gridStates, "CanCreate": s.mayCreate(service.PermWriteClusters)})
 	fragment := ""
 	if r.Header.Get("HX-Request") == "true" {
 		fragment = "cluster-rows"

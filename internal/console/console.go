@@ -65,7 +65,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"age": func(t time.Time) string { return age(t, c.o.Clock.Now()) }, "percent": percent,
 		"inc": func(n int) int { return n + 1 }, "dec": func(n int) int { return n - 1 }, "failed": failed}
-	for _, page := range []string{"login", "clusters", "overview", "audit", "apikeys", "error"} {
+	for _, page := range []string{"login", "clusters", "overview", "create", "profiles", "profile", "audit", "apikeys", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -87,12 +87,18 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("POST /login", c.login)
 	c.mux.HandleFunc("POST /logout", c.page(c.logout))
 	c.mux.HandleFunc("GET /clusters", c.page(c.clusters))
+	c.mux.HandleFunc("GET /clusters/new", c.page(c.newCluster))
+	c.mux.HandleFunc("POST /clusters/new", c.page(c.createCluster))
 	c.mux.HandleFunc("GET /clusters/{uid}", c.page(c.overview))
 	c.mux.HandleFunc("GET /clusters/{uid}/usage.json", c.page(c.usageJSON))
 	c.mux.HandleFunc("GET /audit", c.page(c.audit))
 	c.mux.HandleFunc("GET /apikeys", c.page(c.apiKeys))
 	c.mux.HandleFunc("POST /apikeys", c.page(c.createAPIKey))
 	c.mux.HandleFunc("POST /apikeys/{uid}/delete", c.page(c.deleteAPIKey))
+	c.mux.HandleFunc("GET /profiles", c.page(c.profiles))
+	c.mux.HandleFunc("POST /profiles", c.page(c.createProfile))
+	c.mux.HandleFunc("GET /profiles/{uid}", c.page(c.profile))
+	c.mux.HandleFunc("POST /profiles/{uid}/publish", c.page(c.publishProfile))
 	return c, nil
 }
 
