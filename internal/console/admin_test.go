@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -113,5 +114,25 @@ func TestAudit(t *testing.T) {
 	}
 	if strings.Contains(body, `<a href="/audit`) {
 		t.Error("the viewer's navigation offers the audit trail")
+	}
+}
+
+// A form beyond the hub's body limit is refused as too large, not as a forgery.
+func TestFormTooLarge(t *testing.T) {
+	f := newFixture(t)
+	f.login(f.boot.AdminEmail, f.boot.AdminPassword)
+	_, page := f.do("GET", "/apikeys", nil)
+	csrf := hiddenCSRF.FindStringSubmatch(page)[1]
+	limited := http.MaxBytesHandler(f.handler, 1<<10)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/apikeys", strings.NewReader(url.Values{"csrf": {csrf}, "name": {strings.Repeat("k", 2<<10)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	site, _ := url.Parse(f.url)
+	for _, c := range f.client.Jar.Cookies(site) {
+		req.AddCookie(c)
+	}
+	limited.ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "larger than the hub accepts") {
+		t.Fatalf("a form over the limit: %d %s; want 413", rec.Code, rec.Body.String())
 	}
 }

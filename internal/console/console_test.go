@@ -38,6 +38,8 @@ type fixture struct {
 	boot   *identity.Bootstrapped
 	store  store.Store
 	client *http.Client
+	// handler is the console itself, for a test that serves a request without the server.
+	handler http.Handler
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -68,7 +70,7 @@ func newFixture(t *testing.T) *fixture {
 	jar, _ := cookiejar.New(nil)
 	// Redirects are the answers under test: the client does not follow them.
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &fixture{t: t, url: srv.URL, boot: boot, store: st, client: client}
+	return &fixture{t: t, url: srv.URL, boot: boot, store: st, client: client, handler: con}
 }
 
 // cluster stores a cluster in the default project as the engine leaves it.

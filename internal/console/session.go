@@ -82,6 +82,13 @@ func (c *Console) page(h func(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// The hub limits every body (MaxRequestBodyBytes): a form beyond it is refused as too
+			// large, not mistaken for one without its CSRF token.
+			var tooLarge *http.MaxBytesError
+			if err := r.ParseForm(); errors.As(err, &tooLarge) {
+				c.fail(w, r, s, service.TooLarge("the form is larger than the hub accepts (%d bytes, MaxRequestBodyBytes)", tooLarge.Limit))
+				return
+			}
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" {
 				got = r.PostFormValue("csrf")
