@@ -65,7 +65,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"age": func(t time.Time) string { return age(t, c.o.Clock.Now()) }, "percent": percent,
 		"inc": func(n int) int { return n + 1 }, "dec": func(n int) int { return n - 1 }, "failed": failed}
-	for _, page := range []string{"login", "clusters", "overview", "audit", "apikeys", "error"} {
+	for _, page := range []string{"login", "clusters", "overview", "settings", "audit", "apikeys", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -93,6 +93,16 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("GET /apikeys", c.page(c.apiKeys))
 	c.mux.HandleFunc("POST /apikeys", c.page(c.createAPIKey))
 	c.mux.HandleFunc("POST /apikeys/{uid}/delete", c.page(c.deleteAPIKey))
+	c.mux.HandleFunc("GET /clusters/{uid}/settings", c.page(c.settings))
+	c.mux.HandleFunc("POST /clusters/{uid}/pools/{pool}", c.page(c.scalePool))
+	c.mux.HandleFunc("POST /clusters/{uid}/profiles/attach", c.page(c.attachProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/profiles/{profile}/upgrade", c.page(c.upgradeProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/profiles/{profile}/detach", c.page(c.detachProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/repave/approve", c.page(c.approveRepave))
+	c.mux.HandleFunc("POST /clusters/{uid}/certificates/renew", c.page(c.renewCertificates))
+	c.mux.HandleFunc("POST /clusters/{uid}/logs", c.page(c.requestLogs))
+	c.mux.HandleFunc("GET /clusters/{uid}/logs/{request}/download", c.page(c.downloadLogs))
+	c.mux.HandleFunc("POST /clusters/{uid}/delete", c.page(c.deleteCluster))
 	return c, nil
 }
 
