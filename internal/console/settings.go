@@ -42,7 +42,9 @@ var settingsDone = map[string]string{
 type poolRow struct {
 	Name, Role, InstanceType, Zones, Labels, Taints string
 	Size, MinSize                                   int
-	DiskGiB                                         int64
+	// Ready counts the pool's machines that are up and not being taken away.
+	Ready   int
+	DiskGiB int64
 }
 
 // attachedProfile is a profile attached to the cluster, with the other published versions of it
@@ -86,7 +88,7 @@ func (c *Console) renderSettings(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	var pools []poolRow
 	for _, p := range cl.Pools {
-		pools = append(pools, poolOf(p))
+		pools = append(pools, poolOf(p, cl.Status.Machines))
 	}
 	hasControlPlane := slices.ContainsFunc(cl.Pools, func(p clusters.Pool) bool { return p.ControlPlane })
 	maps.Copy(data, map[string]any{
@@ -178,10 +180,16 @@ func clusterCall(s *session, rec store.Record) *service.Call {
 	return &call
 }
 
-// poolOf is a pool as the settings show it; a control-plane pool cannot go below one machine.
-func poolOf(p clusters.Pool) poolRow {
+// poolOf is a pool as the settings show it, with how many of its machines are ready; a
+// control-plane pool cannot go below one machine.
+func poolOf(p clusters.Pool, machines []clusters.Machine) poolRow {
 	row := poolRow{Name: p.Name, Role: "worker", InstanceType: p.InstanceType, DiskGiB: p.DiskGiB, Size: p.Size,
 		Zones: strings.Join(p.Zones, ", ")}
+	for i := range machines {
+		if m := &machines[i]; m.Pool == p.Name && m.Ready && !m.Deleting() {
+			row.Ready++
+		}
+	}
 	if p.ControlPlane {
 		row.Role, row.MinSize = "control plane", 1
 	}

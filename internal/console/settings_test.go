@@ -26,8 +26,8 @@ import (
 )
 
 // settingsCluster stores cluster "web" (uid web-uid), Running, as the engine leaves it: a
-// control-plane pool and a worker pool spread over two zones with a label and a taint, the infra
-// profile "base" attached.
+// control-plane pool and a worker pool spread over two zones with a label and a taint (its one
+// machine ready, and another being taken away), the infra profile "base" attached.
 func settingsCluster(f *fixture, change func(cl *clusters.Cluster)) {
 	f.t.Helper()
 	f.profile("base-uid", "base", "1.0.0", "cluster", v1.PackManifestEntity{Name: "ubuntu", Tag: "24.04"},
@@ -39,7 +39,10 @@ func settingsCluster(f *fixture, change func(cl *clusters.Cluster)) {
 			{Name: "workers", Size: 1, InstanceType: "medium", DiskGiB: 40, Zones: []string{"local-a", "local-b"}, UpdateStrategy: "RollingUpdateScaleOut",
 				Labels: map[string]string{"tier": "web"}, Taints: []v1.Taint{{Key: "dedicated", Value: "web", Effect: "NoSchedule"}}},
 		},
-		Status: clusters.Status{State: v1.ClusterStateRunning, Health: clusters.Health{State: clusters.HealthHealthy}}}
+		Status: clusters.Status{State: v1.ClusterStateRunning, Health: clusters.Health{State: clusters.HealthHealthy},
+			Machines: []clusters.Machine{{UID: "m1", Name: "cp-1", Pool: "cp", Ready: true},
+				{UID: "m2", Name: "workers-1", Pool: "workers", Ready: true},
+				{UID: "m3", Name: "workers-0", Pool: "workers", Ready: true, DeletingSince: time.Now()}}}}
 	if change != nil {
 		change(&cl)
 	}
@@ -121,7 +124,7 @@ func TestSettingsScalePool(t *testing.T) {
 
 	resp, page := f.do("GET", "/clusters/web-uid/settings", nil)
 	for _, want := range []string{`<strong aria-current="page">Settings</strong>`, `id="size-workers"`, `name="size" type="number" min="0"`,
-		`id="size-cp" name="size" type="number" min="1"`, "local-a, local-b", "tier=web", "dedicated=web:NoSchedule", "medium"} {
+		`id="size-cp" name="size" type="number" min="1"`, `data-ready="1">1 of 1</td>`, "local-a, local-b", "tier=web", "dedicated=web:NoSchedule", "medium"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the settings page (%d) lacks %q", resp.StatusCode, want)
 		}
