@@ -94,15 +94,15 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("POST /apikeys", c.page(c.createAPIKey))
 	c.mux.HandleFunc("POST /apikeys/{uid}/delete", c.page(c.deleteAPIKey))
 	c.mux.HandleFunc("GET /clusters/{uid}/settings", c.page(c.settings))
-	c.mux.HandleFunc("POST /clusters/{uid}/pools/{pool}", c.page(c.scalePool))
-	c.mux.HandleFunc("POST /clusters/{uid}/profiles/attach", c.page(c.attachProfile))
-	c.mux.HandleFunc("POST /clusters/{uid}/profiles/{profile}/upgrade", c.page(c.upgradeProfile))
-	c.mux.HandleFunc("POST /clusters/{uid}/profiles/{profile}/detach", c.page(c.detachProfile))
-	c.mux.HandleFunc("POST /clusters/{uid}/repave/approve", c.page(c.approveRepave))
-	c.mux.HandleFunc("POST /clusters/{uid}/certificates/renew", c.page(c.renewCertificates))
-	c.mux.HandleFunc("POST /clusters/{uid}/logs", c.page(c.requestLogs))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/pools/{pool}", c.page(c.scalePool))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/profiles/attach", c.page(c.attachProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/profiles/{profile}/upgrade", c.page(c.upgradeProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/profiles/{profile}/detach", c.page(c.detachProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/repave/approve", c.page(c.approveRepave))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/certificates/renew", c.page(c.renewCertificates))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/logs", c.page(c.requestLogs))
 	c.mux.HandleFunc("GET /clusters/{uid}/logs/{request}/download", c.page(c.downloadLogs))
-	c.mux.HandleFunc("POST /clusters/{uid}/delete", c.page(c.deleteCluster))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/delete", c.page(c.deleteCluster))
 	return c, nil
 }
 

@@ -208,18 +208,6 @@ func poolOf(p clusters.Pool, machines []clusters.Machine) poolRow {
 	return row
 }
 
-// jsonInput is a service input from a value shaped as the API's body: the service reads it as it
-// reads the API's JSON.
-func jsonInput(v any) service.Input {
-	return func(into any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return service.DecodeJSON(b, into)
-	}
-}
-
 // settingsDoneAt is where a settings form sends the browser once the service has the change.
 func settingsDoneAt(w http.ResponseWriter, r *http.Request, uid, done, anchor string) error {
 	http.Redirect(w, r, "/clusters/"+uid+"/settings?done="+done+"#"+anchor, http.StatusSeeOther)
@@ -246,7 +234,14 @@ func (c *Console) scalePool(w http.ResponseWriter, r *http.Request, s *session) 
 	body := client.PoolEntity(pool.Wire())
 	n := int32(size)
 	body.PoolConfig.Size = &n
-	if err := c.o.Clusters.UpdatePool(r.Context(), &s.call, clustersvc.ByUID(uid), name, jsonInput(body)); err != nil {
+	// UpdatePool reads the body into a type of its own (to tell a body without cloudConfig from
+	// one with), so the pool goes to it as JSON, as the API's body does.
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	input := func(into any) error { return service.DecodeJSON(b, into) }
+	if err := c.o.Clusters.UpdatePool(r.Context(), &s.call, clustersvc.ByUID(uid), name, input); err != nil {
 		return err
 	}
 	return settingsDoneAt(w, r, uid, "scaled", "pools")
@@ -270,7 +265,7 @@ func (c *Console) patchProfiles(w http.ResponseWriter, r *http.Request, s *sessi
 		return err
 	}
 	in := v1.SpectroClusterProfiles{Profiles: []v1.SpectroClusterProfileEntity{e}}
-	if err := c.o.Clusters.PatchProfiles(r.Context(), clusterCall(s, rec), clustersvc.ByUID(uid), jsonInput(in)); err != nil {
+	if err := c.o.Clusters.PatchProfiles(r.Context(), clusterCall(s, rec), clustersvc.ByUID(uid), formInput(in)); err != nil {
 		return err
 	}
 	return settingsDoneAt(w, r, uid, done, "profiles")
@@ -280,7 +275,7 @@ func (c *Console) patchProfiles(w http.ResponseWriter, r *http.Request, s *sessi
 func (c *Console) detachProfile(w http.ResponseWriter, r *http.Request, s *session) error {
 	uid := r.PathValue("uid")
 	in := v1.SpectroClusterProfilesDeleteEntity{ProfileUids: []string{r.PathValue("profile")}}
-	if err := c.o.Clusters.DetachProfiles(r.Context(), &s.call, clustersvc.ByUID(uid), jsonInput(in)); err != nil {
+	if err := c.o.Clusters.DetachProfiles(r.Context(), &s.call, clustersvc.ByUID(uid), formInput(in)); err != nil {
 		return err
 	}
 	return settingsDoneAt(w, r, uid, "detached", "profiles")
@@ -309,7 +304,7 @@ func (c *Console) renewCertificates(w http.ResponseWriter, r *http.Request, s *s
 // body: the last hour of the agent's namespace, v1.MaxLogLines lines of each node log).
 func (c *Console) requestLogs(w http.ResponseWriter, r *http.Request, s *session) error {
 	uid := r.PathValue("uid")
-	if _, err := c.o.Troubleshooting.RequestLogs(r.Context(), &s.call, uid, jsonInput(v1.LogFetcherRequest{})); err != nil {
+	if _, err := c.o.Troubleshooting.RequestLogs(r.Context(), &s.call, uid, formInput(v1.LogFetcherRequest{})); err != nil {
 		return err
 	}
 	return settingsDoneAt(w, r, uid, "logs", "logs")

@@ -4,9 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,14 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/utils/clock"
-
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/profiles"
-	"github.com/easelhq/easel/internal/service"
-	"github.com/easelhq/easel/internal/service/identity"
 	"github.com/easelhq/easel/internal/store"
 )
 
@@ -84,26 +78,6 @@ func (f *fixture) stored(uid string) (store.Record, clusters.Cluster) {
 	return rec, cl
 }
 
-// as is the same console with a browser of its own, signed in as a new user with role in the
-// default project.
-func (f *fixture) as(email, role string) *fixture {
-	f.t.Helper()
-	admin := &service.Call{Caller: service.UserCaller(f.boot.TenantUID, "", f.boot.AdminEmail, []string{v1.RoleTenantAdmin}, nil)}
-	body, _ := json.Marshal(map[string]any{"spec": map[string]any{"emailId": email, "password": "a long password 123",
-		"projectRoles": []map[string]string{{"projectUid": f.boot.DefaultProjectUID, "role": role}}}})
-	if _, err := identity.New(f.store, clock.RealClock{}).CreateUser(context.Background(), admin,
-		func(into any) error { return json.Unmarshal(body, into) }); err != nil {
-		f.t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	other := *f
-	other.client = &http.Client{Jar: jar, CheckRedirect: f.client.CheckRedirect}
-	if resp, _ := other.login(email, "a long password 123"); resp.StatusCode != http.StatusSeeOther {
-		f.t.Fatalf("signing in as %s: %d", email, resp.StatusCode)
-	}
-	return &other
-}
-
 // csrfOn reads the session's CSRF token from a page.
 func (f *fixture) csrfOn(path string) string {
 	f.t.Helper()
@@ -132,7 +106,7 @@ func TestSettingsScalePool(t *testing.T) {
 	csrf := hiddenCSRF.FindStringSubmatch(page)[1]
 
 	before, _ := f.stored("web-uid")
-	resp, _ = f.do("POST", "/clusters/web-uid/pools/workers", url.Values{"csrf": {csrf}, "size": {"3"}})
+	resp, _ = f.do("POST", "/clusters/web-uid/settings/pools/workers", url.Values{"csrf": {csrf}, "size": {"3"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/clusters/web-uid/settings?done=scaled#pools" {
 		t.Fatalf("scaling: %d %s; want a redirect back to the pools", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -148,7 +122,7 @@ func TestSettingsScalePool(t *testing.T) {
 	}
 
 	for _, size := range []string{"two", "4294967298", "-1"} {
-		resp, page := f.do("POST", "/clusters/web-uid/pools/workers", url.Values{"csrf": {csrf}, "size": {size}})
+		resp, page := f.do("POST", "/clusters/web-uid/settings/pools/workers", url.Values{"csrf": {csrf}, "size": {size}})
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("size %q: %d; want 400\n%s", size, resp.StatusCode, page)
 		}
@@ -156,7 +130,7 @@ func TestSettingsScalePool(t *testing.T) {
 	if _, cl := f.stored("web-uid"); cl.Pools[1].Size != 3 {
 		t.Errorf("after refused sizes the pool has %d machines; want 3", cl.Pools[1].Size)
 	}
-	if resp, _ := f.do("POST", "/clusters/web-uid/pools/nope", url.Values{"csrf": {csrf}, "size": {"1"}}); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := f.do("POST", "/clusters/web-uid/settings/pools/nope", url.Values{"csrf": {csrf}, "size": {"1"}}); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a pool that does not exist: %d; want 404", resp.StatusCode)
 	}
 }
@@ -168,14 +142,14 @@ func TestSettingsDeleteNeedsTheName(t *testing.T) {
 	f.login(f.boot.AdminEmail, f.boot.AdminPassword)
 	csrf := f.csrfOn("/clusters/web-uid/settings")
 
-	resp, page := f.do("POST", "/clusters/web-uid/delete", url.Values{"csrf": {csrf}, "name": {"wbe"}})
+	resp, page := f.do("POST", "/clusters/web-uid/settings/delete", url.Values{"csrf": {csrf}, "name": {"wbe"}})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "&#34;wbe&#34; is not this cluster&#39;s name; nothing was deleted") {
 		t.Errorf("a wrong name: %d\n%s", resp.StatusCode, page)
 	}
 	if rec, _ := f.stored("web-uid"); rec.State != v1.ClusterStateRunning {
 		t.Errorf("after a wrong name the cluster is %s; want Running", rec.State)
 	}
-	resp, _ = f.do("POST", "/clusters/web-uid/delete", url.Values{"csrf": {csrf}, "name": {"web"}})
+	resp, _ = f.do("POST", "/clusters/web-uid/settings/delete", url.Values{"csrf": {csrf}, "name": {"web"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/clusters" {
 		t.Fatalf("the right name: %d %s; want a redirect to the grid", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -190,7 +164,7 @@ func TestSettingsViewerAndCSRF(t *testing.T) {
 	f := newFixture(t)
 	settingsCluster(f, nil)
 	f.login(f.boot.AdminEmail, f.boot.AdminPassword)
-	viewer := f.as("viewer@example.com", v1.RoleViewer)
+	viewer, csrf := f.as("viewer@example.com", v1.RoleViewer)
 	before, _ := f.stored("web-uid")
 
 	resp, page := viewer.do("GET", "/clusters/web-uid/settings", nil)
@@ -206,16 +180,15 @@ func TestSettingsViewerAndCSRF(t *testing.T) {
 			t.Errorf("the viewer's page offers %q", control)
 		}
 	}
-	csrf := hiddenCSRF.FindStringSubmatch(page)[1]
 	for path, form := range map[string]url.Values{
-		"/clusters/web-uid/pools/workers":      {"size": {"5"}},
-		"/clusters/web-uid/logs":               {},
-		"/clusters/web-uid/certificates/renew": {},
-		"/clusters/web-uid/delete":             {"name": {"web"}},
-		"/clusters/web-uid/profiles/attach":    {"profile": {"base-uid"}},
-		"/clusters/web-uid/profiles/x/detach":  {},
-		"/clusters/web-uid/repave/approve":     {},
-		"/clusters/web-uid/profiles/x/upgrade": {"to": {"base-uid"}},
+		"/clusters/web-uid/settings/pools/workers":      {"size": {"5"}},
+		"/clusters/web-uid/settings/logs":               {},
+		"/clusters/web-uid/settings/certificates/renew": {},
+		"/clusters/web-uid/settings/delete":             {"name": {"web"}},
+		"/clusters/web-uid/settings/profiles/attach":    {"profile": {"base-uid"}},
+		"/clusters/web-uid/settings/profiles/x/detach":  {},
+		"/clusters/web-uid/settings/repave/approve":     {},
+		"/clusters/web-uid/settings/profiles/x/upgrade": {"to": {"base-uid"}},
 	} {
 		form.Set("csrf", csrf)
 		if resp, page := viewer.do("POST", path, form); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "needs write-clusters") {
@@ -229,7 +202,7 @@ func TestSettingsViewerAndCSRF(t *testing.T) {
 
 	// The admin's session, without its token.
 	for _, form := range []url.Values{{"size": {"4"}}, {"size": {"4"}, "csrf": {"forged"}}} {
-		if resp, _ := f.do("POST", "/clusters/web-uid/pools/workers", form); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := f.do("POST", "/clusters/web-uid/settings/pools/workers", form); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("scaling with csrf %q: %d; want 403", form.Get("csrf"), resp.StatusCode)
 		}
 	}
@@ -260,24 +233,24 @@ func TestSettingsProfiles(t *testing.T) {
 		return out
 	}
 
-	resp, _ := f.do("POST", "/clusters/web-uid/profiles/attach", url.Values{"csrf": {csrf}, "profile": {"mon-1"}})
+	resp, _ := f.do("POST", "/clusters/web-uid/settings/profiles/attach", url.Values{"csrf": {csrf}, "profile": {"mon-1"}})
 	if got := profilesOf(); resp.StatusCode != http.StatusSeeOther || !slices.Equal(got, []string{"base@1.0.0", "monitoring@1.0.0"}) {
 		t.Fatalf("attaching: %d, profiles %v", resp.StatusCode, got)
 	}
 	_, page = f.do("GET", "/clusters/web-uid/settings?done=attached", nil)
-	if !strings.Contains(page, `action="/clusters/web-uid/profiles/mon-1/upgrade"`) || !strings.Contains(page, `<option value="mon-2">1.1.0</option>`) ||
+	if !strings.Contains(page, `action="/clusters/web-uid/settings/profiles/mon-1/upgrade"`) || !strings.Contains(page, `<option value="mon-2">1.1.0</option>`) ||
 		!strings.Contains(page, "No other published add-on profile to attach.") || !strings.Contains(page, "The profile is attached") {
 		t.Errorf("after attaching, the page offers no upgrade to 1.1.0:\n%s", page)
 	}
-	resp, _ = f.do("POST", "/clusters/web-uid/profiles/mon-1/upgrade", url.Values{"csrf": {csrf}, "to": {"mon-2"}})
+	resp, _ = f.do("POST", "/clusters/web-uid/settings/profiles/mon-1/upgrade", url.Values{"csrf": {csrf}, "to": {"mon-2"}})
 	if got := profilesOf(); resp.StatusCode != http.StatusSeeOther || !slices.Equal(got, []string{"base@1.0.0", "monitoring@1.1.0"}) {
 		t.Fatalf("upgrading: %d, profiles %v", resp.StatusCode, got)
 	}
-	resp, page = f.do("POST", "/clusters/web-uid/profiles/base-uid/detach", url.Values{"csrf": {csrf}})
+	resp, page = f.do("POST", "/clusters/web-uid/settings/profiles/base-uid/detach", url.Values{"csrf": {csrf}})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "infra profile") {
 		t.Errorf("detaching the infra profile: %d; want the service's 400\n%s", resp.StatusCode, page)
 	}
-	resp, _ = f.do("POST", "/clusters/web-uid/profiles/mon-2/detach", url.Values{"csrf": {csrf}})
+	resp, _ = f.do("POST", "/clusters/web-uid/settings/profiles/mon-2/detach", url.Values{"csrf": {csrf}})
 	if got := profilesOf(); resp.StatusCode != http.StatusSeeOther || !slices.Equal(got, []string{"base@1.0.0"}) {
 		t.Errorf("detaching: %d, profiles %v", resp.StatusCode, got)
 	}
@@ -303,16 +276,16 @@ func TestSettingsRepaveAndCertificates(t *testing.T) {
 		}
 	}
 	csrf := hiddenCSRF.FindStringSubmatch(page)[1]
-	if resp, _ := f.do("POST", "/clusters/web-uid/repave/approve", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := f.do("POST", "/clusters/web-uid/settings/repave/approve", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("approving: %d", resp.StatusCode)
 	}
 	if _, cl := f.stored("web-uid"); cl.Status.Repave.State != clusters.RepaveApproved {
 		t.Errorf("after approving the repave is %q; want Approved", cl.Status.Repave.State)
 	}
-	if resp, page := f.do("POST", "/clusters/web-uid/repave/approve", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusConflict {
+	if resp, page := f.do("POST", "/clusters/web-uid/settings/repave/approve", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusConflict {
 		t.Errorf("approving again: %d; want the service's 409\n%s", resp.StatusCode, page)
 	}
-	if resp, _ := f.do("POST", "/clusters/web-uid/certificates/renew", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := f.do("POST", "/clusters/web-uid/settings/certificates/renew", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("renewing: %d", resp.StatusCode)
 	}
 	if _, cl := f.stored("web-uid"); cl.CertificatesRenewal.IsZero() {
@@ -334,7 +307,7 @@ func TestSettingsLogBundle(t *testing.T) {
 		t.Errorf("the page before any request:\n%s", page)
 	}
 	csrf := hiddenCSRF.FindStringSubmatch(page)[1]
-	resp, _ := f.do("POST", "/clusters/web-uid/logs", url.Values{"csrf": {csrf}})
+	resp, _ := f.do("POST", "/clusters/web-uid/settings/logs", url.Values{"csrf": {csrf}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/clusters/web-uid/settings?done=logs#logs" {
 		t.Fatalf("requesting a bundle: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -365,7 +338,7 @@ func TestSettingsLogBundle(t *testing.T) {
 		t.Errorf("the bundle has no hub/cluster.yaml")
 	}
 
-	viewer := f.as("viewer@example.com", v1.RoleViewer)
+	viewer, _ := f.as("viewer@example.com", v1.RoleViewer)
 	if _, part := viewer.do("GET", "/clusters/web-uid/settings", nil, "HX-Request", "true"); !strings.Contains(part, `data-state="Completed"`) || strings.Contains(part, "download") {
 		t.Errorf("the viewer's log part:\n%s", part)
 	}

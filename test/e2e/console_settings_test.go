@@ -46,7 +46,7 @@ func TestConsoleSettings(t *testing.T) {
 	}
 
 	// The bundle's state refreshes in place: a mark set on the page after the request survives.
-	b.Run(chromedp.Click(chromedp.CSS(`form[action$="/logs"] button`)),
+	b.Run(chromedp.Click(chromedp.CSS(`form[action$="/settings/logs"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#log-requests [data-request]`)))
 	browser.Get(b, chromedp.Evaluate[bool](`window.easelMark = true`))
 	poll.Eventually(t, 3*time.Minute, "the log bundle to be Completed", func() error {
