@@ -129,6 +129,19 @@ func PoolFromEntity(field string, e v1.MachinePoolConfigEntity) (Pool, error) {
 	return p, p.Validate(field)
 }
 
+// Wire is the pool as the API shows it (in a cloud config); sent back as an update's body, it
+// gives the pool as it is.
+func (p Pool) Wire() v1.MachinePoolConfig {
+	taints := p.Taints
+	if taints == nil {
+		taints = []v1.Taint{} // the API shows an empty list, not null
+	}
+	return v1.MachinePoolConfig{Name: p.Name, Size: int32(p.Size), IsControlPlane: p.ControlPlane,
+		UseControlPlaneAsWorker: p.UseControlPlaneAsWorker, AdditionalLabels: p.Labels, Taints: taints,
+		InstanceType: p.InstanceType, RootDeviceSize: p.DiskGiB, Azs: p.Zones, UpdateStrategy: p.UpdateStrategy, Values: p.Values,
+		MachineHealthCheck: p.HealthCheck}
+}
+
 // Validate checks one pool on its own.
 func (p Pool) Validate(field string) error {
 	if err := validate.Name(field+".name", p.Name); err != nil {

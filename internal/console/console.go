@@ -65,7 +65,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"age": func(t time.Time) string { return age(t, c.o.Clock.Now()) }, "percent": percent,
 		"inc": func(n int) int { return n + 1 }, "dec": func(n int) int { return n - 1 }, "failed": failed}
-	for _, page := range []string{"login", "clusters", "overview", "create", "profiles", "profile", "audit", "apikeys", "error"} {
+	for _, page := range []string{"login", "clusters", "overview", "settings", "create", "profiles", "profile", "audit", "apikeys", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -99,6 +99,16 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("POST /profiles", c.page(c.createProfile))
 	c.mux.HandleFunc("GET /profiles/{uid}", c.page(c.profile))
 	c.mux.HandleFunc("POST /profiles/{uid}/publish", c.page(c.publishProfile))
+	c.mux.HandleFunc("GET /clusters/{uid}/settings", c.page(c.settings))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/pools/{pool}", c.page(c.scalePool))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/profiles/attach", c.page(c.attachProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/profiles/{profile}/upgrade", c.page(c.upgradeProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/profiles/{profile}/detach", c.page(c.detachProfile))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/repave/approve", c.page(c.approveRepave))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/certificates/renew", c.page(c.renewCertificates))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/logs", c.page(c.requestLogs))
+	c.mux.HandleFunc("GET /clusters/{uid}/logs/{request}/download", c.page(c.downloadLogs))
+	c.mux.HandleFunc("POST /clusters/{uid}/settings/delete", c.page(c.deleteCluster))
 	return c, nil
 }
 

@@ -150,8 +150,27 @@ func (s *session) mayCreate(perm service.Permission) bool {
 	return s.call.Project != "" && s.can(perm, s.call.Project)
 }
 
-// profileChoice is a published profile the form offers.
+// profileChoice is a published profile a form offers.
 type profileChoice struct{ UID, Name, Version, Type string }
+
+// publishedProfiles are the published profiles the call sees that a cluster of the cloud type can
+// use, by name then version.
+func (c *Console) publishedProfiles(r *http.Request, call *service.Call, cloudType string) ([]profileChoice, error) {
+	listed, err := c.o.Profiles.List(r.Context(), call)
+	if err != nil {
+		return nil, err
+	}
+	var out []profileChoice
+	for _, l := range listed {
+		if p := l.Profile; p.Published && p.SupportsCloud(cloudType) {
+			out = append(out, profileChoice{UID: l.Record.UID, Name: p.Name, Version: p.Version, Type: p.Type})
+		}
+	}
+	slices.SortFunc(out, func(a, b profileChoice) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version))
+	})
+	return out, nil
+}
 
 // newCluster shows the form: ?pools= is how many pools it shows (the control plane and worker
 // pools), ?mode=yaml shows the "paste YAML" form instead.
@@ -200,27 +219,17 @@ func (c *Console) renderNewCluster(w http.ResponseWriter, r *http.Request, s *se
 	allowed := s.mayCreate(service.PermWriteClusters)
 	var bases, addOns []profileChoice
 	if allowed {
-		listed, err := c.o.Profiles.List(r.Context(), &s.call)
+		published, err := c.publishedProfiles(r, &s.call, v1.CloudTypeLocal)
 		if err != nil {
 			return err
 		}
-		for _, l := range listed {
-			p := l.Profile
-			if !p.Published || !p.SupportsCloud(v1.CloudTypeLocal) {
-				continue
-			}
-			choice := profileChoice{UID: l.Record.UID, Name: p.Name, Version: p.Version, Type: p.Type}
+		for _, p := range published {
 			if p.Type == v1.ProfileTypeAddOn {
-				addOns = append(addOns, choice)
+				addOns = append(addOns, p)
 			} else {
-				bases = append(bases, choice)
+				bases = append(bases, p)
 			}
 		}
-		byName := func(a, b profileChoice) int {
-			return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version))
-		}
-		slices.SortFunc(bases, byName)
-		slices.SortFunc(addOns, byName)
 	}
 	action := "/clusters/new?project=" + url.QueryEscape(s.call.Project)
 	c.render(w, status, "create", "", layoutData(s, "New cluster", map[string]any{

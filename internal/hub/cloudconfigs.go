@@ -25,13 +25,6 @@ func cloudConfigTarget(r *http.Request) clustersvc.Target {
 	return t
 }
 
-func poolWire(p clusters.Pool) v1.MachinePoolConfig {
-	return v1.MachinePoolConfig{Name: p.Name, Size: int32(p.Size), IsControlPlane: p.ControlPlane,
-		UseControlPlaneAsWorker: p.UseControlPlaneAsWorker, AdditionalLabels: p.Labels, Taints: orEmpty(p.Taints),
-		InstanceType: p.InstanceType, RootDeviceSize: p.DiskGiB, Azs: p.Zones, UpdateStrategy: p.UpdateStrategy, Values: p.Values,
-		MachineHealthCheck: p.HealthCheck}
-}
-
 func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call) error {
 	rec, cl, err := s.cloudConfigRecord(r, c)
 	if err != nil {
@@ -44,7 +37,7 @@ func (s *Server) getCloudConfig(w http.ResponseWriter, r *http.Request, c *call)
 	out.Spec.ClusterConfig.Values = cl.ClusterValues
 	out.Spec.MachinePoolConfig = []v1.MachinePoolConfig{}
 	for _, p := range cl.Pools {
-		out.Spec.MachinePoolConfig = append(out.Spec.MachinePoolConfig, poolWire(p))
+		out.Spec.MachinePoolConfig = append(out.Spec.MachinePoolConfig, p.Wire())
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

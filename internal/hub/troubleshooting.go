@@ -9,6 +9,7 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/transport"
 )
 
 // Troubleshooting: Palette's log fetcher and easel's doctor (design 005).
@@ -54,17 +55,14 @@ func (s *Server) logStatus(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
-// downloadLogs serves a ready bundle as Palette does: application/octet-stream (its SDK refuses
-// anything else), named spectro_logs.zip; ranges are served, so a cut download resumes.
+// downloadLogs serves a ready bundle (transport.ServeLogBundle).
 func (s *Server) downloadLogs(w http.ResponseWriter, r *http.Request, c *call) error {
 	b, err := s.troubleshooting.Download(r.Context(), &c.Call, r.PathValue("uid"))
 	if err != nil {
 		return err
 	}
 	defer b.File.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+v1.LogBundleFileName+`"`)
-	http.ServeContent(w, r, v1.LogBundleFileName, b.ModTime, b.File)
+	transport.ServeLogBundle(w, r, b.ModTime, b.File)
 	return nil
 }
 

@@ -1,12 +1,16 @@
 // Package transport is what the two HTTP transports over the services — the API (internal/hub)
 // and the console (internal/console) — do alike: answer a service's refusal with the same status,
-// and know the client's address the same way (the login throttle counts by it).
+// know the client's address the same way (the login throttle counts by it), and serve a log
+// bundle the same way.
 package transport
 
 import (
+	"io"
 	"net"
 	"net/http"
+	"time"
 
+	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 )
 
@@ -38,4 +42,12 @@ func ClientAddress(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// ServeLogBundle serves a ready log bundle as Palette does: application/octet-stream (its SDK
+// refuses anything else), named spectro_logs.zip; ranges are served, so a cut download resumes.
+func ServeLogBundle(w http.ResponseWriter, r *http.Request, modTime time.Time, content io.ReadSeeker) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+v1.LogBundleFileName+`"`)
+	http.ServeContent(w, r, v1.LogBundleFileName, modTime, content)
 }

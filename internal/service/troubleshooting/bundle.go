@@ -278,9 +278,7 @@ func yamlFile(name string, v any) hubFile {
 // retain deletes the cluster's requests of kind (their bundles with them) beyond the newest
 // v1.LogBundlesKept and those older than v1.LogBundleRetention.
 func (s *Service) retain(ctx context.Context, crec store.Record, kind string) error {
-	recs, _, err := s.store.ListObjects(ctx, store.ListOptions{Kind: kind, TenantUID: crec.TenantUID,
-		Conditions: []store.Condition{{Field: store.FieldCategory, Op: store.OpEq, Values: []string{crec.UID}}},
-		OrderBy:    store.FieldCreatedAt, Desc: true, Limit: v1.MaxListLimit})
+	recs, err := s.requests(ctx, crec, kind, v1.MaxListLimit)
 	if err != nil {
 		return err
 	}

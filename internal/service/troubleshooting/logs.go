@@ -97,6 +97,28 @@ func (s *Service) LogStatus(ctx context.Context, c *service.Call, clusterUID, re
 	return d.LogFetcher, err
 }
 
+// LogRequests are the cluster's log requests the hub keeps (the newest v1.LogBundlesKept and
+// those still open), newest first.
+func (s *Service) LogRequests(ctx context.Context, c *service.Call, clusterUID string) ([]v1.LogFetcher, error) {
+	crec, _, err := s.authorized(ctx, c, clusterUID, service.PermRead)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.requests(ctx, crec, KindLogFetcher, v1.LogBundlesKept+v1.MaxOpenRequests)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.LogFetcher, 0, len(recs))
+	for _, rec := range recs {
+		d, err := decodeLogDoc(rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d.LogFetcher)
+	}
+	return out, nil
+}
+
 // Bundle is a ready log bundle, open for reading; the caller closes File.
 type Bundle struct {
 	File    *os.File

@@ -110,9 +110,7 @@ func (s *Service) authorized(ctx context.Context, c *service.Call, clusterUID st
 // request returns a cluster's request of kind; without a uid, its newest.
 func (s *Service) request(ctx context.Context, clusterRec store.Record, kind, requestUID string) (store.Record, error) {
 	if requestUID == "" {
-		recs, _, err := s.store.ListObjects(ctx, store.ListOptions{Kind: kind, TenantUID: clusterRec.TenantUID,
-			Conditions: []store.Condition{{Field: store.FieldCategory, Op: store.OpEq, Values: []string{clusterRec.UID}}},
-			OrderBy:    store.FieldCreatedAt, Desc: true, Limit: 1})
+		recs, err := s.requests(ctx, clusterRec, kind, 1)
 		if err != nil || len(recs) == 0 {
 			return store.Record{}, errors.Join(err, service.NotFound(kind+" request of cluster", clusterRec.UID))
 		}
@@ -123,6 +121,14 @@ func (s *Service) request(ctx context.Context, clusterRec store.Record, kind, re
 		return rec, service.NotFound(kind+" request", requestUID)
 	}
 	return rec, err
+}
+
+// requests returns a cluster's newest requests of kind, at most limit, newest first.
+func (s *Service) requests(ctx context.Context, clusterRec store.Record, kind string, limit int) ([]store.Record, error) {
+	recs, _, err := s.store.ListObjects(ctx, store.ListOptions{Kind: kind, TenantUID: clusterRec.TenantUID,
+		Conditions: []store.Condition{{Field: store.FieldCategory, Op: store.OpEq, Values: []string{clusterRec.UID}}},
+		OrderBy:    store.FieldCreatedAt, Desc: true, Limit: limit})
+	return recs, err
 }
 
 // open records a new request of the cluster and puts it on its agent's list, with an event and an
