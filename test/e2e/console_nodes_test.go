@@ -109,7 +109,7 @@ func TestConsoleNodes(t *testing.T) {
 	if !browser.Get(b, chromedp.Evaluate[bool](`window.easelMark === true`)) {
 		t.Error("the nodes page was reloaded; its table and the doctor's part should refresh alone")
 	}
-	if n := browser.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('` + row + ` td.health [aria-label="In maintenance"]').length`)); n != 0 {
+	if n := browser.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('`+row+` td.health [aria-label="In maintenance"]').length`)); n != 0 {
 		t.Errorf("the worker out of maintenance still shows %d 🔧", n)
 	}
 }
