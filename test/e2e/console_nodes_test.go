@@ -40,28 +40,41 @@ func TestConsoleNodes(t *testing.T) {
 		got := browser.Get(b, chromedp.Evaluate[[]string](`(r => r ? [r.dataset.maintenanceAction || "", r.dataset.maintenanceState || ""] : ["", ""])(document.querySelector('`+row+`'))`))
 		return got[0], got[1]
 	}
+	// click clicks what selector names once htmx has taken it in: content htmx swaps in is inside an
+	// element of class htmx-settling until htmx has bound its requests (20 ms later), and a click
+	// before that is the browser's own (a page load), which the table's refresh every 3 s could
+	// otherwise race. The element is found and clicked in one step of the page.
+	click := func(what, selector string) {
+		t.Helper()
+		poll.Eventually(t, 30*time.Second, "to click "+what, func() error {
+			clicked := browser.Get(b, chromedp.Evaluate[bool](`(el => !!el && !el.closest(".htmx-settling") && (el.click(), true))(document.querySelector('`+selector+`'))`))
+			return poll.Unless(clicked, "no settled %s", selector)
+		})
+	}
 	// confirm opens the row's maintenance question and returns its text.
-	confirm := func(label string) string {
+	confirm := func(row, label string) string {
 		t.Helper()
 		if got := browser.Get(b, chromedp.Text(chromedp.CSS(row+" a.button"))); got != label {
 			t.Fatalf("the row's maintenance control says %q; want %q", got, label)
 		}
-		b.Run(chromedp.Click(chromedp.CSS(row+" a.button")), chromedp.WaitVisible(chromedp.CSS("form.confirm")))
+		click(label, row+" a.button")
+		b.Run(chromedp.WaitVisible(chromedp.CSS("form.confirm")))
 		return browser.Get(b, chromedp.Text(chromedp.CSS("#confirm-question")))
 	}
 
 	// Cancel closes the question; nothing is asked of the hub.
-	confirm("Maintenance on")
+	confirm(row, "Maintenance on")
 	b.Run(chromedp.Click(chromedp.CSS(`form.confirm [data-dismiss]`)), chromedp.WaitNotPresent(chromedp.CSS("form.confirm")))
 	if action, _ := maintenance(); action != "" {
 		t.Fatalf("after Cancel the worker's maintenance is %q; want none", action)
 	}
 
-	if q := confirm("Maintenance on"); q != "Put node "+worker+" into maintenance? Its pods are drained (DaemonSet and static pods stay)." {
+	if q := confirm(row, "Maintenance on"); q != "Put node "+worker+" into maintenance? Its pods are drained (DaemonSet and static pods stay)." {
 		t.Errorf("the question: %q", q)
 	}
 	b.Screenshot("nodes-confirm")
-	b.Run(chromedp.Click(chromedp.CSS(`form.confirm button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(`#confirm p.done`)))
+	click("Confirm", `form.confirm button[type="submit"]`)
+	b.Run(chromedp.WaitVisible(chromedp.CSS(`#confirm p.done`)))
 	poll.Eventually(t, 2*time.Minute, "the worker's maintenance to show Completed", func() error {
 		action, state := maintenance()
 		return poll.Unless(action == "cordon" && state == "Completed", "maintenance %q %q", action, state)
@@ -74,10 +87,10 @@ func TestConsoleNodes(t *testing.T) {
 	// the question's place.
 	other := browser.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll("#nodes tr[data-node]")]
 		.filter(r => r.cells[2].textContent.trim() === "worker" && r.dataset.node !== "`+worker+`").map(r => r.dataset.node)[0] || ""`))
-	b.Run(chromedp.Click(chromedp.CSS(`#nodes tr[data-node="`+other+`"] a.button`)), chromedp.WaitVisible(chromedp.CSS("form.confirm")),
-		chromedp.Click(chromedp.CSS(`form.confirm button[type="submit"]`)))
+	confirm(`#nodes tr[data-node="`+other+`"]`, "Maintenance on")
+	click("Confirm", `form.confirm button[type="submit"]`)
 	poll.Eventually(t, 30*time.Second, "the refusal to show in the question's place", func() error {
-		refusal := browser.Get(b, chromedp.Evaluate[string](`(document.querySelector('form.confirm [role="alert"]') || {}).textContent || document.querySelector("#confirm").outerHTML`))
+		refusal := browser.Get(b, chromedp.Evaluate[string](`(document.querySelector('form.confirm [role="alert"]') || {}).textContent || (document.querySelector("#confirm") || {outerHTML: "no #confirm at " + location.href}).outerHTML`))
 		return poll.Unless(strings.Contains(refusal, other+" is the last schedulable worker"), "shown: %s", refusal)
 	})
 	b.Run(chromedp.Click(chromedp.CSS(`form.confirm [data-dismiss]`)), chromedp.WaitNotPresent(chromedp.CSS("form.confirm")))
@@ -96,10 +109,10 @@ func TestConsoleNodes(t *testing.T) {
 	})
 	b.Screenshot("nodes")
 
-	if q := confirm("Maintenance off"); !strings.HasPrefix(q, "Take node "+worker+" out of maintenance?") {
+	if q := confirm(row, "Maintenance off"); !strings.HasPrefix(q, "Take node "+worker+" out of maintenance?") {
 		t.Errorf("the question to end maintenance: %q", q)
 	}
-	b.Run(chromedp.Click(chromedp.CSS(`form.confirm button[type="submit"]`)))
+	click("Confirm", `form.confirm button[type="submit"]`)
 	poll.Eventually(t, time.Minute, "the worker to leave maintenance", func() error {
 		action, state := maintenance()
 		label := browser.Get(b, chromedp.Text(chromedp.CSS(row+" a.button")))
