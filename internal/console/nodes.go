@@ -189,65 +189,46 @@ func usageText(u v1.NodeUsage, reported bool) (cpu, memory string) {
 		fmt.Sprintf("%.1f of %.1f GiB (%s)", gib(u.MemoryUsage), gib(u.MemoryAllocatable), percent(u.MemoryUsage, u.MemoryAllocatable))
 }
 
-// findingsByNode groups a run's findings by node, in the table's order (nodes the table does not
-// show last), and counts each row's problems and warnings.
+// findingsByNode groups a run's findings by node — problems, then warnings, then the checks that
+// passed — in the table's order (nodes the table does not show last), and counts each row's
+// checks, problems and warnings.
 func findingsByNode(rows []nodeRow, findings []v1.Finding) []nodeFindings {
-	byNode := map[string]*nodeFindings{}
+	type group struct{ problems, warnings, ok []v1.Finding }
+	byNode := map[string]*group{}
 	var order []string
 	for _, f := range findings {
-		nf, ok := byNode[f.Node]
+		g, ok := byNode[f.Node]
 		if !ok {
-			nf = &nodeFindings{Node: f.Node}
-			byNode[f.Node] = nf
+			g = &group{}
+			byNode[f.Node] = g
 			order = append(order, f.Node)
 		}
-		if f.Status == v1.FindingOK {
-			nf.OK = append(nf.OK, f)
-		} else {
-			nf.Troubles = append(nf.Troubles, f)
+		switch f.Status {
+		case v1.FindingProblem:
+			g.problems = append(g.problems, f)
+		case v1.FindingWarning:
+			g.warnings = append(g.warnings, f)
+		default:
+			g.ok = append(g.ok, f)
 		}
 	}
-	rank := map[string]int{}
-	for i := range rows {
-		rank[rows[i].Name] = i + 1
-		for _, f := range findings {
-			if f.Node != rows[i].Name {
-				continue
-			}
-			rows[i].Checked++
-			switch f.Status {
-			case v1.FindingProblem:
-				rows[i].Problems++
-			case v1.FindingWarning:
-				rows[i].Warnings++
-			}
-		}
-	}
-	slices.SortStableFunc(order, func(a, b string) int {
-		ra, rb := rank[a], rank[b]
-		if ra == 0 || rb == 0 {
-			return cmp.Compare(rb, ra) // unknown nodes (0) after the table's
-		}
-		return cmp.Compare(ra, rb)
-	})
 	out := make([]nodeFindings, 0, len(order))
+	add := func(node string) {
+		if g, ok := byNode[node]; ok {
+			out = append(out, nodeFindings{Node: node, Troubles: append(g.problems, g.warnings...), OK: g.ok})
+			delete(byNode, node)
+		}
+	}
+	for i := range rows {
+		if g, ok := byNode[rows[i].Name]; ok {
+			rows[i].Checked, rows[i].Problems, rows[i].Warnings = len(g.problems)+len(g.warnings)+len(g.ok), len(g.problems), len(g.warnings)
+		}
+		add(rows[i].Name)
+	}
 	for _, node := range order {
-		nf := byNode[node]
-		// Problems before warnings: what stops a node first.
-		slices.SortStableFunc(nf.Troubles, func(a, b v1.Finding) int {
-			return cmp.Compare(severityRank(a.Status), severityRank(b.Status))
-		})
-		out = append(out, *nf)
+		add(node)
 	}
 	return out
-}
-
-// severityRank orders findings: problems, then warnings.
-func severityRank(status string) int {
-	if status == v1.FindingProblem {
-		return 0
-	}
-	return 1
 }
 
 // maintenanceTarget reads the machine a maintenance request names, from its path: its pool and
