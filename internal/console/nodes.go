@@ -2,7 +2,6 @@ package console
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -273,7 +272,7 @@ func (c *Console) setMaintenance(w http.ResponseWriter, r *http.Request, s *sess
 	pool, machineUID := maintenanceTarget(r)
 	action := r.PostFormValue("action")
 	err := c.o.Clusters.SetMaintenance(r.Context(), &s.call, clustersvc.ByUID(uid), pool, machineUID,
-		jsonInput(v1.MachineMaintenance{Action: action}))
+		formInput(v1.MachineMaintenance{Action: action}))
 	htmx := r.Header.Get("HX-Request") == "true"
 	if !htmx {
 		if err != nil {
@@ -308,7 +307,7 @@ func (c *Console) setMaintenance(w http.ResponseWriter, r *http.Request, s *sess
 // then refreshes itself until the run ends.
 func (c *Console) runDoctor(w http.ResponseWriter, r *http.Request, s *session) error {
 	uid := r.PathValue("uid")
-	if _, err := c.o.Troubleshooting.RequestDoctor(r.Context(), &s.call, uid, jsonInput(v1.DoctorRequest{})); err != nil {
+	if _, err := c.o.Troubleshooting.RequestDoctor(r.Context(), &s.call, uid, formInput(v1.DoctorRequest{})); err != nil {
 		return err
 	}
 	if r.Header.Get("HX-Request") != "true" {
@@ -321,16 +320,4 @@ func (c *Console) runDoctor(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	c.render(w, http.StatusOK, "nodes", "doctor", layoutData(s, p.Name+" · Nodes", p))
 	return nil
-}
-
-// jsonInput is a form's request as the service takes the API's body: v as JSON, decoded as the
-// API decodes a body, so that the console passes the same checks.
-func jsonInput(v any) service.Input {
-	return func(into any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("encoding the form's request: %w", err)
-		}
-		return service.DecodeJSON(b, into)
-	}
 }

@@ -3,9 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -13,12 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/utils/clock"
-
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
-	"github.com/easelhq/easel/internal/service"
-	"github.com/easelhq/easel/internal/service/identity"
 	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
@@ -59,29 +53,6 @@ func (f *fixture) nodesCluster() {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-}
-
-// signInAs creates a user with a role in the default project (as a tenant admin does through the
-// API) and signs in as them, in place of whoever was signed in; it returns their CSRF token.
-func (f *fixture) signInAs(email, role string) string {
-	f.t.Helper()
-	ctx := context.Background()
-	id := identity.New(f.store, clock.RealClock{})
-	token, err := id.Login(ctx, v1.AuthLogin{EmailID: f.boot.AdminEmail, Password: f.boot.AdminPassword}, "127.0.0.1")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	admin, err := id.Authenticate(ctx, identity.Credentials{Bearer: token})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	body := fmt.Sprintf(`{"spec":{"emailId":%q,"password":"a long password 123","projectRoles":[{"projectUid":%q,"role":%q}]}}`,
-		email, f.boot.DefaultProjectUID, role)
-	if _, err := id.CreateUser(ctx, &service.Call{Caller: admin}, func(into any) error { return json.Unmarshal([]byte(body), into) }); err != nil {
-		f.t.Fatal(err)
-	}
-	f.client.Jar, _ = cookiejar.New(nil)
-	return f.csrfAfterLogin(email, "a long password 123")
 }
 
 // csrfAfterLogin signs in and returns the session's CSRF token, from the page it lands on.
@@ -226,9 +197,9 @@ func TestNodesMaintenance(t *testing.T) {
 func TestNodesViewer(t *testing.T) {
 	f := newFixture(t)
 	f.nodesCluster()
-	csrf := f.signInAs("viewer@example.com", v1.RoleViewer)
+	viewer, csrf := f.as("viewer@example.com", v1.RoleViewer)
 
-	resp, body := f.do("GET", "/clusters/web-uid/nodes", nil)
+	resp, body := viewer.do("GET", "/clusters/web-uid/nodes", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-node="w3"`) {
 		t.Fatalf("the nodes page for a viewer: %d\n%s", resp.StatusCode, body)
 	}
@@ -237,14 +208,14 @@ func TestNodesViewer(t *testing.T) {
 			t.Errorf("a viewer is shown %q", control)
 		}
 	}
-	if resp, _ := f.do("GET", "/clusters/web-uid/pools/workers/machines/m-w3/maintenance?action=cordon", nil); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := viewer.do("GET", "/clusters/web-uid/pools/workers/machines/m-w3/maintenance?action=cordon", nil); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("the maintenance question for a viewer: %d; want 403", resp.StatusCode)
 	}
-	resp, body = f.do("POST", "/clusters/web-uid/pools/workers/machines/m-w3/maintenance", url.Values{"csrf": {csrf}, "action": {"cordon"}})
+	resp, body = viewer.do("POST", "/clusters/web-uid/pools/workers/machines/m-w3/maintenance", url.Values{"csrf": {csrf}, "action": {"cordon"}})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "your role in this project does not allow this") || f.machineMaintenance("m-w3") != nil {
 		t.Errorf("a viewer's forged maintenance: %d, maintenance %+v; want 403 from the service and nothing changed\n%s", resp.StatusCode, f.machineMaintenance("m-w3"), body)
 	}
-	resp, body = f.do("POST", "/clusters/web-uid/nodes/doctor", url.Values{"csrf": {csrf}})
+	resp, body = viewer.do("POST", "/clusters/web-uid/nodes/doctor", url.Values{"csrf": {csrf}})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "your role in this project does not allow this") {
 		t.Errorf("a viewer's forged doctor run: %d; want 403 from the service\n%s", resp.StatusCode, body)
 	}
