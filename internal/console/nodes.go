@@ -62,8 +62,9 @@ type nodesPage struct {
 	Notice   string
 }
 
-// notices are what a page says after a change it asked for (?done=).
-var notices = map[string]string{
+// nodesDone are the notices the nodes page may show after a change it asked for (?done=), by
+// key: the page never echoes text from the URL.
+var nodesDone = map[string]string{
 	v1.MaintenanceCordon:   "Maintenance requested: the node is cordoned and its pods drained; its state shows in the table.",
 	v1.MaintenanceUncordon: "End of maintenance requested: the node becomes schedulable again; its pods are not moved back.",
 	"doctor":               "The doctor is running its checks; its findings show below once it is done.",
@@ -78,7 +79,7 @@ func (c *Console) nodes(w http.ResponseWriter, r *http.Request, s *session) erro
 	if err != nil {
 		return err
 	}
-	p.Notice = notices[r.URL.Query().Get("done")]
+	p.Notice = nodesDone[r.URL.Query().Get("done")]
 	fragment := ""
 	if r.Header.Get("HX-Request") == "true" {
 		fragment = "node-table"
@@ -297,7 +298,7 @@ func (c *Console) setMaintenance(w http.ResponseWriter, r *http.Request, s *sess
 		c.render(w, status, "nodes", "confirm", layoutData(s, p.Name+" · Nodes", p))
 		return nil
 	}
-	p.Notice = notices[action]
+	p.Notice = nodesDone[action]
 	c.render(w, http.StatusOK, "nodes", "maintenance-done", layoutData(s, p.Name+" · Nodes", p))
 	return nil
 }
