@@ -164,15 +164,26 @@ type Health struct {
 // problemConditions are the node conditions that report trouble when True.
 var problemConditions = []string{"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
 
+// FailedConditions are the node's conditions that report trouble: Ready not True, or a problem
+// condition True.
+func FailedConditions(n v1.NodeReport) []v1.NodeCondition {
+	var out []v1.NodeCondition
+	for _, c := range n.Conditions {
+		if (c.Type == "Ready" && c.Status != "True") || (slices.Contains(problemConditions, c.Type) && c.Status == "True") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // NodeProblems lists, one line each, the nodes that are not Ready or report a problem condition.
 func NodeProblems(nodes []v1.NodeReport) []string {
 	var out []string
 	for _, n := range nodes {
-		for _, c := range n.Conditions {
-			switch {
-			case c.Type == "Ready" && c.Status != "True":
+		for _, c := range FailedConditions(n) {
+			if c.Type == "Ready" {
 				out = append(out, fmt.Sprintf("NodeNotReady: node %s is Ready=%s (%s)%s", n.Name, c.Status, c.Reason, doctorHint(n.Name)))
-			case slices.Contains(problemConditions, c.Type) && c.Status == "True":
+			} else {
 				out = append(out, fmt.Sprintf("NodeCondition: node %s reports %s (%s)%s", n.Name, c.Type, c.Reason, doctorHint(n.Name)))
 			}
 		}

@@ -65,7 +65,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{o: o, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
 	funcs := template.FuncMap{"age": func(t time.Time) string { return age(t, c.o.Clock.Now()) }, "percent": percent,
 		"inc": func(n int) int { return n + 1 }, "dec": func(n int) int { return n - 1 }, "failed": failed}
-	for _, page := range []string{"login", "clusters", "overview", "settings", "create", "profiles", "profile", "audit", "apikeys", "error"} {
+	for _, page := range []string{"login", "clusters", "overview", "nodes", "settings", "create", "profiles", "profile", "audit", "apikeys", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing the console's %s page: %w", page, err)
@@ -91,6 +91,10 @@ func New(o Options) (*Console, error) {
 	c.mux.HandleFunc("POST /clusters/new", c.page(c.createCluster))
 	c.mux.HandleFunc("GET /clusters/{uid}", c.page(c.overview))
 	c.mux.HandleFunc("GET /clusters/{uid}/usage.json", c.page(c.usageJSON))
+	c.mux.HandleFunc("GET /clusters/{uid}/nodes", c.page(c.nodes))
+	c.mux.HandleFunc("GET /clusters/{uid}/pools/{pool}/machines/{machine}/maintenance", c.page(c.confirmMaintenance))
+	c.mux.HandleFunc("POST /clusters/{uid}/pools/{pool}/machines/{machine}/maintenance", c.page(c.setMaintenance))
+	c.mux.HandleFunc("POST /clusters/{uid}/nodes/doctor", c.page(c.runDoctor))
 	c.mux.HandleFunc("GET /audit", c.page(c.audit))
 	c.mux.HandleFunc("GET /apikeys", c.page(c.apiKeys))
 	c.mux.HandleFunc("POST /apikeys", c.page(c.createAPIKey))

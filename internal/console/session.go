@@ -213,11 +213,17 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) err
 
 // fail renders an error page with the refusal's status (500 for a failure, logged).
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	status, message := c.refusal(r, err)
+	c.render(w, status, "error", "", layoutData(s, "Error", map[string]any{"Status": status, "Message": message}))
+}
+
+// refusal is the status and the message a person is shown for err: a service's refusal as it
+// is, anything else as a failure (500), logged.
+func (c *Console) refusal(r *http.Request, err error) (status int, message string) {
 	status, _, known := transport.Status(service.KindOf(err))
-	message := err.Error()
 	if !known {
 		c.o.Logger.Error("Console page failed", "path", r.URL.Path, "err", err)
-		status, message = http.StatusInternalServerError, "Something went wrong; the hub's log has the details."
+		return http.StatusInternalServerError, "Something went wrong; the hub's log has the details."
 	}
-	c.render(w, status, "error", "", layoutData(s, "Error", map[string]any{"Status": status, "Message": message}))
+	return status, err.Error()
 }

@@ -1,5 +1,6 @@
 // easel's console: draws the usage charts of a cluster's overview with uPlot, from the
-// console's own usage.json. Everything else is plain HTML and htmx.
+// console's own usage.json; closes a question on Cancel and shows a refused write's answer.
+// Everything else is plain HTML and htmx.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -48,3 +49,23 @@ async function drawCharts(el) {
   }
   el.dataset.drawn = "true";
 }
+
+// Nodes page: Cancel on a question (data-dismiss names what to close) closes it where it stands;
+// without JavaScript it is a link back to the page.
+document.addEventListener("click", (e) => {
+  const dismiss = e.target.closest("[data-dismiss]");
+  if (dismiss) {
+    e.preventDefault();
+    dismiss.closest(dismiss.dataset.dismiss)?.remove();
+  }
+});
+
+// A refused write answered with a fragment to show in its place (the console sets HX-Retarget on
+// it) is swapped in, so the refusal is read where the form was; htmx shows no 4xx answer
+// otherwise.
+document.addEventListener("htmx:beforeSwap", (e) => {
+  if (e.detail.xhr.status >= 400 && e.detail.xhr.getResponseHeader("HX-Retarget")) {
+    e.detail.shouldSwap = true;
+    e.detail.isError = false;
+  }
+});
