@@ -40,24 +40,13 @@ func TestConsoleNodes(t *testing.T) {
 		got := browser.Get(b, chromedp.Evaluate[[]string](`(r => r ? [r.dataset.maintenanceAction || "", r.dataset.maintenanceState || ""] : ["", ""])(document.querySelector('`+row+`'))`))
 		return got[0], got[1]
 	}
-	// click clicks what selector names once htmx has taken it in: content htmx swaps in is inside an
-	// element of class htmx-settling until htmx has bound its requests (20 ms later), and a click
-	// before that is the browser's own (a page load), which the table's refresh every 3 s could
-	// otherwise race. The element is found and clicked in one step of the page.
-	click := func(what, selector string) {
-		t.Helper()
-		poll.Eventually(t, 30*time.Second, "to click "+what, func() error {
-			clicked := browser.Get(b, chromedp.Evaluate[bool](`(el => !!el && !el.closest(".htmx-settling") && (el.click(), true))(document.querySelector('`+selector+`'))`))
-			return poll.Unless(clicked, "no settled %s", selector)
-		})
-	}
 	// confirm opens the row's maintenance question and returns its text.
 	confirm := func(row, label string) string {
 		t.Helper()
-		if got := browser.Get(b, chromedp.Text(chromedp.CSS(row+" a.button"))); got != label {
+		if got := browser.Text(b, row+" a.button"); got != label {
 			t.Fatalf("the row's maintenance control says %q; want %q", got, label)
 		}
-		click(label, row+" a.button")
+		browser.Click(b, row+" a.button")
 		b.Run(chromedp.WaitVisible(chromedp.CSS("form.confirm")))
 		return browser.Get(b, chromedp.Text(chromedp.CSS("#confirm-question")))
 	}
@@ -73,7 +62,7 @@ func TestConsoleNodes(t *testing.T) {
 		t.Errorf("the question: %q", q)
 	}
 	b.Screenshot("nodes-confirm")
-	click("Confirm", `form.confirm button[type="submit"]`)
+	browser.Click(b, `form.confirm button[type="submit"]`)
 	b.Run(chromedp.WaitVisible(chromedp.CSS(`#confirm p.done`)))
 	poll.Eventually(t, 2*time.Minute, "the worker's maintenance to show Completed", func() error {
 		action, state := maintenance()
@@ -88,7 +77,7 @@ func TestConsoleNodes(t *testing.T) {
 	other := browser.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll("#nodes tr[data-node]")]
 		.filter(r => r.cells[2].textContent.trim() === "worker" && r.dataset.node !== "`+worker+`").map(r => r.dataset.node)[0] || ""`))
 	confirm(`#nodes tr[data-node="`+other+`"]`, "Maintenance on")
-	click("Confirm", `form.confirm button[type="submit"]`)
+	browser.Click(b, `form.confirm button[type="submit"]`)
 	poll.Eventually(t, 30*time.Second, "the refusal to show in the question's place", func() error {
 		refusal := browser.Get(b, chromedp.Evaluate[string](`(document.querySelector('form.confirm [role="alert"]') || {}).textContent || (document.querySelector("#confirm") || {outerHTML: "no #confirm at " + location.href}).outerHTML`))
 		return poll.Unless(strings.Contains(refusal, other+" is the last schedulable worker"), "shown: %s", refusal)
@@ -96,7 +85,7 @@ func TestConsoleNodes(t *testing.T) {
 	b.Run(chromedp.Click(chromedp.CSS(`form.confirm [data-dismiss]`)), chromedp.WaitNotPresent(chromedp.CSS("form.confirm")))
 
 	// The doctor, from the page: its part refreshes itself until the run's findings are there.
-	b.Run(chromedp.Click(chromedp.CSS("#run-doctor")))
+	browser.Click(b, "#run-doctor")
 	poll.Eventually(t, 2*time.Minute, "the doctor's run to complete on the page", func() error {
 		state := browser.Get(b, chromedp.Evaluate[string](`(document.querySelector("[data-doctor-state]") || {dataset: {}}).dataset.doctorState || ""`))
 		nodes := browser.Get(b, chromedp.Evaluate[int](`document.querySelectorAll("article.doctor-node").length`))
@@ -104,7 +93,7 @@ func TestConsoleNodes(t *testing.T) {
 	})
 	// The agent's usage report fills the CPU column (every figure of a node, "-" before it).
 	poll.Eventually(t, 2*time.Minute, "the worker's usage to show", func() error {
-		cpu := browser.Get(b, chromedp.Text(chromedp.CSS(row+" td:nth-of-type(5)")))
+		cpu := browser.Text(b, row+" td:nth-of-type(5)")
 		return poll.Unless(strings.Contains(cpu, "cores"), "CPU %q", cpu)
 	})
 	b.Screenshot("nodes")
@@ -112,10 +101,10 @@ func TestConsoleNodes(t *testing.T) {
 	if q := confirm(row, "Maintenance off"); !strings.HasPrefix(q, "Take node "+worker+" out of maintenance?") {
 		t.Errorf("the question to end maintenance: %q", q)
 	}
-	click("Confirm", `form.confirm button[type="submit"]`)
+	browser.Click(b, `form.confirm button[type="submit"]`)
 	poll.Eventually(t, time.Minute, "the worker to leave maintenance", func() error {
 		action, state := maintenance()
-		label := browser.Get(b, chromedp.Text(chromedp.CSS(row+" a.button")))
+		label := browser.Text(b, row+" a.button")
 		return poll.Unless(action == "uncordon" && state == "Completed" && label == "Maintenance on",
 			"maintenance %q %q, control %q", action, state, label)
 	})

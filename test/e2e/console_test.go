@@ -59,15 +59,15 @@ func TestConsole(t *testing.T) {
 	}
 	b.Screenshot("login")
 	signIn(b, addr, "ops@example.com")
-	if name := browser.Get(b, chromedp.Text(chromedp.CSS(`tr[data-cluster="shop"] th a`))); name != "shop" {
+	if name := browser.Text(b, `tr[data-cluster="shop"] th a`); name != "shop" {
 		t.Fatalf("the grid's row: %q", name)
 	}
 	b.Screenshot("clusters")
 
 	// The overview, opened while the cluster provisions: its status part refreshes itself until
 	// Running.
-	b.Run(chromedp.Click(chromedp.CSS(`tr[data-cluster="shop"] th a`)),
-		chromedp.WaitVisible(chromedp.CSS("#cluster-status")))
+	browser.Click(b, `tr[data-cluster="shop"] th a`)
+	b.Run(chromedp.WaitVisible(chromedp.CSS("#cluster-status")))
 	watchRunning(t, b)
 
 	// Once the agent reports usage, the charts are drawn (uPlot's canvases).

@@ -27,6 +27,7 @@ package browser
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -171,6 +172,34 @@ func Get[T any](b *Browser, action chromedp.Action[T]) T {
 		b.t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+// Text is the visible text of the first element the CSS selector matches ("" when none does),
+// found and read in one step of the page. chromedp.Text finds the element, then reads it: an
+// element that a part of the page refreshing itself (htmx) replaces in between fails it with "No
+// node with given id found".
+func Text(b *Browser, selector string) string {
+	b.t.Helper()
+	quoted, _ := json.Marshal(selector) // a string: it cannot fail
+	return Get(b, chromedp.Evaluate[string](fmt.Sprintf(`(el => el ? el.innerText.trim() : "")(document.querySelector(%s))`, quoted)))
+}
+
+// Click clicks the first element the CSS selector matches, found and clicked in one step of the
+// page, once there is one that htmx has taken in: content htmx swaps in sits inside an element of
+// class htmx-settling until htmx has bound its requests (20 ms later), and a click before that is
+// the browser's own (for a form or a link with hx- attributes, a page load). chromedp.Click finds
+// the element, then clicks where it was: an element a refreshing part replaced in between is
+// missed. It fails the test when there is nothing to click within 30 s.
+func Click(b *Browser, selector string) {
+	b.t.Helper()
+	quoted, _ := json.Marshal(selector) // a string: it cannot fail
+	script := fmt.Sprintf(`(el => !!el && !el.closest(".htmx-settling") && (el.click(), true))(document.querySelector(%s))`, quoted)
+	for deadline := time.Now().Add(30 * time.Second); !Get(b, chromedp.Evaluate[bool](script)); {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: nothing to click at %s within 30s", selector)
+		}
+		time.Sleep(50 * time.Millisecond) // the page's next frame
+	}
 }
 
 // Screenshot saves a PNG of the whole page (beyond the window's height) as <name>.png in the
