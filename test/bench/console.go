@@ -107,7 +107,10 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig) (ConsoleResult, error) {
 
 	for _, page := range []struct{ name, path string }{
 		{"/login", "/login"}, {"/clusters", "/clusters?project=" + c.project},
-		{"/clusters/{uid} (3 nodes)", "/clusters/" + uids[0] + "?project=" + c.project},
+		{"/clusters/{uid} (100 nodes)", "/clusters/" + uids[0] + "?project=" + c.project},
+		{"/clusters/{uid}/nodes (100 nodes)", "/clusters/" + uids[0] + "/nodes?project=" + c.project},
+		{"/clusters/{uid}/settings", "/clusters/" + uids[0] + "/settings?project=" + c.project},
+		{"/clusters/new", "/clusters/new?project=" + c.project}, {"/profiles", "/profiles?project=" + c.project},
 		{"/audit", "/audit"}, {"/apikeys", "/apikeys"},
 	} {
 		size, err := pageSize(page.path, get)
@@ -172,8 +175,8 @@ func reportAsAgent(ctx context.Context, c *apiClient, uid string) error {
 	if err != nil {
 		return err
 	}
-	nodes, _ := nodeReports(3)
-	usage, _ := usageReports(3)
+	nodes, _ := nodeReports(100)
+	usage, _ := usageReports(100)
 	for _, r := range []struct {
 		path string
 		body []byte
