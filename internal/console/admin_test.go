@@ -3,7 +3,6 @@ package console_test
 import (
 	"context"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -11,42 +10,8 @@ import (
 	"testing"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/service/identity"
 )
-
-// userPassword is the password of the users the tests make.
-const userPassword = "a long password 123"
-
-// as makes a user with role in the default project (through the identity service, as the API
-// does) and returns a fixture signed in as them, with the session's CSRF token.
-func (f *fixture) as(email, role string) (*fixture, string) {
-	f.t.Helper()
-	ctx := context.Background()
-	ids := identity.New(f.store, nil)
-	admin, err := ids.Authenticate(ctx, identity.Credentials{APIKey: f.boot.APIKey})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var in v1.UserEntity
-	in.Spec.EmailID, in.Spec.Password = email, userPassword
-	in.Spec.ProjectRoles = []v1.ProjectRole{{ProjectUID: f.boot.DefaultProjectUID, Role: role}}
-	if _, err := ids.CreateUser(ctx, &service.Call{Caller: admin}, func(into any) error { *into.(*v1.UserEntity) = in; return nil }); err != nil {
-		f.t.Fatal(err)
-	}
-	other := *f
-	jar, _ := cookiejar.New(nil)
-	other.client = &http.Client{Jar: jar, CheckRedirect: f.client.CheckRedirect}
-	if resp, _ := other.login(email, userPassword); resp.StatusCode != http.StatusSeeOther {
-		f.t.Fatalf("signing in as %s: %d", email, resp.StatusCode)
-	}
-	_, page := other.do("GET", "/clusters", nil)
-	m := hiddenCSRF.FindStringSubmatch(page)
-	if m == nil {
-		f.t.Fatalf("no CSRF token on the grid of %s", email)
-	}
-	return &other, m[1]
-}
 
 func TestAPIKeys(t *testing.T) {
 	f := newFixture(t)

@@ -21,6 +21,7 @@ import (
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/console"
 	"github.com/easelhq/easel/internal/packs"
+	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
@@ -107,6 +108,54 @@ func (f *fixture) do(method, path string, form url.Values, headers ...string) (*
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
+}
+
+// adminCall is the first start's tenant admin, acting in the tenant scope.
+func (f *fixture) adminCall() *service.Call {
+	return &service.Call{Caller: service.UserCaller(f.boot.TenantUID, "admin", f.boot.AdminEmail, []string{v1.RoleTenantAdmin}, nil)}
+}
+
+// userWithRole creates a user holding role in the default project; the password is
+// "a long password 123".
+func (f *fixture) userWithRole(email, role string) {
+	f.t.Helper()
+	body, _ := json.Marshal(map[string]any{"spec": map[string]any{"emailId": email, "password": "a long password 123",
+		"projectRoles": []v1.ProjectRole{{ProjectUID: f.boot.DefaultProjectUID, Role: role}}}})
+	if _, err := identity.New(f.store, clock.RealClock{}).CreateUser(context.Background(), f.adminCall(),
+		func(into any) error { return json.Unmarshal(body, into) }); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// csrfAfterLogin signs in and returns the session's CSRF token, from the page it lands on.
+func (f *fixture) csrfAfterLogin(email, password string) string {
+	f.t.Helper()
+	if resp, _ := f.login(email, password); resp.StatusCode != http.StatusSeeOther {
+		f.t.Fatalf("signing in as %s: %d", email, resp.StatusCode)
+	}
+	return f.csrfOn("/clusters")
+}
+
+// csrfOn reads the session's CSRF token from a page.
+func (f *fixture) csrfOn(path string) string {
+	f.t.Helper()
+	_, page := f.do("GET", path, nil)
+	m := hiddenCSRF.FindStringSubmatch(page)
+	if m == nil {
+		f.t.Fatalf("%s has no CSRF field:\n%s", path, page)
+	}
+	return m[1]
+}
+
+// as makes a user with role in the default project and returns a fixture signed in as them,
+// with the session's CSRF token.
+func (f *fixture) as(email, role string) (*fixture, string) {
+	f.t.Helper()
+	f.userWithRole(email, role)
+	other := *f
+	jar, _ := cookiejar.New(nil)
+	other.client = &http.Client{Jar: jar, CheckRedirect: f.client.CheckRedirect}
+	return &other, other.csrfAfterLogin(email, "a long password 123")
 }
 
 var hiddenCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)

@@ -11,33 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/utils/clock"
-
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/packs"
-	"github.com/easelhq/easel/internal/service"
-	"github.com/easelhq/easel/internal/service/identity"
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
 	"github.com/easelhq/easel/internal/store"
 )
-
-// adminCall is the first start's tenant admin, acting in the tenant scope.
-func (f *fixture) adminCall() *service.Call {
-	return &service.Call{Caller: service.UserCaller(f.boot.TenantUID, "admin", f.boot.AdminEmail, []string{v1.RoleTenantAdmin}, nil)}
-}
-
-// userWithRole creates a user holding role in the default project; the password is
-// "a long password 123".
-func (f *fixture) userWithRole(email, role string) {
-	f.t.Helper()
-	body, _ := json.Marshal(map[string]any{"spec": map[string]any{"emailId": email, "password": "a long password 123",
-		"projectRoles": []v1.ProjectRole{{ProjectUID: f.boot.DefaultProjectUID, Role: role}}}})
-	if _, err := identity.New(f.store, clock.RealClock{}).CreateUser(context.Background(), f.adminCall(),
-		func(into any) error { return json.Unmarshal(body, into) }); err != nil {
-		f.t.Fatal(err)
-	}
-}
 
 // publishedProfile creates and publishes a profile of the default project through the profile
 // service, as the API would, and returns its uid.

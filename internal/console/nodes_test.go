@@ -55,20 +55,6 @@ func (f *fixture) nodesCluster() {
 	}
 }
 
-// csrfAfterLogin signs in and returns the session's CSRF token, from the page it lands on.
-func (f *fixture) csrfAfterLogin(email, password string) string {
-	f.t.Helper()
-	if resp, _ := f.login(email, password); resp.StatusCode != http.StatusSeeOther {
-		f.t.Fatalf("signing in as %s: %d", email, resp.StatusCode)
-	}
-	_, page := f.do("GET", "/clusters", nil)
-	m := hiddenCSRF.FindStringSubmatch(page)
-	if m == nil {
-		f.t.Fatalf("no CSRF token on the grid:\n%s", page)
-	}
-	return m[1]
-}
-
 // machineMaintenance is a machine's maintenance as stored.
 func (f *fixture) machineMaintenance(machineUID string) *v1.MachineMaintenanceStatus {
 	f.t.Helper()

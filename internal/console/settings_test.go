@@ -78,17 +78,6 @@ func (f *fixture) stored(uid string) (store.Record, clusters.Cluster) {
 	return rec, cl
 }
 
-// csrfOn reads the session's CSRF token from a page.
-func (f *fixture) csrfOn(path string) string {
-	f.t.Helper()
-	_, page := f.do("GET", path, nil)
-	m := hiddenCSRF.FindStringSubmatch(page)
-	if m == nil {
-		f.t.Fatalf("%s has no CSRF field:\n%s", path, page)
-	}
-	return m[1]
-}
-
 // Scaling a pool from its form changes its size and nothing else of it; a size that is not a
 // number of machines changes nothing.
 func TestSettingsScalePool(t *testing.T) {
