@@ -161,6 +161,15 @@ type Health struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
+// ObserveHeartbeat takes a heartbeat kept apart from the cluster's document (the store's heartbeat
+// row, which most heartbeats write instead of the document), when it is newer than the one the
+// document holds.
+func (h *Health) ObserveHeartbeat(at time.Time, agentVersion string) {
+	if at.After(h.LastHeartbeat) {
+		h.LastHeartbeat, h.AgentVersion = at, agentVersion
+	}
+}
+
 // problemConditions are the node conditions that report trouble when True.
 var problemConditions = []string{"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
 

@@ -156,11 +156,17 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
+	heartbeats, err := s.clusters.Heartbeats(r.Context(), recs)
+	if err != nil {
+		return err
+	}
 	for _, rec := range recs {
 		cl, err := clusters.Decode(rec.Doc)
 		if err != nil {
 			return err
 		}
+		hb := heartbeats[rec.UID]
+		cl.Status.Health.ObserveHeartbeat(hb.At, hb.AgentVersion)
 		var sum v1.SpectroClusterSummary
 		sum.Metadata = clusterMeta(rec, cl)
 		sum.SpecSummary.CloudConfig = cloudConfigMeta(cl)

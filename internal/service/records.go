@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
@@ -68,6 +69,18 @@ func (r Records) TxRetrying(ctx context.Context, fn func(q store.Queries) error)
 		case <-time.After(time.Duration(1+rand.IntN(2*attempt)) * time.Millisecond):
 		}
 	}
+}
+
+// DecodeCluster decodes a stored cluster with its agent's newest heartbeat, which most heartbeats
+// write in a row of their own instead of the cluster (reports.Service.Heartbeat).
+func DecodeCluster(ctx context.Context, q store.Queries, rec store.Record) (clusters.Cluster, error) {
+	cl, err := clusters.Decode(rec.Doc)
+	if err != nil {
+		return cl, err
+	}
+	hb, err := q.Heartbeat(ctx, rec.UID)
+	cl.Status.Health.ObserveHeartbeat(hb.At, hb.AgentVersion)
+	return cl, err
 }
 
 // Version is an object's version as the ETag and If-Match headers carry it.

@@ -52,7 +52,8 @@ type ReportQueries interface {
 	// the newest ReportsKept.
 	MarkReportApplied(ctx context.Context, clusterUID, report, reportID string, at time.Time) (bool, error)
 	ReportApplied(ctx context.Context, clusterUID, report, reportID string) (bool, error)
-	// DeleteClusterReports drops everything held for a cluster: pages, applied reports, workloads.
+	// DeleteClusterReports drops everything held for a cluster: pages, applied reports, workloads,
+	// its heartbeat.
 	DeleteClusterReports(ctx context.Context, clusterUID string) error
 }
 
@@ -158,7 +159,7 @@ func (q queries) ReportApplied(ctx context.Context, clusterUID, report, reportID
 }
 
 func (q queries) DeleteClusterReports(ctx context.Context, clusterUID string) error {
-	for _, table := range []string{"report_pages", "reports_applied", "workloads", "workload_reports"} {
+	for _, table := range []string{"report_pages", "reports_applied", "workloads", "workload_reports", "heartbeats"} {
 		if _, err := q.exec(ctx, `DELETE FROM `+table+` WHERE cluster_uid = ?`, clusterUID); err != nil {
 			return fmt.Errorf("deleting the %s of cluster %s: %w", strings.ReplaceAll(table, "_", " "), clusterUID, err)
 		}

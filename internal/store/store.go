@@ -209,6 +209,7 @@ type Queries interface {
 	DeleteUsage(ctx context.Context, clusterUID string) error
 	ReportQueries
 	WorkloadQueries
+	HeartbeatQueries
 }
 
 // Store is the whole state of a hub.

@@ -23,6 +23,7 @@ import (
 	"github.com/easelhq/easel/internal/logctx"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/secret"
+	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
@@ -94,7 +95,8 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, 
 	if err != nil {
 		return engine.Result{}, err
 	}
-	cl, err := clusters.Decode(rec.Doc)
+	// With the agent's newest heartbeat (most write a row of their own): health is judged from it.
+	cl, err := service.DecodeCluster(ctx, c.Store, rec)
 	if err != nil {
 		return engine.Result{}, err
 	}

@@ -106,23 +106,35 @@ func ByCloudConfig(cloudType, configUID string) Target {
 
 // read returns the targeted cluster if the call may see it, through q; anything else is NotFound.
 func (t Target) read(ctx context.Context, q store.Queries, c *service.Call) (store.Record, cluster.Cluster, error) {
+	var (
+		rec store.Record
+		err error
+	)
 	if t.CloudConfigUID == "" {
-		rec, err := service.ObjectIn(ctx, q, c, Kind, t.UID)
-		if err != nil {
+		if rec, err = service.ObjectIn(ctx, q, c, Kind, t.UID); err != nil {
 			return rec, cluster.Cluster{}, err
 		}
-		cl, err := cluster.Decode(rec.Doc)
-		return rec, cl, err
-	}
-	rec, err := q.GetObjectByAltUID(ctx, Kind, t.CloudConfigUID)
-	if err != nil || !c.Visible(rec) || t.CloudType != "" && rec.Category != t.CloudType {
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = service.NotFound("cloud config", t.CloudConfigUID)
+	} else {
+		rec, err = q.GetObjectByAltUID(ctx, Kind, t.CloudConfigUID)
+		if err != nil || !c.Visible(rec) || t.CloudType != "" && rec.Category != t.CloudType {
+			if err == nil || errors.Is(err, store.ErrNotFound) {
+				err = service.NotFound("cloud config", t.CloudConfigUID)
+			}
+			return rec, cluster.Cluster{}, err
 		}
-		return rec, cluster.Cluster{}, err
 	}
-	cl, err := cluster.Decode(rec.Doc)
+	cl, err := service.DecodeCluster(ctx, q, rec)
 	return rec, cl, err
+}
+
+// Heartbeats returns the newest heartbeat of each listed cluster's agent, for the lists that show
+// it (a row of its own, which most heartbeats write instead of the cluster).
+func (s *Service) Heartbeats(ctx context.Context, recs []store.Record) (map[string]store.Heartbeat, error) {
+	uids := make([]string, len(recs))
+	for i, rec := range recs {
+		uids[i] = rec.UID
+	}
+	return s.store.Heartbeats(ctx, uids)
 }
 
 // Get returns the targeted cluster, if the call may see it.

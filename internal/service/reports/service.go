@@ -168,7 +168,9 @@ func updateClusterStatus(ctx context.Context, q store.Queries, clusterUID string
 }
 
 // Heartbeat records that the agent is alive (v1.Heartbeat); the hub's receive time counts, not the
-// agent's clock.
+// agent's clock. A healthy cluster's heartbeat writes a row of its own (store.Heartbeat), a few
+// bytes, not the cluster's document; the first one, one after the cluster turned unhealthy and one
+// from a new agent version change the document and wake the engine.
 func (s *Service) Heartbeat(ctx context.Context, rec store.Record, body []byte) error {
 	var in v1.Heartbeat
 	if err := service.DecodeJSON(body, &in); err != nil {
@@ -178,8 +180,16 @@ func (s *Service) Heartbeat(ctx context.Context, rec store.Record, body []byte) 
 		return service.Invalid("agentVersion is longer than 64 characters")
 	}
 	now := s.clock.Now()
+	cl, err := cluster.Decode(rec.Doc)
+	if err != nil {
+		return err
+	}
+	if h := cl.Status.Health; h.State == cluster.HealthHealthy && h.AgentVersion == in.AgentVersion {
+		// Nothing the engine judges changes: the heartbeat's own row is written, not the cluster.
+		return s.store.PutHeartbeat(ctx, store.Heartbeat{ClusterUID: rec.UID, At: now, AgentVersion: in.AgentVersion})
+	}
 	wake := false
-	err := s.updateStatus(ctx, rec.UID, func(cl *cluster.Cluster) error {
+	err = s.updateStatus(ctx, rec.UID, func(cl *cluster.Cluster) error {
 		// The engine waits for the first sign of life, and judges health again when it is back.
 		wake = cl.Status.Health.State != cluster.HealthHealthy
 		cl.Status.Health.LastHeartbeat, cl.Status.Health.AgentVersion = now, in.AgentVersion

@@ -28,6 +28,7 @@ type fixture struct {
 	store    store.Store
 	svc      *reports.Service
 	waiters  *wakeup.Waiters
+	clock    *clocktesting.FakeClock
 	notified []string
 }
 
@@ -35,7 +36,8 @@ func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	servicetest.EachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		f := &fixture{t: t, ctx: ctx, store: st, waiters: &wakeup.Waiters{}}
-		f.svc = reports.New(st, packs.MustBuiltin(), reports.Options{Clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)),
+		f.clock = clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0))
+		f.svc = reports.New(st, packs.MustBuiltin(), reports.Options{Clock: f.clock,
 			Notify: func(uid string) { f.notified = append(f.notified, uid) }, Waiters: f.waiters})
 		fn(t, f)
 	})
@@ -96,6 +98,47 @@ func TestHeartbeatWakesTheEngineWhenItMatters(t *testing.T) {
 		cl, _ := cluster.Decode(stored.Doc)
 		if cl.Status.Health.AgentVersion != "v1" || cl.Status.Health.LastHeartbeat.IsZero() {
 			t.Fatalf("health %+v, want agent v1 with a heartbeat", cl.Status.Health)
+		}
+	})
+}
+
+// A healthy cluster's heartbeat writes its own row, not the cluster: the cluster's document keeps
+// its version, and a reader of the cluster sees the newest heartbeat. A new agent version changes
+// the cluster.
+func TestHeartbeatOfAHealthyClusterWritesItsOwnRow(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		rec := f.imported("a")
+		if err := f.svc.Heartbeat(f.ctx, rec, []byte(`{"agentVersion":"v1"}`)); err != nil {
+			t.Fatal(err)
+		}
+		// The engine judges it healthy.
+		rec, _ = f.store.GetObject(f.ctx, "spectrocluster", "a")
+		cl, _ := cluster.Decode(rec.Doc)
+		cl.Status.Health.State = cluster.HealthHealthy
+		rec.Doc = cl.Encode()
+		if err := f.store.UpdateObject(f.ctx, &rec); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Step(30 * time.Second)
+		if err := f.svc.Heartbeat(f.ctx, rec, []byte(`{"agentVersion":"v1"}`)); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := f.store.GetObject(f.ctx, "spectrocluster", "a")
+		if after.ResourceVersion != rec.ResourceVersion {
+			t.Errorf("the healthy cluster's heartbeat rewrote it (version %d → %d)", rec.ResourceVersion, after.ResourceVersion)
+		}
+		got, err := service.DecodeCluster(f.ctx, f.store, after)
+		if err != nil || !got.Status.Health.LastHeartbeat.Equal(f.clock.Now()) {
+			t.Fatalf("the cluster as read: last heartbeat %s, %v; want %s", got.Status.Health.LastHeartbeat, err, f.clock.Now())
+		}
+
+		f.clock.Step(30 * time.Second)
+		if err := f.svc.Heartbeat(f.ctx, after, []byte(`{"agentVersion":"v2"}`)); err != nil {
+			t.Fatal(err)
+		}
+		upgraded, _ := f.store.GetObject(f.ctx, "spectrocluster", "a")
+		if cl, _ := cluster.Decode(upgraded.Doc); cl.Status.Health.AgentVersion != "v2" {
+			t.Errorf("after a heartbeat of agent v2 the cluster says agent %q", cl.Status.Health.AgentVersion)
 		}
 	})
 }

@@ -103,7 +103,7 @@ func (s *Service) authorized(ctx context.Context, c *service.Call, clusterUID st
 	if err := c.Authorize(perm, rec.ProjectUID); err != nil {
 		return rec, cluster.Cluster{}, err
 	}
-	cl, err := cluster.Decode(rec.Doc)
+	cl, err := service.DecodeCluster(ctx, s.store, rec)
 	return rec, cl, err
 }
 

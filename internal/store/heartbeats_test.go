@@ -1,0 +1,45 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/easelhq/easel/internal/store"
+)
+
+// A heartbeat replaces its cluster's older one and never a newer one (two requests of one agent,
+// or two hub replicas, may land out of order); a deleted cluster's heartbeat goes with its reports.
+func TestHeartbeats(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+		if hb, err := s.Heartbeat(ctx, "c1"); err != nil || !hb.At.IsZero() {
+			t.Fatalf("the heartbeat of a cluster that never sent one = %+v, %v; want none", hb, err)
+		}
+		for _, hb := range []store.Heartbeat{
+			{ClusterUID: "c1", At: t0, AgentVersion: "0.1.0"},
+			{ClusterUID: "c1", At: t0.Add(30 * time.Second), AgentVersion: "0.2.0"},
+			{ClusterUID: "c1", At: t0.Add(10 * time.Second), AgentVersion: "0.1.0"}, // late
+			{ClusterUID: "c2", At: t0, AgentVersion: "0.1.0"},
+		} {
+			if err := s.PutHeartbeat(ctx, hb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hb, err := s.Heartbeat(ctx, "c1")
+		if err != nil || !hb.At.Equal(t0.Add(30*time.Second)) || hb.AgentVersion != "0.2.0" {
+			t.Fatalf("c1's heartbeat = %+v, %v; want the newest (0.2.0 at +30s)", hb, err)
+		}
+		all, err := s.Heartbeats(ctx, []string{"c1", "c2", "c3"})
+		if err != nil || len(all) != 2 || !all["c2"].At.Equal(t0) || all["c1"].AgentVersion != "0.2.0" {
+			t.Fatalf("the heartbeats of c1, c2, c3 = %+v, %v; want c1's and c2's", all, err)
+		}
+		if err := s.DeleteClusterReports(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if hb, err := s.Heartbeat(ctx, "c1"); err != nil || !hb.At.IsZero() {
+			t.Fatalf("c1's heartbeat after its reports were deleted = %+v, %v; want none", hb, err)
+		}
+	})
+}
