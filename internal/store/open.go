@@ -70,9 +70,10 @@ func (d dialect) isUniqueViolation(err error) bool {
 // anything else is the path of a SQLite file (created with its directory if missing).
 func Open(ctx context.Context, url string) (Store, error) {
 	var (
-		db  *sql.DB
-		d   dialect
-		err error
+		db   *sql.DB
+		d    dialect
+		lock *os.File // SQLite only: held until Close
+		err  error
 	)
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		d = postgresDialect
@@ -87,23 +88,27 @@ func Open(ctx context.Context, url string) (Store, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("creating the store directory: %w", err)
 		}
+		if lock, err = lockSQLite(path); err != nil {
+			return nil, err
+		}
 		// WAL lets readers run beside the writer; immediate transactions take the write lock up
 		// front so two writers wait (busy_timeout) instead of failing on lock upgrade.
 		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
 		if err != nil {
+			lock.Close()
 			return nil, fmt.Errorf("opening SQLite %s: %w", path, err)
 		}
 		db.SetMaxOpenConns(8)
 	}
+	s := &sqlStore{queries: queries{ex: db, d: d}, db: db, lock: lock}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("connecting to the %s store: %w", d.name, err)
 	}
-	s := &sqlStore{queries: queries{ex: db, d: d}, db: db}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -169,12 +174,21 @@ func stripComments(script string) string {
 
 type sqlStore struct {
 	queries
-	db *sql.DB
+	db   *sql.DB
+	lock *os.File // SQLite: the <db>.lock file, locked while the store is open (lock.go)
 }
 
 func (s *sqlStore) Dialect() string { return s.d.name }
 
-func (s *sqlStore) Close() error { return s.db.Close() }
+func (s *sqlStore) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		// Closing the descriptor releases the lock; the file stays (removing it could let a
+		// third Open lock a new file while the second still holds the old one).
+		err = errors.Join(err, s.lock.Close())
+	}
+	return err
+}
 
 func (s *sqlStore) Tx(ctx context.Context, fn func(q Queries) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
