@@ -198,8 +198,14 @@ func Run(ctx context.Context, cfg Config) error {
 	defer func() { stopEngine(); <-engineDone }()
 	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: eng.Enqueue, Waiters: waiters,
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
+	// On one SQLite file there is one hub (the store's lock), and every change wakes its cluster's
+	// long-polls; on PostgreSQL another hub may have written it.
+	var recheck time.Duration
+	if st.Dialect() == "postgres" {
+		recheck = reports.ReplicaRecheck
+	}
 	agentService := reports.New(st, catalog, reports.Options{Notify: eng.Enqueue, Waiters: waiters, Registerer: registry,
-		Logger: log, DrainTimeout: cfg.DrainTimeout})
+		Logger: log, DrainTimeout: cfg.DrainTimeout, Recheck: recheck})
 	troubleshootingService, err := troubleshooting.New(st, troubleshooting.Options{Waiters: waiters, Logger: log,
 		BlobDir: filepath.Join(cfg.DataDir, "blobs", "logs"), ClusterLogs: clusterLogs(providers)})
 	if err != nil {

@@ -37,9 +37,9 @@ const (
 const (
 	DefaultDesiredWait = 30 * time.Second
 	MaxDesiredWait     = 60 * time.Second
-	// desiredRecheck is how often a waiting long-poll re-reads the store, for changes made through
-	// another hub replica (this replica's own changes wake it at once).
-	desiredRecheck = 2 * time.Second
+	// ReplicaRecheck is how often a waiting long-poll re-reads the store when other hubs may write
+	// it (PostgreSQL): their changes do not wake it (design 007 replaces this with LISTEN/NOTIFY).
+	ReplicaRecheck = 2 * time.Second
 )
 
 // ErrShuttingDown ends a long-poll when the hub shuts down: the agent should ask again later (this
@@ -60,6 +60,10 @@ type Options struct {
 	// DrainTimeout bounds how long an agent keeps trying to drain a node (default
 	// clusters.DefaultDrainTimeout).
 	DrainTimeout time.Duration
+	// Recheck is how often a waiting long-poll re-reads the store for changes another hub made
+	// (ReplicaRecheck when several may write the store); zero never does: on one hub every change
+	// wakes the long-polls of its cluster.
+	Recheck time.Duration
 }
 
 // Service is the agent service.
@@ -72,6 +76,7 @@ type Service struct {
 	waiters      *wakeup.Waiters
 	log          *slog.Logger
 	drainTimeout time.Duration
+	recheck      time.Duration
 	// reportPageBytes is the size of each page of an agent report received, reportPages the number
 	// of pages of each report applied, by report.
 	reportPageBytes, reportPages *prometheus.HistogramVec
@@ -95,7 +100,8 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Service {
 		o.DrainTimeout = cluster.DefaultDrainTimeout
 	}
 	s := &Service{records: service.Records{Store: st, Clock: o.Clock}, store: st, catalog: catalog, clock: o.Clock,
-		notify: o.Notify, waiters: o.Waiters, log: o.Logger, drainTimeout: o.DrainTimeout}
+		notify: o.Notify, waiters: o.Waiters, log: o.Logger, drainTimeout: o.DrainTimeout,
+		recheck: o.Recheck}
 	s.reportPageBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "easel_agent_report_page_bytes", Help: "Size of each page of an agent report received, by report.",
 		Buckets: prometheus.ExponentialBuckets(1024, 4, 6), // 1 KiB to 1 MiB, the limit
@@ -213,7 +219,17 @@ type Have struct {
 func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait time.Duration, stopping <-chan struct{}) (*v1.AgentDesired, error) {
 	deadline := time.NewTimer(min(wait, MaxDesiredWait))
 	defer deadline.Stop()
-	for {
+	for read := false; ; read = true {
+		var woken <-chan struct{}
+		if read {
+			// The wait begins before the store is read again, so a change committed after that read
+			// wakes it; what the transport read is looked at once, without waiting.
+			woken = s.waiters.Wait(rec.UID)
+			var err error
+			if rec, err = s.store.GetObject(ctx, kindCluster, rec.UID); err != nil {
+				return nil, err
+			}
+		}
 		cl, err := cluster.Decode(rec.Doc)
 		if err != nil {
 			return nil, err
@@ -221,7 +237,13 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 		if rec.Generation != have.Generation || cl.Status.NodesRevision != have.Nodes || cl.Status.RequestsRevision != have.Requests {
 			return s.render(ctx, rec, cl)
 		}
-		changed := s.waiters.Wait(rec.UID)
+		if !read {
+			continue
+		}
+		var recheck <-chan time.Time
+		if s.recheck > 0 {
+			recheck = time.After(s.recheck)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err() // the agent hung up (it stopped, or the cluster is being deleted)
@@ -229,11 +251,8 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 			return nil, nil
 		case <-stopping:
 			return nil, ErrShuttingDown
-		case <-changed:
-		case <-time.After(desiredRecheck):
-		}
-		if rec, err = s.store.GetObject(ctx, kindCluster, rec.UID); err != nil {
-			return nil, err
+		case <-woken:
+		case <-recheck:
 		}
 	}
 }

@@ -102,6 +102,24 @@ func TestHeartbeatWakesTheEngineWhenItMatters(t *testing.T) {
 	})
 }
 
+// A change stored after the transport read the cluster, and before the long-poll began to wait, is
+// answered: the wait begins before the long-poll reads the store again (on one hub nothing
+// re-reads it on a timer).
+func TestDesiredSeesAChangeBeforeItWaits(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		stale := f.imported("a")
+		fresh := stale
+		fresh.Generation++
+		if err := f.store.UpdateObject(f.ctx, &fresh); err != nil {
+			t.Fatal(err)
+		}
+		out, err := f.svc.Desired(f.ctx, stale, reports.Have{Generation: stale.Generation}, reports.MaxDesiredWait, nil)
+		if err != nil || out == nil || out.Generation != fresh.Generation {
+			t.Fatalf("a long-poll given the cluster as it was before a change: %+v, %v; want generation %d", out, err, fresh.Generation)
+		}
+	})
+}
+
 // A healthy cluster's heartbeat writes its own row, not the cluster: the cluster's document keeps
 // its version, and a reader of the cluster sees the newest heartbeat. A new agent version changes
 // the cluster.
