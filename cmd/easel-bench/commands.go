@@ -34,7 +34,7 @@ protocol. Results are Markdown tables on stdout, progress on stderr.`,
 	}
 	cmd.PersistentFlags().StringVar(&easel, "easel", "", "the easel binary to measure (default: easel beside this binary, else on PATH)")
 	cmd.AddCommand(benchConsoleCommand(&easel), benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel),
-		benchDay2Command(&easel), benchIdleCommand(&easel), benchTroubleshootCommand(&easel))
+		benchDay2Command(&easel), benchIdleCommand(&easel), benchTroubleshootCommand(&easel), benchFleetCommand(&easel))
 	return cmd
 }
 
@@ -396,3 +396,94 @@ after). With --reference the same run follows with that binary, in the same tabl
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and read them back")
 	return cmd
 }
+
+func benchFleetCommand(easel *string) *cobra.Command {
+	cfg := bench.FleetConfig{Window: 10 * time.Second, Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "fleet",
+		Short: "Simulate a fleet: N imported clusters, each with a virtual agent, and people using the API and console",
+		Long: `Starts a hub on 127.0.0.1 over a fresh store (SQLite, or the empty PostgreSQL database --db
+names), imports --clusters clusters through the API and runs a virtual agent for each — the agent's
+own hub client (internal/agent), with made-up reports of --nodes nodes and --pods pods — for
+--duration: each starts at a random moment of the first heartbeat interval, then sends a heartbeat
+every --heartbeat, holds the desired-state long-poll open, sends its node report at start and when
+a node goes NotReady or Ready again (on average every --node-change; with --node-interval also
+every interval, as today's agent does), a usage sample every --usage-interval and a workload delta
+(a few restarted pods) every --workload-interval. Meanwhile four user clients, --user-rate calls/s
+each, GET a cluster, the dashboard search's first page, a cluster's events and the console's
+cluster grid (signed in). Prints the hub's CPU (average and p95 of 10 s windows, /proc/<pid>/stat)
+and peak RSS, the store's size and growth, every agent call's outcome and each user call's
+latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused=R lost=L
+(p99_ms is the worst user call's p99; accepted, refused and lost count every agent call).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Clusters < 1 || cfg.Clusters > 20_000 || cfg.Nodes < 0 || cfg.Nodes > 1000 || cfg.Pods < 0 || cfg.Pods > 10_000 ||
+				cfg.Duration < time.Second || cfg.Duration > time.Hour || cfg.Concurrency < 1 || cfg.Concurrency > 256 ||
+				cfg.UserRate <= 0 || cfg.UserRate > 100 {
+				return fmt.Errorf("--clusters must be 1–20000, --nodes 0–1000, --pods 0–10000, --duration 1s–1h, " +
+					"--concurrency 1–256, --user-rate above 0 and at most 100")
+			}
+			for name, d := range map[string]time.Duration{"--heartbeat": cfg.Heartbeat, "--poll-wait": cfg.PollWait,
+				"--usage-interval": cfg.UsageInterval, "--workload-interval": cfg.WorkloadInterval} {
+				if d < time.Second || d > time.Hour {
+					return fmt.Errorf("%s must be 1s–1h", name)
+				}
+			}
+			if cfg.NodeInterval < 0 || (cfg.NodeInterval > 0 && cfg.NodeInterval < time.Second) || cfg.NodeChange < 0 {
+				return fmt.Errorf("--node-interval must be 0 (on change only) or at least 1s, --node-change 0 (never) or more")
+			}
+			cfg.Easel = *easel
+			res, err := bench.RunFleet(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			printFleet(cmd.OutOrStdout(), storeName(cfg.DB), res)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL (an empty PostgreSQL database); default a fresh SQLite file")
+	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1000, "imported clusters, one virtual agent each (at most 20000)")
+	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 10, "nodes per cluster")
+	cmd.Flags().IntVar(&cfg.Pods, "pods", 300, "pods per cluster (its workload report)")
+	cmd.Flags().DurationVar(&cfg.Duration, "duration", 3*time.Minute, "how long the fleet runs and the hub is measured (at most 1h)")
+	cmd.Flags().DurationVar(&cfg.Heartbeat, "heartbeat", 30*time.Second, "each agent's heartbeat interval; starts spread over the first one")
+	cmd.Flags().DurationVar(&cfg.PollWait, "poll-wait", 30*time.Second, "the desired-state long-poll's wait")
+	cmd.Flags().DurationVar(&cfg.NodeInterval, "node-interval", 0, "also send the node report every interval (0: at start and on change only)")
+	cmd.Flags().DurationVar(&cfg.NodeChange, "node-change", 30*time.Minute, "mean time between a cluster's node changes (NotReady, Ready again; 0: never)")
+	cmd.Flags().DurationVar(&cfg.UsageInterval, "usage-interval", time.Minute, "each agent's usage sample interval")
+	cmd.Flags().DurationVar(&cfg.WorkloadInterval, "workload-interval", time.Minute, "each agent's workload delta interval")
+	cmd.Flags().Float64Var(&cfg.UserRate, "user-rate", 5, "calls per second of each user client")
+	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and fetch their agent tokens")
+	return cmd
+}
+
+// printFleet prints the fleet simulator's result: the hub, the agents' calls, the user calls, and
+// last the machine-readable fleet line.
+func printFleet(out io.Writer, store string, r bench.FleetResult) {
+	fmt.Fprintf(out, "\nFleet of %d clusters × %d nodes, %d pods (%s), %s, %d CPUs (%s/%s)\n\n", r.Clusters, r.Nodes, r.Pods,
+		store, r.Duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintln(out, "| hub | value |\n|---|---:|")
+	fmt.Fprintf(out, "| CPU average (%% of one core) | %.1f %% |\n", r.CPUAverage)
+	fmt.Fprintf(out, "| CPU p95 of %d 10 s windows | %.1f %% |\n", r.Windows, r.CPUP95)
+	fmt.Fprintf(out, "| RSS (max) | %d MiB |\n", r.PeakRSS>>20)
+	fmt.Fprintf(out, "| store at start / all agents started / end | %.1f / %.1f / %.1f MiB |\n",
+		mib(r.StoreStart), mib(r.StoreWarm), mib(r.StoreEnd))
+	fmt.Fprintf(out, "| store growth per hour (after all agents started) | %.1f MiB |\n", r.GrowthPerHour/(1<<20))
+	fmt.Fprintf(out, "| the simulator's own CPU (same machine) | %.1f %% |\n", r.SimulatorCPU)
+	fmt.Fprintln(out, "\n| agent call | sent | accepted | refused 429 | refused 503 | refused other 4xx | refused other 5xx | lost |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, c := range append(r.Agents, r.Total()) {
+		fmt.Fprintf(out, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", c.Kind, c.Sent, c.Accepted, c.TooMany, c.Unavailable,
+			c.Other4xx, c.Other5xx, c.Lost)
+	}
+	fmt.Fprintln(out, "\n| user call | calls/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|")
+	for _, u := range r.Users {
+		fmt.Fprintf(out, "| %s | %.1f | %s | %s | %d |\n", u.Operation, u.PerSecond, u.P50.Round(10*time.Microsecond),
+			u.P99.Round(10*time.Microsecond), u.Errors)
+	}
+	t := r.Total()
+	fmt.Fprintf(out, "\nfleet: clusters=%d cpu_avg=%.1f%% p99_ms=%.1f accepted=%d refused=%d lost=%d\n", r.Clusters, r.CPUAverage,
+		float64(r.WorstP99().Microseconds())/1000, t.Accepted, t.Refused(), t.Lost)
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

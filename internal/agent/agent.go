@@ -138,7 +138,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var appliedMaintenance []string
 	backoff := newBackoff(a.clock)
 	for ctx.Err() == nil {
-		desired, changed, err := a.poll(ctx, applied, nodesRevision, requestsRevision)
+		desired, status, err := a.poll(ctx, applied, nodesRevision, requestsRevision)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -147,7 +147,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			backoff.sleep(ctx)
 			continue
 		}
-		if !changed {
+		if status != http.StatusOK { // 304: nothing changed within the wait
 			backoff.reset()
 			continue
 		}
@@ -220,15 +220,13 @@ func (a *Agent) every(ctx context.Context, interval time.Duration, fn func()) {
 	}
 }
 
-// poll long-polls the hub; changed is false when the hub answered that nothing changed.
-func (a *Agent) poll(ctx context.Context, generation, nodesRevision, requestsRevision int64) (v1.AgentDesired, bool, error) {
+// poll long-polls the hub; the status is 200 with the desired state when something changed, 304
+// when nothing did within the wait.
+func (a *Agent) poll(ctx context.Context, generation, nodesRevision, requestsRevision int64) (v1.AgentDesired, int, error) {
 	var d v1.AgentDesired
 	path := fmt.Sprintf("/agent/desired?generation=%d&nodes=%d&requests=%d&wait=%s", generation, nodesRevision, requestsRevision, a.cfg.PollWait)
 	status, err := a.do(ctx, "GET", path, nil, &d)
-	if err != nil {
-		return d, false, err
-	}
-	return d, status == http.StatusOK, nil
+	return d, status, err
 }
 
 func (a *Agent) call(ctx context.Context, method, path string, in, out any) error {

@@ -79,12 +79,17 @@ func (a *Agent) sendNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pages, err := nodePages(a.log, uid.New(), r.Nodes)
-	if err != nil {
-		return err
-	}
-	_, err = a.sendPages(ctx, "/agent/nodes", pages)
+	_, err = a.sendNodeReport(ctx, uid.New(), r.Nodes)
 	return err
+}
+
+// sendNodeReport sends report id of these nodes, in pages; the status is a refused page's.
+func (a *Agent) sendNodeReport(ctx context.Context, id string, nodes []v1.NodeReport) (int, error) {
+	pages, err := nodePages(a.log, id, nodes)
+	if err != nil {
+		return 0, err
+	}
+	return a.sendPages(ctx, "/agent/nodes", pages)
 }
 
 // nodePages splits a node report into pages of at most v1.MaxAgentMessageBytes.

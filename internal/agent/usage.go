@@ -353,21 +353,21 @@ func (a *Agent) usageLoop(ctx context.Context) {
 		case err != nil && ctx.Err() == nil:
 			a.log.Warn("Sampling node usage failed", "err", err)
 		case err == nil && ready:
-			if err := a.sendUsage(ctx, report); err != nil && ctx.Err() == nil {
+			if _, err := a.sendUsage(ctx, report); err != nil && ctx.Err() == nil {
 				a.log.Warn("Sending node usage failed; the next sample follows", "err", err)
 			}
 		}
 	})
 }
 
-// sendUsage sends one sample, in pages; the sample's run and number name the report.
-func (a *Agent) sendUsage(ctx context.Context, report v1.AgentUsageReport) error {
+// sendUsage sends one sample, in pages; the sample's run and number name the report. The status
+// is a refused page's.
+func (a *Agent) sendUsage(ctx context.Context, report v1.AgentUsageReport) (int, error) {
 	pages, err := usagePages(a.log, report)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = a.sendPages(ctx, "/agent/usage", pages)
-	return err
+	return a.sendPages(ctx, "/agent/usage", pages)
 }
 
 // usagePages splits a sample into pages of at most v1.MaxAgentMessageBytes, each carrying the

@@ -314,6 +314,12 @@ func (b *workloadBuilder) pages(log *slog.Logger, id string) (*pagedReport, erro
 	if b.base != nil {
 		base = b.baseID
 	}
+	return workloadPages(log, id, base, items)
+}
+
+// workloadPages splits workload report id — a delta of base, or a full report when base is empty —
+// into pages of at most v1.MaxAgentMessageBytes.
+func workloadPages(log *slog.Logger, id, base string, items []json.RawMessage) (*pagedReport, error) {
 	return paginate(log, "workloads", id, "items", v1.MaxAgentMessageBytes, items, func(pg v1.ReportPage) any {
 		return struct {
 			v1.ReportPage

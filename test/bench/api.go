@@ -145,7 +145,12 @@ func measure(name string, d time.Duration, concurrency int, do func(i int) error
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return summarize(name, latencies, errs, time.Since(start))
+}
+
+// summarize makes the Result of an operation's successful calls' latencies, its failed calls and
+// the time it was measured for; it sorts latencies.
+func summarize(name string, latencies []time.Duration, errs int, elapsed time.Duration) Result {
 	slices.Sort(latencies)
 	r := Result{Operation: name, Requests: len(latencies), Errors: errs, PerSecond: float64(len(latencies)) / elapsed.Seconds()}
 	if n := len(latencies); n > 0 {

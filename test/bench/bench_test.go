@@ -146,3 +146,36 @@ func TestRunConsole(t *testing.T) {
 		t.Errorf("login → drawn overview: %v", res.LoginToDrawn)
 	}
 }
+
+// The fleet simulator runs end to end on both stores with short intervals: every kind of agent
+// call is sent and accepted, none is lost, and every user call is made (speed is not asserted).
+func TestRunFleet(t *testing.T) {
+	for _, db := range []string{"", pgtest.DSN(t)} {
+		res, err := bench.RunFleet(context.Background(), bench.FleetConfig{Easel: easelbin.Path(t), DB: db, Clusters: 5, Nodes: 3,
+			Pods: 20, Duration: 4 * time.Second, Heartbeat: time.Second, PollWait: time.Second, NodeChange: 2 * time.Second,
+			UsageInterval: time.Second, WorkloadInterval: time.Second, UserRate: 5, Window: time.Second, Concurrency: 2,
+			Progress: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Agents) != 5 {
+			t.Fatalf("%d kinds of agent calls, want heartbeats, long-polls, node, usage and workload reports", len(res.Agents))
+		}
+		for _, c := range append(res.Agents, res.Total()) {
+			if c.Accepted == 0 || c.Lost != 0 || c.Refused() != 0 || c.Sent != c.Accepted {
+				t.Errorf("db %q: %+v; want calls sent and all accepted", db, c)
+			}
+		}
+		if len(res.Users) != 4 {
+			t.Fatalf("%d user calls, want 4", len(res.Users))
+		}
+		for _, u := range res.Users {
+			if u.Requests == 0 || u.Errors != 0 || u.P99 < u.P50 {
+				t.Errorf("db %q: %s: %+v", db, u.Operation, u)
+			}
+		}
+		if res.Windows == 0 || res.PeakRSS <= 0 || res.StoreStart <= 0 || res.StoreEnd < res.StoreStart {
+			t.Errorf("db %q: result = %+v; want CPU windows, the hub's memory and the store's size", db, res)
+		}
+	}
+}

@@ -66,33 +66,11 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig) (ConsoleResult, error) {
 	if err := reportAsAgent(ctx, c, uids[0]); err != nil {
 		return res, err
 	}
-	user := fmt.Sprintf(`{"spec":{"emailId":"bench@example.com","password":%q,"projectRoles":[{"projectUid":%q,"role":"cluster-admin"}]}}`,
-		consolePassword, c.project)
-	if err := c.call(ctx, "POST", "/v1/users", []byte(user), nil); err != nil {
-		return res, fmt.Errorf("creating the bench's user: %w", err)
+	session, err := consoleSession(ctx, c)
+	if err != nil {
+		return res, err
 	}
-	var token struct{ Authorization string }
-	login := fmt.Sprintf(`{"emailId":"bench@example.com","password":%q}`, consolePassword)
-	if err := c.call(ctx, "POST", "/v1/auth/authenticate", []byte(login), &token); err != nil {
-		return res, fmt.Errorf("signing in: %w", err)
-	}
-	get := func(path string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.AddCookie(&http.Cookie{Name: "easel_session", Value: token.Authorization})
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("GET %s: %s", path, resp.Status)
-		}
-		return b, err
-	}
+	get := func(path string) ([]byte, error) { return session(ctx, path) }
 
 	grid := []struct{ name, path string }{
 		{"GET /clusters (first page of 25, by name)", "/clusters?project=" + c.project},
@@ -130,6 +108,39 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig) (ConsoleResult, error) {
 		res.LoginToDrawn = append(res.LoginToDrawn, d)
 	}
 	return res, nil
+}
+
+// consoleSession creates the bench's user through the API (bench@example.com, cluster admin of the
+// client's project), signs in as them and returns a GET of console pages with their session
+// cookie, as a browser sends it.
+func consoleSession(ctx context.Context, c *apiClient) (func(ctx context.Context, path string) ([]byte, error), error) {
+	user := fmt.Sprintf(`{"spec":{"emailId":"bench@example.com","password":%q,"projectRoles":[{"projectUid":%q,"role":"cluster-admin"}]}}`,
+		consolePassword, c.project)
+	if err := c.call(ctx, "POST", "/v1/users", []byte(user), nil); err != nil {
+		return nil, fmt.Errorf("creating the bench's user: %w", err)
+	}
+	var token struct{ Authorization string }
+	login := fmt.Sprintf(`{"emailId":"bench@example.com","password":%q}`, consolePassword)
+	if err := c.call(ctx, "POST", "/v1/auth/authenticate", []byte(login), &token); err != nil {
+		return nil, fmt.Errorf("signing in: %w", err)
+	}
+	return func(ctx context.Context, path string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.AddCookie(&http.Cookie{Name: "easel_session", Value: token.Authorization})
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return b, err
+	}, nil
 }
 
 var (

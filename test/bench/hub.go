@@ -345,13 +345,19 @@ func (c *apiClient) callHeader(ctx context.Context, method, path string, body []
 }
 
 // rss is a process's resident set size in bytes (0 if it is gone).
-func rss(pid int) int64 {
+func rss(pid int) int64 { return procStatusBytes(pid, "VmRSS:") }
+
+// peakRSS is the largest resident set size a process has had, in bytes (0 if it is gone).
+func peakRSS(pid int) int64 { return procStatusBytes(pid, "VmHWM:") }
+
+// procStatusBytes reads a size in kB of /proc/<pid>/status, in bytes.
+func procStatusBytes(pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10
 		}

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -127,17 +124,8 @@ func runIdle(ctx context.Context, cfg IdleConfig, bin string) (IdleResult, error
 		return res, err
 	}
 	res.RSS = rss(h.pid())
-	var total float64
-	var spent time.Duration
-	percents := make([]float64, len(windows))
-	for i, w := range windows {
-		total += w.cpu
-		spent += w.wall
-		percents[i] = 100 * w.cpu / w.wall.Seconds()
-	}
 	res.Windows = len(windows)
-	res.CPUAverage = 100 * total / spent.Seconds()
-	res.CPUP95 = percentile(percents, 95)
+	res.CPUAverage, res.CPUP95 = cpuPercents(windows)
 
 	after, err := readClusters(ctx, h.c, uids, cfg.Concurrency)
 	if err != nil {
@@ -183,11 +171,28 @@ func cpuWindows(ctx context.Context, pid int, d, window time.Duration) ([]cpuWin
 	return out, nil
 }
 
+// cpuPercents is the average CPU of windows and the 95th percentile of their CPU, each as a
+// percentage of one core.
+func cpuPercents(windows []cpuWindow) (average, p95 float64) {
+	var total float64
+	var spent time.Duration
+	percents := make([]float64, len(windows))
+	for i, w := range windows {
+		total += w.cpu
+		spent += w.wall
+		percents[i] = 100 * w.cpu / w.wall.Seconds()
+	}
+	if spent <= 0 {
+		return 0, 0
+	}
+	return 100 * total / spent.Seconds(), percentile(percents, 95)
+}
+
 // cpuSeconds is a process's user+system CPU time so far, from /proc/<pid>/stat.
 func cpuSeconds(pid int) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, fmt.Errorf("reading the hub's CPU time: %w", err)
+		return 0, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
 	}
 	// The command name (field 2) is in parentheses and may hold spaces: count from its end.
 	// utime and stime are fields 14 and 15, the 12th and 13th after it.
@@ -221,38 +226,23 @@ type clusterState struct {
 // readClusters GETs every cluster from concurrency clients.
 func readClusters(ctx context.Context, c *apiClient, uids []string, concurrency int) ([]clusterState, error) {
 	out := make([]clusterState, len(uids))
-	var (
-		next     atomic.Int64
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for range concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(uids); i = int(next.Add(1) - 1) {
-				var cl struct {
-					Status struct {
-						Conditions []struct{ Type, Status, Reason string }
-					}
-				}
-				header, err := c.callHeader(ctx, "GET", "/v1/spectroclusters/"+uids[i], nil, &cl)
-				if err == nil {
-					out[i].version, err = strconv.ParseInt(strings.Trim(header.Get("ETag"), `"`), 10, 64)
-				}
-				if err != nil {
-					mu.Lock()
-					firstErr = cmp.Or(firstErr, fmt.Errorf("reading cluster %s: %w", uids[i], err))
-					mu.Unlock()
-					return
-				}
-				out[i].waiting = slices.ContainsFunc(cl.Status.Conditions, func(c struct{ Type, Status, Reason string }) bool {
-					return c.Type == "AgentDeployed" && c.Status == "False" && c.Reason == "WaitingForAgent"
-				})
+	err := forEach(len(uids), concurrency, func(i int) error {
+		var cl struct {
+			Status struct {
+				Conditions []struct{ Type, Status, Reason string }
 			}
-		}()
-	}
-	wg.Wait()
-	return out, firstErr
+		}
+		header, err := c.callHeader(ctx, "GET", "/v1/spectroclusters/"+uids[i], nil, &cl)
+		if err == nil {
+			out[i].version, err = strconv.ParseInt(strings.Trim(header.Get("ETag"), `"`), 10, 64)
+		}
+		if err != nil {
+			return fmt.Errorf("reading cluster %s: %w", uids[i], err)
+		}
+		out[i].waiting = slices.ContainsFunc(cl.Status.Conditions, func(c struct{ Type, Status, Reason string }) bool {
+			return c.Type == "AgentDeployed" && c.Status == "False" && c.Reason == "WaitingForAgent"
+		})
+		return nil
+	})
+	return out, err
 }

@@ -74,12 +74,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 // usageReports returns a builder of usage samples of n nodes, each one page and a new sample as the
 // agent sends them (the hub ignores a sample it already has), and their size.
 func usageReports(n int) (func() []byte, int) {
-	nodes := make([]v1.NodeUsage, n)
-	for i := range nodes {
-		nodes[i] = v1.NodeUsage{Name: fmt.Sprintf("workers-%05d", i), Role: "worker", CPUUsage: 1.234, CPURequest: 2.5,
-			CPUAllocatable: 4, MemoryUsage: 3.2e9, MemoryRequest: 4.1e9, MemoryAllocatable: 8.3e9}
-	}
-	encoded, _ := json.Marshal(nodes)
+	encoded, _ := json.Marshal(benchUsage(n))
 	var seq atomic.Int64
 	build := func() []byte {
 		return fmt.Appendf(nil, `{"reportId":"bench-%[1]d","page":0,"pages":1,"run":"bench","seq":%[1]d,"source":"bench","nodes":%[2]s}`,
@@ -91,15 +86,9 @@ func usageReports(n int) (func() []byte, int) {
 // nodeReports returns a builder of realistic node reports of n Ready nodes, each one page with a
 // new report id as the agent sends them (the hub applies a report once), and their size.
 func nodeReports(n int) (func() []byte, int) {
-	var nodes []v1.NodeReport
-	for i := range n {
-		nodes = append(nodes, v1.NodeReport{Name: fmt.Sprintf("workers-%05d", i), Pool: "workers", Role: "worker", Ready: true,
-			Conditions: []v1.NodeCondition{{Type: "Ready", Status: "True", Reason: "KubeletReady"},
-				{Type: "MemoryPressure", Status: "False"}, {Type: "DiskPressure", Status: "False"},
-				{Type: "PIDPressure", Status: "False"}, {Type: "NetworkUnavailable", Status: "False"}},
-			Capacity:    map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"},
-			Allocatable: map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"}, KubeletVersion: "v1.34.4",
-			LeaseRenewTime: time.Now()})
+	nodes := benchNodes(n)
+	for i := range nodes {
+		nodes[i].LeaseRenewTime = time.Now()
 	}
 	encoded, _ := json.Marshal(nodes)
 	var seq atomic.Int64
@@ -107,6 +96,30 @@ func nodeReports(n int) (func() []byte, int) {
 		return fmt.Appendf(nil, `{"reportId":"nodes-%d","page":0,"pages":1,"nodes":%s}`, seq.Add(1), encoded)
 	}
 	return build, len(build())
+}
+
+// benchUsage is a usage sample of n worker nodes.
+func benchUsage(n int) []v1.NodeUsage {
+	nodes := make([]v1.NodeUsage, n)
+	for i := range nodes {
+		nodes[i] = v1.NodeUsage{Name: fmt.Sprintf("workers-%05d", i), Role: "worker", CPUUsage: 1.234, CPURequest: 2.5,
+			CPUAllocatable: 4, MemoryUsage: 3.2e9, MemoryRequest: 4.1e9, MemoryAllocatable: 8.3e9}
+	}
+	return nodes
+}
+
+// benchNodes are n Ready worker nodes as the agent reports them, without lease renew times.
+func benchNodes(n int) []v1.NodeReport {
+	nodes := make([]v1.NodeReport, n)
+	for i := range nodes {
+		nodes[i] = v1.NodeReport{Name: fmt.Sprintf("workers-%05d", i), Pool: "workers", Role: "worker", Ready: true,
+			Conditions: []v1.NodeCondition{{Type: "Ready", Status: "True", Reason: "KubeletReady"},
+				{Type: "MemoryPressure", Status: "False"}, {Type: "DiskPressure", Status: "False"},
+				{Type: "PIDPressure", Status: "False"}, {Type: "NetworkUnavailable", Status: "False"}},
+			Capacity:    map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"},
+			Allocatable: map[string]string{"cpu": "4", "memory": "8Gi", "pods": "110"}, KubeletVersion: "v1.34.4"}
+	}
+	return nodes
 }
 
 // agentPut sends one of an agent's reports (PUT /v1/spectroclusters/{uid}<path>) with its token.
