@@ -15,11 +15,7 @@ import (
 // reads the audit trail, where the viewer's refused attempt is not an entry but their login is.
 func TestConsoleViewer(t *testing.T) {
 	addr := startHub(t)
-	var projects struct {
-		Items []struct{ Metadata struct{ UID string } }
-	}
-	api(t, addr, "", "GET", "/v1/dashboard/projects/metadata", "", &projects)
-	project := projects.Items[0].Metadata.UID
+	project := defaultProject(t, addr)
 	createUser(t, addr, project, "viewer@example.com", "viewer")
 	body := `{"spec":{"emailId":"boss@example.com","password":"a long password 123","roles":["tenant-admin"]}}`
 	if code := api(t, addr, "", "POST", "/v1/users", body, nil); code != 201 {
