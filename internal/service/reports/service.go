@@ -219,16 +219,14 @@ type Have struct {
 func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait time.Duration, stopping <-chan struct{}) (*v1.AgentDesired, error) {
 	deadline := time.NewTimer(min(wait, MaxDesiredWait))
 	defer deadline.Stop()
-	for read := false; ; read = true {
-		var woken <-chan struct{}
-		if read {
-			// The wait begins before the store is read again, so a change committed after that read
-			// wakes it; what the transport read is looked at once, without waiting.
-			woken = s.waiters.Wait(rec.UID)
-			var err error
-			if rec, err = s.store.GetObject(ctx, kindCluster, rec.UID); err != nil {
-				return nil, err
-			}
+	uid := rec.UID
+	for {
+		// The wait begins before the cluster is read, so a change committed after the read wakes it
+		// (the record the transport read may be older than the wait).
+		woken := s.waiters.Wait(uid)
+		rec, err := s.store.GetObject(ctx, kindCluster, uid)
+		if err != nil {
+			return nil, err
 		}
 		cl, err := cluster.Decode(rec.Doc)
 		if err != nil {
@@ -236,9 +234,6 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 		}
 		if rec.Generation != have.Generation || cl.Status.NodesRevision != have.Nodes || cl.Status.RequestsRevision != have.Requests {
 			return s.render(ctx, rec, cl)
-		}
-		if !read {
-			continue
 		}
 		var recheck <-chan time.Time
 		if s.recheck > 0 {
