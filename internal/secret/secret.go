@@ -56,16 +56,5 @@ func IssueAgentTokenIn(ctx context.Context, q store.Queries, tenantUID, clusterU
 
 // RevokeAgentTokens removes every token of a cluster's agent (when the cluster is deleted).
 func RevokeAgentTokens(ctx context.Context, q store.Queries, tenantUID, clusterUID string) error {
-	creds, err := q.ListCredentials(ctx, tenantUID, store.CredentialAgent)
-	if err != nil {
-		return err
-	}
-	for _, c := range creds {
-		if c.UserUID == clusterUID {
-			if err := q.DeleteCredential(ctx, c.UID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return q.DeleteCredentialsOf(ctx, tenantUID, store.CredentialAgent, clusterUID)
 }

@@ -502,6 +502,13 @@ func (q queries) DeleteCredential(ctx context.Context, uid string) error {
 	return nil
 }
 
+func (q queries) DeleteCredentialsOf(ctx context.Context, tenantUID, kind, userUID string) error {
+	if _, err := q.exec(ctx, `DELETE FROM credentials WHERE tenant_uid = ? AND kind = ? AND user_uid = ?`, tenantUID, kind, userUID); err != nil {
+		return fmt.Errorf("deleting the %s credentials of %s: %w", kind, userUID, err)
+	}
+	return nil
+}
+
 func (q queries) GetSetting(ctx context.Context, name string) (string, error) {
 	var v string
 	err := q.queryRow(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&v)

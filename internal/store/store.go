@@ -198,6 +198,10 @@ type Queries interface {
 	ListCredentials(ctx context.Context, tenantUID, kind string) ([]Credential, error)
 	UpdateCredential(ctx context.Context, c *Credential) error
 	DeleteCredential(ctx context.Context, uid string) error
+	// DeleteCredentialsOf deletes every credential of one kind that one user (or, for agent
+	// tokens, one cluster) holds; none is fine. It reads the owner's index, not the tenant's
+	// credentials.
+	DeleteCredentialsOf(ctx context.Context, tenantUID, kind, userUID string) error
 
 	GetSetting(ctx context.Context, name string) (string, error)
 	PutSetting(ctx context.Context, name, value string) error

@@ -396,3 +396,31 @@ func TestLockObjectSerializesCheckThenWrite(t *testing.T) {
 		}
 	})
 }
+
+// Deleting an owner's credentials of one kind leaves every other owner's, and the owner's other
+// kinds, alone.
+func TestDeleteCredentialsOf(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		for i, c := range []struct{ kind, tenant, owner string }{
+			{store.CredentialAgent, "t1", "c1"}, {store.CredentialAgent, "t1", "c1"}, {store.CredentialAgent, "t1", "c2"},
+			{store.CredentialAPIKey, "t1", "c1"}, {store.CredentialAgent, "t2", "c1"},
+		} {
+			if err := s.CreateCredential(ctx, &store.Credential{UID: fmt.Sprint("k", i), Kind: c.kind, TenantUID: c.tenant,
+				UserUID: c.owner, Hash: fmt.Sprint("h", i), Active: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteCredentialsOf(ctx, "t1", store.CredentialAgent, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteCredentialsOf(ctx, "t1", store.CredentialAgent, "nobody"); err != nil {
+			t.Fatalf("deleting the credentials of an owner without any: %v", err)
+		}
+		for uid, want := range map[string]bool{"k0": false, "k1": false, "k2": true, "k3": true, "k4": true} {
+			if _, err := s.GetCredential(ctx, uid); (err == nil) != want {
+				t.Errorf("credential %s: err %v; want kept %t", uid, err, want)
+			}
+		}
+	})
+}

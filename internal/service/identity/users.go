@@ -144,16 +144,8 @@ func (s *Service) DeleteUser(ctx context.Context, c *service.Call, userUID strin
 			return err
 		}
 		for _, kind := range []string{store.CredentialAPIKey, store.CredentialSession} {
-			creds, err := q.ListCredentials(ctx, rec.TenantUID, kind)
-			if err != nil {
+			if err := q.DeleteCredentialsOf(ctx, rec.TenantUID, kind, rec.UID); err != nil {
 				return err
-			}
-			for _, cred := range creds {
-				if cred.UserUID == rec.UID {
-					if err := q.DeleteCredential(ctx, cred.UID); err != nil {
-						return err
-					}
-				}
 			}
 		}
 		return s.records.Audit(ctx, q, c, "", "delete", KindUser, rec.UID, rec.Name, "Deleted user "+rec.Name)
