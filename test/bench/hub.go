@@ -28,6 +28,10 @@ import (
 // benchKey is the API key the child hub's first start gives its tenant admin (EASEL_ADMIN_API_KEY).
 const benchKey = "easel-bench-admin-key"
 
+// keepEnv, when set, keeps each benchmark hub's data dir (hub.log, the store) after the run, for
+// looking into a failed or surprising one.
+const keepEnv = "EASEL_BENCH_KEEP"
+
 // hubOptions are how a benchmark runs its hub.
 type hubOptions struct {
 	easel       string   // the easel binary
@@ -156,11 +160,14 @@ func (h *hubProcess) stop() {
 		h.cmd.Process.Kill()
 		<-h.exited
 	}
-	if left != nil {
+	switch {
+	case left != nil:
 		fmt.Fprintf(h.progress, "Keeping %s: %v\n", h.dataDir, left)
-		return
+	case os.Getenv(keepEnv) != "":
+		fmt.Fprintf(h.progress, "Keeping %s (the hub's log and store; %s is set)\n", h.dataDir, keepEnv)
+	default:
+		os.RemoveAll(h.dataDir)
 	}
-	os.RemoveAll(h.dataDir)
 }
 
 // deleteClusters deletes clusters through the API and waits until every one is gone (404).
