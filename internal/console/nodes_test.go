@@ -58,14 +58,7 @@ func (f *fixture) nodesCluster() {
 // machineMaintenance is a machine's maintenance as stored.
 func (f *fixture) machineMaintenance(machineUID string) *v1.MachineMaintenanceStatus {
 	f.t.Helper()
-	rec, err := f.store.GetObject(context.Background(), clusters.Kind, "web-uid")
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	cl, err := clusters.Decode(rec.Doc)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	_, cl := f.stored("web-uid")
 	m, ok := cl.FindMachine(machineUID)
 	if !ok {
 		f.t.Fatalf("no machine %s", machineUID)
