@@ -79,6 +79,11 @@ func TestLogBundle(t *testing.T) {
 	kc := clusterClient(t, addr, project, uid)
 	deployWeb(t, kc, "default", 2)
 	workers := workerNodes(t, kc)
+	// A pod has logs once it runs: the bundle is asked for once kube-system has running pods, as an
+	// operator would ask for one of a cluster that is up (right after Running, none may run yet).
+	poll.Eventually(t, 2*time.Minute, "kube-system pods running", func() error {
+		return poll.Unless(len(runningPods(t, kc, "kube-system", "")) > 0, "no kube-system pod running")
+	})
 
 	files, _ := logBundle(t, addr, project, uid, `{"noOfLines": 100, "k8s": {"namespaces": ["default"]},
 		"node": {"logs": ["syslog", "cloud-init-output.log", "kern.log"]}}`)
