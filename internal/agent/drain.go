@@ -84,16 +84,34 @@ func drain(ctx context.Context, c kubernetes.Interface, clk clock.WithDelayedExe
 	defer cancel(nil)
 	timer := clk.AfterFunc(timeout, func() { cancel(errDrainTimeout) })
 	defer timer.Stop()
+	var pods []corev1.Pod // those left on the node when last listed
+	var last drainProgress
+	// failed is the drain's error once err ended it: the timeout, saying why, if the timer ended
+	// the context (whichever call that interrupted), else err.
+	failed := func(err error) error {
+		if !errors.Is(context.Cause(ctx), errDrainTimeout) {
+			return err
+		}
+		names := make([]string, 0, min(len(pods), 5))
+		for _, p := range pods[:min(len(pods), 5)] {
+			names = append(names, p.Namespace+"/"+p.Name)
+		}
+		reason := fmt.Sprintf("the drain timed out with %d pods still on the node (%s)", len(pods), strings.Join(names, ", "))
+		if last.BlockedBy != "" {
+			reason += "; PodDisruptionBudget " + last.BlockedBy + " does not allow their eviction"
+		}
+		return errors.New(reason)
+	}
 	if err := setUnschedulable(ctx, c, node, true); err != nil {
-		return 0, err
+		return 0, failed(err)
 	}
 	asked := map[types.UID]time.Time{} // evictions accepted, or refused and due again
-	var last drainProgress
 	for {
-		pods, err := movablePods(ctx, c, node)
+		left, err := movablePods(ctx, c, node)
 		if err != nil {
-			return evicted, err
+			return evicted, failed(err)
 		}
+		pods = left
 		if len(pods) == 0 {
 			return evicted, nil
 		}
@@ -105,6 +123,9 @@ func drain(ctx context.Context, c kubernetes.Interface, clk clock.WithDelayedExe
 			}
 		}
 		refused := evictAll(ctx, c, due)
+		if ctx.Err() != nil { // the evictions were interrupted: their refusals say nothing
+			return evicted, failed(ctx.Err())
+		}
 		for _, p := range due {
 			if _, no := refused[p.UID]; no {
 				asked[p.UID] = now.Add(evictRetry)
@@ -124,18 +145,7 @@ func drain(ctx context.Context, c kubernetes.Interface, clk clock.WithDelayedExe
 		}
 		last = next
 		if !sleep(ctx, clk, drainPoll) {
-			if !errors.Is(context.Cause(ctx), errDrainTimeout) {
-				return evicted, ctx.Err()
-			}
-			names := make([]string, 0, min(len(pods), 5))
-			for _, p := range pods[:min(len(pods), 5)] {
-				names = append(names, p.Namespace+"/"+p.Name)
-			}
-			reason := fmt.Sprintf("the drain timed out with %d pods still on the node (%s)", len(pods), strings.Join(names, ", "))
-			if last.BlockedBy != "" {
-				reason += "; PodDisruptionBudget " + last.BlockedBy + " does not allow their eviction"
-			}
-			return evicted, errors.New(reason)
+			return evicted, failed(ctx.Err())
 		}
 	}
 }

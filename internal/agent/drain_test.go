@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -298,6 +299,37 @@ func TestDrainGivesUpAfterItsTimeoutNamingTheBudget(t *testing.T) {
 	}
 	if n, _ := kube.CoreV1().Nodes().Get(context.Background(), "w-1", metav1.GetOptions{}); !n.Spec.Unschedulable {
 		t.Fatal("the node is not cordoned after its drain timed out; want it left cordoned")
+	}
+}
+
+// The timeout can end the drain in the middle of an API call; the drain still says it timed out
+// and why, not that the call was canceled (the e2e suite once saw "listing the pods of node …:
+// context canceled" instead of the budget's name).
+func TestDrainTimeoutDuringAnAPICallSaysItTimedOut(t *testing.T) {
+	objs := append(holdingBudgets(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w-1"}},
+		pod("shop", "web-1", "w-1", map[string]string{"app": "web"}))
+	kube := newFakeCluster(objs...)
+	kube.hold("shop/web-1", true)
+	const timeout = 10 * time.Minute
+	r := startDrain(context.Background(), t, kube, "w-1", timeout)
+	if p := r.nextProgress(t); p.BlockedBy != "shop/web" {
+		t.Fatalf("first progress = %+v; want it blocked by shop/web", p)
+	}
+	// The next listing of the node's pods is in flight when the timeout passes.
+	kube.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		r.clock.Step(timeout)
+		return true, nil, fmt.Errorf("Get \"https://127.0.0.1/api/v1/pods\": %w", context.Canceled)
+	})
+	r.waiting(t)
+	r.clock.Step(drainPoll)
+	select {
+	case err := <-r.done:
+		want := "the drain timed out with 1 pods still on the node (shop/web-1); PodDisruptionBudget shop/web does not allow their eviction"
+		if err == nil || err.Error() != want {
+			t.Fatalf("drain whose timeout interrupted a listing = %v; want %q", err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the drain goes on after its timeout passed")
 	}
 }
 
