@@ -101,3 +101,22 @@ func TestFormTooLarge(t *testing.T) {
 		t.Fatalf("a form over the limit: %d %s; want 413", rec.Code, rec.Body.String())
 	}
 }
+
+// A page whose reader went away (a browser navigating elsewhere mid-request) is nobody's failure:
+// the console logs no error for it.
+func TestClientGoneIsNotAnError(t *testing.T) {
+	f := newFixture(t)
+	f.cluster("web", "Running", 1, 1)
+	f.login(f.boot.AdminEmail, f.boot.AdminPassword)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "GET", "/clusters", nil)
+	site, _ := url.Parse(f.url)
+	for _, c := range f.client.Jar.Cookies(site) {
+		req.AddCookie(c)
+	}
+	f.handler.ServeHTTP(httptest.NewRecorder(), req)
+	if logged := f.log.String(); strings.Contains(logged, "level=ERROR") {
+		t.Fatalf("the console logged an error for a request its client gave up:\n%s", logged)
+	}
+}

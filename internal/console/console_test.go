@@ -1,10 +1,12 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +44,26 @@ type fixture struct {
 	client *http.Client
 	// handler is the console itself, for a test that serves a request without the server.
 	handler http.Handler
+	// log is what the console logged.
+	log *syncBuffer
+}
+
+// syncBuffer is a log the console writes while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -60,7 +83,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	con, err := console.New(console.Options{Identity: identity.New(st, clock.RealClock{}),
+	log := &syncBuffer{}
+	con, err := console.New(console.Options{Logger: slog.New(slog.NewTextHandler(log, nil)), Identity: identity.New(st, clock.RealClock{}),
 		Clusters: clustersvc.New(st, catalog, clustersvc.Options{}), Projects: projectsvc.New(st, clock.RealClock{}),
 		Profiles: profilesvc.New(st, catalog, clock.RealClock{}), Troubleshooting: troubleshootingService})
 	if err != nil {
@@ -71,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 	jar, _ := cookiejar.New(nil)
 	// Redirects are the answers under test: the client does not follow them.
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &fixture{t: t, url: srv.URL, boot: boot, store: st, client: client, handler: con}
+	return &fixture{t: t, url: srv.URL, boot: boot, store: st, client: client, handler: con, log: log}
 }
 
 // cluster stores a cluster in the default project as the engine leaves it.

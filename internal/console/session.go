@@ -218,11 +218,14 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 }
 
 // refusal is the status and the message a person is shown for err: a service's refusal as it
-// is, anything else as a failure (500), logged.
+// is, anything else as a failure (500), logged unless the client went away (a browser that
+// navigates elsewhere mid-request) and nobody reads the answer.
 func (c *Console) refusal(r *http.Request, err error) (status int, message string) {
 	status, _, known := transport.Status(service.KindOf(err))
 	if !known {
-		c.o.Logger.Error("Console page failed", "path", r.URL.Path, "err", err)
+		if r.Context().Err() == nil {
+			c.o.Logger.Error("Console page failed", "path", r.URL.Path, "err", err)
+		}
 		return http.StatusInternalServerError, "Something went wrong; the hub's log has the details."
 	}
 	return status, err.Error()

@@ -96,7 +96,8 @@ func TestConsoleSettings(t *testing.T) {
 	// Scale the workers from 1 to 2 from the pool's form; the page shows both ready once they are.
 	b.Run(chromedp.SetValue(chromedp.CSS("#size-workers"), "2"),
 		chromedp.Click(chromedp.CSS(`tr[data-pool="workers"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("p.notice")))
+		// The scale's own notice: the bundle's is still on the page until the form's answer loads.
+		chromedp.WaitVisible(`//p[@class="notice" and contains(., "new size is saved")]`))
 	poll.Eventually(t, 3*time.Minute, "the workers pool to have 2 machines ready", func() error {
 		b.Run(chromedp.Navigate(settings), chromedp.WaitVisible(chromedp.CSS(`tr[data-pool="workers"]`)))
 		ready := browser.Get(b, chromedp.Evaluate[string](`document.querySelector('tr[data-pool="workers"] [data-ready]').dataset.ready`))
