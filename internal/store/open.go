@@ -114,8 +114,21 @@ func Open(ctx context.Context, url string) (Store, error) {
 	return s, nil
 }
 
-// migrate applies the embedded migrations not yet applied, each in its own transaction.
+// migrate applies the embedded migrations not yet applied, each in its own transaction. Hub
+// replicas starting at once on one PostgreSQL take turns (a session advisory lock): the second
+// finds every migration applied. On SQLite the store's file lock already admits one hub.
 func (s *sqlStore) migrate(ctx context.Context) error {
+	if s.d.name == "postgres" {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("connecting to migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended('easel migrate', 0))`); err != nil {
+			return fmt.Errorf("waiting for another hub's migrations: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended('easel migrate', 0))`)
+	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("creating schema_migrations: %w", err)
 	}

@@ -211,6 +211,11 @@ type Queries interface {
 	// UsagePoints returns a series' points at one resolution in [from, to), oldest first.
 	UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error)
 	DeleteUsage(ctx context.Context, clusterUID string) error
+	// DeleteLease deletes a cluster's lease (hub replicas, PostgreSQL) with the cluster.
+	DeleteLease(ctx context.Context, clusterUID string) error
+	// Serialize makes the transaction wait until no other holds name, and hold it until it ends:
+	// for a check-then-create that must run once even with several hub replicas.
+	Serialize(ctx context.Context, name string) error
 	ReportQueries
 	WorkloadQueries
 	HeartbeatQueries
@@ -221,6 +226,10 @@ type Store interface {
 	Queries
 	// Tx runs fn in one transaction: all of its writes land, or none do.
 	Tx(ctx context.Context, fn func(q Queries) error) error
+	// FencedTx is Tx for the writes of a reconcile holding fence: ErrLeaseLost, and nothing
+	// written, once another hub replica has claimed the lease (replicas.go).
+	FencedTx(ctx context.Context, fence Fence, fn func(q Queries) error) error
+	Replicas
 	// Dialect names the database: "sqlite" or "postgres".
 	Dialect() string
 	Close() error

@@ -44,6 +44,11 @@ func Bootstrap(ctx context.Context, st store.Store, apiKey string) (*Bootstrappe
 func BootstrapWith(ctx context.Context, st store.Store, apiKey string, keep func(*Bootstrapped) error) (*Bootstrapped, error) {
 	var out *Bootstrapped
 	err := st.Tx(ctx, func(q store.Queries) error {
+		// Hub replicas starting at once on an empty store: one creates the tenant, the others wait
+		// and find it.
+		if err := q.Serialize(ctx, "easel bootstrap"); err != nil {
+			return err
+		}
 		_, err := q.GetSetting(ctx, SettingTenantUID)
 		if err == nil {
 			return nil
