@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,12 +26,14 @@ import (
 	"github.com/easelhq/easel/internal/console"
 	"github.com/easelhq/easel/internal/controllers/cluster"
 	"github.com/easelhq/easel/internal/engine"
+	"github.com/easelhq/easel/internal/filelock"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/provider/local"
+	"github.com/easelhq/easel/internal/replica"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
@@ -38,6 +41,7 @@ import (
 	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/wakeup"
 )
 
@@ -77,6 +81,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// HeartbeatTimeout is how long without a heartbeat makes a cluster unhealthy (default 10m).
 	HeartbeatTimeout time.Duration
+	// Lease is how long a hub replica on PostgreSQL keeps its clusters without renewing its
+	// session (default 10s): a replica that dies loses them to its peers after this long.
+	Lease time.Duration
 }
 
 // kubeconfigs reads kubeconfigs through the providers that built the clusters.
@@ -121,6 +128,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
+	// One hub per data dir, whatever the store: the data dir holds local clusters' processes.
+	dirLock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer dirLock.Close()
 	catalog, err := packs.Builtin()
 	if err != nil {
 		return fmt.Errorf("loading the built-in pack catalog: %w", err)
@@ -163,8 +176,9 @@ func Run(ctx context.Context, cfg Config) error {
 			fmt.Fprintf(cfg.Out, "easel is ready: the console is at %s/, the API at %s/v1/…\n", scheme+addr, scheme+addr)
 		}
 	}
-	if _, err := k8sbin.Find(); err != nil {
-		log.Warn("Local clusters cannot be provisioned until the Kubernetes binaries are built", "err", err)
+	_, noBinaries := k8sbin.Find()
+	if noBinaries != nil {
+		log.Warn("Local clusters cannot be provisioned until the Kubernetes binaries are built", "err", noBinaries)
 	}
 	if cfg.LocalVCPULimit <= 0 {
 		cfg.LocalVCPULimit = 16 * runtime.NumCPU()
@@ -174,6 +188,9 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("finding the easel binary to run agents with: %w", err)
 		}
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = scheme + addr
+	}
 	localProvider := &local.Provider{Root: filepath.Join(cfg.DataDir, "clusters"), VCPULimit: cfg.LocalVCPULimit,
 		Binaries: k8sbin.Find, Log: log, HubURL: scheme + addr, AgentBinary: cfg.AgentBinary, HeartbeatInterval: cfg.AgentHeartbeat}
 	if serving != nil {
@@ -182,20 +199,41 @@ func Run(ctx context.Context, cfg Config) error {
 		localProvider.HubFingerprint = serving.fingerprint
 	}
 	providers := map[string]provider.Provider{v1.CloudTypeLocal: localProvider, v1.CloudTypeGeneric: generic.Provider{}}
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = scheme + addr
-	}
 	registry := prometheus.NewRegistry()
 	waiters := &wakeup.Waiters{}
 	controller := &cluster.Controller{Store: st, Providers: providers, Clock: clock.RealClock{}, Log: log,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, DrainTimeout: cfg.DrainTimeout, NodesChanged: waiters.Wake}
-	eng := engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
-		List:   func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, clusters.Kind) },
-		Logger: log, Registerer: registry})
-	engineDone := make(chan struct{})
+	listClusters := func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, clusters.Kind) }
+	var eng *engine.Engine
+	var rep *replica.Replica // several hubs share a PostgreSQL store: each reconciles the clusters it leases
+	if st.Dialect() == "postgres" {
+		hostID, err := readHostID(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		rep, err = replica.Start(ctx, replica.Options{Store: st, Name: replicaName(cfg.DataDir), HostID: hostID,
+			URL: cfg.PublicURL, Lease: cfg.Lease, Kind: clusters.Kind, PinnedCategory: v1.CloudTypeLocal,
+			RunsPinned: noBinaries == nil, Claimed: func(uid string) { eng.Enqueue(uid) }, Logger: log, Registerer: registry})
+		if err != nil {
+			return fmt.Errorf("joining the hub replicas: %w", err)
+		}
+		controller.Leases, listClusters = rep, rep.Held
+	}
+	eng = engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
+		List: listClusters, Logger: log, Registerer: registry})
+	engineDone, replicaDone := make(chan struct{}), make(chan struct{})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	replicaCtx, stopReplica := context.WithCancel(context.WithoutCancel(ctx))
 	go func() { eng.Run(engineCtx); close(engineDone) }()
-	defer func() { stopEngine(); <-engineDone }()
+	go func() {
+		if rep != nil {
+			rep.Run(replicaCtx)
+		}
+		close(replicaDone)
+	}()
+	// The session ends once the engine has stopped: its leases are released when no reconcile
+	// writes under them any more, and peers claim them at once.
+	defer func() { stopEngine(); <-engineDone; stopReplica(); <-replicaDone }()
 	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: eng.Enqueue, Waiters: waiters,
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
 	// On one SQLite file there is one hub (the store's lock), and every change wakes its cluster's
@@ -356,4 +394,46 @@ API:              %[1]s/v1/…  (ApiKey header, ProjectUid header for a project)
 Health, metrics:  %[1]s/healthz  %[1]s/metrics
 
 `, url, b.AdminEmail, secrets.passwordFile, key, identity.DefaultProject, b.DefaultProjectUID, tlsLine, trustFlag(serving), keyArg)
+}
+
+// lockDataDir holds the data dir for this hub until the returned file is closed: it holds local
+// clusters' processes and blobs, which two hubs must not share (on SQLite the store's own lock
+// refuses the second hub first, with its own message).
+func lockDataDir(dataDir string) (*os.File, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	f, err := filelock.Lock(filepath.Join(dataDir, "hub.lock"))
+	if held := (*filelock.HeldError)(nil); errors.As(err, &held) {
+		return nil, fmt.Errorf("the data directory %s is in use by another easel server (%s): each hub, replicas "+
+			"included, needs a data directory of its own", dataDir, held)
+	}
+	return f, err
+}
+
+// readHostID returns the data dir's host id, creating it at the first start: the local clusters a
+// hub replica starts belong to the host with this id (their processes and files live there).
+func readHostID(dataDir string) (string, error) {
+	name := filepath.Join(dataDir, "host-id")
+	b, err := os.ReadFile(name)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("reading the host id: %w", err)
+	}
+	id := uid.New()
+	if err := atomicfile.Write(name, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the host id: %w", err)
+	}
+	return id, nil
+}
+
+// replicaName names this replica for people: its host name and data dir.
+func replicaName(dataDir string) string {
+	host, _ := os.Hostname()
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return host + ":" + dataDir
 }

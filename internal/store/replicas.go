@@ -43,19 +43,30 @@ type Fence struct {
 	Epoch      int64
 }
 
-// Claim says which leases a session takes.
+// Lease is a lease a session holds.
+type Lease struct {
+	Fence
+	// Pinned is a lease of an object pinned to the host that claimed it (a local cluster).
+	Pinned bool
+}
+
+// Claim says which leases a session takes. Objects of PinnedCategory (local clusters) belong to
+// the host that claims them first: only its sessions claim them again. The others (imported
+// clusters) move between sessions freely.
 type Claim struct {
 	Session string
 	HostID  string
 	// Kind is the kind of the objects that have leases (clusters).
-	Kind string
-	// PinnedCategory is the category (cloud type) of the objects that belong to the host that
-	// claims them first; RunsPinned says whether this session may take unpinned ones.
+	Kind           string
 	PinnedCategory string
-	RunsPinned     bool
-	// UID, if set, claims that one object's lease; otherwise up to Want of the claimable ones.
-	UID  string
-	Want int
+	// RunsPinned says whether this session may take pinned objects no host has yet.
+	RunsPinned bool
+	// UID, if set, claims that one object's lease if it was never claimed (a new object).
+	UID string
+	// Otherwise Pinned claims up to Want of the host's pinned leases (and unpinned ones, when
+	// RunsPinned), and without it up to Want of the leases that move freely.
+	Pinned bool
+	Want   int
 }
 
 // Replicas are the operations of hub replicas, on PostgreSQL only.
@@ -70,13 +81,14 @@ type Replicas interface {
 	LiveSessions(ctx context.Context) ([]Session, error)
 	// ClaimLeases gives the session the leases it asks for that no live session holds, each at
 	// an epoch one more than its last, and returns them. Concurrent claims take disjoint leases.
-	ClaimLeases(ctx context.Context, c Claim) ([]Fence, error)
+	ClaimLeases(ctx context.Context, c Claim) ([]Lease, error)
 	// HeldLeases are the leases the session holds.
-	HeldLeases(ctx context.Context, session string) ([]Fence, error)
+	HeldLeases(ctx context.Context, session, pinnedCategory string) ([]Lease, error)
 	// ReleaseLeases frees leases the session holds, for another session to claim.
 	ReleaseLeases(ctx context.Context, session string, uids []string) error
-	// CountLeases counts the leases, held or not, for sharing them out.
-	CountLeases(ctx context.Context) (int, error)
+	// CountMovable counts the objects of the kind whose leases move freely (not of
+	// pinnedCategory), held or not, for sharing them out.
+	CountMovable(ctx context.Context, kind, pinnedCategory string) (int, error)
 }
 
 // liveHolder is true of a lease whose holder's session is live.
@@ -156,7 +168,7 @@ func (s *sqlStore) LiveSessions(ctx context.Context) ([]Session, error) {
 	return out, rows.Err()
 }
 
-func (s *sqlStore) ClaimLeases(ctx context.Context, c Claim) ([]Fence, error) {
+func (s *sqlStore) ClaimLeases(ctx context.Context, c Claim) ([]Lease, error) {
 	if err := s.postgres(); err != nil {
 		return nil, err
 	}
@@ -172,51 +184,57 @@ func (s *sqlStore) ClaimLeases(ctx context.Context, c Claim) ([]Fence, error) {
 		ON CONFLICT (cluster_uid) DO NOTHING`, onlyArgs...); err != nil {
 		return nil, fmt.Errorf("adding leases for new objects: %w", err)
 	}
-	// Claimable: no live session holds it, and it is not pinned to another host's processes.
-	claimable := `NOT ` + liveHolder + ` AND (l.cloud_type <> ? OR l.host_id = ? OR (l.host_id = '' AND ?))`
-	args := []any{c.PinnedCategory, c.HostID, c.RunsPinned}
+	// Claimable: no live session holds it, and it is not pinned to another host.
+	mine := `(l.host_id = ? OR (l.host_id = '' AND ?))`
 	var pick string
-	if c.UID != "" {
-		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE l.cluster_uid = ? AND `+claimable+` FOR UPDATE OF l`,
-			append([]any{c.UID}, args...)
-	} else {
+	var args []any
+	switch {
+	case c.UID != "":
+		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE l.cluster_uid = ? AND l.epoch = 0
+			AND (l.cloud_type <> ? OR `+mine+`) AND NOT `+liveHolder+` FOR UPDATE OF l`,
+			[]any{c.UID, c.PinnedCategory, c.HostID, c.RunsPinned}
+	case c.Pinned:
 		// SKIP LOCKED: concurrent claimers take disjoint rows, and a row in the middle of its
 		// holder's fenced write is left for the next round.
-		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE `+claimable+`
-			ORDER BY (l.host_id = ?) DESC, l.cluster_uid LIMIT ? FOR UPDATE OF l SKIP LOCKED`,
-			append(args, c.HostID, c.Want)
+		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE l.cloud_type = ? AND `+mine+`
+			AND NOT `+liveHolder+` ORDER BY l.cluster_uid LIMIT ? FOR UPDATE OF l SKIP LOCKED`,
+			[]any{c.PinnedCategory, c.HostID, c.RunsPinned, c.Want}
+	default:
+		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE l.cloud_type <> ?
+			AND NOT `+liveHolder+` ORDER BY l.cluster_uid LIMIT ? FOR UPDATE OF l SKIP LOCKED`,
+			[]any{c.PinnedCategory, c.Want}
 	}
 	rows, err := s.query(ctx, `WITH picked AS (`+pick+`)
 		UPDATE cluster_leases l SET holder = ?, epoch = l.epoch + 1, claimed_at = clock_timestamp(),
 			host_id = CASE WHEN l.cloud_type = ? AND l.host_id = '' THEN ? ELSE l.host_id END
 		FROM picked p WHERE l.cluster_uid = p.cluster_uid
-		RETURNING l.cluster_uid, l.epoch`, append(args, c.Session, c.PinnedCategory, c.HostID)...)
+		RETURNING l.cluster_uid, l.epoch, l.cloud_type = ?`, append(args, c.Session, c.PinnedCategory, c.HostID, c.PinnedCategory)...)
 	if err != nil {
 		return nil, fmt.Errorf("claiming leases: %w", err)
 	}
-	return scanFences(rows, c.Session)
+	return scanLeases(rows, c.Session)
 }
 
-func (s *sqlStore) HeldLeases(ctx context.Context, session string) ([]Fence, error) {
+func (s *sqlStore) HeldLeases(ctx context.Context, session, pinnedCategory string) ([]Lease, error) {
 	if err := s.postgres(); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT cluster_uid, epoch FROM cluster_leases WHERE holder = ?`, session)
+	rows, err := s.query(ctx, `SELECT cluster_uid, epoch, cloud_type = ? FROM cluster_leases WHERE holder = ?`, pinnedCategory, session)
 	if err != nil {
 		return nil, fmt.Errorf("listing the leases of hub session %s: %w", session, err)
 	}
-	return scanFences(rows, session)
+	return scanLeases(rows, session)
 }
 
-func scanFences(rows *sql.Rows, session string) ([]Fence, error) {
+func scanLeases(rows *sql.Rows, session string) ([]Lease, error) {
 	defer rows.Close()
-	var out []Fence
+	var out []Lease
 	for rows.Next() {
-		f := Fence{Session: session}
-		if err := rows.Scan(&f.ClusterUID, &f.Epoch); err != nil {
+		l := Lease{Fence: Fence{Session: session}}
+		if err := rows.Scan(&l.ClusterUID, &l.Epoch, &l.Pinned); err != nil {
 			return nil, fmt.Errorf("reading leases: %w", err)
 		}
-		out = append(out, f)
+		out = append(out, l)
 	}
 	return out, rows.Err()
 }
@@ -239,13 +257,13 @@ func (s *sqlStore) ReleaseLeases(ctx context.Context, session string, uids []str
 	return nil
 }
 
-func (s *sqlStore) CountLeases(ctx context.Context) (int, error) {
+func (s *sqlStore) CountMovable(ctx context.Context, kind, pinnedCategory string) (int, error) {
 	if err := s.postgres(); err != nil {
 		return 0, err
 	}
 	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM cluster_leases`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting leases: %w", err)
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM objects WHERE kind = ? AND category <> ?`, kind, pinnedCategory).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting %s objects: %w", kind, err)
 	}
 	return n, nil
 }

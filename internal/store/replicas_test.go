@@ -83,7 +83,7 @@ func clustersOf(t *testing.T, s store.Store, prefix, cloudType string, n int) []
 	return uids
 }
 
-func claim(t *testing.T, s store.Store, c store.Claim) []store.Fence {
+func claim(t *testing.T, s store.Store, c store.Claim) []store.Lease {
 	t.Helper()
 	c.Kind, c.PinnedCategory = "cluster", "local"
 	got, err := s.ClaimLeases(context.Background(), c)
@@ -165,7 +165,7 @@ func TestConcurrentClaimsAreDisjoint(t *testing.T) {
 	}
 	held := 0
 	for _, id := range []string{"a", "b", "c", "d"} {
-		fences, err := s.HeldLeases(context.Background(), id)
+		fences, err := s.HeldLeases(context.Background(), id, "local")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,25 +185,41 @@ func TestLeasesMoveOnlyFromExpiredSessions(t *testing.T) {
 	session(t, s, "a", "h1", time.Minute)
 	session(t, s, "b", "h2", time.Minute)
 	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", Want: 10}); len(got) != 2 {
-		t.Fatalf("b, which runs no local clusters, claimed %+v; want the 2 imported ones", got)
+		t.Fatalf("b claimed %+v; want the 2 imported clusters", got)
+	}
+	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", Pinned: true, Want: 10}); len(got) != 0 {
+		t.Fatalf("b, which runs no local clusters, claimed %+v; want none", got)
 	}
 	if err := s.ReleaseLeases(context.Background(), "b", imported); err != nil {
 		t.Fatal(err)
 	}
-	if got := claim(t, s, store.Claim{Session: "a", HostID: "h1", RunsPinned: true, Want: 10}); len(got) != 3 {
-		t.Fatalf("a claimed %+v; want all 3 (the released imported ones and the local one)", got)
+	if got := claim(t, s, store.Claim{Session: "a", HostID: "h1", Want: 10}); len(got) != 2 || got[0].Epoch != 2 {
+		t.Fatalf("a claimed %+v; want the 2 imported clusters b released, at epoch 2", got)
 	}
-	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", RunsPinned: true, Want: 10}); len(got) != 0 {
+	if got := claim(t, s, store.Claim{Session: "a", HostID: "h1", RunsPinned: true, Pinned: true, Want: 10}); len(got) != 1 || !got[0].Pinned {
+		t.Fatalf("a claimed %+v; want the local cluster, pinned to its host", got)
+	}
+	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", Want: 10}); len(got) != 0 {
 		t.Fatalf("b claimed %+v while a is live; want none", got)
 	}
 	expireNow("a")
-	got := claim(t, s, store.Claim{Session: "b", HostID: "h2", RunsPinned: true, Want: 10})
-	if len(got) != 2 || got[0].Epoch != 3 {
-		t.Fatalf("b claimed %+v after a expired; want the 2 imported leases at epoch 3 and not h1's local cluster", got)
+	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", Want: 10}); len(got) != 2 || got[0].Epoch != 3 {
+		t.Fatalf("b claimed %+v after a expired; want the 2 imported clusters at epoch 3", got)
+	}
+	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", RunsPinned: true, Pinned: true, Want: 10}); len(got) != 0 {
+		t.Fatalf("b claimed %+v of h1's local clusters; want none", got)
 	}
 	session(t, s, "a2", "h1", time.Minute)
-	if got := claim(t, s, store.Claim{Session: "a2", HostID: "h1", RunsPinned: true, UID: local[0]}); len(got) != 1 || got[0].Epoch != 2 {
+	if got := claim(t, s, store.Claim{Session: "a2", HostID: "h1", RunsPinned: true, Pinned: true, Want: 10}); len(got) != 1 || got[0].ClusterUID != local[0] || got[0].Epoch != 2 {
 		t.Fatalf("h1's new session claimed %+v; want its local cluster at epoch 2", got)
+	}
+	// Claiming one cluster by uid takes only a new one.
+	if got := claim(t, s, store.Claim{Session: "a2", HostID: "h1", UID: imported[0]}); len(got) != 0 {
+		t.Fatalf("a2 claimed %+v by uid, a cluster b holds; want none", got)
+	}
+	fresh := clustersOf(t, s, "new", "generic", 1)
+	if got := claim(t, s, store.Claim{Session: "a2", HostID: "h1", UID: fresh[0]}); len(got) != 1 || got[0].Epoch != 1 {
+		t.Fatalf("a2 claimed %+v by uid, a new cluster; want it at epoch 1", got)
 	}
 }
 
@@ -214,7 +230,7 @@ func TestFencedWrites(t *testing.T) {
 	ctx := context.Background()
 	uids := clustersOf(t, s, "imp", "generic", 1)
 	session(t, s, "a", "h1", time.Minute)
-	fence := claim(t, s, store.Claim{Session: "a", HostID: "h1", UID: uids[0]})[0]
+	fence := claim(t, s, store.Claim{Session: "a", HostID: "h1", UID: uids[0]})[0].Fence
 	event := func(uid string) func(q store.Queries) error {
 		return func(q store.Queries) error {
 			return q.AddEvent(ctx, &store.Event{UID: uid, TenantUID: "t1", ObjectKind: "cluster", ObjectUID: uids[0],
@@ -254,7 +270,7 @@ func TestFencedWrites(t *testing.T) {
 	if err := s.FencedTx(ctx, fence, event("e3")); !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("a write with a lost lease = %v; want ErrLeaseLost", err)
 	}
-	if err := s.FencedTx(ctx, taken[0], event("e4")); err != nil {
+	if err := s.FencedTx(ctx, taken[0].Fence, event("e4")); err != nil {
 		t.Fatalf("the new holder's write: %v", err)
 	}
 	evs, _, err := s.ListEvents(ctx, uids[0], 10, 0)

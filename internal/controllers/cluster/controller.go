@@ -55,6 +55,18 @@ type Controller struct {
 	// NodesChanged, when set, is told of a cluster whose node operations the engine changed (a drain
 	// to start), so that its agent's long-poll answers at once.
 	NodesChanged func(clusterUID string)
+	// Leases, with several hub replicas, says which clusters this one reconciles; nil is the
+	// single hub, which reconciles every cluster.
+	Leases Leases
+}
+
+// Leases are the cluster leases of hub replicas (internal/replica).
+type Leases interface {
+	// Hold returns the fence of the cluster's lease and a context that ends when this replica
+	// loses it, with ok false when another replica reconciles the cluster.
+	Hold(ctx context.Context, clusterUID string) (fence store.Fence, lost context.Context, ok bool, err error)
+	// Lost says a write under fence was refused (store.ErrLeaseLost).
+	Lost(fence store.Fence)
 }
 
 var _ engine.Reconciler = (*Controller)(nil)
@@ -69,6 +81,8 @@ type scope struct {
 	now     time.Time
 	// events are written with the cluster, in one transaction.
 	events []store.Event
+	// fence is the cluster's lease this reconcile holds: every write checks it.
+	fence store.Fence
 
 	// remove are the machines the pools no longer want, deleted once drained.
 	remove []clusters.Machine
@@ -88,6 +102,29 @@ func (s *scope) providerCluster() provider.Cluster {
 }
 
 func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, error) {
+	var fence store.Fence
+	if c.Leases != nil {
+		f, lost, ok, err := c.Leases.Hold(ctx, key)
+		if err != nil || !ok {
+			return engine.Result{}, err // another replica reconciles it
+		}
+		// Losing the session stops the reconcile: what it would write is refused anyway.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(lost, cancel)()
+		fence = f
+	}
+	res, err := c.reconcileHeld(ctx, key, fence)
+	if errors.Is(err, store.ErrLeaseLost) && c.Leases != nil {
+		c.Leases.Lost(fence)
+		return engine.Result{}, nil
+	}
+	return res, err
+}
+
+// reconcileHeld reconciles a cluster whose lease this hub holds.
+func (c *Controller) reconcileHeld(ctx context.Context, key string, fence store.Fence) (engine.Result, error) {
 	rec, err := c.Store.GetObject(ctx, clusters.Kind, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return engine.Result{}, nil
@@ -107,7 +144,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, 
 	if !ok {
 		return engine.Result{}, fmt.Errorf("no provider for cloud type %q", cl.CloudType)
 	}
-	s := &scope{rec: rec, cluster: cl, prov: prov, log: log, now: c.Clock.Now()}
+	s := &scope{rec: rec, cluster: cl, prov: prov, log: log, now: c.Clock.Now(), fence: fence}
 	if cl.Status.State == v1.ClusterStateDeleting {
 		return engine.Result{}, c.delete(ctx, s)
 	}
@@ -140,7 +177,7 @@ func (c *Controller) event(s *scope, severity, reason, message string) {
 // writeStatus stores the cluster and its new events in one transaction, optimistically.
 func (c *Controller) writeStatus(ctx context.Context, s *scope) error {
 	s.rec.Doc, s.rec.State = s.cluster.Encode(), s.cluster.Status.State
-	return c.Store.Tx(ctx, func(q store.Queries) error {
+	return c.Store.FencedTx(ctx, s.fence, func(q store.Queries) error {
 		if err := q.UpdateObject(ctx, &s.rec); err != nil {
 			return err
 		}
@@ -161,8 +198,11 @@ func (c *Controller) delete(ctx context.Context, s *scope) error {
 	if err := s.prov.Delete(ctx, s.providerCluster()); err != nil {
 		return fmt.Errorf("deleting the infrastructure of %s: %w", rec.Name, err)
 	}
-	err := c.Store.Tx(ctx, func(q store.Queries) error {
+	err := c.Store.FencedTx(ctx, s.fence, func(q store.Queries) error {
 		if err := q.DeleteObject(ctx, clusters.Kind, rec.UID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := q.DeleteLease(ctx, rec.UID); err != nil {
 			return err
 		}
 		if err := q.DeleteEvents(ctx, rec.UID); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/secret"
+	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/uid"
 )
 
@@ -285,7 +286,12 @@ func (c *Controller) reconcileAgentAndPacks(ctx context.Context, s *scope) (engi
 	}
 	s.agentChecked = true
 	s.agentErr = s.prov.EnsureAgent(ctx, s.providerCluster(), func() (string, error) {
-		return secret.IssueAgentToken(ctx, c.Store, s.rec.TenantUID, s.rec.UID)
+		var token string
+		err := c.Store.FencedTx(ctx, s.fence, func(q store.Queries) (err error) {
+			token, err = secret.IssueAgentTokenIn(ctx, q, s.rec.TenantUID, s.rec.UID)
+			return err
+		})
+		return token, err
 	})
 	if s.agentErr != nil || !ready {
 		return engine.Result{RequeueAfter: Poll}, false, nil
