@@ -84,9 +84,10 @@ func refusingURL(t *testing.T) string {
 }
 
 // newFailoverClient is an agent client of these hub URLs whose log goes to the returned buffer.
-func newFailoverClient(t *testing.T, urls ...string) (*agent.Client, *syncBuffer) {
+// The client logs only within its calls, so the tests read the buffer between calls.
+func newFailoverClient(t *testing.T, urls ...string) (*agent.Client, *bytes.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &bytes.Buffer{}
 	hc := &http.Client{Timeout: 30 * time.Second}
 	t.Cleanup(hc.CloseIdleConnections)
 	c, err := agent.NewClient(urls, failoverCluster, failoverToken, hc, time.Second, slog.New(slog.NewTextHandler(logs, nil)))
@@ -97,7 +98,7 @@ func newFailoverClient(t *testing.T, urls ...string) (*agent.Client, *syncBuffer
 }
 
 // switches are the "Switching hub" lines of an agent's log, each as "from -> to".
-func switches(t *testing.T, logs *syncBuffer) []string {
+func switches(t *testing.T, logs *bytes.Buffer) []string {
 	t.Helper()
 	text := logs.String()
 	if strings.Contains(text, failoverToken) {
@@ -337,22 +338,4 @@ func TestParseHubURLs(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer that calls from several goroutines may write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
