@@ -22,6 +22,7 @@ func agentCommand(g *globals) *cobra.Command {
 	var (
 		clusterUID, token, tokenFile, kubeconfig, logLevel, kubeletMetrics, namespace string
 		heartbeat, reports, usageEvery, workloads                                     time.Duration
+		hubs, pins                                                                    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -31,10 +32,16 @@ cluster's token (--token-file, --token or env EASEL_AGENT_TOKEN), verifying an h
 certificate with --hub-fingerprint (env EASEL_HUB_FINGERPRINT) or --ca-file (env EASEL_CA_FILE)
 or else the system's roots; it sends heartbeats, long-polls the
 desired state and applies the profiles' packs by server-side apply. It uses the in-cluster
-configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM stops it.`,
+configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM stops it.
+
+A hub of several replicas: repeat --hub (or separate the URLs with commas, in the environment
+too) and pin each replica's certificate the same way; the agent calls one replica and moves to
+the next when it stops answering, answers 502/503/504, or fails two long-polls in a row.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			hub := firstNonEmpty(g.flags.Hub, os.Getenv("EASEL_HUB_URL"))
+			if len(hubs) == 0 {
+				hubs = []string{os.Getenv("EASEL_HUB_URL")}
+			}
 			clusterUID = firstNonEmpty(clusterUID, os.Getenv("EASEL_CLUSTER_UID"))
 			token = firstNonEmpty(token, os.Getenv("EASEL_AGENT_TOKEN"))
 			if tokenFile != "" {
@@ -61,12 +68,12 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 				return fmt.Errorf("--log-level %q must be debug, info, warn or error", logLevel)
 			}
 			trust := hubtrust.Options{CAFile: firstNonEmpty(g.flags.CAFile, os.Getenv(cli.EnvCAFile)),
-				Fingerprint: firstNonEmpty(g.flags.HubFingerprint, os.Getenv(cli.EnvHubFingerprint))}
+				Fingerprint: firstNonEmpty(strings.Join(pins, ","), os.Getenv(cli.EnvHubFingerprint))}
 			tlsConfig, err := trust.TLSConfig()
 			if err != nil {
 				return err
 			}
-			a, err := agent.New(agent.Config{HubURL: hub, ClusterUID: clusterUID, Token: token, Kube: kube, TLS: tlsConfig,
+			a, err := agent.New(agent.Config{HubURLs: hubs, ClusterUID: clusterUID, Token: token, Kube: kube, TLS: tlsConfig,
 				HeartbeatInterval: heartbeat, ReportInterval: reports, UsageInterval: usageEvery, KubeletMetricsURL: kubeletMetrics,
 				WorkloadInterval: workloads, Namespace: namespace,
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
@@ -78,6 +85,12 @@ configuration unless --kubeconfig is given. A hub outage is retried; SIGTERM sto
 			return a.Run(ctx)
 		},
 	}
+	// The agent's own --hub and --hub-fingerprint hide the root's: each may be repeated, for the
+	// replicas of one hub, where the CLI's name one hub.
+	cmd.Flags().StringArrayVar(&hubs, "hub", nil,
+		"URL of the hub; repeat it or separate URLs with commas for several replicas, at most 16 (env EASEL_HUB_URL)")
+	cmd.Flags().StringArrayVar(&pins, "hub-fingerprint", nil,
+		"SHA-256 fingerprint (sha256:…) the hub's certificate must have; repeat it or separate them with commas to trust any of several replicas (env "+cli.EnvHubFingerprint+")")
 	cmd.Flags().StringVar(&clusterUID, "cluster", "", "uid of the cluster this agent runs for (env EASEL_CLUSTER_UID)")
 	cmd.Flags().StringVar(&token, "token", "", "the cluster's agent token (env EASEL_AGENT_TOKEN; prefer --token-file)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the cluster's agent token")

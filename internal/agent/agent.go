@@ -39,7 +39,10 @@ var Version = "0.1.0"
 
 // Config is how an agent runs.
 type Config struct {
-	HubURL            string
+	// HubURLs are the hub's URLs, one per replica or one for a balancer in front of them; each
+	// entry may list several separated by commas (ParseHubURLs). The agent calls one at a time and
+	// moves to the next when it stops serving (hubs.go).
+	HubURLs           []string
 	ClusterUID        string
 	Token             string
 	Kube              *rest.Config
@@ -55,8 +58,8 @@ type Config struct {
 	// Namespace is where the agent reads its palette-agent-config ConfigMap (default env
 	// POD_NAMESPACE, else easel-system).
 	Namespace string
-	// TLS verifies an https hub's certificate (hubtrust.Options.TLSConfig); nil means the
-	// system's roots.
+	// TLS verifies an https hub's certificate (hubtrust.Options.TLSConfig, with the pins of
+	// every replica); nil means the system's roots.
 	TLS *tls.Config
 	// Clock times the loops (heartbeats, reports, usage samples), the retries and the drains;
 	// nil means the real clock. Tests step a fake one instead of sleeping.
@@ -66,6 +69,7 @@ type Config struct {
 // Agent is one running agent.
 type Agent struct {
 	cfg     Config
+	hubs    *hubs
 	http    *http.Client
 	applier *applier
 	kube    kubernetes.Interface
@@ -99,9 +103,14 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	if cfg.HubURL == "" || cfg.ClusterUID == "" || cfg.Token == "" {
+	if cfg.ClusterUID == "" || cfg.Token == "" {
 		return nil, fmt.Errorf("the agent needs the hub URL, the cluster uid and its token")
 	}
+	urls, err := ParseHubURLs(cfg.HubURLs)
+	if err != nil {
+		return nil, err
+	}
+	cfg.HubURLs = urls
 	if cfg.Kube.QPS == 0 {
 		kube := *cfg.Kube
 		kube.QPS, kube.Burst = ClientQPS, ClientBurst
@@ -121,12 +130,13 @@ func New(cfg Config) (*Agent, error) {
 		t.TLSClientConfig = cfg.TLS
 		hc.Transport = t
 	}
-	return &Agent{cfg: cfg, applier: ap, kube: kube, clock: cfg.Clock, log: cfg.Logger.With("cluster", cfg.ClusterUID), http: hc}, nil
+	log := cfg.Logger.With("cluster", cfg.ClusterUID)
+	return &Agent{cfg: cfg, hubs: newHubs(urls, log), applier: ap, kube: kube, clock: cfg.Clock, log: log, http: hc}, nil
 }
 
 // Run sends heartbeats and applies the desired state until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
-	a.log.Info("Starting the easel agent", "hub", a.cfg.HubURL, "version", Version)
+	a.log.Info("Starting the easel agent", "hubs", a.cfg.HubURLs, "version", Version)
 	go a.heartbeats(ctx)
 	go a.reportLoop(ctx)
 	go a.usageLoop(ctx)
@@ -225,7 +235,10 @@ func (a *Agent) every(ctx context.Context, interval time.Duration, fn func()) {
 func (a *Agent) poll(ctx context.Context, generation, nodesRevision, requestsRevision int64) (v1.AgentDesired, int, error) {
 	var d v1.AgentDesired
 	path := fmt.Sprintf("/agent/desired?generation=%d&nodes=%d&requests=%d&wait=%s", generation, nodesRevision, requestsRevision, a.cfg.PollWait)
-	status, err := a.do(ctx, "GET", path, nil, &d)
+	hub, status, err := a.doOn(ctx, "GET", path, nil, &d)
+	if ctx.Err() == nil {
+		a.hubs.polled(hub, err)
+	}
 	return d, status, err
 }
 
@@ -237,27 +250,56 @@ func (a *Agent) call(ctx context.Context, method, path string, in, out any) erro
 // do calls one of the cluster's agent endpoints: path is under /v1/spectroclusters/{uid}, or from
 // the hub's root when it starts with /v1/ (a machine's operations live under its cloud config). No
 // body over the message size limit is sent: the builders of reports that grow with the cluster
-// page them (pager.go).
+// page them (pager.go). A hub that is not serving passes the call to the next (hubs.go).
 func (a *Agent) do(ctx context.Context, method, path string, in, out any) (int, error) {
-	var body io.Reader
+	_, status, err := a.doOn(ctx, method, path, in, out)
+	return status, err
+}
+
+// doOn is do, also returning the index of the hub that answered last.
+func (a *Agent) doOn(ctx context.Context, method, path string, in, out any) (int, int, error) {
+	var body []byte
 	if in != nil {
 		b, ok := in.(json.RawMessage) // a report page, encoded already
 		if !ok {
 			var err error
 			if b, err = json.Marshal(in); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 		if len(b) > v1.MaxAgentMessageBytes {
-			return 0, fmt.Errorf("not sending %s %s: %d bytes is over the message size limit of %d", method, path, len(b), v1.MaxAgentMessageBytes)
+			return 0, 0, fmt.Errorf("not sending %s %s: %d bytes is over the message size limit of %d", method, path, len(b), v1.MaxAgentMessageBytes)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	url := strings.TrimSuffix(a.cfg.HubURL, "/") + "/v1/spectroclusters/" + a.cfg.ClusterUID + path
+	var (
+		hub, status int
+		err         error
+	)
+	for range a.cfg.HubURLs {
+		var base string
+		hub, base = a.hubs.current()
+		status, err = a.send(ctx, base, method, path, body, out)
+		why := unserving(status, err)
+		if why == "" || ctx.Err() != nil {
+			break
+		}
+		a.hubs.leave(hub, why)
+	}
+	return hub, status, err
+}
+
+// send makes one call to the hub at base; the status is 0 when the hub did not answer.
+func (a *Agent) send(ctx context.Context, base, method, path string, body []byte, out any) (int, error) {
+	url := base + "/v1/spectroclusters/" + a.cfg.ClusterUID + path
 	if strings.HasPrefix(path, "/v1/") {
-		url = strings.TrimSuffix(a.cfg.HubURL, "/") + path
+		url = base + path
 	}
-	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		return 0, err
 	}

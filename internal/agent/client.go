@@ -20,11 +20,16 @@ type Client struct {
 	a *Agent // only its hub calls: it has no cluster, applier nor loops
 }
 
-// NewClient is a client of the hub at hubURL for one cluster, authenticated with its agent token.
-// Many clients may share hc (its transport's connections); pollWait is the long-poll's wait.
-func NewClient(hubURL, clusterUID, token string, hc *http.Client, pollWait time.Duration, log *slog.Logger) *Client {
-	cfg := Config{HubURL: hubURL, ClusterUID: clusterUID, Token: token, PollWait: pollWait, Logger: log}
-	return &Client{a: &Agent{cfg: cfg, http: hc, clock: clock.RealClock{}, log: log}}
+// NewClient is a client of the hub at hubURLs (its replicas, ParseHubURLs) for one cluster,
+// authenticated with its agent token; it moves between the URLs as the agent does. Many clients
+// may share hc (its transport's connections); pollWait is the long-poll's wait.
+func NewClient(hubURLs []string, clusterUID, token string, hc *http.Client, pollWait time.Duration, log *slog.Logger) (*Client, error) {
+	urls, err := ParseHubURLs(hubURLs)
+	if err != nil {
+		return nil, err
+	}
+	cfg := Config{HubURLs: urls, ClusterUID: clusterUID, Token: token, PollWait: pollWait, Logger: log}
+	return &Client{a: &Agent{cfg: cfg, hubs: newHubs(urls, log), http: hc, clock: clock.RealClock{}, log: log}}, nil
 }
 
 // Heartbeat sends a heartbeat with the agent's version.

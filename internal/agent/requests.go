@@ -128,7 +128,8 @@ func (a *Agent) collectLogs(ctx context.Context, uid string, req v1.LogFetcherRe
 }
 
 // upload streams the zip in f to the hub as Palette's agent does (multipart, the file in the part
-// named fileName), never holding it whole in memory.
+// named fileName), never holding it whole in memory. A hub that is not serving is left for the
+// next (hubs.go), which the caller's retry uploads to: the stream cannot be replayed at once.
 func (a *Agent) upload(ctx context.Context, uid string, f *os.File) (int, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return 0, err
@@ -147,7 +148,8 @@ func (a *Agent) upload(ctx context.Context, uid string, f *os.File) (int, error)
 		}
 		pw.CloseWithError(err)
 	}()
-	target := strings.TrimSuffix(a.cfg.HubURL, "/") + "/v1/spectroclusters/features/logFetcher/" + url.PathEscape(a.cfg.ClusterUID) +
+	hub, base := a.hubs.current()
+	target := base + "/v1/spectroclusters/features/logFetcher/" + url.PathEscape(a.cfg.ClusterUID) +
 		"/log?requestId=" + url.QueryEscape(uid)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, pr)
 	if err != nil {
@@ -161,9 +163,15 @@ func (a *Agent) upload(ctx context.Context, uid string, f *os.File) (int, error)
 	resp, err := client.Do(req)
 	if err != nil {
 		pr.Close()
+		if ctx.Err() == nil {
+			a.hubs.leave(hub, unserving(0, err))
+		}
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if why := unserving(resp.StatusCode, nil); why != "" {
+		a.hubs.leave(hub, why)
+	}
 	if resp.StatusCode >= 300 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return resp.StatusCode, fmt.Errorf("POST the log bundle: %d %s", resp.StatusCode, strings.TrimSpace(string(msg)))

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -58,15 +59,51 @@ func ParseFingerprint(s string) (string, error) {
 	return fingerprintPrefix + v, nil
 }
 
-// MismatchError is a hub that presents a certificate other than the pinned one: another server,
+// MaxPins bounds a pin set: one pin per hub replica, as many as an agent takes hub URLs.
+const MaxPins = 16
+
+// ParsePins reads a pin set: one fingerprint, or several separated by commas, each as
+// ParseFingerprint reads it (OpenSSL's form separates bytes with colons, never commas, so one pin
+// is a set of one). A certificate is trusted when it has any of them: several hub replicas with
+// self-signed certificates each have their own (docs/design/007-replicas.md). Empty entries and
+// repeats are dropped; more than MaxPins is refused.
+func ParsePins(s string) ([]string, error) {
+	var pins []string
+	for _, f := range strings.Split(s, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		pin, err := ParseFingerprint(f)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(pins, pin) {
+			pins = append(pins, pin)
+		}
+	}
+	switch {
+	case len(pins) == 0:
+		return nil, fmt.Errorf("the pin set %q names no fingerprint", s)
+	case len(pins) > MaxPins:
+		return nil, fmt.Errorf("%d fingerprints pinned; at most %d (MaxPins), one per hub replica", len(pins), MaxPins)
+	}
+	return pins, nil
+}
+
+// MismatchError is a hub that presents a certificate other than the pinned ones: another server,
 // a certificate that was replaced, or someone in between.
 type MismatchError struct {
-	Pinned, Presented string
+	Pinned    []string
+	Presented string
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("the hub's certificate has fingerprint %s, not the pinned %s: it is another server or its certificate changed (check with the hub's operator, then pin the new one)",
-		e.Presented, e.Pinned)
+	pinned := "not the pinned " + e.Pinned[0]
+	if len(e.Pinned) > 1 {
+		pinned = "none of the pinned " + strings.Join(e.Pinned, ", ")
+	}
+	return fmt.Sprintf("the hub's certificate has fingerprint %s, %s: it is another server or its certificate changed (check with the hub's operator, then pin the new one)",
+		e.Presented, pinned)
 }
 
 // Options are what a client was told to trust; both empty means the system's roots.
@@ -74,8 +111,9 @@ type Options struct {
 	// CAFile is a PEM bundle of CAs to verify the hub's certificate chain and name with, instead
 	// of the system's roots.
 	CAFile string
-	// Fingerprint pins the hub's certificate (see ParseFingerprint). Alone, it replaces chain
-	// and hostname verification; with CAFile, both must hold.
+	// Fingerprint pins the hub's certificate: one fingerprint, or a set of them separated by
+	// commas of which the certificate must have one (see ParsePins). Alone, it replaces chain and
+	// hostname verification; with CAFile, both must hold.
 	Fingerprint string
 }
 
@@ -102,7 +140,7 @@ func (o Options) TLSConfig() (*tls.Config, error) {
 	if o.Fingerprint == "" {
 		return cfg, nil
 	}
-	pin, err := ParseFingerprint(o.Fingerprint)
+	pins, err := ParsePins(o.Fingerprint)
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +152,12 @@ func (o Options) TLSConfig() (*tls.Config, error) {
 			return errors.New("the hub presented no certificate")
 		}
 		got := Fingerprint(cs.PeerCertificates[0].Raw)
-		if subtle.ConstantTimeCompare([]byte(got), []byte(pin)) != 1 {
-			return &MismatchError{Pinned: pin, Presented: got}
+		for _, pin := range pins {
+			if subtle.ConstantTimeCompare([]byte(got), []byte(pin)) == 1 {
+				return nil
+			}
 		}
-		return nil
+		return &MismatchError{Pinned: pins, Presented: got}
 	}
 	return cfg, nil
 }

@@ -165,8 +165,11 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // on an early return too: no agent outlives the run
 	for i, uid := range uids {
-		v := &virtualAgent{f: f, c: agent.NewClient(h.c.base, uid, tokens[i], hc, cfg.PollWait, quiet),
-			runID: fmt.Sprintf("%s-%d", uid, time.Now().UnixNano()), notReady: -1}
+		c, err := agent.NewClient([]string{h.c.base}, uid, tokens[i], hc, cfg.PollWait, quiet)
+		if err != nil {
+			return res, err
+		}
+		v := &virtualAgent{f: f, c: c, runID: fmt.Sprintf("%s-%d", uid, time.Now().UnixNano()), notReady: -1}
 		wg.Add(1)
 		go func() { defer wg.Done(); v.run(runCtx, rand.N(cfg.Heartbeat)) }()
 	}
