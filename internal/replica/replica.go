@@ -52,7 +52,10 @@ type Options struct {
 	RunsPinned           bool
 	// Claimed is told of every cluster this replica claimed in a round, to reconcile it.
 	Claimed func(clusterUID string)
-	Logger  *slog.Logger
+	// Released is told when this replica gave leases back, for the others to claim at once
+	// (Kick).
+	Released func()
+	Logger   *slog.Logger
 	// Registerer, if set, gets the replica's metrics.
 	Registerer prometheus.Registerer
 	// Clock times the rounds and the local deadline (default the real clock).
@@ -74,6 +77,7 @@ type Replica struct {
 	// started under the leases (client-go's RenewDeadline); fencing is what makes writes safe.
 	deadline time.Time
 	held     map[string]store.Lease // by cluster uid
+	kick     chan struct{}
 
 	heldGauge, liveGauge prometheus.Gauge
 	claims, releases     *prometheus.CounterVec
@@ -98,7 +102,7 @@ func Start(ctx context.Context, o Options) (*Replica, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	r := &Replica{o: o, log: o.Logger.With("replica", o.Name), held: map[string]store.Lease{},
+	r := &Replica{o: o, log: o.Logger.With("replica", o.Name), held: map[string]store.Lease{}, kick: make(chan struct{}, 1),
 		heldGauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "easel_replica_leases_held",
 			Help: "Clusters whose lease this hub replica holds."}),
 		liveGauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "easel_replica_sessions_live",
@@ -162,6 +166,8 @@ func (r *Replica) Run(ctx context.Context) {
 		case <-claim.C():
 			r.round(ctx)
 			claim.Reset(r.jittered())
+		case <-r.kick:
+			r.round(ctx)
 		}
 	}
 }
@@ -271,6 +277,9 @@ func (r *Replica) balance(ctx context.Context) error {
 		for _, u := range released {
 			delete(held, u)
 		}
+		if r.o.Released != nil {
+			r.o.Released()
+		}
 	}
 	r.mu.Lock()
 	if r.session != id { // lost meanwhile: what was read belongs to the old session
@@ -326,6 +335,9 @@ func (r *Replica) stop() {
 		return
 	}
 	r.releases.WithLabelValues("shutdown").Add(float64(n))
+	if r.o.Released != nil {
+		r.o.Released()
+	}
 	r.log.Info("Ended the hub session and released its leases", "session", id, "leases", n)
 }
 
@@ -390,4 +402,20 @@ func (r *Replica) Held(context.Context) ([]string, error) {
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// Holds says whether this replica holds the cluster's lease now.
+func (r *Replica) Holds(clusterUID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.held[clusterUID]
+	return ok
+}
+
+// Kick runs a claim round now (a peer released leases).
+func (r *Replica) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,14 +25,12 @@ import (
 	"github.com/easelhq/easel/internal/console"
 	"github.com/easelhq/easel/internal/controllers/cluster"
 	"github.com/easelhq/easel/internal/engine"
-	"github.com/easelhq/easel/internal/filelock"
 	"github.com/easelhq/easel/internal/hub"
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/packs"
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/provider/generic"
 	"github.com/easelhq/easel/internal/provider/local"
-	"github.com/easelhq/easel/internal/replica"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/service/identity"
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
@@ -41,7 +38,6 @@ import (
 	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/wakeup"
 )
 
@@ -205,19 +201,14 @@ func Run(ctx context.Context, cfg Config) error {
 		HeartbeatTimeout: cfg.HeartbeatTimeout, DrainTimeout: cfg.DrainTimeout, NodesChanged: waiters.Wake}
 	listClusters := func(ctx context.Context) ([]string, error) { return st.ListUIDs(ctx, clusters.Kind) }
 	var eng *engine.Engine
-	var rep *replica.Replica // several hubs share a PostgreSQL store: each reconciles the clusters it leases
+	enqueue := func(uid string) { eng.Enqueue(uid) }
+	notify := enqueue
+	var repl *replication // several hubs share a PostgreSQL store: each reconciles the clusters it leases
 	if st.Dialect() == "postgres" {
-		hostID, err := readHostID(cfg.DataDir)
-		if err != nil {
+		if repl, err = startReplication(ctx, cfg, st, log, registry, noBinaries == nil, waiters, enqueue); err != nil {
 			return err
 		}
-		rep, err = replica.Start(ctx, replica.Options{Store: st, Name: replicaName(cfg.DataDir), HostID: hostID,
-			URL: cfg.PublicURL, Lease: cfg.Lease, Kind: clusters.Kind, PinnedCategory: v1.CloudTypeLocal,
-			RunsPinned: noBinaries == nil, Claimed: func(uid string) { eng.Enqueue(uid) }, Logger: log, Registerer: registry})
-		if err != nil {
-			return fmt.Errorf("joining the hub replicas: %w", err)
-		}
-		controller.Leases, listClusters = rep, rep.Held
+		controller.Leases, listClusters, notify = repl.rep, repl.rep.Held, repl.notify
 	}
 	eng = engine.New(controller, engine.Options{Name: "cluster", Workers: cfg.ReconcileWorkers, Resync: cfg.Resync,
 		List: listClusters, Logger: log, Registerer: registry})
@@ -226,24 +217,18 @@ func Run(ctx context.Context, cfg Config) error {
 	replicaCtx, stopReplica := context.WithCancel(context.WithoutCancel(ctx))
 	go func() { eng.Run(engineCtx); close(engineDone) }()
 	go func() {
-		if rep != nil {
-			rep.Run(replicaCtx)
+		if repl != nil {
+			repl.run(replicaCtx)
 		}
 		close(replicaDone)
 	}()
 	// The session ends once the engine has stopped: its leases are released when no reconcile
 	// writes under them any more, and peers claim them at once.
 	defer func() { stopEngine(); <-engineDone; stopReplica(); <-replicaDone }()
-	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: eng.Enqueue, Waiters: waiters,
+	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: notify, Waiters: waiters,
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
-	// On one SQLite file there is one hub (the store's lock), and every change wakes its cluster's
-	// long-polls; on PostgreSQL another hub may have written it.
-	var recheck time.Duration
-	if st.Dialect() == "postgres" {
-		recheck = reports.ReplicaRecheck
-	}
-	agentService := reports.New(st, catalog, reports.Options{Notify: eng.Enqueue, Waiters: waiters, Registerer: registry,
-		Logger: log, DrainTimeout: cfg.DrainTimeout, Recheck: recheck})
+	agentService := reports.New(st, catalog, reports.Options{Notify: notify, Waiters: waiters, Registerer: registry,
+		Logger: log, DrainTimeout: cfg.DrainTimeout})
 	troubleshootingService, err := troubleshooting.New(st, troubleshooting.Options{Waiters: waiters, Logger: log,
 		BlobDir: filepath.Join(cfg.DataDir, "blobs", "logs"), ClusterLogs: clusterLogs(providers)})
 	if err != nil {
@@ -257,7 +242,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: eng.Enqueue, Waiters: waiters, Registry: registry,
+	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: notify, Waiters: waiters, Registry: registry,
 		Clusters: clusterService, Identity: identityService, Reports: agentService,
 		Profiles: profileService, Projects: projectService,
 		Troubleshooting: troubleshootingService, Console: pages})
@@ -394,46 +379,4 @@ API:              %[1]s/v1/…  (ApiKey header, ProjectUid header for a project)
 Health, metrics:  %[1]s/healthz  %[1]s/metrics
 
 `, url, b.AdminEmail, secrets.passwordFile, key, identity.DefaultProject, b.DefaultProjectUID, tlsLine, trustFlag(serving), keyArg)
-}
-
-// lockDataDir holds the data dir for this hub until the returned file is closed: it holds local
-// clusters' processes and blobs, which two hubs must not share (on SQLite the store's own lock
-// refuses the second hub first, with its own message).
-func lockDataDir(dataDir string) (*os.File, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the data directory: %w", err)
-	}
-	f, err := filelock.Lock(filepath.Join(dataDir, "hub.lock"))
-	if held := (*filelock.HeldError)(nil); errors.As(err, &held) {
-		return nil, fmt.Errorf("the data directory %s is in use by another easel server (%s): each hub, replicas "+
-			"included, needs a data directory of its own", dataDir, held)
-	}
-	return f, err
-}
-
-// readHostID returns the data dir's host id, creating it at the first start: the local clusters a
-// hub replica starts belong to the host with this id (their processes and files live there).
-func readHostID(dataDir string) (string, error) {
-	name := filepath.Join(dataDir, "host-id")
-	b, err := os.ReadFile(name)
-	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("reading the host id: %w", err)
-	}
-	id := uid.New()
-	if err := atomicfile.Write(name, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("writing the host id: %w", err)
-	}
-	return id, nil
-}
-
-// replicaName names this replica for people: its host name and data dir.
-func replicaName(dataDir string) string {
-	host, _ := os.Hostname()
-	if abs, err := filepath.Abs(dataDir); err == nil {
-		dataDir = abs
-	}
-	return host + ":" + dataDir
 }

@@ -102,7 +102,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 		}
 		db.SetMaxOpenConns(8)
 	}
-	s := &sqlStore{queries: queries{ex: db, d: d}, db: db, lock: lock}
+	s := &sqlStore{queries: queries{ex: db, d: d}, db: db, lock: lock, url: url}
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connecting to the %s store: %w", d.name, err)
@@ -189,6 +189,7 @@ type sqlStore struct {
 	queries
 	db   *sql.DB
 	lock *os.File // SQLite: the <db>.lock file, locked while the store is open (lock.go)
+	url  string   // PostgreSQL: for the listener's own connection (notify.go)
 }
 
 func (s *sqlStore) Dialect() string { return s.d.name }

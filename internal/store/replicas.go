@@ -89,6 +89,9 @@ type Replicas interface {
 	// CountMovable counts the objects of the kind whose leases move freely (not of
 	// pinnedCategory), held or not, for sharing them out.
 	CountMovable(ctx context.Context, kind, pinnedCategory string) (int, error)
+	// Notify and Listen carry wake-ups between replicas (notify.go).
+	Notify(ctx context.Context, channel, payload string) error
+	Listen(ctx context.Context, l Listener) error
 }
 
 // liveHolder is true of a lease whose holder's session is live.

@@ -7,6 +7,10 @@ import "sync"
 
 // Waiters wakes long-polls when a cluster changes. The zero value is ready to use.
 type Waiters struct {
+	// Publish, if set, is told of every Wake, to carry it to the other hub replicas' waiters
+	// (which get it through WakeHere).
+	Publish func(clusterUID string)
+
 	mu sync.Mutex
 	ch map[string]chan struct{}
 }
@@ -26,12 +30,31 @@ func (w *Waiters) Wait(clusterUID string) <-chan struct{} {
 	return c
 }
 
-// Wake ends every wait on the cluster.
+// Wake ends every wait on the cluster, on every hub replica.
 func (w *Waiters) Wake(clusterUID string) {
+	w.WakeHere(clusterUID)
+	if w.Publish != nil {
+		w.Publish(clusterUID)
+	}
+}
+
+// WakeHere ends every wait on the cluster on this hub.
+func (w *Waiters) WakeHere(clusterUID string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if c, ok := w.ch[clusterUID]; ok {
 		close(c)
 		delete(w.ch, clusterUID)
+	}
+}
+
+// WakeAll ends every wait on this hub: each re-reads its cluster (after wake-ups may have been
+// lost).
+func (w *Waiters) WakeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for uid, c := range w.ch {
+		close(c)
+		delete(w.ch, uid)
 	}
 }

@@ -37,9 +37,6 @@ const (
 const (
 	DefaultDesiredWait = 30 * time.Second
 	MaxDesiredWait     = 60 * time.Second
-	// ReplicaRecheck is how often a waiting long-poll re-reads the store when other hubs may write
-	// it (PostgreSQL): their changes do not wake it (design 007 replaces this with LISTEN/NOTIFY).
-	ReplicaRecheck = 2 * time.Second
 )
 
 // ErrShuttingDown ends a long-poll when the hub shuts down: the agent should ask again later (this
@@ -60,10 +57,6 @@ type Options struct {
 	// DrainTimeout bounds how long an agent keeps trying to drain a node (default
 	// clusters.DefaultDrainTimeout).
 	DrainTimeout time.Duration
-	// Recheck is how often a waiting long-poll re-reads the store for changes another hub made
-	// (ReplicaRecheck when several may write the store); zero never does: on one hub every change
-	// wakes the long-polls of its cluster.
-	Recheck time.Duration
 }
 
 // Service is the agent service.
@@ -76,7 +69,6 @@ type Service struct {
 	waiters      *wakeup.Waiters
 	log          *slog.Logger
 	drainTimeout time.Duration
-	recheck      time.Duration
 	// reportPageBytes is the size of each page of an agent report received, reportPages the number
 	// of pages of each report applied, by report.
 	reportPageBytes, reportPages *prometheus.HistogramVec
@@ -100,8 +92,7 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Service {
 		o.DrainTimeout = cluster.DefaultDrainTimeout
 	}
 	s := &Service{records: service.Records{Store: st, Clock: o.Clock}, store: st, catalog: catalog, clock: o.Clock,
-		notify: o.Notify, waiters: o.Waiters, log: o.Logger, drainTimeout: o.DrainTimeout,
-		recheck: o.Recheck}
+		notify: o.Notify, waiters: o.Waiters, log: o.Logger, drainTimeout: o.DrainTimeout}
 	s.reportPageBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "easel_agent_report_page_bytes", Help: "Size of each page of an agent report received, by report.",
 		Buckets: prometheus.ExponentialBuckets(1024, 4, 6), // 1 KiB to 1 MiB, the limit
@@ -235,10 +226,6 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 		if rec.Generation != have.Generation || cl.Status.NodesRevision != have.Nodes || cl.Status.RequestsRevision != have.Requests {
 			return s.render(ctx, rec, cl)
 		}
-		var recheck <-chan time.Time
-		if s.recheck > 0 {
-			recheck = time.After(s.recheck)
-		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err() // the agent hung up (it stopped, or the cluster is being deleted)
@@ -246,8 +233,7 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 			return nil, nil
 		case <-stopping:
 			return nil, ErrShuttingDown
-		case <-woken:
-		case <-recheck:
+		case <-woken: // by this hub's writes, or another replica's (wakeup.Bus)
 		}
 	}
 }
