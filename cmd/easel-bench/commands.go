@@ -33,7 +33,7 @@ protocol. Results are Markdown tables on stdout, progress on stderr.`,
 		},
 	}
 	cmd.PersistentFlags().StringVar(&easel, "easel", "", "the easel binary to measure (default: easel beside this binary, else on PATH)")
-	cmd.AddCommand(benchConsoleCommand(&easel), benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel),
+	cmd.AddCommand(benchConsoleCommand(&easel), benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel), benchFailoverCommand(&easel),
 		benchDay2Command(&easel), benchIdleCommand(&easel), benchTroubleshootCommand(&easel), benchFleetCommand(&easel))
 	return cmd
 }
@@ -487,3 +487,53 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func benchFailoverCommand(easel *string) *cobra.Command {
+	cfg := bench.FailoverConfig{Progress: os.Stderr}
+	cmd := &cobra.Command{
+		Use:   "failover",
+		Short: "Two hub replicas on one PostgreSQL; one is killed: how long until the other holds every cluster",
+		Long: `Starts replicas A and B of easel server on 127.0.0.1 over the empty PostgreSQL database --db
+names, with --lease-duration, imports --clusters clusters through A, waits until both replicas hold a
+share of them (their easel_replica_leases_held), runs a virtual agent per cluster that knows both
+replicas' URLs (half of them A's first) for --before, SIGKILLs A, and measures how long until B holds
+every cluster; the agents run --after more. Then it counts the agents' calls that no replica
+answered (lost), the clusters with more than one create audit entry, the events stored twice, and
+B's refused fenced writes. Last, one line:
+failover: clusters=N lease_s=L takeover_s=T lost=X duplicate_audits=A duplicate_events=E`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Clusters < 1 || cfg.Clusters > 5000 || cfg.Lease < 3*time.Second || cfg.Lease > time.Minute ||
+				cfg.Before < time.Second || cfg.Before > 10*time.Minute || cfg.After < 0 || cfg.After > 10*time.Minute ||
+				cfg.Concurrency < 1 || cfg.Concurrency > 256 {
+				return fmt.Errorf("--clusters must be 1–5000, --lease-duration 3s–1m, --before 1s–10m, --after 0–10m, --concurrency 1–256")
+			}
+			cfg.Easel = *easel
+			res, err := bench.RunFailover(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "\nTwo replicas on PostgreSQL, %d clusters, lease %s, %d CPUs (%s/%s)\n\n", res.Clusters, res.Lease,
+				runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(out, "| measure | value |\n|---|---:|")
+			fmt.Fprintf(out, "| clusters held by A / B before the kill | %d / %d |\n", res.HeldBefore[0], res.HeldBefore[1])
+			fmt.Fprintf(out, "| SIGKILL of A → B holds every cluster | %.2f s |\n", res.Takeover.Seconds())
+			t := res.Total()
+			fmt.Fprintf(out, "| agent calls sent / accepted / refused / lost | %d / %d / %d / %d |\n", t.Sent, t.Accepted, t.Refused(), t.Lost)
+			fmt.Fprintf(out, "| clusters with two create audit entries | %d |\n", res.DuplicateAudits)
+			fmt.Fprintf(out, "| events stored twice | %d |\n", res.DuplicateEvents)
+			fmt.Fprintf(out, "| B's fenced writes refused | %d |\n", res.RefusedWrites)
+			fmt.Fprintf(out, "\nfailover: clusters=%d lease_s=%.0f takeover_s=%.2f lost=%d duplicate_audits=%d duplicate_events=%d\n",
+				res.Clusters, res.Lease.Seconds(), res.Takeover.Seconds(), t.Lost, res.DuplicateAudits, res.DuplicateEvents)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfg.DB, "db", "", "the empty PostgreSQL database both replicas share (postgres://…)")
+	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 200, "imported clusters, one virtual agent each (at most 5000)")
+	cmd.Flags().DurationVar(&cfg.Lease, "lease-duration", 10*time.Second, "the replicas' --lease-duration")
+	cmd.Flags().DurationVar(&cfg.Before, "before", 10*time.Second, "how long the agents run before A is killed")
+	cmd.Flags().DurationVar(&cfg.After, "after", 5*time.Second, "how long the agents run after B took over")
+	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and fetch their agent tokens")
+	return cmd
+}

@@ -67,6 +67,8 @@ type Replica struct {
 	o   Options
 	log *slog.Logger
 
+	rounds sync.Mutex // held by the claim round in progress
+
 	mu sync.Mutex
 	// session is the live session's id; ctx ends when it is lost.
 	session string
@@ -151,23 +153,37 @@ func (r *Replica) margin() time.Duration { return r.o.Lease - r.o.Lease/3 }
 // ends; then it gives every lease back and ends the session, so peers take the clusters over at
 // once instead of after the lease.
 func (r *Replica) Run(ctx context.Context) {
-	renew := r.o.Clock.NewTicker(r.o.Lease / 3)
-	defer renew.Stop()
+	// Renewals run on their own: a slow claim round must not delay them past the lease.
+	renewed := make(chan struct{})
+	go func() { defer close(renewed); r.keepSession(ctx) }()
 	r.round(ctx)
 	claim := r.o.Clock.NewTimer(r.jittered())
 	defer claim.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			<-renewed
 			r.stop()
 			return
-		case <-renew.C():
-			r.renew(ctx)
 		case <-claim.C():
 			r.round(ctx)
 			claim.Reset(r.jittered())
 		case <-r.kick:
 			r.round(ctx)
+		}
+	}
+}
+
+// keepSession renews the session every lease/3 until ctx ends.
+func (r *Replica) keepSession(ctx context.Context) {
+	t := r.o.Clock.NewTicker(r.o.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			r.renew(ctx)
 		}
 	}
 }
@@ -214,8 +230,11 @@ func (r *Replica) lost(ctx context.Context) {
 	r.round(ctx)
 }
 
-// round claims this replica's share of the leases or gives back what is beyond it.
+// round claims this replica's share of the leases or gives back what is beyond it. Rounds run one
+// at a time: each replaces the held set with what it read and claimed.
 func (r *Replica) round(ctx context.Context) {
+	r.rounds.Lock()
+	defer r.rounds.Unlock()
 	if err := r.balance(ctx); err != nil && ctx.Err() == nil {
 		r.log.Warn("Claiming cluster leases failed; retrying", "err", err)
 	}

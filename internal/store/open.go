@@ -103,6 +103,15 @@ func Open(ctx context.Context, url string) (Store, error) {
 		db.SetMaxOpenConns(8)
 	}
 	s := &sqlStore{queries: queries{ex: db, d: d}, db: db, lock: lock, url: url}
+	if d.name == "postgres" {
+		// Its own connection for the hub session's renewals: a pool busy with the API must not
+		// delay them past the lease (replicas.go).
+		if s.renewals, err = sql.Open("pgx", url); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
+		}
+		s.renewals.SetMaxOpenConns(1)
+	}
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connecting to the %s store: %w", d.name, err)
@@ -190,12 +199,17 @@ type sqlStore struct {
 	db   *sql.DB
 	lock *os.File // SQLite: the <db>.lock file, locked while the store is open (lock.go)
 	url  string   // PostgreSQL: for the listener's own connection (notify.go)
+	// renewals is PostgreSQL's connection for the hub session's renewals alone (replicas.go).
+	renewals *sql.DB
 }
 
 func (s *sqlStore) Dialect() string { return s.d.name }
 
 func (s *sqlStore) Close() error {
 	err := s.db.Close()
+	if s.renewals != nil {
+		err = errors.Join(err, s.renewals.Close())
+	}
 	if s.lock != nil {
 		// Closing the descriptor releases the lock; the file stays (removing it could let a
 		// third Open lock a new file while the second still holds the old one).

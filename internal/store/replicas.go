@@ -123,8 +123,8 @@ func (s *sqlStore) RenewSession(ctx context.Context, id string, ttl time.Duratio
 		return err
 	}
 	// Only a live session is renewed: once expired, its leases may have been claimed by others.
-	res, err := s.exec(ctx, `UPDATE hub_sessions SET expires_at = clock_timestamp() + ? * interval '1 millisecond'
-		WHERE session_id = ? AND expires_at > clock_timestamp()`, ttl.Milliseconds(), id)
+	res, err := s.renewals.ExecContext(ctx, s.d.rebind(`UPDATE hub_sessions SET expires_at = clock_timestamp() + ? * interval '1 millisecond'
+		WHERE session_id = ? AND expires_at > clock_timestamp()`), ttl.Milliseconds(), id)
 	if err != nil {
 		return fmt.Errorf("renewing hub session %s: %w", id, err)
 	}

@@ -97,9 +97,12 @@ type FleetResult struct {
 }
 
 // Total is every agent call together.
-func (r FleetResult) Total() AgentCalls {
+func (r FleetResult) Total() AgentCalls { return totalCalls(r.Agents) }
+
+// totalCalls adds calls of every kind up.
+func totalCalls(calls []AgentCalls) AgentCalls {
 	t := AgentCalls{Kind: "all"}
-	for _, c := range r.Agents {
+	for _, c := range calls {
 		t.Sent += c.Sent
 		t.Accepted += c.Accepted
 		t.TooMany += c.TooMany
