@@ -151,6 +151,11 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 					return fmt.Errorf("%w\n%s", err, stmt)
 				}
 			}
+			if step := migrationSteps[version]; step != nil {
+				if err := step(ctx, q.(queries)); err != nil {
+					return err
+				}
+			}
 			_, err := ex.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version) VALUES (?)`), version)
 			return err
 		})
@@ -159,6 +164,12 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationSteps are the parts of migrations that SQL cannot do, run after the migration's script
+// in its transaction.
+var migrationSteps = map[int]func(ctx context.Context, q queries) error{
+	5: backfillSummaries, // 0005_cluster_summaries: summaries are derived from documents by Go code
 }
 
 // stripComments drops the script's comment lines (they may hold semicolons).
