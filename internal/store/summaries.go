@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/easelhq/easel/internal/clusters"
 )
@@ -104,7 +105,7 @@ func (q queries) insertSummary(ctx context.Context, r *Record) error {
 	if err := q.insertSummaryRow(ctx, r); err != nil {
 		return err
 	}
-	return q.countCluster(ctx, r.TenantUID, r.ProjectUID, 1)
+	return q.countCluster(ctx, r.TenantUID, r.ProjectUID, r.UID, 1)
 }
 
 // insertSummaryRow writes the summary row of a cluster that has none.
@@ -128,14 +129,16 @@ func (q queries) updateSummary(ctx context.Context, r *Record) error {
 	if err != nil {
 		return err
 	}
-	res, err := q.exec(ctx, `UPDATE cluster_counts SET clusters = clusters - 1 WHERE tenant_uid = ?
-		AND project_uid = (SELECT project_uid FROM cluster_summaries WHERE uid = ? AND project_uid <> ?)`,
-		r.TenantUID, r.UID, r.ProjectUID)
+	var from string
+	err = q.queryRow(ctx, `SELECT project_uid FROM cluster_summaries WHERE uid = ?`, r.UID).Scan(&from)
 	if err != nil {
-		return fmt.Errorf("counting cluster %s: %w", r.UID, err)
+		return fmt.Errorf("reading the summary of cluster %s: %w", r.UID, err)
 	}
-	if moved, _ := res.RowsAffected(); moved > 0 {
-		if err := q.countCluster(ctx, r.TenantUID, r.ProjectUID, 1); err != nil {
+	if from != r.ProjectUID {
+		if err := q.countCluster(ctx, r.TenantUID, from, r.UID, -1); err != nil {
+			return err
+		}
+		if err := q.countCluster(ctx, r.TenantUID, r.ProjectUID, r.UID, 1); err != nil {
 			return err
 		}
 	}
@@ -150,20 +153,26 @@ func (q queries) updateSummary(ctx context.Context, r *Record) error {
 
 // deleteSummary drops a deleted cluster's summary and its count.
 func (q queries) deleteSummary(ctx context.Context, uid string) error {
-	if _, err := q.exec(ctx, `UPDATE cluster_counts SET clusters = clusters - 1 WHERE (tenant_uid, project_uid) =
-		(SELECT tenant_uid, project_uid FROM cluster_summaries WHERE uid = ?)`, uid); err != nil {
-		return fmt.Errorf("counting cluster %s: %w", uid, err)
-	}
-	if _, err := q.exec(ctx, `DELETE FROM cluster_summaries WHERE uid = ?`, uid); err != nil {
+	var tenant, project string
+	err := q.queryRow(ctx, `DELETE FROM cluster_summaries WHERE uid = ? RETURNING tenant_uid, project_uid`, uid).Scan(&tenant, &project)
+	if err != nil {
 		return fmt.Errorf("deleting the summary of cluster %s: %w", uid, err)
 	}
-	return nil
+	return q.countCluster(ctx, tenant, project, uid, -1)
 }
 
-func (q queries) countCluster(ctx context.Context, tenantUID, projectUID string, delta int) error {
-	if _, err := q.exec(ctx, `INSERT INTO cluster_counts (tenant_uid, project_uid, clusters) VALUES (?, ?, ?)
-		ON CONFLICT (tenant_uid, project_uid) DO UPDATE SET clusters = cluster_counts.clusters + excluded.clusters`,
-		tenantUID, projectUID, delta); err != nil {
+// countShards is how many rows a project's count is spread over.
+const countShards = 16
+
+// countCluster adds delta to the count of a project's clusters, in the shard the cluster's uid
+// picks.
+func (q queries) countCluster(ctx context.Context, tenantUID, projectUID, clusterUID string, delta int) error {
+	h := fnv.New32a()
+	h.Write([]byte(clusterUID))
+	shard := h.Sum32() % countShards
+	if _, err := q.exec(ctx, `INSERT INTO cluster_counts (tenant_uid, project_uid, shard, clusters) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_uid, project_uid, shard) DO UPDATE SET clusters = cluster_counts.clusters + excluded.clusters`,
+		tenantUID, projectUID, int64(shard), delta); err != nil {
 		return fmt.Errorf("counting the clusters of project %q: %w", projectUID, err)
 	}
 	return nil

@@ -23,12 +23,16 @@ CREATE INDEX cluster_summaries_project ON cluster_summaries (tenant_uid, project
 CREATE INDEX cluster_summaries_tenant ON cluster_summaries (tenant_uid, name, uid);
 
 -- The number of clusters of each project, kept on create and delete so that an unfiltered list's
--- total is a sum of a few rows instead of a count over every cluster of the project.
+-- total is a sum of a few rows instead of a count over every cluster of the project. A project's
+-- count is spread over shards (the cluster's uid picks one) so that concurrent creates in one
+-- project do not queue on one row's lock until they commit; only the sum of a project's shards
+-- means anything (the clusters counted here, before the shards existed, are all in shard 0).
 CREATE TABLE cluster_counts (
-    tenant_uid  TEXT   NOT NULL,
-    project_uid TEXT   NOT NULL,
-    clusters    BIGINT NOT NULL,
-    PRIMARY KEY (tenant_uid, project_uid)
+    tenant_uid  TEXT    NOT NULL,
+    project_uid TEXT    NOT NULL,
+    shard       INTEGER NOT NULL,
+    clusters    BIGINT  NOT NULL,
+    PRIMARY KEY (tenant_uid, project_uid, shard)
 );
-INSERT INTO cluster_counts (tenant_uid, project_uid, clusters)
-    SELECT tenant_uid, project_uid, COUNT(*) FROM objects WHERE kind = 'spectrocluster' GROUP BY tenant_uid, project_uid;
+INSERT INTO cluster_counts (tenant_uid, project_uid, shard, clusters)
+    SELECT tenant_uid, project_uid, 0, COUNT(*) FROM objects WHERE kind = 'spectrocluster' GROUP BY tenant_uid, project_uid;
