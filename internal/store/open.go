@@ -82,6 +82,10 @@ func Open(ctx context.Context, url string) (Store, error) {
 			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
 		db.SetMaxOpenConns(32)
+		// Keep them open: with database/sql's default of 2 idle connections, concurrent requests
+		// closed and reopened connections all the time, each a new PostgreSQL backend process (a
+		// fork and an authentication).
+		db.SetMaxIdleConns(32)
 	} else {
 		d = sqliteDialect
 		path := strings.TrimPrefix(url, "sqlite://")
