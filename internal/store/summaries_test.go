@@ -2,15 +2,18 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/testenv/pgtest"
 	"github.com/easelhq/easel/internal/usage"
 )
 
@@ -239,6 +242,68 @@ func TestClusterSummariesListAsTheDocuments(t *testing.T) {
 		}
 		if _, _, err := s.ListClusterSummaries(ctx, store.ListOptions{TenantUID: "t1", OrderBy: "doc"}); err == nil {
 			t.Error("sorting summaries on doc: no error, want one")
+		}
+	})
+}
+
+// TestMigrationSummarizesExistingClusters takes a store back to before migration 0005 (clusters
+// stored, no summaries, no counts) and opens it again: every cluster gets the summary of its
+// document and every project its count.
+func TestMigrationSummarizesExistingClusters(t *testing.T) {
+	pgtest.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// More than a page of the backfill (500 documents), in two projects.
+		for i := range 503 {
+			cl := clusterDoc([]string{v1.ClusterStatePending, v1.ClusterStateRunning}[i%2])
+			rec := clusterRecord(fmt.Sprintf("c%04d", i), "t1", []string{"p1", "p2"}[i%2], fmt.Sprintf("n%04d", i), cl)
+			if err := s.CreateObject(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		driver := "sqlite"
+		if strings.HasPrefix(url, "postgres") {
+			driver = "pgx"
+		}
+		db, err := sql.Open(driver, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{`DROP TABLE cluster_summaries`, `DROP TABLE cluster_counts`,
+			`DELETE FROM schema_migrations WHERE version = 5`} {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		db.Close()
+
+		s, err = store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for project, want := range map[string]int{"p1": 252, "p2": 251} {
+			sums, total, err := s.ListClusterSummaries(ctx, store.ListOptions{TenantUID: "t1", ProjectUIDs: []string{project}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sums) != want || total != want {
+				t.Fatalf("%s: %d summaries, total %d; want %d", project, len(sums), total, want)
+			}
+			for _, cs := range sums {
+				wantSummary(t, s, cs)
+			}
+		}
+		// The counts the migration made go on from there.
+		if err := s.DeleteObject(ctx, clusters.Kind, "c0000"); err != nil {
+			t.Fatal(err)
+		}
+		if _, total, _ := summaryOf(t, s, "p1", "c0000"); total != 251 {
+			t.Fatalf("p1 after a delete: total %d, want 251", total)
 		}
 	})
 }
