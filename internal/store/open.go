@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/easelhq/easel/internal/clusters"
 )
 
 //go:embed migrations/*.sql
@@ -203,6 +205,29 @@ func (s *sqlStore) Close() error {
 		err = errors.Join(err, s.lock.Close())
 	}
 	return err
+}
+
+// CreateObject, UpdateObject and DeleteObject of a cluster on the store itself, outside a
+// transaction, run in one of their own: its document and its summary are written together.
+func (s *sqlStore) CreateObject(ctx context.Context, r *Record) error {
+	if r.Kind != clusters.Kind {
+		return s.queries.CreateObject(ctx, r)
+	}
+	return s.Tx(ctx, func(q Queries) error { return q.CreateObject(ctx, r) })
+}
+
+func (s *sqlStore) UpdateObject(ctx context.Context, r *Record) error {
+	if r.Kind != clusters.Kind {
+		return s.queries.UpdateObject(ctx, r)
+	}
+	return s.Tx(ctx, func(q Queries) error { return q.UpdateObject(ctx, r) })
+}
+
+func (s *sqlStore) DeleteObject(ctx context.Context, kind, uid string) error {
+	if kind != clusters.Kind {
+		return s.queries.DeleteObject(ctx, kind, uid)
+	}
+	return s.Tx(ctx, func(q Queries) error { return q.DeleteObject(ctx, kind, uid) })
 }
 
 func (s *sqlStore) Tx(ctx context.Context, fn func(q Queries) error) error {

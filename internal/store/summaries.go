@@ -129,23 +129,29 @@ func (q queries) updateSummary(ctx context.Context, r *Record) error {
 	if err != nil {
 		return err
 	}
-	var from string
-	err = q.queryRow(ctx, `SELECT project_uid FROM cluster_summaries WHERE uid = ?`, r.UID).Scan(&from)
+	const update = `UPDATE cluster_summaries SET alt_uid = ?, project_uid = ?, name = ?, version = ?, state = ?,
+		category = ?, summary = ?, generation = ?, resource_version = ?, updated_at = ? WHERE uid = ?`
+	args := []any{r.AltUID, r.ProjectUID, r.Name, r.Version, r.State, r.Category, summary, r.Generation,
+		r.ResourceVersion, micros(r.UpdatedAt), r.UID}
+	// Most updates leave the cluster in its project: one statement.
+	res, err := q.exec(ctx, update+` AND project_uid = ?`, append(args, r.ProjectUID)...)
 	if err != nil {
+		return fmt.Errorf("writing the summary of cluster %s: %w", r.UID, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var from string
+	if err := q.queryRow(ctx, `SELECT project_uid FROM cluster_summaries WHERE uid = ?`, r.UID).Scan(&from); err != nil {
 		return fmt.Errorf("reading the summary of cluster %s: %w", r.UID, err)
 	}
-	if from != r.ProjectUID {
-		if err := q.countCluster(ctx, r.TenantUID, from, r.UID, -1); err != nil {
-			return err
-		}
-		if err := q.countCluster(ctx, r.TenantUID, r.ProjectUID, r.UID, 1); err != nil {
-			return err
-		}
+	if err := q.countCluster(ctx, r.TenantUID, from, r.UID, -1); err != nil {
+		return err
 	}
-	if _, err := q.exec(ctx, `UPDATE cluster_summaries SET alt_uid = ?, project_uid = ?, name = ?, version = ?, state = ?,
-		category = ?, summary = ?, generation = ?, resource_version = ?, updated_at = ? WHERE uid = ?`,
-		r.AltUID, r.ProjectUID, r.Name, r.Version, r.State, r.Category, summary, r.Generation, r.ResourceVersion,
-		micros(r.UpdatedAt), r.UID); err != nil {
+	if err := q.countCluster(ctx, r.TenantUID, r.ProjectUID, r.UID, 1); err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, update, args...); err != nil {
 		return fmt.Errorf("writing the summary of cluster %s: %w", r.UID, err)
 	}
 	return nil
