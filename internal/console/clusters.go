@@ -7,10 +7,8 @@ import (
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/usage"
 )
 
 // clustersPerPage is the grid's page size.
@@ -93,7 +91,7 @@ func (c *Console) clusters(w http.ResponseWriter, r *http.Request, s *session) e
 	if q.State != "" {
 		opts.Conditions = append(opts.Conditions, store.Condition{Field: store.FieldState, Op: store.OpEq, Values: []string{q.State}})
 	}
-	recs, total, err := c.o.Clusters.List(r.Context(), &s.call, opts)
+	sums, total, err := c.o.Clusters.Summaries(r.Context(), &s.call, opts)
 	if err != nil {
 		return err
 	}
@@ -101,13 +99,9 @@ func (c *Console) clusters(w http.ResponseWriter, r *http.Request, s *session) e
 	for _, p := range s.projects {
 		names[p.UID] = p.Name
 	}
-	rows := make([]clusterRow, 0, len(recs))
-	for _, rec := range recs {
-		cl, err := clusters.Decode(rec.Doc)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, gridRow(rec, cl, names[rec.ProjectUID]))
+	rows := make([]clusterRow, 0, len(sums))
+	for _, cs := range sums {
+		rows = append(rows, gridRow(cs, names[cs.ProjectUID]))
 	}
 	pages := max(1, (total+clustersPerPage-1)/clustersPerPage)
 	data := layoutData(s, "Clusters", map[string]any{"Rows": rows, "Query": q, "Total": total, "Pages": pages,
@@ -132,20 +126,12 @@ func pageNumber(v string) int {
 
 // gridRow is what the grid shows of a cluster: its health with a maintenance mark, how many of its
 // nodes are Ready, and its workers' CPU and memory use.
-func gridRow(rec store.Record, cl clusters.Cluster, project string) clusterRow {
-	row := clusterRow{UID: rec.UID, Name: rec.Name, CloudType: cl.CloudType, State: cl.Status.State,
-		Health: cl.Status.Health.State, Project: project, Nodes: len(cl.Status.Nodes), Modified: rec.UpdatedAt}
-	for _, n := range cl.Status.Nodes {
-		if n.Ready {
-			row.HealthyNodes++
-		}
-	}
-	for i := range cl.Status.Machines {
-		if cl.Status.Machines[i].InMaintenance() {
-			row.InMaintenance = true
-		}
-	}
-	if m := usage.Metrics(cl.Status.Usage.Nodes, cl.Status.Usage.ReceivedAt, false); m != nil {
+func gridRow(cs store.ClusterSummary, project string) clusterRow {
+	sum := cs.Summary
+	row := clusterRow{UID: cs.UID, Name: cs.Name, CloudType: sum.CloudType, State: sum.State, Health: sum.Health.State,
+		Project: project, InMaintenance: sum.InMaintenance, HealthyNodes: sum.ReadyNodes, Nodes: sum.Nodes,
+		Modified: cs.UpdatedAt}
+	if m := sum.Metrics; m != nil {
 		row.CPU, row.Memory = m.CPU, m.Memory
 	}
 	return row

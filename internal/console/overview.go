@@ -42,7 +42,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 			inMaintenance = append(inMaintenance, m.Name)
 		}
 	}
-	row := gridRow(rec, cl, "")
+	row := gridRow(store.ClusterSummary{Record: rec, Summary: cl.Summary()}, "")
 	_, _, chosen := chartRange(q.Get("range"))
 	data := layoutData(s, rec.Name, map[string]any{
 		"UID": rec.UID, "Name": rec.Name, "Cluster": cl, "Tabs": clusterTabs(rec.UID, "Overview"), "Row": row, "InMaintenance": inMaintenance,

@@ -45,20 +45,28 @@ func target(r *http.Request) clustersvc.Target {
 
 // profileTemplates shows the cluster's profiles; withPacks loads each profile for its packs.
 func (s *Server) profileTemplates(ctx context.Context, cl clusters.Cluster, withPacks bool) ([]v1.ClusterProfileTemplateMeta, error) {
-	out := []v1.ClusterProfileTemplateMeta{}
-	for _, ref := range cl.Profiles {
-		t := v1.ClusterProfileTemplateMeta{UID: ref.UID, Name: ref.Name, Type: ref.Type, CloudType: cl.CloudType, Version: 1,
-			ProfileVersion: ref.Version, Packs: []v1.PackRef{}}
-		if withPacks {
-			attached, err := s.clusters.AttachedProfile(ctx, ref)
-			if err != nil {
-				return nil, err
-			}
-			t.Packs = attached.Packs
+	out := templateMetas(cl.Profiles, cl.CloudType)
+	if !withPacks {
+		return out, nil
+	}
+	for i, ref := range cl.Profiles {
+		attached, err := s.clusters.AttachedProfile(ctx, ref)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, t)
+		out[i].Packs = attached.Packs
 	}
 	return out, nil
+}
+
+// templateMetas shows a cluster's profiles without their packs.
+func templateMetas(refs []clusters.ProfileRef, cloudType string) []v1.ClusterProfileTemplateMeta {
+	out := []v1.ClusterProfileTemplateMeta{}
+	for _, ref := range refs {
+		out = append(out, v1.ClusterProfileTemplateMeta{UID: ref.UID, Name: ref.Name, Type: ref.Type, CloudType: cloudType,
+			Version: 1, ProfileVersion: ref.Version, Packs: []v1.PackRef{}})
+	}
+	return out
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -67,7 +75,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	w.Header().Set("ETag", etag(rec))
-	out := v1.SpectroCluster{APIVersion: "v1", Kind: "SpectroCluster", Metadata: clusterMeta(rec, cl)}
+	out := v1.SpectroCluster{APIVersion: "v1", Kind: "SpectroCluster", Metadata: clusterMeta(rec, cl.Labels, cl.Annotations)}
 	out.Spec.CloudType = cl.CloudType
 	out.Spec.ClusterType = "PureManage"
 	out.Spec.ClusterConfig.UpdateWorkerPoolsInParallel = cl.UpdateWorkerPoolsInParallel
@@ -80,9 +88,9 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, c *call) err
 	return nil
 }
 
-func clusterMeta(rec store.Record, cl clusters.Cluster) v1.ObjectMeta {
+func clusterMeta(rec store.Record, labels, annotations map[string]string) v1.ObjectMeta {
 	m := meta(rec)
-	m.Labels, m.Annotations = cl.Labels, withScope(rec, cl.Annotations)
+	m.Labels, m.Annotations = labels, withScope(rec, annotations)
 	return m
 }
 
@@ -153,17 +161,11 @@ func (s *Server) clusterKubeconfig(w http.ResponseWriter, r *http.Request, c *ca
 	return nil
 }
 
-func cloudConfigMeta(cl clusters.Cluster) v1.CloudConfigMeta {
-	m := v1.CloudConfigMeta{UID: cl.CloudConfigUID, CloudType: cl.CloudType, MachinePools: []v1.MachinePoolMeta{}}
-	for _, p := range cl.Pools {
-		healthy := 0
-		for _, mc := range cl.Status.Machines {
-			if mc.Pool == p.Name && mc.Ready {
-				healthy++
-			}
-		}
+func cloudConfigMeta(configUID, cloudType string, pools []clusters.PoolSummary) v1.CloudConfigMeta {
+	m := v1.CloudConfigMeta{UID: configUID, CloudType: cloudType, MachinePools: []v1.MachinePoolMeta{}}
+	for _, p := range pools {
 		m.MachinePools = append(m.MachinePools, v1.MachinePoolMeta{Name: p.Name, IsControlPlane: p.ControlPlane,
-			Size: int32(p.Size), HealthyNodeCount: int32(healthy)})
+			Size: int32(p.Size), HealthyNodeCount: int32(p.Healthy)})
 	}
 	return m
 }
@@ -174,8 +176,8 @@ func (s *Server) clusterSummary(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	var out v1.SpectroClusterUIDSummary
-	out.Metadata = clusterMeta(rec, cl)
-	out.Spec.CloudConfig = cloudConfigMeta(cl)
+	out.Metadata = clusterMeta(rec, cl.Labels, cl.Annotations)
+	out.Spec.CloudConfig = cloudConfigMeta(cl.CloudConfigUID, cl.CloudType, cl.PoolSummaries())
 	out.Spec.ArchTypes = []string{"amd64"}
 	if out.Spec.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, true); err != nil {
 		return err

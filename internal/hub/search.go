@@ -7,10 +7,8 @@ import (
 	"strings"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/usage"
 )
 
 // searchProperties maps the cluster search properties easel filters on to stored fields.
@@ -148,7 +146,7 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 		return nil
 	}
 	opts.Limit, opts.Offset = pg.limit, pg.offset
-	recs, total, err := s.clusters.List(r.Context(), &c.Call, opts)
+	sums, total, err := s.clusters.Summaries(r.Context(), &c.Call, opts)
 	if err != nil {
 		return err
 	}
@@ -156,30 +154,19 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	heartbeats, err := s.clusters.Heartbeats(r.Context(), recs)
-	if err != nil {
-		return err
-	}
-	for _, rec := range recs {
-		cl, err := clusters.Decode(rec.Doc)
-		if err != nil {
-			return err
-		}
-		hb := heartbeats[rec.UID]
-		cl.Status.Health.ObserveHeartbeat(hb.At, hb.AgentVersion)
+	for _, cs := range sums {
+		rec, cl := cs.Record, cs.Summary
 		var sum v1.SpectroClusterSummary
-		sum.Metadata = clusterMeta(rec, cl)
-		sum.SpecSummary.CloudConfig = cloudConfigMeta(cl)
+		sum.Metadata = clusterMeta(rec, cl.Labels, cl.Annotations)
+		sum.SpecSummary.CloudConfig = cloudConfigMeta(cl.CloudConfigUID, cl.CloudType, cl.Pools)
 		sum.SpecSummary.ProjectMeta = v1.ObjectEntity{UID: rec.ProjectUID, Name: projectNames[rec.ProjectUID]}
-		if sum.SpecSummary.ClusterProfileTemplates, err = s.profileTemplates(r.Context(), cl, false); err != nil {
-			return err
-		}
-		sum.Status.State = cl.Status.State
-		sum.Status.Health = healthWire(cl.Status.Health)
-		sum.Status.Metrics = usage.Metrics(cl.Status.Usage.Nodes, cl.Status.Usage.ReceivedAt, false)
+		sum.SpecSummary.ClusterProfileTemplates = templateMetas(cl.Profiles, cl.CloudType)
+		sum.Status.State = cl.State
+		sum.Status.Health = healthWire(cl.Health)
+		sum.Status.Metrics = cl.Metrics
 		out.Items = append(out.Items, sum)
 	}
-	out.Listmeta = pg.listMeta(len(recs), total)
+	out.Listmeta = pg.listMeta(len(sums), total)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

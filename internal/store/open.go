@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/easelhq/easel/internal/clusters"
 )
 
 //go:embed migrations/*.sql
@@ -82,6 +84,10 @@ func Open(ctx context.Context, url string) (Store, error) {
 			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
 		db.SetMaxOpenConns(32)
+		// Keep them open: with database/sql's default of 2 idle connections, concurrent requests
+		// closed and reopened connections all the time, each a new PostgreSQL backend process (a
+		// fork and an authentication).
+		db.SetMaxIdleConns(32)
 	} else {
 		d = sqliteDialect
 		path := strings.TrimPrefix(url, "sqlite://")
@@ -173,6 +179,11 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 					return fmt.Errorf("%w\n%s", err, stmt)
 				}
 			}
+			if step := migrationSteps[version]; step != nil {
+				if err := step(ctx, q.(queries)); err != nil {
+					return err
+				}
+			}
 			_, err := ex.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version) VALUES (?)`), version)
 			return err
 		})
@@ -181,6 +192,12 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationSteps are the parts of migrations that SQL cannot do, run after the migration's script
+// in its transaction.
+var migrationSteps = map[int]func(ctx context.Context, q queries) error{
+	5: backfillSummaries, // 0005_cluster_summaries: summaries are derived from documents by Go code
 }
 
 // stripComments drops the script's comment lines (they may hold semicolons).
@@ -216,6 +233,29 @@ func (s *sqlStore) Close() error {
 		err = errors.Join(err, s.lock.Close())
 	}
 	return err
+}
+
+// CreateObject, UpdateObject and DeleteObject of a cluster on the store itself, outside a
+// transaction, run in one of their own: its document and its summary are written together.
+func (s *sqlStore) CreateObject(ctx context.Context, r *Record) error {
+	if r.Kind != clusters.Kind {
+		return s.queries.CreateObject(ctx, r)
+	}
+	return s.Tx(ctx, func(q Queries) error { return q.CreateObject(ctx, r) })
+}
+
+func (s *sqlStore) UpdateObject(ctx context.Context, r *Record) error {
+	if r.Kind != clusters.Kind {
+		return s.queries.UpdateObject(ctx, r)
+	}
+	return s.Tx(ctx, func(q Queries) error { return q.UpdateObject(ctx, r) })
+}
+
+func (s *sqlStore) DeleteObject(ctx context.Context, kind, uid string) error {
+	if kind != clusters.Kind {
+		return s.queries.DeleteObject(ctx, kind, uid)
+	}
+	return s.Tx(ctx, func(q Queries) error { return q.DeleteObject(ctx, kind, uid) })
 }
 
 func (s *sqlStore) Tx(ctx context.Context, fn func(q Queries) error) error {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/easelhq/easel/internal/clusters"
 )
 
 // execer is what both *sql.DB and *sql.Tx offer.
@@ -140,65 +142,15 @@ func conditionSQL(d dialect, c Condition, args *[]any) (string, error) {
 }
 
 func (q queries) ListObjects(ctx context.Context, o ListOptions) ([]Record, int, error) {
-	where := []string{"kind = ?", "tenant_uid = ?"}
-	args := []any{o.Kind, o.TenantUID}
-	if o.ProjectUIDs != nil {
-		if len(o.ProjectUIDs) == 0 {
-			return nil, 0, nil
-		}
-		where = append(where, "project_uid IN (?"+strings.Repeat(", ?", len(o.ProjectUIDs)-1)+")")
-		for _, p := range o.ProjectUIDs {
-			args = append(args, p)
-		}
+	l, err := q.list("objects", o)
+	if err != nil || l.none {
+		return nil, 0, err
 	}
-	for _, c := range o.Conditions {
-		expr, err := conditionSQL(q.d, c, &args)
-		if err != nil {
-			return nil, 0, err
-		}
-		where = append(where, expr)
-	}
-	for _, group := range o.AnyOf {
-		var ors []string
-		for _, c := range group {
-			expr, err := conditionSQL(q.d, c, &args)
-			if err != nil {
-				return nil, 0, err
-			}
-			ors = append(ors, expr)
-		}
-		if len(ors) > 0 {
-			where = append(where, "("+strings.Join(ors, " OR ")+")")
-		}
-	}
-	clause := " FROM objects WHERE " + strings.Join(where, " AND ")
-
 	var total int
-	if err := q.queryRow(ctx, "SELECT COUNT(*)"+clause, args...).Scan(&total); err != nil {
+	if err := q.queryRow(ctx, "SELECT COUNT(*)"+l.from, l.args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("counting %s: %w", o.Kind, err)
 	}
-	order := o.OrderBy
-	if order == "" {
-		order = FieldName
-	}
-	if !listFields[order] {
-		return nil, 0, fmt.Errorf("cannot sort on %q", order)
-	}
-	dir := " ASC"
-	if o.Desc {
-		dir = " DESC"
-	}
-	query := "SELECT " + objectColumns + clause + " ORDER BY " + string(order) + dir + ", uid" + dir
-	switch {
-	case o.Limit > 0:
-		query += fmt.Sprintf(" LIMIT %d", o.Limit)
-	case o.Offset > 0 && q.d.name == "sqlite":
-		query += " LIMIT -1" // SQLite has no OFFSET without LIMIT
-	}
-	if o.Offset > 0 {
-		query += fmt.Sprintf(" OFFSET %d", o.Offset)
-	}
-	rows, err := q.query(ctx, query, args...)
+	rows, err := q.query(ctx, "SELECT "+objectColumns+l.from+l.order, l.args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing %s: %w", o.Kind, err)
 	}
@@ -212,6 +164,81 @@ func (q queries) ListObjects(ctx context.Context, o ListOptions) ([]Record, int,
 		out = append(out, r)
 	}
 	return out, total, rows.Err()
+}
+
+// listQuery is a list rendered as SQL: its FROM … WHERE, its bound values, and its ORDER BY with
+// the page. none: the list can match nothing (no project is visible).
+type listQuery struct {
+	from, order string
+	args        []any
+	none        bool
+}
+
+// list renders o as a query over table, which has the columns of objects that lists filter and
+// sort on (objects itself, or cluster_summaries, which holds one kind only: kind is matched on
+// objects alone).
+func (q queries) list(table string, o ListOptions) (listQuery, error) {
+	var l listQuery
+	where := []string{"tenant_uid = ?"}
+	l.args = []any{o.TenantUID}
+	if table == "objects" {
+		where = append([]string{"kind = ?"}, where...)
+		l.args = append([]any{o.Kind}, l.args...)
+	}
+	if o.ProjectUIDs != nil {
+		if len(o.ProjectUIDs) == 0 {
+			l.none = true
+			return l, nil
+		}
+		where = append(where, "project_uid IN (?"+strings.Repeat(", ?", len(o.ProjectUIDs)-1)+")")
+		for _, p := range o.ProjectUIDs {
+			l.args = append(l.args, p)
+		}
+	}
+	for _, c := range o.Conditions {
+		expr, err := conditionSQL(q.d, c, &l.args)
+		if err != nil {
+			return l, err
+		}
+		where = append(where, expr)
+	}
+	for _, group := range o.AnyOf {
+		var ors []string
+		for _, c := range group {
+			expr, err := conditionSQL(q.d, c, &l.args)
+			if err != nil {
+				return l, err
+			}
+			ors = append(ors, expr)
+		}
+		if len(ors) > 0 {
+			where = append(where, "("+strings.Join(ors, " OR ")+")")
+		}
+	}
+	l.from = " FROM " + table + " WHERE " + strings.Join(where, " AND ")
+
+	order := o.OrderBy
+	if order == "" {
+		order = FieldName
+	}
+	if !listFields[order] {
+		return l, fmt.Errorf("cannot sort on %q", order)
+	}
+	dir := " ASC"
+	if o.Desc {
+		dir = " DESC"
+	}
+	l.order = " ORDER BY " + string(order) + dir + ", uid" + dir
+	switch {
+	case o.Limit > 0:
+		l.order += fmt.Sprintf(" LIMIT %d", o.Limit)
+	case o.Offset > 0 && q.d.name == "sqlite":
+		l.order += " LIMIT -1" // SQLite has no OFFSET without LIMIT
+	}
+	if o.Offset > 0 {
+		l.order += fmt.Sprintf(" OFFSET %d", o.Offset)
+	}
+	return l, nil
 }
 
 func (q queries) ListUIDs(ctx context.Context, kind string) ([]string, error) {
@@ -253,6 +280,9 @@ func (q queries) CreateObject(ctx context.Context, r *Record) error {
 	if err != nil {
 		return fmt.Errorf("creating %s %s: %w", r.Kind, r.Name, err)
 	}
+	if r.Kind == clusters.Kind {
+		return q.insertSummary(ctx, r)
+	}
 	return nil
 }
 
@@ -277,6 +307,9 @@ func (q queries) UpdateObject(ctx context.Context, r *Record) error {
 	}
 	r.ResourceVersion++
 	r.UpdatedAt = t
+	if r.Kind == clusters.Kind {
+		return q.updateSummary(ctx, r)
+	}
 	return nil
 }
 
@@ -287,6 +320,9 @@ func (q queries) DeleteObject(ctx context.Context, kind, uid string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
+	}
+	if kind == clusters.Kind {
+		return q.deleteSummary(ctx, uid)
 	}
 	return nil
 }

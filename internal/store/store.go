@@ -219,6 +219,7 @@ type Queries interface {
 	ReportQueries
 	WorkloadQueries
 	HeartbeatQueries
+	SummaryQueries
 }
 
 // Store is the whole state of a hub.

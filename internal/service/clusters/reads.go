@@ -13,11 +13,39 @@ import (
 // List lists the clusters opts selects among those the call shows: the call's project, or every
 // project the caller sees (all of them, for a tenant admin).
 func (s *Service) List(ctx context.Context, c *service.Call, opts store.ListOptions) ([]store.Record, int, error) {
+	return s.store.ListObjects(ctx, listScope(c, opts))
+}
+
+// listScope limits opts to the clusters the call shows.
+func listScope(c *service.Call, opts store.ListOptions) store.ListOptions {
 	opts.Kind, opts.TenantUID, opts.ProjectUIDs = Kind, c.TenantUID, c.Projects()
 	if c.Project != "" {
 		opts.ProjectUIDs = []string{c.Project}
 	}
-	return s.store.ListObjects(ctx, opts)
+	return opts
+}
+
+// Summaries lists, a page at a time, what the lists of clusters show of those opts selects among
+// the clusters the call shows (as List), each with its agent's newest heartbeat: the summaries the
+// store keeps beside the documents, so that a page decodes no document.
+func (s *Service) Summaries(ctx context.Context, c *service.Call, opts store.ListOptions) ([]store.ClusterSummary, int, error) {
+	sums, total, err := s.store.ListClusterSummaries(ctx, listScope(c, opts))
+	if err != nil {
+		return nil, 0, err
+	}
+	uids := make([]string, len(sums))
+	for i := range sums {
+		uids[i] = sums[i].UID
+	}
+	heartbeats, err := s.store.Heartbeats(ctx, uids)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range sums {
+		hb := heartbeats[sums[i].UID]
+		sums[i].Summary.Health.ObserveHeartbeat(hb.At, hb.AgentVersion)
+	}
+	return sums, total, nil
 }
 
 // UsageSeries adds the cluster's usage series point by point (the workers and the control plane)

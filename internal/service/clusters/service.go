@@ -127,16 +127,6 @@ func (t Target) read(ctx context.Context, q store.Queries, c *service.Call) (sto
 	return rec, cl, err
 }
 
-// Heartbeats returns the newest heartbeat of each listed cluster's agent, for the lists that show
-// it (a row of its own, which most heartbeats write instead of the cluster).
-func (s *Service) Heartbeats(ctx context.Context, recs []store.Record) (map[string]store.Heartbeat, error) {
-	uids := make([]string, len(recs))
-	for i, rec := range recs {
-		uids[i] = rec.UID
-	}
-	return s.store.Heartbeats(ctx, uids)
-}
-
 // Get returns the targeted cluster, if the call may see it.
 func (s *Service) Get(ctx context.Context, c *service.Call, t Target) (store.Record, cluster.Cluster, error) {
 	return t.read(ctx, s.store, c)

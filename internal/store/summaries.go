@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/easelhq/easel/internal/clusters"
+)
+
+// ClusterSummary is a cluster as lists show it: its record's columns (Doc is empty) and the
+// summary of its document.
+type ClusterSummary struct {
+	Record
+	Summary clusters.Summary
+}
+
+// SummaryQueries read the clusters' summaries. The store writes them itself: CreateObject,
+// UpdateObject and DeleteObject of a cluster write its summary row and its project's count in the
+// same transaction as its document, so no writer can forget them and a list never sees a summary
+// older or newer than the document.
+type SummaryQueries interface {
+	// ListClusterSummaries is ListObjects for clusters (o.Kind is ignored) over their summaries:
+	// the same matches in the same order, without the documents.
+	ListClusterSummaries(ctx context.Context, o ListOptions) ([]ClusterSummary, int, error)
+}
+
+const summaryColumns = `uid, alt_uid, tenant_uid, project_uid, name, version, state, category, summary,
+	generation, resource_version, created_at, updated_at`
+
+func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]ClusterSummary, int, error) {
+	l, err := q.list("cluster_summaries", o)
+	if err != nil || l.none {
+		return nil, 0, err
+	}
+	total, err := q.countClusters(ctx, o, l)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := q.query(ctx, "SELECT "+summaryColumns+l.from+l.order, l.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing cluster summaries: %w", err)
+	}
+	defer rows.Close()
+	var out []ClusterSummary
+	for rows.Next() {
+		var (
+			summary          string
+			created, updated int64
+		)
+		cs := ClusterSummary{Record: Record{Kind: clusters.Kind}}
+		r := &cs.Record
+		if err := rows.Scan(&r.UID, &r.AltUID, &r.TenantUID, &r.ProjectUID, &r.Name, &r.Version, &r.State, &r.Category,
+			&summary, &r.Generation, &r.ResourceVersion, &created, &updated); err != nil {
+			return nil, 0, fmt.Errorf("reading cluster summaries: %w", err)
+		}
+		r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+		if err := json.Unmarshal([]byte(summary), &cs.Summary); err != nil {
+			return nil, 0, fmt.Errorf("decoding the summary of cluster %s: %w", r.UID, err)
+		}
+		out = append(out, cs)
+	}
+	return out, total, rows.Err()
+}
+
+// countClusters is the total of a list of clusters. Unfiltered (the dashboard's and the grid's
+// first page), it sums the kept per-project counts: a COUNT(*) reads an index entry per cluster,
+// which over 10,000 clusters cost more than the rest of the page together. A filtered list counts
+// its matches over the narrow summaries.
+func (q queries) countClusters(ctx context.Context, o ListOptions, l listQuery) (int, error) {
+	var total int
+	if len(o.Conditions) > 0 || len(o.AnyOf) > 0 {
+		if err := q.queryRow(ctx, "SELECT COUNT(*)"+l.from, l.args...).Scan(&total); err != nil {
+			return 0, fmt.Errorf("counting clusters: %w", err)
+		}
+		return total, nil
+	}
+	// l.args are the tenant and then the projects, as in l.from.
+	query := "SELECT COALESCE(SUM(clusters), 0) FROM cluster_counts WHERE tenant_uid = ?"
+	if len(o.ProjectUIDs) > 0 {
+		query += " AND project_uid IN (" + placeholders("?", len(o.ProjectUIDs)) + ")"
+	}
+	if err := q.queryRow(ctx, query, l.args...).Scan(&total); err != nil {
+		return 0, fmt.Errorf("counting clusters: %w", err)
+	}
+	return total, nil
+}
+
+// summaryOf is the stored summary of a cluster's document.
+func summaryOf(r *Record) (string, error) {
+	cl, err := clusters.Decode(r.Doc)
+	if err != nil {
+		return "", fmt.Errorf("summarizing cluster %s: %w", r.UID, err)
+	}
+	b, err := json.Marshal(cl.Summary())
+	if err != nil {
+		return "", fmt.Errorf("summarizing cluster %s: %w", r.UID, err)
+	}
+	return string(b), nil
+}
+
+// insertSummary writes the summary of a new cluster and counts it in its project.
+func (q queries) insertSummary(ctx context.Context, r *Record) error {
+	if err := q.insertSummaryRow(ctx, r); err != nil {
+		return err
+	}
+	return q.countCluster(ctx, r.TenantUID, r.ProjectUID, r.UID, 1)
+}
+
+// insertSummaryRow writes the summary row of a cluster that has none.
+func (q queries) insertSummaryRow(ctx context.Context, r *Record) error {
+	summary, err := summaryOf(r)
+	if err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, `INSERT INTO cluster_summaries (`+summaryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.UID, r.AltUID, r.TenantUID, r.ProjectUID, r.Name, r.Version, r.State, r.Category, summary,
+		r.Generation, r.ResourceVersion, micros(r.CreatedAt), micros(r.UpdatedAt)); err != nil {
+		return fmt.Errorf("writing the summary of cluster %s: %w", r.UID, err)
+	}
+	return nil
+}
+
+// updateSummary rewrites the summary of an updated cluster (r as it is now stored); a cluster
+// moved to another project is counted there.
+func (q queries) updateSummary(ctx context.Context, r *Record) error {
+	summary, err := summaryOf(r)
+	if err != nil {
+		return err
+	}
+	const update = `UPDATE cluster_summaries SET alt_uid = ?, project_uid = ?, name = ?, version = ?, state = ?,
+		category = ?, summary = ?, generation = ?, resource_version = ?, updated_at = ? WHERE uid = ?`
+	args := []any{r.AltUID, r.ProjectUID, r.Name, r.Version, r.State, r.Category, summary, r.Generation,
+		r.ResourceVersion, micros(r.UpdatedAt), r.UID}
+	// Most updates leave the cluster in its project: one statement.
+	res, err := q.exec(ctx, update+` AND project_uid = ?`, append(args, r.ProjectUID)...)
+	if err != nil {
+		return fmt.Errorf("writing the summary of cluster %s: %w", r.UID, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var from string
+	if err := q.queryRow(ctx, `SELECT project_uid FROM cluster_summaries WHERE uid = ?`, r.UID).Scan(&from); err != nil {
+		return fmt.Errorf("reading the summary of cluster %s: %w", r.UID, err)
+	}
+	if err := q.countCluster(ctx, r.TenantUID, from, r.UID, -1); err != nil {
+		return err
+	}
+	if err := q.countCluster(ctx, r.TenantUID, r.ProjectUID, r.UID, 1); err != nil {
+		return err
+	}
+	if _, err := q.exec(ctx, update, args...); err != nil {
+		return fmt.Errorf("writing the summary of cluster %s: %w", r.UID, err)
+	}
+	return nil
+}
+
+// deleteSummary drops a deleted cluster's summary and its count.
+func (q queries) deleteSummary(ctx context.Context, uid string) error {
+	var tenant, project string
+	err := q.queryRow(ctx, `DELETE FROM cluster_summaries WHERE uid = ? RETURNING tenant_uid, project_uid`, uid).Scan(&tenant, &project)
+	if err != nil {
+		return fmt.Errorf("deleting the summary of cluster %s: %w", uid, err)
+	}
+	return q.countCluster(ctx, tenant, project, uid, -1)
+}
+
+// countShards is how many rows a project's count is spread over.
+const countShards = 16
+
+// countCluster adds delta to the count of a project's clusters, in the shard the cluster's uid
+// picks.
+func (q queries) countCluster(ctx context.Context, tenantUID, projectUID, clusterUID string, delta int) error {
+	h := fnv.New32a()
+	h.Write([]byte(clusterUID))
+	shard := h.Sum32() % countShards
+	if _, err := q.exec(ctx, `INSERT INTO cluster_counts (tenant_uid, project_uid, shard, clusters) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_uid, project_uid, shard) DO UPDATE SET clusters = cluster_counts.clusters + excluded.clusters`,
+		tenantUID, projectUID, int64(shard), delta); err != nil {
+		return fmt.Errorf("counting the clusters of project %q: %w", projectUID, err)
+	}
+	return nil
+}
+
+// backfillSummaries writes the summary of every cluster stored before summaries were kept
+// (migration 0005, whose SQL made the table and the counts), a page of documents at a time.
+func backfillSummaries(ctx context.Context, q queries) error {
+	const page = 500
+	after := ""
+	for {
+		rows, err := q.query(ctx, `SELECT `+objectColumns+` FROM objects WHERE kind = ? AND uid > ? ORDER BY uid LIMIT ?`,
+			clusters.Kind, after, page)
+		if err != nil {
+			return fmt.Errorf("reading clusters to summarize: %w", err)
+		}
+		var recs []Record
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("reading clusters to summarize: %w", err)
+			}
+			recs = append(recs, r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("reading clusters to summarize: %w", err)
+		}
+		for i := range recs {
+			if err := q.insertSummaryRow(ctx, &recs[i]); err != nil {
+				return err
+			}
+		}
+		if len(recs) < page {
+			return nil
+		}
+		after = recs[len(recs)-1].UID
+	}
+}
