@@ -39,8 +39,8 @@ const (
 // Options configure a Replica.
 type Options struct {
 	Store store.Store
-	// Name, HostID and URL describe the replica in its session (see store.Session).
-	Name, HostID, URL string
+	// Name, HostID, URL and Fingerprint describe the replica in its session (see store.Session).
+	Name, HostID, URL, Fingerprint string
 	// Lease is how long the session lives without a renewal (default 10s, at least 3s).
 	Lease time.Duration
 	// ClaimEvery is how often the replica claims or releases leases (default 2s, jittered).
@@ -130,7 +130,8 @@ func Start(ctx context.Context, o Options) (*Replica, error) {
 // register starts a new session; the caller holds no lock.
 func (r *Replica) register(ctx context.Context) error {
 	started := r.o.Clock.Now()
-	se, err := r.o.Store.RegisterSession(ctx, store.Session{ID: uid.New(), Replica: r.o.Name, HostID: r.o.HostID, URL: r.o.URL}, r.o.Lease)
+	se, err := r.o.Store.RegisterSession(ctx, store.Session{ID: uid.New(), Replica: r.o.Name, HostID: r.o.HostID, URL: r.o.URL,
+		Fingerprint: r.o.Fingerprint}, r.o.Lease)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,20 +30,21 @@ type replication struct {
 	rep     *replica.Replica
 	bus     *wakeup.Bus
 	enqueue func(clusterUID string)
+	st      store.Store
 }
 
 // startReplication registers this hub's session and wires the bus: the long-polls' wake-ups
 // (waiters) and the engine's (enqueue) reach every replica, and a replica enqueues only the
 // clusters it holds.
 func startReplication(ctx context.Context, cfg Config, st store.Store, log *slog.Logger, reg prometheus.Registerer,
-	runsLocal bool, waiters *wakeup.Waiters, enqueue func(clusterUID string)) (*replication, error) {
+	runsLocal bool, fingerprint string, waiters *wakeup.Waiters, enqueue func(clusterUID string)) (*replication, error) {
 	hostID, err := readHostID(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	bus := wakeup.NewBus(st, log, reg)
 	rep, err := replica.Start(ctx, replica.Options{Store: st, Name: replicaName(cfg.DataDir), HostID: hostID,
-		URL: cfg.PublicURL, Lease: cfg.Lease, Kind: clusters.Kind, PinnedCategory: v1.CloudTypeLocal, RunsPinned: runsLocal,
+		URL: cfg.PublicURL, Fingerprint: fingerprint, Lease: cfg.Lease, Kind: clusters.Kind, PinnedCategory: v1.CloudTypeLocal, RunsPinned: runsLocal,
 		Claimed: enqueue, Released: func() { bus.Publish(wakeup.ChannelLeases, "") }, Logger: log, Registerer: reg})
 	if err != nil {
 		return nil, fmt.Errorf("joining the hub replicas: %w", err)
@@ -62,7 +64,32 @@ func startReplication(ctx context.Context, cfg Config, st store.Store, log *slog
 		}
 		waiters.WakeAll()
 	})
-	return &replication{rep: rep, bus: bus, enqueue: enqueue}, nil
+	return &replication{rep: rep, bus: bus, enqueue: enqueue, st: st}, nil
+}
+
+// hubs lists the live replicas' URLs and certificate pins, oldest first, for import manifests.
+func (r *replication) hubs(ctx context.Context) (urls, fingerprints []string, err error) {
+	live, err := r.st.LiveSessions(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, se := range live {
+		if !slices.Contains(urls, se.URL) {
+			urls = append(urls, se.URL)
+		}
+		if se.Fingerprint != "" && !slices.Contains(fingerprints, se.Fingerprint) {
+			fingerprints = append(fingerprints, se.Fingerprint)
+		}
+	}
+	return urls, fingerprints, nil
+}
+
+// selfSignedPin is the pin agents need for a self-signed certificate, "" for anything else.
+func selfSignedPin(serving *servingTLS) string {
+	if serving == nil || !serving.selfSigned {
+		return ""
+	}
+	return serving.fingerprint
 }
 
 // notify asks for the cluster to be reconciled by whichever replica holds it (this one at once,

@@ -184,6 +184,9 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("finding the easel binary to run agents with: %w", err)
 		}
 	}
+	// With several hubs and no one URL in front of them (a load balancer's, --public-url),
+	// import manifests list every live replica.
+	listReplicas := cfg.PublicURL == ""
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = scheme + addr
 	}
@@ -205,7 +208,7 @@ func Run(ctx context.Context, cfg Config) error {
 	notify := enqueue
 	var repl *replication // several hubs share a PostgreSQL store: each reconciles the clusters it leases
 	if st.Dialect() == "postgres" {
-		if repl, err = startReplication(ctx, cfg, st, log, registry, noBinaries == nil, waiters, enqueue); err != nil {
+		if repl, err = startReplication(ctx, cfg, st, log, registry, noBinaries == nil, selfSignedPin(serving), waiters, enqueue); err != nil {
 			return err
 		}
 		controller.Leases, listClusters, notify = repl.rep, repl.rep.Held, repl.notify
@@ -225,8 +228,12 @@ func Run(ctx context.Context, cfg Config) error {
 	// The session ends once the engine has stopped: its leases are released when no reconcile
 	// writes under them any more, and peers claim them at once.
 	defer func() { stopEngine(); <-engineDone; stopReplica(); <-replicaDone }()
+	var replicas func(context.Context) ([]string, []string, error)
+	if repl != nil && listReplicas {
+		replicas = repl.hubs
+	}
 	clusterService := clustersvc.New(st, catalog, clustersvc.Options{Notify: notify, Waiters: waiters,
-		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust})
+		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust, Replicas: replicas})
 	agentService := reports.New(st, catalog, reports.Options{Notify: notify, Waiters: waiters, Registerer: registry,
 		Logger: log, DrainTimeout: cfg.DrainTimeout})
 	troubleshootingService, err := troubleshooting.New(st, troubleshooting.Options{Waiters: waiters, Logger: log,
@@ -329,10 +336,8 @@ func agentTrust(serving *servingTLS, caFile string) (clustersvc.AgentTrust, erro
 			return clustersvc.AgentTrust{}, fmt.Errorf("reading --tls-ca-file: %w", err)
 		}
 		return clustersvc.AgentTrust{CAPEM: string(pem)}, nil
-	case serving != nil && serving.selfSigned:
-		return clustersvc.AgentTrust{Fingerprint: serving.fingerprint}, nil
 	}
-	return clustersvc.AgentTrust{}, nil
+	return clustersvc.AgentTrust{Fingerprint: selfSignedPin(serving)}, nil
 }
 
 // trustFlag is the CLI flag that makes a client trust the hub, for the printed commands.

@@ -31,6 +31,8 @@ type Session struct {
 	Replica string // a stable name for people: host name and data dir
 	HostID  string // the data dir's host id: who runs its local clusters' processes
 	URL     string // where agents and the other replicas reach it
+	// Fingerprint is the pin of its self-signed certificate ("" for a CA-signed one, or HTTP).
+	Fingerprint string
 	// StartedAt and ExpiresAt are the database's times.
 	StartedAt, ExpiresAt time.Time
 }
@@ -108,9 +110,9 @@ func (s *sqlStore) RegisterSession(ctx context.Context, in Session, ttl time.Dur
 	if err := s.postgres(); err != nil {
 		return in, err
 	}
-	err := s.queryRow(ctx, `INSERT INTO hub_sessions (session_id, replica, host_id, url, started_at, expires_at)
-		VALUES (?, ?, ?, ?, clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond')
-		RETURNING started_at, expires_at`, in.ID, in.Replica, in.HostID, in.URL, ttl.Milliseconds()).
+	err := s.queryRow(ctx, `INSERT INTO hub_sessions (session_id, replica, host_id, url, fingerprint, started_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, clock_timestamp(), clock_timestamp() + ? * interval '1 millisecond')
+		RETURNING started_at, expires_at`, in.ID, in.Replica, in.HostID, in.URL, in.Fingerprint, ttl.Milliseconds()).
 		Scan(&in.StartedAt, &in.ExpiresAt)
 	if err != nil {
 		return in, fmt.Errorf("registering hub session %s: %w", in.ID, err)
@@ -154,7 +156,7 @@ func (s *sqlStore) LiveSessions(ctx context.Context) ([]Session, error) {
 	if err := s.postgres(); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT session_id, replica, host_id, url, started_at, expires_at FROM hub_sessions
+	rows, err := s.query(ctx, `SELECT session_id, replica, host_id, url, fingerprint, started_at, expires_at FROM hub_sessions
 		WHERE expires_at > clock_timestamp() ORDER BY started_at, session_id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing hub sessions: %w", err)
@@ -163,7 +165,7 @@ func (s *sqlStore) LiveSessions(ctx context.Context) ([]Session, error) {
 	var out []Session
 	for rows.Next() {
 		var se Session
-		if err := rows.Scan(&se.ID, &se.Replica, &se.HostID, &se.URL, &se.StartedAt, &se.ExpiresAt); err != nil {
+		if err := rows.Scan(&se.ID, &se.Replica, &se.HostID, &se.URL, &se.Fingerprint, &se.StartedAt, &se.ExpiresAt); err != nil {
 			return nil, fmt.Errorf("listing hub sessions: %w", err)
 		}
 		out = append(out, se)

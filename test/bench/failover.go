@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,7 +59,7 @@ func (r FailoverResult) Total() AgentCalls { return totalCalls(r.Agents) }
 
 // RunFailover starts replicas A and B of `easel server` on one PostgreSQL with a short lease,
 // imports the clusters through A, waits until both hold a share of them, runs a virtual agent per
-// cluster that knows both replicas, SIGKILLs A, and measures how long B takes to hold every
+// cluster that knows both replicas from its import manifest, SIGKILLs A, and measures how long B takes to hold every
 // cluster; then it checks what the store holds for duplicates.
 func RunFailover(ctx context.Context, cfg FailoverConfig) (FailoverResult, error) {
 	res := FailoverResult{Clusters: cfg.Clusters, Lease: cfg.Lease}
@@ -81,12 +82,17 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (FailoverResult, error
 	if err != nil {
 		return res, err
 	}
-	tokens := make([]string, len(uids))
+	// Each agent gets what its import manifest says: a token, and the URLs of the live replicas.
+	secrets := make([]map[string]string, len(uids))
 	if err := forEach(len(uids), cfg.Concurrency, func(i int) (err error) {
-		tokens[i], err = agentToken(ctx, a.c, uids[i])
+		secrets[i], err = agentSecret(ctx, a.c, uids[i])
 		return err
 	}); err != nil {
 		return res, err
+	}
+	want := []string{a.c.base, b.c.base}
+	if got, _ := agent.ParseHubURLs([]string{secrets[0]["hubURL"]}); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		return res, fmt.Errorf("the import manifest gives the agent the hub URLs %q; want both replicas' %q", secrets[0]["hubURL"], want)
 	}
 	fmt.Fprintf(cfg.Progress, "Waiting for replicas A and B to share %d clusters\n", len(uids))
 	err = poll(ctx, 100*time.Millisecond, time.Now().Add(cfg.Timeout), "both replicas to hold clusters", func() (bool, error) {
@@ -116,11 +122,14 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (FailoverResult, error
 	defer func() { cancel(); wg.Wait() }()
 	quiet := slog.New(slog.DiscardHandler)
 	for i, uid := range uids {
-		hubs := []string{a.c.base, b.c.base}
-		if i%2 == 1 {
-			hubs[0], hubs[1] = hubs[1], hubs[0]
+		hubs, err := agent.ParseHubURLs([]string{secrets[i]["hubURL"]})
+		if err != nil {
+			return res, err
 		}
-		c, err := agent.NewClient(hubs, uid, tokens[i], hc, fleetCfg.PollWait, quiet)
+		if i%2 == 1 { // half of the agents start on each replica
+			slices.Reverse(hubs)
+		}
+		c, err := agent.NewClient(hubs, uid, secrets[i]["token"], hc, fleetCfg.PollWait, quiet)
 		if err != nil {
 			return res, err
 		}

@@ -144,9 +144,16 @@ func (c *apiClient) agentPut(ctx context.Context, uid, token, path string, body 
 // agentToken downloads an imported cluster's import manifest and returns the agent token in its
 // Secret — what the agent that the manifest installs authenticates with.
 func agentToken(ctx context.Context, c *apiClient, uid string) (string, error) {
+	secret, err := agentSecret(ctx, c, uid)
+	return secret["token"], err
+}
+
+// agentSecret downloads an imported cluster's import manifest and returns its agent Secret's data:
+// the token, the hub URLs and pins the agent it installs uses.
+func agentSecret(ctx context.Context, c *apiClient, uid string) (map[string]string, error) {
 	var manifest []byte
 	if err := c.call(ctx, "GET", "/v1/spectroclusters/"+uid+"/import/manifest", nil, &manifest); err != nil {
-		return "", err
+		return nil, err
 	}
 	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
 	for {
@@ -155,12 +162,12 @@ func agentToken(ctx context.Context, c *apiClient, uid string) (string, error) {
 			StringData map[string]string `json:"stringData"`
 		}
 		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("the import manifest of cluster %s has no Secret with an agent token", uid)
+			return nil, fmt.Errorf("the import manifest of cluster %s has no Secret with an agent token", uid)
 		} else if err != nil {
-			return "", fmt.Errorf("reading the import manifest of cluster %s: %w", uid, err)
+			return nil, fmt.Errorf("reading the import manifest of cluster %s: %w", uid, err)
 		}
 		if obj.Kind == "Secret" && obj.StringData["token"] != "" {
-			return obj.StringData["token"], nil
+			return obj.StringData, nil
 		}
 	}
 }

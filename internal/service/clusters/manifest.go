@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -40,6 +42,12 @@ func (s *Service) ImportManifest(ctx context.Context, c *service.Call, t Target,
 	if s.publicURL == "" {
 		return nil, "", service.Conflict("this hub does not know the URL agents reach it at (easel server --public-url)")
 	}
+	hubURLs, pins := []string{s.publicURL}, []string{s.agentTrust.Fingerprint}
+	if s.replicas != nil {
+		if hubURLs, pins, err = s.replicas(ctx); err != nil {
+			return nil, "", fmt.Errorf("listing the hub replicas for the manifest: %w", err)
+		}
+	}
 	pack, ok := s.catalog.Latest(agentPack)
 	if !ok {
 		return nil, "", errors.New("the catalog has no " + agentPack + " pack")
@@ -66,8 +74,9 @@ func (s *Service) ImportManifest(ctx context.Context, c *service.Call, t Target,
 			return err
 		}
 		// Rendered before the commit: a manifest that cannot be served must not revoke a token.
-		values := "agent:\n  hubURL: " + quoteYAML(s.publicURL) + "\n  clusterUID: " + quoteYAML(rec.UID) + "\n  token: " + quoteYAML(token) +
-			"\n  hubCA: " + quoteYAML(s.agentTrust.CAPEM) + "\n  hubFingerprint: " + quoteYAML(s.agentTrust.Fingerprint) + "\n"
+		values := "agent:\n  hubURL: " + quoteYAML(strings.Join(hubURLs, ",")) + "\n  clusterUID: " + quoteYAML(rec.UID) +
+			"\n  token: " + quoteYAML(token) + "\n  hubCA: " + quoteYAML(s.agentTrust.CAPEM) +
+			"\n  hubFingerprint: " + quoteYAML(strings.Join(slices.DeleteFunc(pins, func(p string) bool { return p == "" }), ",")) + "\n"
 		if rendered, err = pack.Render(values); err != nil {
 			return fmt.Errorf("rendering the %s pack: %w", agentPack, err)
 		}

@@ -56,6 +56,10 @@ type Options struct {
 	PublicURL string
 	// AgentTrust is how import manifests tell agents to trust the hub's certificate.
 	AgentTrust AgentTrust
+	// Replicas, with several hub replicas and no one URL in front of them, lists the live ones
+	// for import manifests: their URLs (the agent fails over between them) and the pins of their
+	// self-signed certificates. Nil is this hub alone: PublicURL and AgentTrust.
+	Replicas func(ctx context.Context) (urls, fingerprints []string, err error)
 }
 
 // Service is the cluster service.
@@ -69,6 +73,7 @@ type Service struct {
 	kubeconfigs Kubeconfigs
 	publicURL   string
 	agentTrust  AgentTrust
+	replicas    func(ctx context.Context) (urls, fingerprints []string, err error)
 }
 
 // New returns the cluster service over st and the pack catalog.
@@ -83,7 +88,8 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Service {
 		o.Waiters = &wakeup.Waiters{}
 	}
 	return &Service{records: service.Records{Store: st, Clock: o.Clock}, store: st, catalog: catalog, clock: o.Clock,
-		notify: o.Notify, waiters: o.Waiters, kubeconfigs: o.Kubeconfigs, publicURL: o.PublicURL, agentTrust: o.AgentTrust}
+		notify: o.Notify, waiters: o.Waiters, kubeconfigs: o.Kubeconfigs, publicURL: o.PublicURL, agentTrust: o.AgentTrust,
+		replicas: o.Replicas}
 }
 
 // Target names the cluster an operation acts on — by its uid, or by its cloud config's uid (and

@@ -6,6 +6,7 @@ CREATE TABLE hub_sessions (
     replica     TEXT        NOT NULL,
     host_id     TEXT        NOT NULL,
     url         TEXT        NOT NULL DEFAULT '',
+    fingerprint TEXT        NOT NULL DEFAULT '',
     started_at  TIMESTAMPTZ NOT NULL,
     expires_at  TIMESTAMPTZ NOT NULL
 );
