@@ -31,8 +31,8 @@ const (
 	DefaultClaimEvery = 2 * time.Second
 	// MinLease is the shortest lease accepted: renewals every lease/3 must fit round trips.
 	MinLease = 3 * time.Second
-	// claimBatch caps the leases claimed or released in one round, so that a replica joining a
-	// big fleet ramps up over a few rounds instead of one long transaction.
+	// claimBatch caps the leases claimed or released in one transaction; a round that claimed a
+	// full batch runs again at once, so a big takeover is several short transactions in a row.
 	claimBatch = 200
 )
 
@@ -283,6 +283,9 @@ func (r *Replica) balance(ctx context.Context) error {
 			return err
 		}
 		leases, claimed = append(leases, more...), append(claimed, more...)
+		if len(more) == claimBatch {
+			r.Kick() // more to take (a dead peer's share): the next batch right away, not in a round's time
+		}
 	}
 	held := make(map[string]store.Lease, len(leases))
 	for _, l := range leases {
