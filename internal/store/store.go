@@ -220,6 +220,7 @@ type Queries interface {
 	WorkloadQueries
 	HeartbeatQueries
 	SummaryQueries
+	LoginFailures
 }
 
 // Store is the whole state of a hub.

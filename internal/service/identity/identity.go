@@ -19,7 +19,6 @@ import (
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/throttle"
 	"github.com/easelhq/easel/internal/uid"
 )
 
@@ -31,9 +30,6 @@ const (
 
 // SessionLifetime is how long a login token is valid.
 const SessionLifetime = 24 * time.Hour
-
-// loginKeysKept bounds the memory the login throttle's counters take (accounts and addresses each).
-const loginKeysKept = 10000
 
 // user is the stored document of a user.
 type user struct {
@@ -50,8 +46,6 @@ type Service struct {
 	records service.Records
 	store   store.Store
 	clock   clock.PassiveClock
-	// loginsByAccount and loginsByAddress count failed logins (see v1.LoginFailuresPerAccount).
-	loginsByAccount, loginsByAddress *throttle.Limiter
 }
 
 // New returns the identity service over st; clk dates sessions, keys and audit entries (default
@@ -60,9 +54,23 @@ func New(st store.Store, clk clock.PassiveClock) *Service {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	return &Service{records: service.Records{Store: st, Clock: clk}, store: st, clock: clk,
-		loginsByAccount: throttle.New(clk, v1.LoginFailuresPerAccount, v1.LoginWindow, loginKeysKept),
-		loginsByAddress: throttle.New(clk, v1.LoginFailuresPerAddress, v1.LoginWindow, loginKeysKept)}
+	return &Service{records: service.Records{Store: st, Clock: clk}, store: st, clock: clk}
+}
+
+// The keys failed logins are counted under, in the store (shared by every hub replica).
+func accountKey(email string) string   { return "account:" + email }
+func addressKey(address string) string { return "address:" + address }
+
+// loginWait is how long key must wait before it may try to log in again: once it failed limit
+// times within v1.LoginWindow, until the oldest of those leaves the window (it slides); 0 means
+// now.
+func (s *Service) loginWait(ctx context.Context, key string, limit int) (time.Duration, error) {
+	now := s.clock.Now()
+	times, err := s.store.RecentLoginFailures(ctx, key, now.Add(-v1.LoginWindow), limit)
+	if err != nil || len(times) < limit {
+		return 0, err
+	}
+	return times[limit-1].Add(v1.LoginWindow).Sub(now), nil
 }
 
 // Credentials are what a request authenticates with: an API key, or else a bearer token (a login
@@ -123,10 +131,14 @@ func (s *Service) Login(ctx context.Context, in v1.AuthLogin, address string) (s
 		return "", service.Invalid("emailId is at most %d bytes (MaxEmailBytes) and password at most %d (MaxPasswordBytes)", v1.MaxEmailBytes, v1.MaxPasswordBytes)
 	}
 	email := strings.ToLower(strings.TrimSpace(in.EmailID))
-	if wait := s.loginsByAccount.Wait(email); wait > 0 {
+	if wait, err := s.loginWait(ctx, accountKey(email), v1.LoginFailuresPerAccount); err != nil {
+		return "", err
+	} else if wait > 0 {
 		return "", service.TooManyRequests(wait, "this account has had %d failed logins within %s", v1.LoginFailuresPerAccount, v1.LoginWindow)
 	}
-	if wait := s.loginsByAddress.Wait(address); wait > 0 {
+	if wait, err := s.loginWait(ctx, addressKey(address), v1.LoginFailuresPerAddress); err != nil {
+		return "", err
+	} else if wait > 0 {
 		return "", service.TooManyRequests(wait, "your address has had %d failed logins within %s", v1.LoginFailuresPerAddress, v1.LoginWindow)
 	}
 	tenantUID, err := s.store.GetSetting(ctx, SettingTenantUID)
@@ -149,17 +161,24 @@ func (s *Service) Login(ctx context.Context, in v1.AuthLogin, address string) (s
 		hash = dummyHash
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || u.PasswordHash == "" {
-		s.loginsByAccount.Fail(email)
-		s.loginsByAddress.Fail(address)
-		if err := s.store.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: tenantUID, ActorType: "user",
-			ActorUID: rec.UID, ActorName: email, Action: "login-failed", ResourceKind: KindUser,
-			ResourceUID: rec.UID, ResourceName: email, CreatedAt: s.clock.Now(),
-			Message: "Failed login as " + email + " from " + address}); err != nil {
+		now := s.clock.Now()
+		err := s.store.Tx(ctx, func(q store.Queries) error {
+			if err := q.AddLoginFailure(ctx, now, now.Add(-v1.LoginWindow), accountKey(email), addressKey(address)); err != nil {
+				return err
+			}
+			return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: tenantUID, ActorType: "user",
+				ActorUID: rec.UID, ActorName: email, Action: "login-failed", ResourceKind: KindUser,
+				ResourceUID: rec.UID, ResourceName: email, CreatedAt: now,
+				Message: "Failed login as " + email + " from " + address})
+		})
+		if err != nil {
 			return "", err
 		}
 		return "", service.Unauthorized("wrong email or password")
 	}
-	s.loginsByAccount.Reset(email)
+	if err := s.store.ForgetLoginFailures(ctx, accountKey(email)); err != nil {
+		return "", err
+	}
 	token := secret.New("easel-session-")
 	cred := &store.Credential{UID: uid.New(), Kind: store.CredentialSession, TenantUID: tenantUID, UserUID: rec.UID,
 		Hash: secret.Hash(token), Active: true, ExpiresAt: s.clock.Now().Add(SessionLifetime)}

@@ -112,6 +112,37 @@ func TestLoginThrottleAndAudit(t *testing.T) {
 	})
 }
 
+// The throttle lives in the store: failures through one hub replica count at another, and the
+// failures that left the window are deleted.
+func TestLoginThrottleIsSharedByReplicas(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		other := identity.New(f.store, f.clock) // a second replica's service over the same store
+		wrong := v1.AuthLogin{EmailID: identity.AdminEmail, Password: "not-the-password"}
+		for i := range v1.LoginFailuresPerAccount {
+			svc := f.svc
+			if i%2 == 1 {
+				svc = other
+			}
+			if _, err := svc.Login(f.ctx, wrong, "192.0.2.9"); service.KindOf(err) != service.KindUnauthorized {
+				t.Fatalf("wrong password %d: %v, want Unauthorized", i+1, err)
+			}
+		}
+		for name, svc := range map[string]*identity.Service{"first": f.svc, "second": other} {
+			if _, err := svc.Login(f.ctx, v1.AuthLogin{EmailID: identity.AdminEmail, Password: f.boot.AdminPassword}, "192.0.2.10"); service.KindOf(err) != service.KindTooManyRequests {
+				t.Fatalf("the %s replica after %d failures spread over two = %v, want TooManyRequests", name, v1.LoginFailuresPerAccount, err)
+			}
+		}
+		f.clock.Step(v1.LoginWindow + time.Second)
+		if _, err := other.Login(f.ctx, wrong, "192.0.2.11"); service.KindOf(err) != service.KindUnauthorized {
+			t.Fatalf("a wrong password after the window: %v, want Unauthorized", err)
+		}
+		left, err := f.store.RecentLoginFailures(f.ctx, "address:192.0.2.9", time.Time{}, 100)
+		if err != nil || len(left) != 0 {
+			t.Fatalf("failures kept from before the window: %v, %v; want them deleted", left, err)
+		}
+	})
+}
+
 // A revoked session and an expired key no longer authenticate; a user revokes only their own
 // sessions.
 func TestSessionsAndKeysEnd(t *testing.T) {
