@@ -677,7 +677,7 @@ func TestLoginPinsTheHubsCertificate(t *testing.T) {
 	if len(agentLog) != 1 {
 		t.Fatalf("agent logs = %v, want one", agentLog)
 	}
-	if data, _ := os.ReadFile(agentLog[0]); !strings.Contains(string(data), "hub=https://") {
+	if data, _ := os.ReadFile(agentLog[0]); !strings.Contains(string(data), "hubs=[https://") {
 		t.Errorf("the local agent does not talk to the hub over https:\n%s", data)
 	}
 

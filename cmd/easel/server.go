@@ -54,6 +54,7 @@ down gracefully.`,
 	cmd.Flags().StringVar(&cfg.TLSKeyFile, "tls-private-key-file", "", "PEM private key of --tls-cert-file")
 	cmd.Flags().StringVar(&cfg.TLSCAFile, "tls-ca-file", "", "PEM CA bundle that agents of imported clusters verify the hub with, written into import manifests (default: the self-signed certificate's pin, else their system roots)")
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL: postgres://… for PostgreSQL (default: SQLite in --data-dir)")
+	cmd.Flags().DurationVar(&cfg.HostGoneAfter, "host-gone-after", replica.DefaultHostGoneAfter, "with several hubs on one PostgreSQL: how long a hub may be gone before another says so in the conditions of the local clusters it runs (HostAvailable False, HostGone)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease-duration", replica.DefaultLease, "with several hubs on one PostgreSQL: how long a hub keeps its clusters without renewing its session (a dead hub's clusters move to the others after this long; at least 3s)")
 	return cmd
 }

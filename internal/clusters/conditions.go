@@ -19,11 +19,19 @@ const (
 	ConditionPacksApplied           = "PacksApplied"
 )
 
-// EngineConditions returns the condition types the engine owns, in order.
+// ConditionHostAvailable is the hub's too, not a milestone: set False (reason HostGone) on a local
+// cluster while the hub replica that runs its processes is gone, True again once it is back.
+const ConditionHostAvailable = "HostAvailable"
+
+// EngineConditions returns the milestones the engine owns, in order.
 func EngineConditions() []string {
 	return []string{ConditionInfrastructureReady, ConditionControlPlaneNodesReady, ConditionWorkerNodesReady,
 		ConditionAgentDeployed, ConditionPacksApplied}
 }
+
+// HubConditions returns every condition type the hub owns: the milestones and HostAvailable. An
+// agent may set none of them.
+func HubConditions() []string { return append(EngineConditions(), ConditionHostAvailable) }
 
 // HasCondition reports whether the status has the condition with that status.
 func (s *Status) HasCondition(condType, status string) bool {

@@ -29,6 +29,9 @@ import (
 const (
 	DefaultLease      = 10 * time.Second
 	DefaultClaimEvery = 2 * time.Second
+	// DefaultHostGoneAfter is how long a host's local clusters wait for it before another replica
+	// says in their conditions that it is gone.
+	DefaultHostGoneAfter = 2 * time.Minute
 	// MinLease is the shortest lease accepted: renewals every lease/3 must fit round trips.
 	MinLease = 3 * time.Second
 	// claimBatch caps the leases claimed or released in one transaction; a round that claimed a
@@ -50,6 +53,9 @@ type Options struct {
 	// replica may run them (local clusters need the Kubernetes binaries).
 	Kind, PinnedCategory string
 	RunsPinned           bool
+	// HostGoneAfter is how long a host may have no live session before another replica observes
+	// its pinned clusters (default 2m).
+	HostGoneAfter time.Duration
 	// Claimed is told of every cluster this replica claimed in a round, to reconcile it.
 	Claimed func(clusterUID string)
 	// Released is told when this replica gave leases back, for the others to claim at once
@@ -97,6 +103,9 @@ func Start(ctx context.Context, o Options) (*Replica, error) {
 	}
 	if o.ClaimEvery <= 0 {
 		o.ClaimEvery = DefaultClaimEvery
+	}
+	if o.HostGoneAfter <= 0 {
+		o.HostGoneAfter = DefaultHostGoneAfter
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -257,13 +266,14 @@ func (r *Replica) balance(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	leases, err := r.o.Store.HeldLeases(ctx, id, r.o.PinnedCategory)
+	leases, err := r.o.Store.HeldLeases(ctx, id, r.o.HostID, r.o.PinnedCategory)
 	if err != nil {
 		return err
 	}
-	// This host's local clusters, whatever the share: no other host may run them.
+	// This host's local clusters, whatever the share: no other host may run them; and, to say
+	// so, those of hosts gone for HostGoneAfter.
 	c := r.claim(id, "", claimBatch)
-	c.Pinned = true
+	c.Pinned, c.HostGoneAfter = true, r.o.HostGoneAfter
 	claimed, err := r.o.Store.ClaimLeases(ctx, c)
 	if err != nil {
 		return err
@@ -368,40 +378,41 @@ func (r *Replica) stop() {
 // expired, so nothing new starts under it until the renewal says.
 var ErrNotRenewed = errors.New("the hub session's renewal is overdue")
 
-// Hold returns the fence of the cluster's lease and a context that ends when this replica loses
-// its session, with ok true when this replica holds the lease. A cluster no replica ever held (a
+// Hold returns the cluster's lease and a context that ends when this replica loses its session,
+// with ok true when this replica holds the lease (as its owner, or as an observer of a gone host's
+// cluster: lease.Observed). A cluster no replica ever held (a
 // new one) is claimed on the spot, so it is reconciled at once by the replica that created it;
 // any other lease moves only in the claim rounds.
-func (r *Replica) Hold(ctx context.Context, clusterUID string) (fence store.Fence, lost context.Context, ok bool, err error) {
+func (r *Replica) Hold(ctx context.Context, clusterUID string) (lease store.Lease, lost context.Context, ok bool, err error) {
 	r.mu.Lock()
 	id, sctx := r.session, r.ctx
-	lease, held := r.held[clusterUID]
+	held, ok := r.held[clusterUID]
 	overdue := !r.o.Clock.Now().Before(r.deadline)
 	r.mu.Unlock()
 	if overdue {
-		return store.Fence{}, nil, false, ErrNotRenewed
+		return store.Lease{}, nil, false, ErrNotRenewed
 	}
-	if held {
-		return lease.Fence, sctx, true, nil
+	if ok {
+		return held, sctx, true, nil
 	}
 	// Only a new cluster's: a lease a peer holds stays there, and one given back (by a peer, or
 	// by this replica's rebalancing) is given out by the claim rounds, or it would come straight
 	// back.
 	got, err := r.o.Store.ClaimLeases(ctx, r.claim(id, clusterUID, 1))
 	if err != nil || len(got) == 0 {
-		return store.Fence{}, nil, false, err
+		return store.Lease{}, nil, false, err
 	}
 	r.mu.Lock()
 	if r.session != id {
 		r.mu.Unlock()
-		return store.Fence{}, nil, false, nil
+		return store.Lease{}, nil, false, nil
 	}
 	r.held[clusterUID] = got[0]
 	n := len(r.held)
 	r.mu.Unlock()
 	r.heldGauge.Set(float64(n))
 	r.claims.WithLabelValues("new").Inc()
-	return got[0].Fence, sctx, true, nil
+	return got[0], sctx, true, nil
 }
 
 // Lost tells the replica that a write under fence was refused: the lease is gone.

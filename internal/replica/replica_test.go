@@ -159,7 +159,7 @@ func TestExpiredSessionStopsItsReconciles(t *testing.T) {
 	write := func(fence store.Fence) error {
 		return f.st.FencedTx(f.ctx, fence, func(q store.Queries) error { return q.PutSetting(f.ctx, "k", fence.Session) })
 	}
-	if err := write(fence); !errors.Is(err, store.ErrLeaseLost) {
+	if err := write(fence.Fence); !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("a's write after b took over = %v; want ErrLeaseLost", err)
 	}
 

@@ -80,6 +80,9 @@ type Config struct {
 	// Lease is how long a hub replica on PostgreSQL keeps its clusters without renewing its
 	// session (default 10s): a replica that dies loses them to its peers after this long.
 	Lease time.Duration
+	// HostGoneAfter is how long a replica may be gone before its local clusters say so in their
+	// conditions (another replica observes them; default 2m).
+	HostGoneAfter time.Duration
 }
 
 // kubeconfigs reads kubeconfigs through the providers that built the clusters.

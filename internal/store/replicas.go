@@ -50,6 +50,10 @@ type Lease struct {
 	Fence
 	// Pinned is a lease of an object pinned to the host that claimed it (a local cluster).
 	Pinned bool
+	// Observed is a pinned lease of another host's object, held while that host is gone: its
+	// holder says so and leaves the object alone. HostID is the host it is pinned to.
+	Observed bool
+	HostID   string
 }
 
 // Claim says which leases a session takes. Objects of PinnedCategory (local clusters) belong to
@@ -66,9 +70,12 @@ type Claim struct {
 	// UID, if set, claims that one object's lease if it was never claimed (a new object).
 	UID string
 	// Otherwise Pinned claims up to Want of the host's pinned leases (and unpinned ones, when
-	// RunsPinned), and without it up to Want of the leases that move freely.
-	Pinned bool
-	Want   int
+	// RunsPinned) — its own even from a session of another host observing them — and, to observe
+	// them, those of hosts with no live session for HostGoneAfter; without Pinned, up to Want of
+	// the leases that move freely.
+	Pinned        bool
+	HostGoneAfter time.Duration
+	Want          int
 }
 
 // Replicas are the operations of hub replicas, on PostgreSQL only.
@@ -85,7 +92,7 @@ type Replicas interface {
 	// an epoch one more than its last, and returns them. Concurrent claims take disjoint leases.
 	ClaimLeases(ctx context.Context, c Claim) ([]Lease, error)
 	// HeldLeases are the leases the session holds.
-	HeldLeases(ctx context.Context, session, pinnedCategory string) ([]Lease, error)
+	HeldLeases(ctx context.Context, session, hostID, pinnedCategory string) ([]Lease, error)
 	// ReleaseLeases frees leases the session holds, for another session to claim.
 	ReleaseLeases(ctx context.Context, session string, uids []string) error
 	// CountMovable counts the objects of the kind whose leases move freely (not of
@@ -145,8 +152,12 @@ func (s *sqlStore) EndSession(ctx context.Context, id string) error {
 		if _, err := ex.exec(ctx, `UPDATE cluster_leases SET holder = '' WHERE holder = ?`, id); err != nil {
 			return fmt.Errorf("releasing the leases of hub session %s: %w", id, err)
 		}
-		if _, err := ex.exec(ctx, `DELETE FROM hub_sessions WHERE session_id = ?`, id); err != nil {
+		// Kept, expired, as when its host was last seen (HostGoneAfter); a day later it goes.
+		if _, err := ex.exec(ctx, `UPDATE hub_sessions SET expires_at = clock_timestamp() WHERE session_id = ?`, id); err != nil {
 			return fmt.Errorf("ending hub session %s: %w", id, err)
+		}
+		if _, err := ex.exec(ctx, `DELETE FROM hub_sessions WHERE expires_at < clock_timestamp() - interval '1 day'`); err != nil {
+			return fmt.Errorf("deleting old hub sessions: %w", err)
 		}
 		return nil
 	})
@@ -201,9 +212,17 @@ func (s *sqlStore) ClaimLeases(ctx context.Context, c Claim) ([]Lease, error) {
 	case c.Pinned:
 		// SKIP LOCKED: concurrent claimers take disjoint rows, and a row in the middle of its
 		// holder's fenced write is left for the next round.
-		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE l.cloud_type = ? AND `+mine+`
-			AND NOT `+liveHolder+` ORDER BY l.cluster_uid LIMIT ? FOR UPDATE OF l SKIP LOCKED`,
-			[]any{c.PinnedCategory, c.HostID, c.RunsPinned, c.Want}
+		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE l.cloud_type = ? AND (
+				-- this host's: unless a live session of this host holds it (an observer's is taken)
+				(l.host_id = ? AND NOT EXISTS (SELECT 1 FROM hub_sessions s WHERE s.session_id = l.holder
+					AND s.host_id = l.host_id AND s.expires_at > clock_timestamp()))
+				-- new ones, for a host that runs them
+				OR (l.host_id = '' AND ? AND NOT `+liveHolder+`)
+				-- another host's, gone for HostGoneAfter: to observe
+				OR (l.host_id NOT IN ('', ?) AND NOT `+liveHolder+` AND NOT EXISTS (SELECT 1 FROM hub_sessions s
+					WHERE s.host_id = l.host_id AND s.expires_at > clock_timestamp() - ? * interval '1 millisecond')))
+			ORDER BY l.cluster_uid LIMIT ? FOR UPDATE OF l SKIP LOCKED`,
+			[]any{c.PinnedCategory, c.HostID, c.RunsPinned, c.HostID, c.HostGoneAfter.Milliseconds(), c.Want}
 	default:
 		pick, args = `SELECT l.cluster_uid FROM cluster_leases l WHERE l.cloud_type <> ?
 			AND NOT `+liveHolder+` ORDER BY l.cluster_uid LIMIT ? FOR UPDATE OF l SKIP LOCKED`,
@@ -213,32 +232,34 @@ func (s *sqlStore) ClaimLeases(ctx context.Context, c Claim) ([]Lease, error) {
 		UPDATE cluster_leases l SET holder = ?, epoch = l.epoch + 1, claimed_at = clock_timestamp(),
 			host_id = CASE WHEN l.cloud_type = ? AND l.host_id = '' THEN ? ELSE l.host_id END
 		FROM picked p WHERE l.cluster_uid = p.cluster_uid
-		RETURNING l.cluster_uid, l.epoch, l.cloud_type = ?`, append(args, c.Session, c.PinnedCategory, c.HostID, c.PinnedCategory)...)
+		RETURNING l.cluster_uid, l.epoch, l.cloud_type = ?, l.host_id`, append(args, c.Session, c.PinnedCategory, c.HostID, c.PinnedCategory)...)
 	if err != nil {
 		return nil, fmt.Errorf("claiming leases: %w", err)
 	}
-	return scanLeases(rows, c.Session)
+	return scanLeases(rows, c.Session, c.HostID)
 }
 
-func (s *sqlStore) HeldLeases(ctx context.Context, session, pinnedCategory string) ([]Lease, error) {
+func (s *sqlStore) HeldLeases(ctx context.Context, session, hostID, pinnedCategory string) ([]Lease, error) {
 	if err := s.postgres(); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT cluster_uid, epoch, cloud_type = ? FROM cluster_leases WHERE holder = ?`, pinnedCategory, session)
+	rows, err := s.query(ctx, `SELECT cluster_uid, epoch, cloud_type = ?, host_id FROM cluster_leases WHERE holder = ?`, pinnedCategory, session)
 	if err != nil {
 		return nil, fmt.Errorf("listing the leases of hub session %s: %w", session, err)
 	}
-	return scanLeases(rows, session)
+	return scanLeases(rows, session, hostID)
 }
 
-func scanLeases(rows *sql.Rows, session string) ([]Lease, error) {
+// scanLeases reads leases of session, a session of hostID.
+func scanLeases(rows *sql.Rows, session, hostID string) ([]Lease, error) {
 	defer rows.Close()
 	var out []Lease
 	for rows.Next() {
 		l := Lease{Fence: Fence{Session: session}}
-		if err := rows.Scan(&l.ClusterUID, &l.Epoch, &l.Pinned); err != nil {
+		if err := rows.Scan(&l.ClusterUID, &l.Epoch, &l.Pinned, &l.HostID); err != nil {
 			return nil, fmt.Errorf("reading leases: %w", err)
 		}
+		l.Observed = l.Pinned && l.HostID != "" && l.HostID != hostID
 		out = append(out, l)
 	}
 	return out, rows.Err()

@@ -165,7 +165,7 @@ func TestConcurrentClaimsAreDisjoint(t *testing.T) {
 	}
 	held := 0
 	for _, id := range []string{"a", "b", "c", "d"} {
-		fences, err := s.HeldLeases(context.Background(), id, "local")
+		fences, err := s.HeldLeases(context.Background(), id, "host-"+id, "local")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,8 +206,8 @@ func TestLeasesMoveOnlyFromExpiredSessions(t *testing.T) {
 	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", Want: 10}); len(got) != 2 || got[0].Epoch != 3 {
 		t.Fatalf("b claimed %+v after a expired; want the 2 imported clusters at epoch 3", got)
 	}
-	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", RunsPinned: true, Pinned: true, Want: 10}); len(got) != 0 {
-		t.Fatalf("b claimed %+v of h1's local clusters; want none", got)
+	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", RunsPinned: true, Pinned: true, HostGoneAfter: time.Hour, Want: 10}); len(got) != 0 {
+		t.Fatalf("b claimed %+v of h1's local clusters (h1 seen a moment ago); want none", got)
 	}
 	session(t, s, "a2", "h1", time.Minute)
 	if got := claim(t, s, store.Claim{Session: "a2", HostID: "h1", RunsPinned: true, Pinned: true, Want: 10}); len(got) != 1 || got[0].ClusterUID != local[0] || got[0].Epoch != 2 {
@@ -321,4 +321,41 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A host gone for HostGoneAfter has its local clusters observed by another host's session (which
+// leaves them alone); the host's next session takes them back from the observer, whose writes are
+// then refused.
+func TestGoneHostsLocalClustersAreObserved(t *testing.T) {
+	s, _ := openPostgres(t)
+	ctx := context.Background()
+	local := clustersOf(t, s, "loc", "local", 1)
+	session(t, s, "a", "h1", time.Minute)
+	if got := claim(t, s, store.Claim{Session: "a", HostID: "h1", RunsPinned: true, Pinned: true, Want: 10}); len(got) != 1 || got[0].Observed {
+		t.Fatalf("h1 claimed %+v; want its local cluster, owned", got)
+	}
+	if err := s.EndSession(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	session(t, s, "b", "h2", time.Minute)
+	if got := claim(t, s, store.Claim{Session: "b", HostID: "h2", RunsPinned: true, Pinned: true, HostGoneAfter: time.Hour, Want: 10}); len(got) != 0 {
+		t.Fatalf("b claimed %+v of a host seen a moment ago; want none", got)
+	}
+	var observed []store.Lease
+	poll.Eventually(t, 10*time.Second, "b to observe h1's cluster", func() error {
+		observed = claim(t, s, store.Claim{Session: "b", HostID: "h2", RunsPinned: true, Pinned: true,
+			HostGoneAfter: 10 * time.Millisecond, Want: 10})
+		return poll.Unless(len(observed) == 1, "claimed %+v", observed)
+	})
+	if l := observed[0]; !l.Observed || l.HostID != "h1" || l.ClusterUID != local[0] || l.Epoch != 2 {
+		t.Fatalf("b's lease = %+v; want h1's cluster, observed, at epoch 2", l)
+	}
+	session(t, s, "a2", "h1", time.Minute)
+	back := claim(t, s, store.Claim{Session: "a2", HostID: "h1", RunsPinned: true, Pinned: true, HostGoneAfter: time.Hour, Want: 10})
+	if len(back) != 1 || back[0].Observed || back[0].Epoch != 3 {
+		t.Fatalf("h1's new session claimed %+v; want its cluster back from the observer, owned, at epoch 3", back)
+	}
+	if err := s.FencedTx(ctx, observed[0].Fence, func(q store.Queries) error { return q.PutSetting(ctx, "k", "v") }); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("the observer's write after its host came back = %v; want ErrLeaseLost", err)
+	}
 }

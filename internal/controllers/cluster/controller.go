@@ -62,9 +62,10 @@ type Controller struct {
 
 // Leases are the cluster leases of hub replicas (internal/replica).
 type Leases interface {
-	// Hold returns the fence of the cluster's lease and a context that ends when this replica
-	// loses it, with ok false when another replica reconciles the cluster.
-	Hold(ctx context.Context, clusterUID string) (fence store.Fence, lost context.Context, ok bool, err error)
+	// Hold returns the cluster's lease and a context that ends when this replica loses it, with
+	// ok false when another replica reconciles the cluster. An observed lease is a local cluster
+	// whose host is gone: the reconcile says so and leaves its processes alone.
+	Hold(ctx context.Context, clusterUID string) (lease store.Lease, lost context.Context, ok bool, err error)
 	// Lost says a write under fence was refused (store.ErrLeaseLost).
 	Lost(fence store.Fence)
 }
@@ -102,9 +103,9 @@ func (s *scope) providerCluster() provider.Cluster {
 }
 
 func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, error) {
-	var fence store.Fence
+	var lease store.Lease
 	if c.Leases != nil {
-		f, lost, ok, err := c.Leases.Hold(ctx, key)
+		l, lost, ok, err := c.Leases.Hold(ctx, key)
 		if err != nil || !ok {
 			return engine.Result{}, err // another replica reconciles it
 		}
@@ -113,18 +114,18 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (engine.Result, 
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
 		defer context.AfterFunc(lost, cancel)()
-		fence = f
+		lease = l
 	}
-	res, err := c.reconcileHeld(ctx, key, fence)
+	res, err := c.reconcileHeld(ctx, key, lease)
 	if errors.Is(err, store.ErrLeaseLost) && c.Leases != nil {
-		c.Leases.Lost(fence)
+		c.Leases.Lost(lease.Fence)
 		return engine.Result{}, nil
 	}
 	return res, err
 }
 
 // reconcileHeld reconciles a cluster whose lease this hub holds.
-func (c *Controller) reconcileHeld(ctx context.Context, key string, fence store.Fence) (engine.Result, error) {
+func (c *Controller) reconcileHeld(ctx context.Context, key string, lease store.Lease) (engine.Result, error) {
 	rec, err := c.Store.GetObject(ctx, clusters.Kind, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return engine.Result{}, nil
@@ -144,12 +145,19 @@ func (c *Controller) reconcileHeld(ctx context.Context, key string, fence store.
 	if !ok {
 		return engine.Result{}, fmt.Errorf("no provider for cloud type %q", cl.CloudType)
 	}
-	s := &scope{rec: rec, cluster: cl, prov: prov, log: log, now: c.Clock.Now(), fence: fence}
+	s := &scope{rec: rec, cluster: cl, prov: prov, log: log, now: c.Clock.Now(), fence: lease.Fence}
+	if lease.Observed {
+		return c.observe(ctx, s, lease.HostID)
+	}
 	if cl.Status.State == v1.ClusterStateDeleting {
 		return engine.Result{}, c.delete(ctx, s)
 	}
 
 	before, nodesRevision := cl.Encode(), cl.Status.NodesRevision
+	if s.cluster.Status.HasCondition(clusters.ConditionHostAvailable, "False") {
+		c.condition(s, clusters.ConditionHostAvailable, "True", "HostBack",
+			"The hub replica on this cluster's host reconciles it again", v1.SeverityInfo)
+	}
 	res, stepErr := c.reconcile(ctx, s)
 	if bytes.Equal(s.cluster.Encode(), before) && len(s.events) == 0 {
 		return res, stepErr
@@ -190,14 +198,38 @@ func (c *Controller) writeStatus(ctx context.Context, s *scope) error {
 	})
 }
 
-// delete tears the cluster's infrastructure down, then removes its record, events, usage series and
-// credentials.
+// delete tears the cluster's infrastructure down, then removes its record.
 func (c *Controller) delete(ctx context.Context, s *scope) error {
-	rec := s.rec
 	s.log.Info("Deleting cluster infrastructure")
 	if err := s.prov.Delete(ctx, s.providerCluster()); err != nil {
-		return fmt.Errorf("deleting the infrastructure of %s: %w", rec.Name, err)
+		return fmt.Errorf("deleting the infrastructure of %s: %w", s.rec.Name, err)
 	}
+	return c.remove(ctx, s, "Cluster "+s.rec.Name+" torn down and removed")
+}
+
+// observe is the pass of a replica that holds a local cluster whose host is gone (its processes
+// run there, under that host's data dir): it says so in the cluster's conditions and touches
+// nothing else; a cluster being deleted is removed, saying where its processes are left.
+func (c *Controller) observe(ctx context.Context, s *scope, hostID string) (engine.Result, error) {
+	if s.cluster.Status.State == v1.ClusterStateDeleting {
+		s.log.Warn("Removing a cluster whose host is gone; its processes stay there", "host", hostID)
+		return engine.Result{}, c.remove(ctx, s, "Cluster "+s.rec.Name+" removed; its control plane's processes on host "+
+			hostID+" could not be stopped (that host's hub is gone): stop them and remove the cluster's directory under that hub's data dir")
+	}
+	before := s.cluster.Encode()
+	c.condition(s, clusters.ConditionHostAvailable, "False", "HostGone", "The hub replica on host "+hostID+
+		", whose data dir runs this cluster's control plane, is gone: start easel server again there on that data dir, or delete the cluster",
+		v1.SeverityWarning)
+	if bytes.Equal(s.cluster.Encode(), before) {
+		return engine.Result{}, nil
+	}
+	return engine.Result{}, c.writeStatus(ctx, s)
+}
+
+// remove deletes the cluster's record, events, usage series, reports, lease and credentials, with
+// an audit entry saying message.
+func (c *Controller) remove(ctx context.Context, s *scope, message string) error {
+	rec := s.rec
 	err := c.Store.FencedTx(ctx, s.fence, func(q store.Queries) error {
 		if err := q.DeleteObject(ctx, clusters.Kind, rec.UID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -219,7 +251,7 @@ func (c *Controller) delete(ctx context.Context, s *scope) error {
 		}
 		return q.AddAudit(ctx, &store.Audit{UID: uid.New(), TenantUID: rec.TenantUID, ProjectUID: rec.ProjectUID,
 			ActorType: "system", ActorName: "engine", Action: "delete", ResourceKind: clusters.Kind, ResourceUID: rec.UID,
-			ResourceName: rec.Name, Message: "Cluster " + rec.Name + " torn down and removed", CreatedAt: s.now})
+			ResourceName: rec.Name, Message: message, CreatedAt: s.now})
 	})
 	if err == nil {
 		s.log.Info("Deleted cluster")

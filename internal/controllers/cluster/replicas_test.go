@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,4 +158,49 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// fixedLease is a Leases that always grants the same lease.
+type fixedLease struct{ lease store.Lease }
+
+func (f *fixedLease) Hold(context.Context, string) (store.Lease, context.Context, bool, error) {
+	return f.lease, context.Background(), true, nil
+}
+
+func (f *fixedLease) Lost(store.Fence) {}
+
+// A replica observing a local cluster whose host is gone says so in its conditions and leaves the
+// processes alone; the host's own replica, back, says it is back; a delete while the host is gone
+// removes the record and says where the processes are left.
+func TestClusterOfAGoneHost(t *testing.T) {
+	s := newSuite(t)
+	s.create(1)
+	leases := &fixedLease{lease: store.Lease{Pinned: true, Observed: true, HostID: "h-3f2a"}}
+	s.c.Leases = leases
+	s.settle()
+	if len(s.prov.created) != 0 || s.prov.agentRuns != 0 {
+		t.Fatalf("the observer asked the provider for machines %v and %d agent runs; want nothing", s.prov.created, s.prov.agentRuns)
+	}
+	if got := s.conditions(); !strings.Contains(got, "HostAvailable=False/HostGone") {
+		t.Fatalf("conditions while the host is gone: %s; want HostAvailable False, HostGone", got)
+	}
+	leases.lease = store.Lease{Pinned: true, HostID: "h-3f2a"} // the host's replica is back
+	s.settle()
+	if got := s.conditions(); !strings.Contains(got, "HostAvailable=True/HostBack") || len(s.prov.created) == 0 {
+		t.Fatalf("conditions once the host is back: %s, machines %v; want HostAvailable True and provisioning going on", got, s.prov.created)
+	}
+
+	leases.lease.Observed = true
+	s.patch(func(cl *clusters.Cluster) { cl.Status.State = v1.ClusterStateDeleting })
+	s.settle()
+	if _, err := s.st.GetObject(context.Background(), clusters.Kind, "c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the cluster of a gone host after its delete: %v; want it removed", err)
+	}
+	if s.prov.deleted {
+		t.Fatal("the observer asked the provider to delete processes that run on another host")
+	}
+	audits, _, _ := s.st.ListAudits(context.Background(), store.AuditFilter{TenantUID: "t", Limit: 10})
+	if len(audits) == 0 || !strings.Contains(audits[0].Message, "processes on host h-3f2a could not be stopped") {
+		t.Fatalf("audit entries %+v; want the removal saying where the processes are left", audits)
+	}
 }

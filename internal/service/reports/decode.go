@@ -126,8 +126,8 @@ func decodeServices(body []byte) ([]v1.LoadBalancerService, error) {
 	return in, nil
 }
 
-// engineConditions are the conditions the engine owns; an agent may not set them.
-var engineConditions = cluster.EngineConditions()
+// engineConditions are the conditions the hub owns; an agent may not set them.
+var engineConditions = cluster.HubConditions()
 
 // checkAgentConditions refuses a report that would give the cluster more than
 // v1.MaxAgentConditions condition types of the agent's: each new type is kept for good, so the
