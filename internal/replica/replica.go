@@ -85,7 +85,10 @@ type Replica struct {
 	// started under the leases (client-go's RenewDeadline); fencing is what makes writes safe.
 	deadline time.Time
 	held     map[string]store.Lease // by cluster uid
-	kick     chan struct{}
+	// claimedNow are the leases Hold claimed since the claim round in progress began: the round
+	// may have read the held leases before, and must not drop them.
+	claimedNow map[string]store.Lease
+	kick       chan struct{}
 
 	heldGauge, liveGauge prometheus.Gauge
 	claims, releases     *prometheus.CounterVec
@@ -113,7 +116,7 @@ func Start(ctx context.Context, o Options) (*Replica, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	r := &Replica{o: o, log: o.Logger.With("replica", o.Name), held: map[string]store.Lease{}, kick: make(chan struct{}, 1),
+	r := &Replica{o: o, log: o.Logger.With("replica", o.Name), held: map[string]store.Lease{}, claimedNow: map[string]store.Lease{}, kick: make(chan struct{}, 1),
 		heldGauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "easel_replica_leases_held",
 			Help: "Clusters whose lease this hub replica holds."}),
 		liveGauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "easel_replica_sessions_live",
@@ -148,7 +151,7 @@ func (r *Replica) register(ctx context.Context) error {
 	r.mu.Lock()
 	r.session, r.ctx, r.cancel = se.ID, sctx, cancel
 	r.deadline = started.Add(r.margin())
-	r.held = map[string]store.Lease{}
+	r.held, r.claimedNow = map[string]store.Lease{}, map[string]store.Lease{}
 	r.mu.Unlock()
 	r.heldGauge.Set(0)
 	r.log.Info("Registered the hub session", "session", se.ID, "host", r.o.HostID, "lease", r.o.Lease)
@@ -253,6 +256,7 @@ func (r *Replica) round(ctx context.Context) {
 func (r *Replica) balance(ctx context.Context) error {
 	r.mu.Lock()
 	id, alive := r.session, r.o.Clock.Now().Before(r.deadline)
+	r.claimedNow = map[string]store.Lease{} // from here on, what the round reads includes them
 	r.mu.Unlock()
 	if !alive {
 		return nil // the renewal decides first whether the session is still ours
@@ -319,13 +323,17 @@ func (r *Replica) balance(ctx context.Context) error {
 		r.mu.Unlock()
 		return nil
 	}
-	r.held = held
+	for u, l := range r.claimedNow { // claimed by Hold since the round began: perhaps after it read
+		held[u] = l
+	}
+	r.held, r.claimedNow = held, map[string]store.Lease{}
+	n := len(held)
 	r.mu.Unlock()
-	r.heldGauge.Set(float64(len(held)))
+	r.heldGauge.Set(float64(n))
 	r.claims.WithLabelValues("free").Add(float64(len(claimed)))
 	r.releases.WithLabelValues("rebalance").Add(float64(len(released)))
 	if len(claimed) > 0 || len(released) > 0 {
-		r.log.Info("Balanced cluster leases", "claimed", len(claimed), "released", len(released), "held", len(held),
+		r.log.Info("Balanced cluster leases", "claimed", len(claimed), "released", len(released), "held", n,
 			"share", share, "replicas", len(live))
 	}
 	for _, l := range claimed {
@@ -395,9 +403,9 @@ func (r *Replica) Hold(ctx context.Context, clusterUID string) (lease store.Leas
 	if ok {
 		return held, sctx, true, nil
 	}
-	// Only a new cluster's: a lease a peer holds stays there, and one given back (by a peer, or
-	// by this replica's rebalancing) is given out by the claim rounds, or it would come straight
-	// back.
+	// Only a new cluster's (or one a claim round in progress just took): a lease a peer holds
+	// stays there, and one given back (by a peer, or by this replica's rebalancing) is given out
+	// by the claim rounds, or it would come straight back.
 	got, err := r.o.Store.ClaimLeases(ctx, r.claim(id, clusterUID, 1))
 	if err != nil || len(got) == 0 {
 		return store.Lease{}, nil, false, err
@@ -407,7 +415,7 @@ func (r *Replica) Hold(ctx context.Context, clusterUID string) (lease store.Leas
 		r.mu.Unlock()
 		return store.Lease{}, nil, false, nil
 	}
-	r.held[clusterUID] = got[0]
+	r.held[clusterUID], r.claimedNow[clusterUID] = got[0], got[0]
 	n := len(r.held)
 	r.mu.Unlock()
 	r.heldGauge.Set(float64(n))

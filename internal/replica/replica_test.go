@@ -225,3 +225,44 @@ func TestLeaseTooShortIsRefused(t *testing.T) {
 		t.Fatal("a 1s lease was accepted")
 	}
 }
+
+// New clusters claimed by Hold while claim rounds run stay held: a round that read the held
+// leases before the claim does not drop it (and, under -race, nothing is read unlocked).
+func TestHoldDuringRoundsKeepsTheClaim(t *testing.T) {
+	f := newFleet(t, 5, 0)
+	var ignored []string
+	a := f.replica("a", "h1", &ignored)
+	stop, rounds := make(chan struct{}), make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				rounds <- nil
+				return
+			default:
+			}
+			if err := a.balance(f.ctx); err != nil {
+				rounds <- err
+				return
+			}
+		}
+	}()
+	var claimed []string
+	for i := range 30 {
+		uid := fmt.Sprintf("hold-%03d", i)
+		f.cluster(uid, "generic")
+		if _, _, ok, err := a.Hold(f.ctx, uid); err != nil || !ok {
+			t.Fatalf("Hold of new cluster %s: ok %v, %v", uid, ok, err)
+		}
+		claimed = append(claimed, uid)
+	}
+	close(stop)
+	if err := <-rounds; err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range claimed {
+		if !a.Holds(uid) {
+			t.Fatalf("cluster %s, claimed by Hold while rounds ran, is no longer held", uid)
+		}
+	}
+}

@@ -67,7 +67,8 @@ type Claim struct {
 	PinnedCategory string
 	// RunsPinned says whether this session may take pinned objects no host has yet.
 	RunsPinned bool
-	// UID, if set, claims that one object's lease if it was never claimed (a new object).
+	// UID, if set, claims that one object's lease if it was never claimed (a new object), or
+	// returns it as it is if the session holds it already (a claim round took it meanwhile).
 	UID string
 	// Otherwise Pinned claims up to Want of the host's pinned leases (and unpinned ones, when
 	// RunsPinned) — its own even from a session of another host observing them — and, to observe
@@ -235,6 +236,15 @@ func (s *sqlStore) ClaimLeases(ctx context.Context, c Claim) ([]Lease, error) {
 		RETURNING l.cluster_uid, l.epoch, l.cloud_type = ?, l.host_id`, append(args, c.Session, c.PinnedCategory, c.HostID, c.PinnedCategory)...)
 	if err != nil {
 		return nil, fmt.Errorf("claiming leases: %w", err)
+	}
+	got, err := scanLeases(rows, c.Session, c.HostID)
+	if err != nil || c.UID == "" || len(got) > 0 {
+		return got, err
+	}
+	rows, err = s.query(ctx, `SELECT cluster_uid, epoch, cloud_type = ?, host_id FROM cluster_leases
+		WHERE cluster_uid = ? AND holder = ?`, c.PinnedCategory, c.UID, c.Session)
+	if err != nil {
+		return nil, fmt.Errorf("reading a lease: %w", err)
 	}
 	return scanLeases(rows, c.Session, c.HostID)
 }
