@@ -275,16 +275,24 @@ func TestDrainRetriesWhatABudgetRefusesAndReportsTheBudgetAtOnce(t *testing.T) {
 	}
 }
 
-func TestDrainGivesUpAfterItsTimeoutNamingTheBudget(t *testing.T) {
+// heldDrain starts a drain of w-1, whose one pod a budget holds, and waits for its first report,
+// which names the budget.
+func heldDrain(t *testing.T, timeout time.Duration) (*fakeCluster, *drainRun) {
+	t.Helper()
 	objs := append(holdingBudgets(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w-1"}},
 		pod("shop", "web-1", "w-1", map[string]string{"app": "web"}))
 	kube := newFakeCluster(objs...)
 	kube.hold("shop/web-1", true)
-	const timeout = 10 * time.Minute
 	r := startDrain(context.Background(), t, kube, "w-1", timeout)
 	if p := r.nextProgress(t); p.BlockedBy != "shop/web" {
 		t.Fatalf("first progress = %+v; want it blocked by shop/web", p)
 	}
+	return kube, r
+}
+
+func TestDrainGivesUpAfterItsTimeoutNamingTheBudget(t *testing.T) {
+	const timeout = 10 * time.Minute
+	kube, r := heldDrain(t, timeout)
 	r.step(t, timeout-drainPoll) // still running a poll before the timeout
 	r.clock.Step(drainPoll)
 	r.waitChange(t)
@@ -306,15 +314,8 @@ func TestDrainGivesUpAfterItsTimeoutNamingTheBudget(t *testing.T) {
 // and why, not that the call was canceled (the e2e suite once saw "listing the pods of node …:
 // context canceled" instead of the budget's name).
 func TestDrainTimeoutDuringAnAPICallSaysItTimedOut(t *testing.T) {
-	objs := append(holdingBudgets(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w-1"}},
-		pod("shop", "web-1", "w-1", map[string]string{"app": "web"}))
-	kube := newFakeCluster(objs...)
-	kube.hold("shop/web-1", true)
 	const timeout = 10 * time.Minute
-	r := startDrain(context.Background(), t, kube, "w-1", timeout)
-	if p := r.nextProgress(t); p.BlockedBy != "shop/web" {
-		t.Fatalf("first progress = %+v; want it blocked by shop/web", p)
-	}
+	kube, r := heldDrain(t, timeout)
 	// The next listing of the node's pods is in flight when the timeout passes.
 	kube.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		r.clock.Step(timeout)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/testenv/metrics"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 	"github.com/easelhq/easel/internal/testenv/poll"
 	"github.com/easelhq/easel/internal/wakeup"
@@ -97,34 +98,12 @@ func TestBusCarriesWakeUpsToEveryReplica(t *testing.T) {
 	})
 	// 1,000 uids of 24 characters with commas are 25,000 bytes: at least 4 notifications of at
 	// most 7,999 bytes, and far fewer than one per uid.
-	if n := sent(t, b.reg, wakeup.ChannelReconcile); n < 4 || n >= 100 {
-		t.Fatalf("b sent the burst of %d in %d notifications; want at least 4 (the payload limit) and fewer than 100", burst, n)
+	if n := metrics.Counter(t, b.reg, "easel_notify_sent_total", "channel", wakeup.ChannelReconcile); n < 4 || n >= 100 {
+		t.Fatalf("b sent the burst of %d in %v notifications; want at least 4 (the payload limit) and fewer than 100", burst, n)
 	}
 	if got := a.received(wakeup.ChannelReconcile); got[fmt.Sprintf("%024x", 7)] != 1 {
 		t.Fatalf("a received cluster 7 %d times; want once", got[fmt.Sprintf("%024x", 7)])
 	}
-}
-
-// sent is the bus's count of notifications sent on channel.
-func sent(t *testing.T, reg *prometheus.Registry, channel string) int {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "easel_notify_sent_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "channel" && l.GetValue() == channel {
-					return int(m.GetCounter().GetValue())
-				}
-			}
-		}
-	}
-	return 0
 }
 
 // A listener whose connection drops connects again and says so (what was sent meanwhile is lost:

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -13,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +19,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to read what the hubs stored
 
 	"github.com/easelhq/easel/internal/agent"
+	"github.com/easelhq/easel/internal/testenv/metrics"
 )
 
 // FailoverConfig is a run of two hub replicas on one PostgreSQL, one of which dies.
@@ -204,15 +202,13 @@ func (h *hubProcess) metric(ctx context.Context, name string) (float64, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	page, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return 0, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
+	v, ok := metrics.Parse(page)[name]
+	if !ok {
+		return 0, fmt.Errorf("%s has no metric %s", h.c.base, name)
 	}
-	return 0, fmt.Errorf("%s has no metric %s", h.c.base, name)
+	return v, nil
 }

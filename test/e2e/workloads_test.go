@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/easelhq/easel/internal/k8sbin"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/testenv/metrics"
 	"github.com/easelhq/easel/internal/testenv/poll"
 )
 
@@ -80,9 +79,9 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 			"disabled %v, %d pods served, count %d", page.Disabled, len(page.Pods), page.Listmeta.Count)
 	})
 	// Three report intervals: were the report still on, the agent would have sent it twice or more.
-	before := metrics(t, addr)
+	before := hubMetrics(t, addr)
 	poll.Consistently(t, 3*interval, "no workload page received while the report is disabled", func() error {
-		after := metrics(t, addr)[pagesReceived]
+		after := hubMetrics(t, addr)[pagesReceived]
 		return poll.Unless(after == before[pagesReceived], "%v pages received, %v before", after, before[pagesReceived])
 	})
 
@@ -102,7 +101,7 @@ func TestWorkloadReportOf5000Pods(t *testing.T) {
 	// above can see it: wait for the count.
 	var after map[string]float64
 	poll.Eventually(t, 30*time.Second, "the hub to count the full report of several pages", func() error {
-		after = metrics(t, addr)
+		after = hubMetrics(t, addr)
 		return poll.Unless(paged(after)-paged(before) >= 1, "%v reports of several pages applied", paged(after)-paged(before))
 	})
 	pages := after[pagesReceived] - before[pagesReceived]
@@ -202,10 +201,8 @@ func createPods(t *testing.T, kc kubernetes.Interface, namespace string, n int) 
 	}
 }
 
-var metricLine = regexp.MustCompile(`^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$`)
-
-// metrics reads the hub's /metrics as series → value.
-func metrics(t *testing.T, addr string) map[string]float64 {
+// hubMetrics reads the hub's /metrics as series → value.
+func hubMetrics(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -213,12 +210,5 @@ func metrics(t *testing.T, addr string) map[string]float64 {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		if m := metricLine.FindStringSubmatch(line); m != nil {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			out[m[1]] = v
-		}
-	}
-	return out
+	return metrics.Parse(body)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/easelhq/easel/internal/provider"
 	"github.com/easelhq/easel/internal/replica"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/testenv/metrics"
 	"github.com/easelhq/easel/internal/testenv/pgtest"
 	"github.com/easelhq/easel/internal/testenv/poll"
 )
@@ -136,28 +137,12 @@ func TestPausedReplicaWritesNothing(t *testing.T) {
 	if _, eventsAfter, _ := st.ListEvents(ctx, "c1", 1, 0); eventsAfter != eventsBefore {
 		t.Fatalf("%d events after the paused replica woke up, %d before; want none added", eventsAfter, eventsBefore)
 	}
-	if refused := counter(t, regA, "easel_fenced_writes_refused_total"); refused != 1 {
+	if refused := metrics.Counter(t, regA, "easel_fenced_writes_refused_total"); refused != 1 {
 		t.Fatalf("A counted %v refused writes; want 1", refused)
 	}
 	if a.Holds("c1") {
 		t.Fatal("A still believes it holds the cluster after its write was refused")
 	}
-}
-
-// counter is the value of an unlabelled counter in a registry.
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == name && len(f.GetMetric()) == 1 {
-			return f.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
 
 // fixedLease is a Leases that always grants the same lease.
