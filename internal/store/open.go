@@ -107,8 +107,13 @@ func Open(ctx context.Context, url string) (Store, error) {
 			return nil, fmt.Errorf("opening SQLite %s: %w", path, err)
 		}
 		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8) // a connection closed would take its prepared statements with it
 	}
 	s := &sqlStore{queries: queries{ex: db, d: d}, db: db, lock: lock, url: url}
+	if d.name == "sqlite" {
+		s.stmts = newStatements(db)
+		s.queries.ex = preparedDB{DB: db, stmts: s.stmts}
+	}
 	if d.name == "postgres" {
 		// Its own connection for the hub session's renewals: a pool busy with the API must not
 		// delay them past the lease (replicas.go).
@@ -218,11 +223,15 @@ type sqlStore struct {
 	url  string   // PostgreSQL: for the listener's own connection (notify.go)
 	// renewals is PostgreSQL's connection for the hub session's renewals alone (replicas.go).
 	renewals *sql.DB
+	stmts    *statements // SQLite: its prepared statements (statements.go)
 }
 
 func (s *sqlStore) Dialect() string { return s.d.name }
 
 func (s *sqlStore) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	err := s.db.Close()
 	if s.renewals != nil {
 		err = errors.Join(err, s.renewals.Close())
@@ -263,7 +272,11 @@ func (s *sqlStore) Tx(ctx context.Context, fn func(q Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
-	if err := fn(queries{ex: tx, d: s.d}); err != nil {
+	var ex execer = tx
+	if s.stmts != nil {
+		ex = preparedTx{Tx: tx, stmts: s.stmts}
+	}
+	if err := fn(queries{ex: ex, d: s.d}); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -65,13 +65,37 @@ func (q queries) RecordUsage(ctx context.Context, clusterUID string, at time.Tim
 				return fmt.Errorf("recording usage of cluster %s: %w", clusterUID, err)
 			}
 		}
-		// Points leave their retention one step at a time: minute points are pruned with every
-		// sample, hour points with the samples of each hour's first minute.
-		if at.Unix()-bucket < 60 {
-			if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND step = ? AND ts < ?`,
-				clusterUID, step, at.Add(-res.Retention).Unix()); err != nil {
-				return fmt.Errorf("dropping old usage points: %w", err)
-			}
+	}
+	return q.pruneUsage(ctx, clusterUID, at, names)
+}
+
+// pruneUsage drops the points past their retention. With every sample, the old minute points of
+// the series it names go: a seek per series on the primary key, which a delete by the cluster
+// alone is not (it reads every point the cluster keeps, about 26,000 for a 10-node cluster after a
+// day, with each sample). With the sample in each hour's first minute, every series of the cluster
+// is pruned at every resolution, so the series of a node gone from the cluster go too.
+func (q queries) pruneUsage(ctx context.Context, clusterUID string, at time.Time, series []string) error {
+	if at.Unix()%3600 < 60 {
+		var expired []string
+		args := []any{clusterUID}
+		for _, res := range UsageResolutions {
+			expired = append(expired, "(step = ? AND ts < ?)")
+			args = append(args, int64(res.Step/time.Second), at.Add(-res.Retention).Unix())
+		}
+		if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND (`+strings.Join(expired, " OR ")+`)`, args...); err != nil {
+			return fmt.Errorf("dropping old usage points: %w", err)
+		}
+		return nil
+	}
+	minutes := UsageResolutions[0]
+	for chunk := range slices.Chunk(series, usageRowsPerStatement) {
+		args := []any{clusterUID}
+		for _, name := range chunk {
+			args = append(args, name)
+		}
+		if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND series IN (`+placeholders("?", len(chunk))+`)
+			AND step = ? AND ts < ?`, append(args, int64(minutes.Step/time.Second), at.Add(-minutes.Retention).Unix())...); err != nil {
+			return fmt.Errorf("dropping old usage points: %w", err)
 		}
 	}
 	return nil

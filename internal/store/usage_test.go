@@ -62,6 +62,36 @@ func TestUsageSeriesAreMeansPerBucketAndExpire(t *testing.T) {
 			t.Fatalf("after a day: %d minute points (want 1), %d hour points (want 2)", len(minutes), len(hours))
 		}
 
+		// Each sample prunes the series it names; the sample in an hour's first minute prunes every
+		// series of the cluster, so a node no longer reported leaves no points behind.
+		sample := func(at time.Time, series ...string) {
+			t.Helper()
+			values := map[string]usage.Values{}
+			for _, name := range series {
+				values[name] = usage.Values{CPUUsage: 1}
+			}
+			if err := s.RecordUsage(ctx, "c3", at, values); err != nil {
+				t.Fatal(err)
+			}
+		}
+		minutePoints := func(series string) int {
+			t.Helper()
+			pts, err := s.UsagePoints(ctx, "c3", series, time.Minute, t0, t0.Add(48*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(pts)
+		}
+		sample(t0.Add(30*time.Minute), "node/a", "node/gone")
+		sample(t0.Add(25*time.Hour+30*time.Minute), "node/a")
+		if a, gone := minutePoints("node/a"), minutePoints("node/gone"); a != 1 || gone != 1 {
+			t.Fatalf("a day later, mid-hour: node/a has %d minute points (want 1, today's), node/gone %d (want 1, kept till the hour)", a, gone)
+		}
+		sample(t0.Add(26*time.Hour+10*time.Second), "node/a")
+		if gone := minutePoints("node/gone"); gone != 0 {
+			t.Fatalf("after the sample in the hour's first minute, node/gone still has %d minute points", gone)
+		}
+
 		if err := s.DeleteUsage(ctx, "c1"); err != nil {
 			t.Fatal(err)
 		}
