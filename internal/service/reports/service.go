@@ -177,11 +177,11 @@ func (s *Service) Heartbeat(ctx context.Context, rec store.Record, body []byte) 
 		return service.Invalid("agentVersion is longer than 64 characters")
 	}
 	now := s.clock.Now()
-	cl, err := cluster.Decode(rec.Doc)
+	view, err := cluster.DecodeAgentView(rec.Doc)
 	if err != nil {
 		return err
 	}
-	if h := cl.Status.Health; h.State == cluster.HealthHealthy && h.AgentVersion == in.AgentVersion {
+	if h := view.Health; h.State == cluster.HealthHealthy && h.AgentVersion == in.AgentVersion {
 		// Nothing the engine judges changes: the heartbeat's own row is written, not the cluster.
 		return s.store.PutHeartbeat(ctx, store.Heartbeat{ClusterUID: rec.UID, At: now, AgentVersion: in.AgentVersion})
 	}
@@ -219,11 +219,15 @@ func (s *Service) Desired(ctx context.Context, rec store.Record, have Have, wait
 		if err != nil {
 			return nil, err
 		}
-		cl, err := cluster.Decode(rec.Doc)
+		view, err := cluster.DecodeAgentView(rec.Doc)
 		if err != nil {
 			return nil, err
 		}
-		if rec.Generation != have.Generation || cl.Status.NodesRevision != have.Nodes || cl.Status.RequestsRevision != have.Requests {
+		if rec.Generation != have.Generation || view.NodesRevision != have.Nodes || view.RequestsRevision != have.Requests {
+			cl, err := cluster.Decode(rec.Doc)
+			if err != nil {
+				return nil, err
+			}
 			return s.render(ctx, rec, cl)
 		}
 		select {
