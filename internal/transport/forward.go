@@ -29,7 +29,7 @@ const forwardTimeout = 15 * time.Second
 var (
 	forwardedRequestHeaders = []string{"Authorization", "ApiKey", "ProjectUid", "Cookie", "Range", "If-Range"}
 	forwardedAnswerHeaders  = []string{"Content-Type", "Content-Disposition", "Content-Length", "Content-Range",
-		"Accept-Ranges", "Last-Modified", "Retry-After"}
+		"Accept-Ranges", "Last-Modified", "Retry-After", "Location"}
 )
 
 // Forwarder serves log bundle downloads on a hub of several replicas, where a bundle is a file in
