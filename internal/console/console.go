@@ -23,6 +23,7 @@ import (
 	profilesvc "github.com/easelhq/easel/internal/service/profiles"
 	projectsvc "github.com/easelhq/easel/internal/service/projects"
 	"github.com/easelhq/easel/internal/service/troubleshooting"
+	"github.com/easelhq/easel/internal/transport"
 )
 
 //go:embed templates/*.html
@@ -38,8 +39,11 @@ type Options struct {
 	Projects        *projectsvc.Service
 	Profiles        *profilesvc.Service
 	Troubleshooting *troubleshooting.Service
-	Logger          *slog.Logger
-	Clock           clock.PassiveClock
+	// Forwarder sends a log bundle's download on to the hub replica that holds it (nil: one that
+	// trusts replicas by their pins and the system's roots).
+	Forwarder *transport.Forwarder
+	Logger    *slog.Logger
+	Clock     clock.PassiveClock
 	// Secure marks the session cookie Secure: the hub serves TLS.
 	Secure bool
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/easelhq/easel/internal/service"
 	clustersvc "github.com/easelhq/easel/internal/service/clusters"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/transport"
 )
 
 // A cluster's settings page: its pools (scaled from a form), its profiles (add-on profiles
@@ -300,19 +299,14 @@ func (c *Console) requestLogs(w http.ResponseWriter, r *http.Request, s *session
 
 // downloadLogs serves a ready bundle of the cluster as the API does (GET
 // …/logFetcher/{uid}/download): the service checks the caller may change the cluster and audits
-// the download.
+// the download, or the download goes on to the hub replica that holds the bundle.
 func (c *Console) downloadLogs(w http.ResponseWriter, r *http.Request, s *session) error {
 	// The request must be this cluster's: the URL names both.
 	if _, err := c.o.Troubleshooting.LogStatus(r.Context(), &s.call, r.PathValue("uid"), r.PathValue("request")); err != nil {
 		return err
 	}
 	b, err := c.o.Troubleshooting.Download(r.Context(), &s.call, r.PathValue("request"))
-	if err != nil {
-		return err
-	}
-	defer b.File.Close()
-	transport.ServeLogBundle(w, r, b.ModTime, b.File)
-	return nil
+	return c.o.Forwarder.LogBundle(w, r, b, err)
 }
 
 // deleteCluster deletes the cluster once the form names it (DELETE /v1/spectroclusters/{uid});

@@ -24,6 +24,7 @@ import (
 	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/transport"
 	"github.com/easelhq/easel/internal/uid"
 	"github.com/easelhq/easel/internal/wakeup"
 )
@@ -40,6 +41,7 @@ type Server struct {
 	profiles        *profilesvc.Service
 	projects        *projectsvc.Service
 	troubleshooting *troubleshooting.Service
+	forwarder       *transport.Forwarder
 	console         http.Handler
 	// stopping is closed when the hub shuts down, so that long-polls end at once.
 	stopping     chan struct{}
@@ -76,6 +78,9 @@ type Options struct {
 	// Troubleshooting is the log bundle and doctor service (default: none; those operations then
 	// answer 501, as it needs a directory for the bundles).
 	Troubleshooting *troubleshooting.Service
+	// Forwarder sends a log bundle's download on to the hub replica that holds it (default: one
+	// that trusts replicas by their pins and the system's roots).
+	Forwarder *transport.Forwarder
 	// Registry is where the hub's metrics go, served at /metrics with everything else registered
 	// there (default: a registry of its own).
 	Registry *prometheus.Registry
@@ -85,7 +90,7 @@ type Options struct {
 func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 	s := &Server{catalog: catalog, log: o.Logger, clock: o.Clock, registry: o.Registry,
 		clusters: o.Clusters, identity: o.Identity, reports: o.Reports,
-		profiles: o.Profiles, projects: o.Projects, troubleshooting: o.Troubleshooting, console: o.Console}
+		profiles: o.Profiles, projects: o.Projects, troubleshooting: o.Troubleshooting, forwarder: o.Forwarder, console: o.Console}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}

@@ -9,7 +9,6 @@ import (
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
-	"github.com/easelhq/easel/internal/transport"
 )
 
 // Troubleshooting: Palette's log fetcher and easel's doctor (design 005).
@@ -55,15 +54,11 @@ func (s *Server) logStatus(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
-// downloadLogs serves a ready bundle (transport.ServeLogBundle).
+// downloadLogs serves a ready bundle, or sends the download on to the hub replica that holds it
+// (transport.Forwarder).
 func (s *Server) downloadLogs(w http.ResponseWriter, r *http.Request, c *call) error {
 	b, err := s.troubleshooting.Download(r.Context(), &c.Call, r.PathValue("uid"))
-	if err != nil {
-		return err
-	}
-	defer b.File.Close()
-	transport.ServeLogBundle(w, r, b.ModTime, b.File)
-	return nil
+	return s.forwarder.LogBundle(w, r, b, err)
 }
 
 // requestDoctor starts a doctor run (easel's POST /v1/spectroclusters/{uid}/features/doctor): 201 with the

@@ -27,10 +27,12 @@ import (
 // (docs/design/007-replicas.md): its session and leases, and the bus that carries wake-ups
 // between the replicas.
 type replication struct {
-	rep     *replica.Replica
-	bus     *wakeup.Bus
-	enqueue func(clusterUID string)
-	st      store.Store
+	// hostID and name are this replica's: its data dir's host id and its name for people.
+	hostID, name string
+	rep          *replica.Replica
+	bus          *wakeup.Bus
+	enqueue      func(clusterUID string)
+	st           store.Store
 }
 
 // startReplication registers this hub's session and wires the bus: the long-polls' wake-ups
@@ -43,7 +45,8 @@ func startReplication(ctx context.Context, cfg Config, st store.Store, log *slog
 		return nil, err
 	}
 	bus := wakeup.NewBus(st, log, reg)
-	rep, err := replica.Start(ctx, replica.Options{Store: st, Name: replicaName(cfg.DataDir), HostID: hostID,
+	name := replicaName(cfg.DataDir)
+	rep, err := replica.Start(ctx, replica.Options{Store: st, Name: name, HostID: hostID,
 		URL: cfg.PublicURL, Fingerprint: fingerprint, Lease: cfg.Lease, HostGoneAfter: cfg.HostGoneAfter, Kind: clusters.Kind, PinnedCategory: v1.CloudTypeLocal, RunsPinned: runsLocal,
 		Claimed: enqueue, Released: func() { bus.Publish(wakeup.ChannelLeases, "") }, Logger: log, Registerer: reg})
 	if err != nil {
@@ -64,7 +67,7 @@ func startReplication(ctx context.Context, cfg Config, st store.Store, log *slog
 		}
 		waiters.WakeAll()
 	})
-	return &replication{rep: rep, bus: bus, enqueue: enqueue, st: st}, nil
+	return &replication{hostID: hostID, name: name, rep: rep, bus: bus, enqueue: enqueue, st: st}, nil
 }
 
 // hubs lists the live replicas' URLs and certificate pins, oldest first, for import manifests.

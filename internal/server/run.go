@@ -38,6 +38,7 @@ import (
 	"github.com/easelhq/easel/internal/service/reports"
 	"github.com/easelhq/easel/internal/service/troubleshooting"
 	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/transport"
 	"github.com/easelhq/easel/internal/wakeup"
 )
 
@@ -239,23 +240,29 @@ func Run(ctx context.Context, cfg Config) error {
 		Kubeconfigs: kubeconfigs(providers), PublicURL: cfg.PublicURL, AgentTrust: trust, Replicas: replicas})
 	agentService := reports.New(st, catalog, reports.Options{Notify: notify, Waiters: waiters, Registerer: registry,
 		Logger: log, DrainTimeout: cfg.DrainTimeout})
-	troubleshootingService, err := troubleshooting.New(st, troubleshooting.Options{Waiters: waiters, Logger: log,
-		BlobDir: filepath.Join(cfg.DataDir, "blobs", "logs"), ClusterLogs: clusterLogs(providers)})
+	bundles := troubleshooting.Options{Waiters: waiters, Logger: log,
+		BlobDir: filepath.Join(cfg.DataDir, "blobs", "logs"), ClusterLogs: clusterLogs(providers)}
+	if repl != nil { // a bundle's record says which replica's data dir holds it
+		bundles.HostID, bundles.Replica = repl.hostID, repl.name
+	}
+	troubleshootingService, err := troubleshooting.New(st, bundles)
 	if err != nil {
 		return err
 	}
+	// Downloads of a bundle another replica holds go on to it, trusted as agents trust the hub.
+	forwarder := &transport.Forwarder{CAFile: cfg.TLSCAFile}
 	go troubleshootingService.Run(engineCtx)
 	identityService, projectService := identity.New(st, clock.RealClock{}), projectsvc.New(st, clock.RealClock{})
 	profileService := profilesvc.New(st, catalog, clock.RealClock{})
 	pages, err := console.New(console.Options{Identity: identityService, Clusters: clusterService, Projects: projectService,
-		Profiles: profileService, Troubleshooting: troubleshootingService, Logger: log, Secure: serving != nil})
+		Profiles: profileService, Troubleshooting: troubleshootingService, Forwarder: forwarder, Logger: log, Secure: serving != nil})
 	if err != nil {
 		return err
 	}
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: notify, Waiters: waiters, Registry: registry,
 		Clusters: clusterService, Identity: identityService, Reports: agentService,
 		Profiles: profileService, Projects: projectService,
-		Troubleshooting: troubleshootingService, Console: pages})
+		Troubleshooting: troubleshootingService, Forwarder: forwarder, Console: pages})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),

@@ -22,6 +22,7 @@ const (
 	KindTooManyRequests
 	KindNotImplemented
 	KindTooLarge
+	KindUnavailable
 )
 
 // Error is an operation's refusal, with a message for the caller.
@@ -69,6 +70,12 @@ func TooManyRequests(wait time.Duration, format string, args ...any) error {
 // TooLarge refuses a body over a size limit the message names.
 func TooLarge(format string, args ...any) error {
 	return &Error{Kind: KindTooLarge, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unavailable says that what was asked for cannot be served now, and the message says when it
+// can (a log bundle held by a hub replica that is not running).
+func Unavailable(format string, args ...any) error {
+	return &Error{Kind: KindUnavailable, Message: fmt.Sprintf(format, args...)}
 }
 
 // NotImplemented says what easel does not do yet.

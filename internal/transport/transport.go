@@ -1,7 +1,7 @@
 // Package transport is what the two HTTP transports over the services — the API (internal/hub)
 // and the console (internal/console) — do alike: answer a service's refusal with the same status,
 // know the client's address the same way (the login throttle counts by it), and serve a log
-// bundle the same way.
+// bundle the same way, sent on to the hub replica that holds it if need be (forward.go).
 package transport
 
 import (
@@ -26,6 +26,7 @@ var byKind = map[service.Kind]struct {
 	service.KindTooManyRequests: {http.StatusTooManyRequests, "TooManyRequests"},
 	service.KindNotImplemented:  {http.StatusNotImplemented, "NotImplemented"},
 	service.KindTooLarge:        {http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"},
+	service.KindUnavailable:     {http.StatusServiceUnavailable, "ServiceUnavailable"},
 }
 
 // Status is the HTTP status and Palette error code of a kind of refusal; ok is false for 0 (a
@@ -44,9 +45,9 @@ func ClientAddress(r *http.Request) string {
 	return host
 }
 
-// ServeLogBundle serves a ready log bundle as Palette does: application/octet-stream (its SDK
+// serveLogBundle serves a ready log bundle as Palette does: application/octet-stream (its SDK
 // refuses anything else), named spectro_logs.zip; ranges are served, so a cut download resumes.
-func ServeLogBundle(w http.ResponseWriter, r *http.Request, modTime time.Time, content io.ReadSeeker) {
+func serveLogBundle(w http.ResponseWriter, r *http.Request, modTime time.Time, content io.ReadSeeker) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+v1.LogBundleFileName+`"`)
 	http.ServeContent(w, r, v1.LogBundleFileName, modTime, content)

@@ -293,10 +293,11 @@ func (s *Service) retain(ctx context.Context, crec store.Record, kind string) er
 	return nil
 }
 
-// deleteRequest deletes a request's record and its bundle, if it has one.
+// deleteRequest deletes a request's record and its bundle, if it has one and this replica holds
+// it (another replica's sweep removes a bundle its record no longer names, a stray).
 func (s *Service) deleteRequest(ctx context.Context, rec store.Record) error {
 	if rec.Kind == KindLogFetcher {
-		if d, err := decodeLogDoc(rec); err == nil && d.Blob != "" {
+		if d, err := decodeLogDoc(rec); err == nil && d.Blob != "" && s.holds(d) {
 			if err := os.Remove(filepath.Join(s.blobs, d.Blob)); err != nil && !os.IsNotExist(err) {
 				return err
 			}

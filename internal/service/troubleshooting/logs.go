@@ -30,10 +30,13 @@ var DefaultNodeLogs = []string{"syslog", "cloud-init-output.log"}
 const DefaultLogDuration = time.Hour
 
 // logDoc is a log request's stored document: the API's answer and the bundle's file in the blob
-// directory once it is ready.
+// directory once it is ready, with the hub replica whose blob directory that is (Host, its data
+// dir's host id, "" on the one hub of a SQLite store; Replica, its name for people).
 type logDoc struct {
 	v1.LogFetcher
-	Blob string `json:"blob,omitempty"`
+	Blob    string `json:"blob,omitempty"`
+	Host    string `json:"host,omitempty"`
+	Replica string `json:"replica,omitempty"`
 }
 
 func decodeLogDoc(rec store.Record) (logDoc, error) {
@@ -129,7 +132,8 @@ type Bundle struct {
 // Download opens a ready log bundle, by its request's uid (Palette's GET
 // /v1/spectroclusters/features/logFetcher/{uid}/download). A bundle holds what the cluster's
 // objects and logs say, so only those who may change the cluster get it, and each download is
-// audited.
+// audited. A bundle another hub replica holds is a *HeldElsewhere, naming that replica, or a
+// refusal (KindUnavailable) while it is not running; either only once the caller may have it.
 func (s *Service) Download(ctx context.Context, c *service.Call, requestUID string) (*Bundle, error) {
 	rec, err := s.records.Object(ctx, c, KindLogFetcher, requestUID)
 	if err != nil {
@@ -144,6 +148,9 @@ func (s *Service) Download(ctx context.Context, c *service.Call, requestUID stri
 	}
 	if rec.State != v1.LogStateCompleted {
 		return nil, service.Conflict("log bundle %s is %s; download it once it is %s", rec.UID, rec.State, v1.LogStateCompleted)
+	}
+	if !s.holds(d) {
+		return nil, s.heldElsewhere(ctx, rec.UID, d)
 	}
 	f, err := os.Open(filepath.Join(s.blobs, d.Blob))
 	if errors.Is(err, os.ErrNotExist) {
@@ -244,7 +251,7 @@ func (s *Service) finishBundle(ctx context.Context, rec store.Record, agentZip, 
 			fmt.Sprintf("Log bundle %s failed: %s", rec.UID, d.Status.Message))
 	}
 	now := s.clock.Now()
-	d.Blob = filepath.Base(path)
+	d.Blob, d.Host, d.Replica = filepath.Base(path), s.hostID, s.replica
 	d.Spec.Log = "logs-" + crec.UID + ".zip"
 	d.Status = v1.LogFetcherStatus{State: v1.LogStateCompleted, Size: size, CompletedAt: now, Message: problem}
 	msg := fmt.Sprintf("Log bundle %s is ready (%d bytes)", rec.UID, size)

@@ -56,6 +56,11 @@ type Options struct {
 	Logger      *slog.Logger
 	// AgentGone is DefaultAgentGone unless set.
 	AgentGone time.Duration
+	// HostID and Replica say which hub replica this is, on a store several replicas share
+	// (docs/design/007-replicas.md): the host id of its data dir, whose BlobDir holds the bundles
+	// it makes, and its name for people. A bundle's record keeps them, so that another replica
+	// sends its download here. Empty for the one hub of a SQLite store.
+	HostID, Replica string
 }
 
 // Service is the troubleshooting service.
@@ -68,6 +73,8 @@ type Service struct {
 	clusterLogs ClusterLogs
 	log         *slog.Logger
 	agentGone   time.Duration
+	hostID      string
+	replica     string
 }
 
 // New returns the troubleshooting service over st.
@@ -91,7 +98,8 @@ func New(st store.Store, o Options) (*Service, error) {
 		o.AgentGone = DefaultAgentGone
 	}
 	return &Service{records: service.Records{Store: st, Clock: o.Clock}, store: st, clock: o.Clock, waiters: o.Waiters,
-		blobs: o.BlobDir, clusterLogs: o.ClusterLogs, log: o.Logger, agentGone: o.AgentGone}, nil
+		blobs: o.BlobDir, clusterLogs: o.ClusterLogs, log: o.Logger, agentGone: o.AgentGone,
+		hostID: o.HostID, replica: o.Replica}, nil
 }
 
 // authorized returns the cluster the call acts on once the caller has perm in its project.

@@ -53,26 +53,32 @@ func (infraLogs) ClusterLogs(_ context.Context, _, name string, _ clusters.Clust
 
 func eachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	servicetest.EachStore(t, func(t *testing.T, st store.Store) {
-		f := &fixture{t: t, ctx: context.Background(), store: st, clock: clocktesting.NewFakeClock(time.Unix(1_800_000_000, 0)),
-			blobs: filepath.Join(t.TempDir(), "blobs")}
-		var err error
-		f.svc, err = troubleshooting.New(st, troubleshooting.Options{Clock: f.clock, Waiters: &wakeup.Waiters{}, BlobDir: f.blobs, ClusterLogs: infraLogs{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.put(&store.Record{Kind: "project", UID: project, TenantUID: tenant, Name: "p", Doc: []byte(`{}`)})
-		for _, c := range []struct {
-			uid       string
-			heartbeat time.Time
-		}{{"c1", f.clock.Now()}, {"c2", time.Time{}}} {
-			cl := clusters.Cluster{CloudType: "local", Status: clusters.Status{State: v1.ClusterStateRunning,
-				Health:     clusters.Health{LastHeartbeat: c.heartbeat},
-				Conditions: []v1.ClusterCondition{{Type: "ControlPlaneReady", Status: "True", Reason: "Ready"}}},
-				Pools: []clusters.Pool{{Name: "workers", Size: 1}}, ClusterValues: "password: hunter2"}
-			f.put(&store.Record{Kind: clusters.Kind, UID: c.uid, TenantUID: tenant, ProjectUID: project, Name: c.uid + "-name", Doc: cl.Encode()})
-		}
-		fn(t, f)
+		fn(t, newFixture(t, st, time.Unix(1_800_000_000, 0), troubleshooting.Options{}))
 	})
+}
+
+// newFixture is the fixture on st at time now, with the service built with o (its clock, blob
+// directory and dependencies set here).
+func newFixture(t *testing.T, st store.Store, now time.Time, o troubleshooting.Options) *fixture {
+	f := &fixture{t: t, ctx: context.Background(), store: st, clock: clocktesting.NewFakeClock(now),
+		blobs: filepath.Join(t.TempDir(), "blobs")}
+	o.Clock, o.Waiters, o.BlobDir, o.ClusterLogs = f.clock, &wakeup.Waiters{}, f.blobs, infraLogs{}
+	var err error
+	if f.svc, err = troubleshooting.New(st, o); err != nil {
+		t.Fatal(err)
+	}
+	f.put(&store.Record{Kind: "project", UID: project, TenantUID: tenant, Name: "p", Doc: []byte(`{}`)})
+	for _, c := range []struct {
+		uid       string
+		heartbeat time.Time
+	}{{"c1", f.clock.Now()}, {"c2", time.Time{}}} {
+		cl := clusters.Cluster{CloudType: "local", Status: clusters.Status{State: v1.ClusterStateRunning,
+			Health:     clusters.Health{LastHeartbeat: c.heartbeat},
+			Conditions: []v1.ClusterCondition{{Type: "ControlPlaneReady", Status: "True", Reason: "Ready"}}},
+			Pools: []clusters.Pool{{Name: "workers", Size: 1}}, ClusterValues: "password: hunter2"}
+		f.put(&store.Record{Kind: clusters.Kind, UID: c.uid, TenantUID: tenant, ProjectUID: project, Name: c.uid + "-name", Doc: cl.Encode()})
+	}
+	return f
 }
 
 func (f *fixture) put(rec *store.Record) {
