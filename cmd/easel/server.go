@@ -49,6 +49,7 @@ down gracefully.`,
 	cmd.Flags().DurationVar(&cfg.AgentHeartbeat, "agent-heartbeat", 30*time.Second, "how often local clusters' agents send heartbeats")
 	cmd.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", clusters.DefaultDrainTimeout, "how long an agent keeps trying to drain a node (PodDisruptionBudgets may hold it) before the operation fails")
 	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "URL agents of imported clusters reach the hub at (default http(s)://<listen address>)")
+	cmd.Flags().StringVar(&cfg.ReplicaURL, "replica-url", "", "URL the other hub replicas on the same PostgreSQL reach this one at, and agents too without --public-url (default http(s)://<listen address>, this machine's hostname when listening on every address)")
 	cmd.Flags().StringVar(&cfg.TLS, "tls", server.TLSAuto, "auto: HTTPS unless listening on loopback without certificate files; on: HTTPS always; off: plain HTTP (behind a TLS proxy)")
 	cmd.Flags().StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "PEM certificate (then its chain) to serve HTTPS with (default: a self-signed one, see --tls)")
 	cmd.Flags().StringVar(&cfg.TLSKeyFile, "tls-private-key-file", "", "PEM private key of --tls-cert-file")

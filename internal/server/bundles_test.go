@@ -31,7 +31,9 @@ func TestLogBundleDownloadsThroughAnotherReplica(t *testing.T) {
 	const key = "bundles-replicas-key-0123456789"
 	dsn := pgtest.DSN(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
-	replica := func(c *server.Config) { c.DB, c.TLS = dsn, server.TLSOn }
+	// Both behind one load balancer's URL, as an operator would run them: their sessions carry
+	// their own addresses all the same (--replica-url's default), which the download goes to.
+	replica := func(c *server.Config) { c.DB, c.TLS, c.PublicURL = dsn, server.TLSOn, "https://hub-lb.invalid" }
 	addrA, _, stopA := runHub(t, dirA, key, replica)
 	stoppedA := false
 	defer func() {

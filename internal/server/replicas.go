@@ -47,7 +47,7 @@ func startReplication(ctx context.Context, cfg Config, st store.Store, log *slog
 	bus := wakeup.NewBus(st, log, reg)
 	name := replicaName(cfg.DataDir)
 	rep, err := replica.Start(ctx, replica.Options{Store: st, Name: name, HostID: hostID,
-		URL: cfg.PublicURL, Fingerprint: fingerprint, Lease: cfg.Lease, HostGoneAfter: cfg.HostGoneAfter, Kind: clusters.Kind, PinnedCategory: v1.CloudTypeLocal, RunsPinned: runsLocal,
+		URL: cfg.ReplicaURL, Fingerprint: fingerprint, Lease: cfg.Lease, HostGoneAfter: cfg.HostGoneAfter, Kind: clusters.Kind, PinnedCategory: v1.CloudTypeLocal, RunsPinned: runsLocal,
 		Claimed: enqueue, Released: func() { bus.Publish(wakeup.ChannelLeases, "") }, Logger: log, Registerer: reg})
 	if err != nil {
 		return nil, fmt.Errorf("joining the hub replicas: %w", err)

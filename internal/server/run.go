@@ -66,6 +66,11 @@ type Config struct {
 	AgentHeartbeat time.Duration
 	// PublicURL is where agents of imported clusters reach the hub (default http(s)://<listen address>).
 	PublicURL string
+	// ReplicaURL is where the other hub replicas on the same PostgreSQL reach this one — to fetch a
+	// log bundle it holds — and, without PublicURL, where agents do (default http(s)://<listen
+	// address>, this machine's hostname when listening on every address). Behind a load balancer,
+	// PublicURL is the balancer's and ReplicaURL this replica's own.
+	ReplicaURL string
 	// TLS is TLSAuto (the default when empty), TLSOn or TLSOff.
 	TLS string
 	// TLSCertFile and TLSKeyFile are the hub's certificate (PEM, the chain after the leaf) and
@@ -193,6 +198,9 @@ func Run(ctx context.Context, cfg Config) error {
 	listReplicas := cfg.PublicURL == ""
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = scheme + addr
+	}
+	if cfg.ReplicaURL == "" {
+		cfg.ReplicaURL = scheme + reachableAddress(addr)
 	}
 	localProvider := &local.Provider{Root: filepath.Join(cfg.DataDir, "clusters"), VCPULimit: cfg.LocalVCPULimit,
 		Binaries: k8sbin.Find, Log: log, HubURL: scheme + addr, AgentBinary: cfg.AgentBinary, HeartbeatInterval: cfg.AgentHeartbeat}

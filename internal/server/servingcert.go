@@ -106,21 +106,32 @@ func loopbackOnly(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// servingNames are the names the self-signed certificate carries: the hosts of --public-url and
-// of the listen address (this machine's hostname when it listens on every address), localhost and
+// reachableAddress is a listen address as other machines reach it: one that listens on every
+// address is reached by this machine's hostname.
+func reachableAddress(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil {
+			return net.JoinHostPort(name, port)
+		}
+	}
+	return listen
+}
+
+// servingNames are the names the self-signed certificate carries: the hosts of --public-url, of
+// --replica-url and of the listen address (this machine's hostname when it listens on every address), localhost and
 // 127.0.0.1. Clients that pin it do not check them; clients given it as their CA file do.
 func servingNames(cfg Config) (dns []string, ips []net.IP) {
 	hosts := []string{"localhost", "127.0.0.1"}
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
 		hosts = append(hosts, u.Hostname())
 	}
-	if host, _, err := net.SplitHostPort(cfg.Listen); err == nil {
-		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-			if name, err := os.Hostname(); err == nil {
-				hosts = append(hosts, name)
-			}
-		} else {
-			hosts = append(hosts, host)
+	for _, u := range []string{cfg.ReplicaURL, "//" + reachableAddress(cfg.Listen)} {
+		if u, err := url.Parse(u); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, u.Hostname())
 		}
 	}
 	for _, h := range hosts {

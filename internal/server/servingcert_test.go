@@ -56,11 +56,12 @@ func TestPrepareTLS(t *testing.T) {
 	}
 }
 
-// The self-signed certificate names the hosts of --public-url and --listen besides localhost and
-// 127.0.0.1.
+// The self-signed certificate names the hosts of --public-url, --replica-url and --listen besides
+// localhost and 127.0.0.1.
 func TestSelfSignedCertificateNames(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := prepareTLS(Config{Listen: "192.0.2.7:8443", PublicURL: "https://hub.example.com:8443", DataDir: dir}); err != nil {
+	if _, err := prepareTLS(Config{Listen: "192.0.2.7:8443", PublicURL: "https://hub.example.com:8443",
+		ReplicaURL: "https://hub-1.example.com:8443", DataDir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "tls", "hub.crt"))
@@ -76,7 +77,7 @@ func TestSelfSignedCertificateNames(t *testing.T) {
 	for _, ip := range cert.IPAddresses {
 		ips = append(ips, ip.String())
 	}
-	if want := []string{"localhost", "hub.example.com"}; !slices.Equal(cert.DNSNames, want) {
+	if want := []string{"localhost", "hub.example.com", "hub-1.example.com"}; !slices.Equal(cert.DNSNames, want) {
 		t.Errorf("DNS names = %v, want %v", cert.DNSNames, want)
 	}
 	if want := []string{"127.0.0.1", "192.0.2.7"}; !slices.Equal(ips, want) {
@@ -84,5 +85,25 @@ func TestSelfSignedCertificateNames(t *testing.T) {
 	}
 	if cert.PublicKeyAlgorithm != x509.ECDSA {
 		t.Errorf("key algorithm = %v, want ECDSA", cert.PublicKeyAlgorithm)
+	}
+}
+
+// Other machines reach a hub that listens on every address by this machine's hostname; any other
+// listen address is reached as it is.
+func TestReachableAddress(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for listen, want := range map[string]string{
+		"0.0.0.0:8443":    host + ":8443",
+		":8080":           host + ":8080",
+		"[::]:8080":       host + ":8080",
+		"127.0.0.1:37000": "127.0.0.1:37000",
+		"192.0.2.7:8443":  "192.0.2.7:8443",
+	} {
+		if got := reachableAddress(listen); got != want {
+			t.Errorf("reachableAddress(%q) = %q, want %q", listen, got, want)
+		}
 	}
 }
