@@ -465,6 +465,8 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 	fmt.Fprintln(out, "| hub | value |\n|---|---:|")
 	fmt.Fprintf(out, "| CPU average (%% of one core) | %.1f %% |\n", r.CPUAverage)
 	fmt.Fprintf(out, "| CPU p95 of %d 10 s windows | %.1f %% |\n", r.Windows, r.CPUP95)
+	fmt.Fprintf(out, "| CPU average / p95 of %d windows after every agent started | %.1f / %.1f %% |\n", r.SteadyWindows,
+		r.SteadyAverage, r.SteadyP95)
 	fmt.Fprintf(out, "| RSS (max) | %d MiB |\n", r.PeakRSS>>20)
 	fmt.Fprintf(out, "| store at start / all agents started / end | %.1f / %.1f / %.1f MiB |\n",
 		mib(r.StoreStart), mib(r.StoreWarm), mib(r.StoreEnd))

@@ -75,6 +75,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 		db   *sql.DB
 		d    dialect
 		lock *os.File // SQLite only: held until Close
+		wal  string   // SQLite only: its write-ahead log
 		err  error
 	)
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
@@ -91,6 +92,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 	} else {
 		d = sqliteDialect
 		path := strings.TrimPrefix(url, "sqlite://")
+		wal = path + "-wal"
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("creating the store directory: %w", err)
 		}
@@ -113,6 +115,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 	if d.name == "sqlite" {
 		s.stmts = newStatements(db)
 		s.queries.ex = preparedDB{DB: db, stmts: s.stmts}
+		s.checkpoints = startCheckpoints(db, wal)
 	}
 	if d.name == "postgres" {
 		// Its own connection for the hub session's renewals: a pool busy with the API must not
@@ -224,11 +227,16 @@ type sqlStore struct {
 	// renewals is PostgreSQL's connection for the hub session's renewals alone (replicas.go).
 	renewals *sql.DB
 	stmts    *statements // SQLite: its prepared statements (statements.go)
+	// checkpoints keeps SQLite's write-ahead log short (checkpoints.go).
+	checkpoints *checkpointer
 }
 
 func (s *sqlStore) Dialect() string { return s.d.name }
 
 func (s *sqlStore) Close() error {
+	if s.checkpoints != nil {
+		s.checkpoints.stop()
+	}
 	if s.stmts != nil {
 		s.stmts.close()
 	}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,4 +100,50 @@ func TestPreparedStatementsAreBounded(t *testing.T) {
 	if n := len(s.stmts.stmts); n != maxPreparedStatements {
 		t.Errorf("%d statements kept, want the limit of %d", n, maxPreparedStatements)
 	}
+}
+
+// A reader holding a snapshot keeps SQLite from starting its log over, and the log's file never
+// shrinks by itself: once the log is past maxWALBytes and the reader is gone, the store truncates
+// it.
+func TestSQLiteLogIsTruncatedOnceLong(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	st, err := Open(ctx, filepath.Join(dir, "easel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*sqlStore)
+	reader, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM objects`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	doc := make([]byte, 64<<10)
+	for i := 0; walSize(t, dir) <= maxWALBytes; i++ {
+		r := &Record{Kind: "thing", UID: fmt.Sprintf("u%06d", i), TenantUID: "t", Name: fmt.Sprintf("n%d", i), Doc: doc}
+		if err := s.CreateObject(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader.Rollback()
+	for walSize(t, dir) > maxWALBytes {
+		if ctx.Err() != nil {
+			t.Fatalf("the log is still %d bytes", walSize(t, dir))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func walSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(dir, "easel.db-wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

@@ -85,7 +85,12 @@ type FleetResult struct {
 	// run, and the 95th percentile of its windows.
 	CPUAverage, CPUP95 float64
 	Windows            int
-	PeakRSS            int64 // the hub's largest resident set size (VmHWM), seeding included
+	// SteadyAverage and SteadyP95 are the same over the windows after every agent started (one
+	// heartbeat interval in): without the agents' first full reports, what the fleet costs from
+	// then on. SteadyWindows is how many.
+	SteadyAverage, SteadyP95 float64
+	SteadyWindows            int
+	PeakRSS                  int64 // the hub's largest resident set size (VmHWM), seeding included
 	// SimulatorCPU is this process's CPU over the run (% of one core): it shares the machine.
 	SimulatorCPU float64
 	// The store's size when the agents start, once every agent has started (a heartbeat interval
@@ -212,6 +217,16 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	res.SimulatorCPU = 100 * (simEnd - simStart) / cfg.Duration.Seconds()
 	res.Windows = len(windows)
 	res.CPUAverage, res.CPUP95 = cpuPercents(windows)
+	var began time.Duration
+	for i, w := range windows {
+		if began >= cfg.Heartbeat {
+			steady := windows[i:]
+			res.SteadyWindows = len(steady)
+			res.SteadyAverage, res.SteadyP95 = cpuPercents(steady)
+			break
+		}
+		began += w.wall
+	}
 	res.PeakRSS = peakRSS(h.pid())
 	if res.StoreEnd, err = storeSize(); err != nil {
 		return res, err

@@ -2,7 +2,9 @@ package reports
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -45,23 +47,24 @@ func checkPage(pg v1.ReportPage) error {
 // errApplied ends an assembly whose report another request applied meanwhile.
 var errApplied = errors.New("report applied already")
 
-// eachPage calls fn with the body of every page of a whole report, in page order, one at a time;
-// an error from fn ends it.
-type eachPage func(fn func(body []byte) error) error
+// eachPage calls fn with every page of a whole report, decoded, in page order, one at a time; an
+// error from fn ends it.
+type eachPage[P any] func(fn func(page P) error) error
 
-// receivePage holds one page of a cluster's report; when it completes the report, apply reads the
-// bodies of all of its pages in page order through each, inside one transaction. applied says
+// receivePage holds one page of a cluster's report (page, decoded from body); when it completes
+// the report, apply reads all of its pages in page order through each, inside one transaction: a
+// report of one page is the page already decoded, the pages held are decoded as each reads them. applied says
 // whether the report is applied (now or before); false means the page is held until the others
 // arrive. check (may be nil) can refuse a page of a report not applied yet before it is held. An
 // error from check or apply drops the report's pages: the agent sends the report anew.
-func (s *Service) receivePage(ctx context.Context, clusterUID, report string, pg v1.ReportPage, body []byte,
-	check func() error, apply func(q store.Queries, each eachPage) error) (applied bool, err error) {
+func receivePage[P any](ctx context.Context, s *Service, clusterUID, report string, pg v1.ReportPage, page P, body []byte,
+	check func() error, apply func(q store.Queries, each eachPage[P]) error) (applied bool, err error) {
 	if err := checkPage(pg); err != nil {
 		return false, err
 	}
 	s.reportPageBytes.WithLabelValues(report).Observe(float64(len(body)))
 	now := s.clock.Now()
-	one := func(fn func([]byte) error) error { return fn(body) }
+	one := func(fn func(P) error) error { return fn(page) }
 	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
 		return true, s.records.TxRetrying(ctx, func(q store.Queries) error { return apply(q, one) })
 	}
@@ -97,16 +100,20 @@ func (s *Service) receivePage(ctx context.Context, clusterUID, report string, pg
 		if pg.Pages <= 1 {
 			return apply(q, one)
 		}
-		each := func(fn func([]byte) error) error {
+		each := func(fn func(P) error) error {
 			for i := range pg.Pages {
-				p, err := q.ReportPage(ctx, clusterUID, report, pg.ReportID, i)
-				if errors.Is(err, store.ErrNotFound) || err == nil && p.Pages != pg.Pages {
+				held, err := q.ReportPage(ctx, clusterUID, report, pg.ReportID, i)
+				if errors.Is(err, store.ErrNotFound) || err == nil && held.Pages != pg.Pages {
 					return service.Invalid("the pages of report %s disagree on how many pages it has", pg.ReportID)
 				}
 				if err != nil {
 					return err
 				}
-				if err := fn(p.Body); err != nil {
+				var p P // checked when it arrived
+				if err := json.Unmarshal(held.Body, &p); err != nil {
+					return fmt.Errorf("decoding a held page of a %s report: %w", report, err)
+				}
+				if err := fn(p); err != nil {
 					return err
 				}
 			}

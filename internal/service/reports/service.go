@@ -6,7 +6,6 @@ package reports
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -344,13 +343,9 @@ func (s *Service) Nodes(ctx context.Context, rec store.Record, body []byte) (app
 		return false, err
 	}
 	changed := false
-	applied, err = s.receivePage(ctx, rec.UID, reportNodes, in.ReportPage, body, nil, func(q store.Queries, each eachPage) error {
+	applied, err = receivePage(ctx, s, rec.UID, reportNodes, in.ReportPage, in, body, nil, func(q store.Queries, each eachPage[v1.AgentNodeReport]) error {
 		nodes := []v1.NodeReport{}
-		err := each(func(b []byte) error {
-			var pg v1.AgentNodeReport
-			if err := json.Unmarshal(b, &pg); err != nil {
-				return fmt.Errorf("decoding a held page of a node report: %w", err)
-			}
+		err := each(func(pg v1.AgentNodeReport) error {
 			if err := checkNodes(pg.Nodes, len(nodes)); err != nil { // the pages together: the bound
 				return err
 			}

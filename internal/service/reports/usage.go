@@ -2,8 +2,6 @@ package reports
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -29,14 +27,10 @@ func (s *Service) Usage(ctx context.Context, rec store.Record, body []byte) (app
 	th := ps.Thresholds()
 	now := s.clock.Now()
 	wake := false
-	applied, err = s.receivePage(ctx, rec.UID, reportUsage, in.ReportPage, body, nil, func(q store.Queries, each eachPage) error {
+	applied, err = receivePage(ctx, s, rec.UID, reportUsage, in.ReportPage, in, body, nil, func(q store.Queries, each eachPage[v1.AgentUsageReport]) error {
 		sample := in
 		sample.Nodes = nil
-		err := each(func(b []byte) error {
-			var pg v1.AgentUsageReport
-			if err := json.Unmarshal(b, &pg); err != nil {
-				return fmt.Errorf("decoding a held page of a usage report: %w", err)
-			}
+		err := each(func(pg v1.AgentUsageReport) error {
 			if n := len(sample.Nodes) + len(pg.Nodes); n > v1.MaxReportedNodes { // stop before holding more
 				return service.Invalid("a usage report of %d nodes is over the limit of %d nodes (MaxReportedNodes)", n, v1.MaxReportedNodes)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/service"
@@ -34,7 +33,7 @@ func (s *Service) Workloads(ctx context.Context, rec store.Record, body []byte) 
 		return nil
 	}
 	now := s.clock.Now()
-	return s.receivePage(ctx, rec.UID, reportWorkloads, in.ReportPage, body, checkBase, func(q store.Queries, each eachPage) error {
+	return receivePage(ctx, s, rec.UID, reportWorkloads, in.ReportPage, in, body, checkBase, func(q store.Queries, each eachPage[v1.AgentWorkloadReport]) error {
 		st, err := q.WorkloadState(ctx, rec.UID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -49,11 +48,7 @@ func (s *Service) Workloads(ctx context.Context, rec store.Record, body []byte) 
 		}
 		// Pages are written one at a time, in order, so that a large report is never all in memory;
 		// the transaction still makes the report appear whole or not at all.
-		err = each(func(b []byte) error {
-			var pg v1.AgentWorkloadReport
-			if err := json.Unmarshal(b, &pg); err != nil {
-				return fmt.Errorf("decoding a held page of a workload report: %w", err)
-			}
+		err = each(func(pg v1.AgentWorkloadReport) error {
 			if pg.Base != in.Base {
 				return service.Invalid("the pages of report %s disagree on the report they build on", in.ReportID)
 			}
