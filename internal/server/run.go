@@ -58,7 +58,8 @@ type Config struct {
 	LocalVCPULimit int
 	// ReconcileWorkers is how many clusters are reconciled at once (default 4).
 	ReconcileWorkers int
-	// Resync is how often every cluster is reconciled again (default 1m).
+	// Resync is how often every cluster is reconciled again (default 10m): reconciles are woken by
+	// changes and by their own deadlines; the resync only catches a lost wake-up.
 	Resync time.Duration
 	// AgentBinary is the easel binary that runs local clusters' agents (default: this executable).
 	AgentBinary string
