@@ -17,13 +17,19 @@ import (
 // The agent-facing operations: the transport reads the body (within its limit) and the query,
 // and the agent service does the rest.
 
-// agentReport answers an agent report that report (the service's method) stores whole: 204.
-func agentReport(report func(context.Context, store.Record, []byte) error) agentHandler {
+// agentReport answers an agent report that report (the service's method) stores whole, in its
+// turn (turns.go): 204.
+func (s *Server) agentReport(report func(context.Context, store.Record, []byte) error) agentHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			return err // a MaxBytesError becomes 413
 		}
+		release, err := s.reportTurns.take(r.Context())
+		if err != nil {
+			return err
+		}
+		defer release()
 		return noContent(w, report(r.Context(), rec, body))
 	}
 }
@@ -31,13 +37,18 @@ func agentReport(report func(context.Context, store.Record, []byte) error) agent
 // agentPage answers a page of an agent report that report (the service's method) holds until the
 // report is whole: 204 once the report is applied, 202 while it waits for its other pages. A page
 // over v1.MaxAgentMessageBytes is refused with 413 (toAPIError names the limit), below the hub's
-// global limit.
-func agentPage(report func(context.Context, store.Record, []byte) (bool, error)) agentHandler {
+// global limit. Pages, too, are applied in their turn.
+func (s *Server) agentPage(report func(context.Context, store.Record, []byte) (bool, error)) agentHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, v1.MaxAgentMessageBytes))
 		if err != nil {
 			return err // a MaxBytesError becomes 413
 		}
+		release, err := s.reportTurns.take(r.Context())
+		if err != nil {
+			return err
+		}
+		defer release()
 		applied, err := report(r.Context(), rec, body)
 		if err != nil {
 			return err

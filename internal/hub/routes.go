@@ -102,15 +102,15 @@ func (s *Server) routes(handle func(pattern string, perm service.Permission, h h
 	handle("GET /v1/spectroclusters/{uid}/config/namespaces", service.PermRead, s.clusterNamespaces)
 
 	// The agent protocol: only the cluster's own agent token.
-	agent("PUT /v1/spectroclusters/{uid}/heartbeat", agentReport(s.reports.Heartbeat))
+	agent("PUT /v1/spectroclusters/{uid}/heartbeat", s.agentReport(s.reports.Heartbeat))
 	agent("GET /v1/spectroclusters/{uid}/agent/desired", s.agentDesired)
-	agent("PUT /v1/spectroclusters/{uid}/agent/packs", agentReport(s.reports.Packs))
-	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", agentReport(s.reports.Conditions))
-	agent("PUT /v1/spectroclusters/{uid}/status/services", agentReport(s.reports.Services))
-	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", agentPage(s.reports.Nodes))
+	agent("PUT /v1/spectroclusters/{uid}/agent/packs", s.agentReport(s.reports.Packs))
+	agent("PATCH /v1/spectroclusters/{uid}/status/conditions", s.agentReport(s.reports.Conditions))
+	agent("PUT /v1/spectroclusters/{uid}/status/services", s.agentReport(s.reports.Services))
+	agent("PUT /v1/spectroclusters/{uid}/agent/nodes", s.agentPage(s.reports.Nodes))
 	agent("PUT /v1/cloudconfigs/{cloudType}/{configUid}/machinePools/{poolName}/machines/{machineUid}/maintenance/status", s.agentMaintenanceStatus)
-	agent("PUT /v1/spectroclusters/{uid}/agent/usage", agentPage(s.reports.Usage))
-	agent("PUT /v1/spectroclusters/{uid}/agent/workloads", agentPage(s.reports.Workloads))
+	agent("PUT /v1/spectroclusters/{uid}/agent/usage", s.agentPage(s.reports.Usage))
+	agent("PUT /v1/spectroclusters/{uid}/agent/workloads", s.agentPage(s.reports.Workloads))
 
 	// Events.
 	handle("GET /v1/events/components/{objectKind}/{objectUid}", service.PermRead, s.listEvents)

@@ -47,6 +47,9 @@ type Server struct {
 	stopping     chan struct{}
 	stoppingOnce sync.Once
 
+	// reportTurns bounds the agent reports applied at once (turns.go).
+	reportTurns *turns
+
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -84,6 +87,9 @@ type Options struct {
 	// Registry is where the hub's metrics go, served at /metrics with everything else registered
 	// there (default: a registry of its own).
 	Registry *prometheus.Registry
+	// AgentReportTurns is how many agent reports are applied at once; the others wait their turn
+	// (default DefaultAgentReportTurns per CPU).
+	AgentReportTurns int
 }
 
 // New returns a Server over st and the built-in pack catalog.
@@ -128,6 +134,7 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Server {
 		Name: "easel_http_request_duration_seconds", Help: "API request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 	}, []string{"method", "route"})
+	s.reportTurns = newTurns(o.AgentReportTurns, s.registry)
 	s.registry.MustRegister(s.requests, s.latency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return s

@@ -58,6 +58,9 @@ type Config struct {
 	LocalVCPULimit int
 	// ReconcileWorkers is how many clusters are reconciled at once (default 4).
 	ReconcileWorkers int
+	// AgentReportTurns is how many agent reports the hub applies at once; the others wait their
+	// turn (default 2 per CPU).
+	AgentReportTurns int
 	// Resync is how often every cluster is reconciled again (default 10m): reconciles are woken by
 	// changes and by their own deadlines; the resync only catches a lost wake-up.
 	Resync time.Duration
@@ -271,7 +274,7 @@ func Run(ctx context.Context, cfg Config) error {
 	api := hub.New(st, catalog, hub.Options{Logger: log, Notify: notify, Waiters: waiters, Registry: registry,
 		Clusters: clusterService, Identity: identityService, Reports: agentService,
 		Profiles: profileService, Projects: projectService,
-		Troubleshooting: troubleshootingService, Forwarder: forwarder, Console: pages})
+		Troubleshooting: troubleshootingService, Forwarder: forwarder, Console: pages, AgentReportTurns: cfg.AgentReportTurns})
 
 	srv := &http.Server{
 		Handler:           api.Handler(),

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -30,6 +32,19 @@ func Parse(page []byte) map[string]float64 {
 // of labels; it fails the test when there is none.
 func Counter(t testing.TB, reg prometheus.Gatherer, name string, labels ...string) float64 {
 	t.Helper()
+	return find(t, reg, name, labels).GetCounter().GetValue()
+}
+
+// Gauge is the value of the gauge name in reg, as Counter finds it.
+func Gauge(t testing.TB, reg prometheus.Gatherer, name string, labels ...string) float64 {
+	t.Helper()
+	return find(t, reg, name, labels).GetGauge().GetValue()
+}
+
+// find is the metric name in reg whose labels include every name/value pair of labels; it fails
+// the test when there is none.
+func find(t testing.TB, reg prometheus.Gatherer, name string, labels []string) *dto.Metric {
+	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -49,9 +64,9 @@ func Counter(t testing.TB, reg prometheus.Gatherer, name string, labels ...strin
 					continue metrics
 				}
 			}
-			return m.GetCounter().GetValue()
+			return m
 		}
 	}
-	t.Fatalf("no counter %s %v", name, labels)
-	return 0
+	t.Fatalf("no metric %s %v", name, labels)
+	return nil
 }
