@@ -60,7 +60,8 @@ func (s *statements) prepared(ctx context.Context, query string, args int, inTx 
 	return s.prepare(ctx, query)
 }
 
-// prepare prepares query and keeps it, unless another caller did meanwhile.
+// prepare prepares query and keeps it, unless another caller did meanwhile or there is no room
+// left (then nil: it runs unprepared).
 func (s *statements) prepare(ctx context.Context, query string) *sql.Stmt {
 	st, err := s.db.PrepareContext(ctx, query)
 	s.mu.Lock()
@@ -72,6 +73,10 @@ func (s *statements) prepare(ctx context.Context, query string) *sql.Stmt {
 	if kept, ok := s.stmts[query]; ok {
 		st.Close()
 		return kept
+	}
+	if len(s.stmts) >= maxPreparedStatements { // others filled it meanwhile
+		st.Close()
+		return nil
 	}
 	s.stmts[query] = st
 	return st
