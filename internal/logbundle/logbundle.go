@@ -14,6 +14,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/easelhq/easel/api/v1"
@@ -209,17 +211,26 @@ func (b *bundle) collect(ctx context.Context, kube kubernetes.Interface, req v1.
 }
 
 // probe asks the API server for its version, so that a server that is down costs one timeout
-// rather than one for every list and log. Any answer, even an error status, means it is up: the
-// lists and logs then say for themselves what they cannot read.
+// rather than one for every list and log. An error status means it is up (the lists and logs then
+// say for themselves what they cannot read); so does a version. Anything else — no answer, or an
+// answer that is not a Kubernetes version (an empty 200 from something in the way) — means it is
+// not.
 func probe(ctx context.Context, kube kubernetes.Interface, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := kube.CoreV1().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+	body, err := kube.CoreV1().RESTClient().Get().AbsPath("/version").DoRaw(ctx)
 	var status apierrors.APIStatus
-	if errors.As(err, &status) {
+	switch {
+	case errors.As(err, &status):
 		return nil
+	case err != nil:
+		return err
 	}
-	return err
+	var v version.Info
+	if err := json.Unmarshal(body, &v); err != nil || v.GitVersion == "" {
+		return fmt.Errorf("the answer to /version is not a Kubernetes version: %.100q", body)
+	}
+	return nil
 }
 
 // write adds one fetched item to the zip, or its failure to errors.txt. An item that does not fit

@@ -322,10 +322,17 @@ func TestCollectAPIServerDown(t *testing.T) {
 	}
 	closed := "https://" + l.Addr().String()
 	l.Close()
-	hung := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	// It never answers, not even when its client gives up: a handler that returned then would
+	// answer an empty 200 to a request still waiting.
+	stop := make(chan struct{})
+	hung := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-stop }))
 	defer hung.Close()
+	defer close(stop) // before Close, which waits for the handlers
+	// Something in the way answers every request, with nothing.
+	empty := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer empty.Close()
 
-	for _, tc := range []struct{ name, host string }{{"nothing listens", closed}, {"never answers", hung.URL}} {
+	for _, tc := range []struct{ name, host string }{{"nothing listens", closed}, {"never answers", hung.URL}, {"answers empty", empty.URL}} {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := kubernetes.NewForConfigOrDie(&rest.Config{Host: tc.host, TLSClientConfig: rest.TLSClientConfig{Insecure: true}})
 			req := v1.LogFetcherRequest{NoOfLines: 10, Duration: 3600, Node: &v1.LogFetcherNodeLogs{Logs: []string{"syslog"}}}
