@@ -792,3 +792,41 @@ func TestProviderLinesCarryTheCluster(t *testing.T) {
 		}
 	}
 }
+
+// A relaunch is carried out by the passes the controller asks for itself, at once: the broken
+// node is Ready (only its network is down), so nothing else — no poll for nodes, no heartbeat of
+// a healthy cluster, no resync — wakes the engine between the pass that marks the machine and the
+// ones that delete and replace it.
+func TestRelaunchNeedsNoOtherWakeUp(t *testing.T) {
+	s := newSuite(t)
+	s.create(2)
+	s.settle()
+	s.prov.readyAll()
+	s.settle()
+	broken := ""
+	for _, m := range s.cluster().Status.Machines {
+		if !m.ControlPlane {
+			broken = m.Name
+		}
+	}
+	s.patch(func(cl *clusters.Cluster) {
+		cl.Status.Health.LastHeartbeat = s.clock.Now()
+		cl.Status.Nodes = []v1.NodeReport{{Name: broken, Conditions: []v1.NodeCondition{
+			{Type: "Ready", Status: "True", Reason: "KubeletReady"},
+			{Type: "NetworkUnavailable", Status: "True", Reason: "NoRouteCreated"}}}}
+	})
+	s.settle()
+	s.clock.Step(clusters.DefaultNetworkReadyTimeout)
+	s.patch(func(cl *clusters.Cluster) { cl.Status.Health.LastHeartbeat = s.clock.Now() })
+	s.settle() // the relaunch, and what follows it soon; a later wake-up is not there to count on
+	var names []string
+	for _, m := range s.cluster().Status.Machines {
+		names = append(names, m.Name)
+		if m.Name == broken {
+			t.Fatalf("machine %s is still recorded (%+v) after its relaunch", broken, m)
+		}
+	}
+	if _, ok := s.prov.machines[broken]; ok || len(names) != 3 {
+		t.Fatalf("after the relaunch of %s: machines %v recorded, provider has %v", broken, names, s.prov.machines)
+	}
+}

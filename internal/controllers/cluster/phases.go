@@ -236,8 +236,8 @@ func (c *Controller) observeMachines(ctx context.Context, s *scope) (engine.Resu
 // remediate relaunches the machines whose nodes stayed unhealthy past their pool's timeout, when
 // the project allows it, and never more of a pool at once than its cap (node auto-remediation).
 // Every relaunch is an event and an entry of status.upgrades; a pool that waits above its cap,
-// and an invalid override, are an event each time they change. It looks again just after another
-// machine's timeout ends.
+// and an invalid override, are an event each time they change. It looks again at once after a
+// relaunch, else just after another machine's timeout ends.
 func (c *Controller) remediate(ctx context.Context, s *scope) (engine.Result, bool, error) {
 	cl := &s.cluster
 	cl.ObserveHealth(s.now)
@@ -266,6 +266,12 @@ func (c *Controller) remediate(ctx context.Context, s *scope) (engine.Result, bo
 	for _, r := range relaunch {
 		cl.Relaunch(r, s.now)
 		c.event(s, v1.SeverityWarning, "MachineRemediating", "Relaunching "+strings.TrimPrefix(r.Reason, "machine "))
+	}
+	if len(relaunch) > 0 {
+		// The next pass deletes the machines and plans their replacements. Nothing else need wake
+		// the engine before that: a node whose network is down is still Ready, so no poll for
+		// nodes is due, and the agent's heartbeats do not wake it.
+		return engine.Result{RequeueAfter: time.Millisecond}, true, nil
 	}
 	if next == 0 {
 		return engine.Result{}, true, nil
