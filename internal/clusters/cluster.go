@@ -170,6 +170,25 @@ func (h *Health) ObserveHeartbeat(at time.Time, agentVersion string) {
 	}
 }
 
+// reasonNoHeartbeat begins the health reason of a cluster whose agent's heartbeats stopped.
+const reasonNoHeartbeat = "NoHeartbeat"
+
+// HeartbeatMatters says whether a heartbeat from an agent of agentVersion changes what the engine
+// judges of the cluster: the first one, one from another version, or one after the heartbeats had
+// stopped. Any other heartbeat (a healthy cluster's, or one of a cluster unhealthy for its nodes or
+// its usage) only moves the time of the newest one.
+func (h Health) HeartbeatMatters(agentVersion string) bool {
+	switch {
+	case h.AgentVersion != agentVersion:
+		return true
+	case h.State == HealthHealthy:
+		return false
+	case h.State == HealthUnhealthy:
+		return slices.ContainsFunc(h.Reasons, func(r string) bool { return strings.HasPrefix(r, reasonNoHeartbeat+":") })
+	}
+	return true
+}
+
 // problemConditions are the node conditions that report trouble when True.
 var problemConditions = []string{"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
 
@@ -216,8 +235,8 @@ func (h *Health) Assess(now time.Time, timeout time.Duration, nodes []v1.NodeRep
 	}
 	h.Reasons = nil
 	if now.Sub(h.LastHeartbeat) > timeout {
-		h.Reasons = append(h.Reasons, fmt.Sprintf("NoHeartbeat: no heartbeat from the agent since %s (the limit is %s)",
-			h.LastHeartbeat.UTC().Format(time.RFC3339), timeout))
+		h.Reasons = append(h.Reasons, fmt.Sprintf("%s: no heartbeat from the agent since %s (the limit is %s)",
+			reasonNoHeartbeat, h.LastHeartbeat.UTC().Format(time.RFC3339), timeout))
 	} else {
 		next = timeout - now.Sub(h.LastHeartbeat) + time.Second
 	}

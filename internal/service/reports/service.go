@@ -164,9 +164,9 @@ func updateClusterStatus(ctx context.Context, q store.Queries, clusterUID string
 }
 
 // Heartbeat records that the agent is alive (v1.Heartbeat); the hub's receive time counts, not the
-// agent's clock. A healthy cluster's heartbeat writes a row of its own (store.Heartbeat), a few
-// bytes, not the cluster's document; the first one, one after the cluster turned unhealthy and one
-// from a new agent version change the document and wake the engine.
+// agent's clock. Most heartbeats write a row of their own (store.Heartbeat), a few bytes, not the
+// cluster's document; the first one, one after the heartbeats had stopped and one from a new agent
+// version change the document and wake the engine (clusters.Health.HeartbeatMatters).
 func (s *Service) Heartbeat(ctx context.Context, rec store.Record, body []byte) error {
 	var in v1.Heartbeat
 	if err := service.DecodeJSON(body, &in); err != nil {
@@ -180,7 +180,7 @@ func (s *Service) Heartbeat(ctx context.Context, rec store.Record, body []byte) 
 	if err != nil {
 		return err
 	}
-	if h := view.Health; h.State == cluster.HealthHealthy && h.AgentVersion == in.AgentVersion {
+	if !view.Health.HeartbeatMatters(in.AgentVersion) {
 		// Nothing the engine judges changes: the heartbeat's own row is written, not the cluster.
 		return s.store.PutHeartbeat(ctx, store.Heartbeat{ClusterUID: rec.UID, At: now, AgentVersion: in.AgentVersion})
 	}

@@ -161,6 +161,42 @@ func TestHeartbeatOfAHealthyClusterWritesItsOwnRow(t *testing.T) {
 	})
 }
 
+// A cluster unhealthy for its nodes stays so whatever its heartbeats: they write their own row and
+// wake no one. One unhealthy because the heartbeats had stopped is judged again at the next.
+func TestHeartbeatOfAnUnhealthyCluster(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		for _, tc := range []struct {
+			reason        string
+			rewrites      bool
+			name, verdict string
+		}{
+			{name: "a", reason: "NodeNotReady: node w1 is Ready=Unknown (NodeStatusUnknown)"},
+			{name: "b", reason: "NoHeartbeat: no heartbeat from the agent since 2026-12-02T10:00:00Z (the limit is 10m0s)", rewrites: true},
+		} {
+			rec := f.imported(tc.name)
+			cl, _ := cluster.Decode(rec.Doc)
+			cl.Status.Health = cluster.Health{State: cluster.HealthUnhealthy, AgentVersion: "v1", Reasons: []string{tc.reason},
+				LastHeartbeat: f.clock.Now().Add(-time.Hour)}
+			rec.Doc = cl.Encode()
+			if err := f.store.UpdateObject(f.ctx, &rec); err != nil {
+				t.Fatal(err)
+			}
+			woken := len(f.notified)
+			if err := f.svc.Heartbeat(f.ctx, rec, []byte(`{"agentVersion":"v1"}`)); err != nil {
+				t.Fatal(err)
+			}
+			after, _ := f.store.GetObject(f.ctx, "spectrocluster", tc.name)
+			if rewrote, wakes := after.ResourceVersion != rec.ResourceVersion, len(f.notified) > woken; rewrote != tc.rewrites || wakes != tc.rewrites {
+				t.Errorf("unhealthy for %q: the heartbeat rewrote the cluster %v and woke the engine %v; want %v", tc.reason, rewrote, wakes, tc.rewrites)
+			}
+			if got, err := service.DecodeCluster(f.ctx, f.store, after); err != nil || !got.Status.Health.LastHeartbeat.Equal(f.clock.Now()) {
+				t.Errorf("unhealthy for %q: the cluster as read has its last heartbeat at %s, %v; want %s", tc.reason,
+					got.Status.Health.LastHeartbeat, err, f.clock.Now())
+			}
+		}
+	})
+}
+
 // A node report in two pages is held until both came, then applied once; a retried page of an
 // applied report changes nothing.
 func TestPagedNodeReport(t *testing.T) {
