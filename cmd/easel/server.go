@@ -45,7 +45,7 @@ down gracefully.`,
 	cmd.Flags().IntVar(&cfg.LocalVCPULimit, "local-vcpu-limit", 0, "vCPUs all local clusters' machines may use together, like a cloud quota (default 16 per host CPU)")
 	cmd.Flags().IntVar(&cfg.ReconcileWorkers, "reconcile-workers", 4, "clusters reconciled at once")
 	cmd.Flags().IntVar(&cfg.AgentReportTurns, "agent-report-turns", 0, "agent reports applied at once; the others wait their turn, so that a fleet's agents starting together leave CPU for people's calls (default 2 per CPU)")
-	cmd.Flags().DurationVar(&cfg.Resync, "resync", time.Minute, "how often every cluster is reconciled again")
+	cmd.Flags().DurationVar(&cfg.Resync, "resync", 10*time.Minute, "how often every cluster is reconciled again, whether or not anything changed (changes and health deadlines wake reconciles themselves)")
 	cmd.Flags().DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 10*time.Minute, "a cluster without a heartbeat for this long is unhealthy")
 	cmd.Flags().DurationVar(&cfg.AgentHeartbeat, "agent-heartbeat", 30*time.Second, "how often local clusters' agents send heartbeats")
 	cmd.Flags().DurationVar(&cfg.DrainTimeout, "drain-timeout", clusters.DefaultDrainTimeout, "how long an agent keeps trying to drain a node (PodDisruptionBudgets may hold it) before the operation fails")

@@ -41,7 +41,7 @@ func LowestRequeue(results ...Result) Result {
 type Options struct {
 	Name       string                                      // names the queue in logs and metrics
 	Workers    int                                         // concurrent reconciles (default 4)
-	Resync     time.Duration                               // how often every key is reconciled again (default 1m)
+	Resync     time.Duration                               // how often every key is reconciled again (default 10m)
 	List       func(ctx context.Context) ([]string, error) // every key, for the resync
 	MinBackoff time.Duration                               // first retry after a failure (default 1s)
 	MaxBackoff time.Duration                               // longest retry interval (default 5m)
@@ -68,7 +68,7 @@ func New(r Reconciler, o Options) *Engine {
 		o.Workers = 4
 	}
 	if o.Resync <= 0 {
-		o.Resync = time.Minute
+		o.Resync = 10 * time.Minute
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = time.Second

@@ -61,7 +61,8 @@ type Config struct {
 	// AgentReportTurns is how many agent reports the hub applies at once; the others wait their
 	// turn (default 2 per CPU).
 	AgentReportTurns int
-	// Resync is how often every cluster is reconciled again (default 1m).
+	// Resync is how often every cluster is reconciled again (default 10m): reconciles are woken by
+	// changes and by their own deadlines; the resync only catches a lost wake-up.
 	Resync time.Duration
 	// AgentBinary is the easel binary that runs local clusters' agents (default: this executable).
 	AgentBinary string
