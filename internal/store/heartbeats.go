@@ -23,8 +23,6 @@ type HeartbeatQueries interface {
 	PutHeartbeat(ctx context.Context, hb Heartbeat) error
 	// Heartbeat returns a cluster's newest heartbeat; the zero Heartbeat if it never sent one.
 	Heartbeat(ctx context.Context, clusterUID string) (Heartbeat, error)
-	// Heartbeats returns the newest heartbeat of each of the clusters that sent one.
-	Heartbeats(ctx context.Context, clusterUIDs []string) (map[string]Heartbeat, error)
 }
 
 func (q queries) PutHeartbeat(ctx context.Context, hb Heartbeat) error {
@@ -49,41 +47,4 @@ func (q queries) Heartbeat(ctx context.Context, clusterUID string) (Heartbeat, e
 	}
 	hb.At = fromMicros(at)
 	return hb, nil
-}
-
-// heartbeatBatch bounds the uids of one query (SQLite allows 32,766 parameters, PostgreSQL 65,535).
-const heartbeatBatch = 500
-
-func (q queries) Heartbeats(ctx context.Context, clusterUIDs []string) (map[string]Heartbeat, error) {
-	out := make(map[string]Heartbeat, len(clusterUIDs))
-	for start := 0; start < len(clusterUIDs); start += heartbeatBatch {
-		batch := clusterUIDs[start:min(start+heartbeatBatch, len(clusterUIDs))]
-		args := make([]any, len(batch))
-		for i, uid := range batch {
-			args[i] = uid
-		}
-		rows, err := q.query(ctx, `SELECT cluster_uid, at, agent_version FROM heartbeats WHERE cluster_uid IN (`+
-			placeholders("?", len(batch))+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("reading heartbeats: %w", err)
-		}
-		for rows.Next() {
-			var (
-				hb Heartbeat
-				at int64
-			)
-			if err := rows.Scan(&hb.ClusterUID, &at, &hb.AgentVersion); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("reading heartbeats: %w", err)
-			}
-			hb.At = fromMicros(at)
-			out[hb.ClusterUID] = hb
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading heartbeats: %w", err)
-		}
-	}
-	return out, nil
 }

@@ -31,10 +31,6 @@ func TestHeartbeats(t *testing.T) {
 		if err != nil || !hb.At.Equal(t0.Add(30*time.Second)) || hb.AgentVersion != "0.2.0" {
 			t.Fatalf("c1's heartbeat = %+v, %v; want the newest (0.2.0 at +30s)", hb, err)
 		}
-		all, err := s.Heartbeats(ctx, []string{"c1", "c2", "c3"})
-		if err != nil || len(all) != 2 || !all["c2"].At.Equal(t0) || all["c1"].AgentVersion != "0.2.0" {
-			t.Fatalf("the heartbeats of c1, c2, c3 = %+v, %v; want c1's and c2's", all, err)
-		}
 		if err := s.DeleteClusterReports(ctx, "c1"); err != nil {
 			t.Fatal(err)
 		}

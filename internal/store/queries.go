@@ -169,9 +169,10 @@ func (q queries) ListObjects(ctx context.Context, o ListOptions) ([]Record, int,
 // listQuery is a list rendered as SQL: its FROM … WHERE, its bound values, and its ORDER BY with
 // the page. none: the list can match nothing (no project is visible).
 type listQuery struct {
-	from, order string
-	args        []any
-	none        bool
+	// from is " FROM table" and where; order is the ORDER BY, LIMIT and OFFSET.
+	from, where, order string
+	args               []any
+	none               bool
 }
 
 // list renders o as a query over table, which has the columns of objects that lists filter and
@@ -215,7 +216,8 @@ func (q queries) list(table string, o ListOptions) (listQuery, error) {
 			where = append(where, "("+strings.Join(ors, " OR ")+")")
 		}
 	}
-	l.from = " FROM " + table + " WHERE " + strings.Join(where, " AND ")
+	l.where = " WHERE " + strings.Join(where, " AND ")
+	l.from = " FROM " + table + l.where
 
 	order := o.OrderBy
 	if order == "" {

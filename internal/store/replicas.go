@@ -275,12 +275,15 @@ func scanLeases(rows *sql.Rows, session, hostID string) ([]Lease, error) {
 	return out, rows.Err()
 }
 
+// releaseBatch bounds the uids of one query (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+const releaseBatch = 500
+
 func (s *sqlStore) ReleaseLeases(ctx context.Context, session string, uids []string) error {
 	if err := s.postgres(); err != nil {
 		return err
 	}
-	for start := 0; start < len(uids); start += heartbeatBatch {
-		batch := uids[start:min(start+heartbeatBatch, len(uids))]
+	for start := 0; start < len(uids); start += releaseBatch {
+		batch := uids[start:min(start+releaseBatch, len(uids))]
 		args := []any{session}
 		for _, u := range batch {
 			args = append(args, u)

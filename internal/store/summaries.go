@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -22,7 +23,9 @@ type ClusterSummary struct {
 // older or newer than the document.
 type SummaryQueries interface {
 	// ListClusterSummaries is ListObjects for clusters (o.Kind is ignored) over their summaries:
-	// the same matches in the same order, without the documents.
+	// the same matches in the same order, without the documents. Each summary's health has the
+	// newer heartbeat of the summary and the heartbeat row (clusters.Health.ObserveHeartbeat), read
+	// in the same query.
 	ListClusterSummaries(ctx context.Context, o ListOptions) ([]ClusterSummary, int, error)
 }
 
@@ -38,7 +41,9 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := q.query(ctx, "SELECT "+summaryColumns+l.from+l.order, l.args...)
+	// One query with the heartbeats (a seek each): a second one, of 50 uids, cost a tenth of a page.
+	rows, err := q.query(ctx, "SELECT "+summaryColumns+", heartbeats.at, heartbeats.agent_version FROM cluster_summaries "+
+		"LEFT JOIN heartbeats ON heartbeats.cluster_uid = cluster_summaries.uid"+l.where+l.order, l.args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing cluster summaries: %w", err)
 	}
@@ -48,16 +53,21 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 		var (
 			summary          string
 			created, updated int64
+			heartbeat        sql.NullInt64
+			agentVersion     sql.NullString
 		)
 		cs := ClusterSummary{Record: Record{Kind: clusters.Kind}}
 		r := &cs.Record
 		if err := rows.Scan(&r.UID, &r.AltUID, &r.TenantUID, &r.ProjectUID, &r.Name, &r.Version, &r.State, &r.Category,
-			&summary, &r.Generation, &r.ResourceVersion, &created, &updated); err != nil {
+			&summary, &r.Generation, &r.ResourceVersion, &created, &updated, &heartbeat, &agentVersion); err != nil {
 			return nil, 0, fmt.Errorf("reading cluster summaries: %w", err)
 		}
 		r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
 		if err := json.Unmarshal([]byte(summary), &cs.Summary); err != nil {
 			return nil, 0, fmt.Errorf("decoding the summary of cluster %s: %w", r.UID, err)
+		}
+		if heartbeat.Valid {
+			cs.Summary.Health.ObserveHeartbeat(fromMicros(heartbeat.Int64), agentVersion.String)
 		}
 		out = append(out, cs)
 	}

@@ -307,3 +307,36 @@ func TestMigrationSummarizesExistingClusters(t *testing.T) {
 		}
 	})
 }
+
+// A listed summary's health has the newer of the document's heartbeat and the heartbeat row's, as
+// a reader of the document takes (most heartbeats write the row only).
+func TestClusterSummariesTakeTheNewerHeartbeat(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		inDoc := clusterDoc(v1.ClusterStateRunning).Status.Health.LastHeartbeat
+		for _, uid := range []string{"newer-row", "older-row", "no-row"} {
+			if err := s.CreateObject(ctx, clusterRecord(uid, "t1", "p1", uid, clusterDoc(v1.ClusterStateRunning))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, hb := range []store.Heartbeat{
+			{ClusterUID: "newer-row", At: inDoc.Add(30 * time.Second), AgentVersion: "1.2.4"},
+			{ClusterUID: "older-row", At: inDoc.Add(-30 * time.Second), AgentVersion: "1.2.2"},
+		} {
+			if err := s.PutHeartbeat(ctx, hb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := map[string]string{
+			"newer-row": inDoc.Add(30*time.Second).Format(time.RFC3339) + " 1.2.4",
+			"older-row": inDoc.Format(time.RFC3339) + " 1.2.3",
+			"no-row":    inDoc.Format(time.RFC3339) + " 1.2.3",
+		}
+		for uid, w := range want {
+			cs, _, ok := summaryOf(t, s, "p1", uid)
+			if got := cs.Summary.Health.LastHeartbeat.UTC().Format(time.RFC3339) + " " + cs.Summary.Health.AgentVersion; !ok || got != w {
+				t.Errorf("the listed heartbeat of %s = %s (listed: %v); want %s", uid, got, ok, w)
+			}
+		}
+	})
+}

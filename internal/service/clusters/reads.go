@@ -29,23 +29,7 @@ func listScope(c *service.Call, opts store.ListOptions) store.ListOptions {
 // the clusters the call shows (as List), each with its agent's newest heartbeat: the summaries the
 // store keeps beside the documents, so that a page decodes no document.
 func (s *Service) Summaries(ctx context.Context, c *service.Call, opts store.ListOptions) ([]store.ClusterSummary, int, error) {
-	sums, total, err := s.store.ListClusterSummaries(ctx, listScope(c, opts))
-	if err != nil {
-		return nil, 0, err
-	}
-	uids := make([]string, len(sums))
-	for i := range sums {
-		uids[i] = sums[i].UID
-	}
-	heartbeats, err := s.store.Heartbeats(ctx, uids)
-	if err != nil {
-		return nil, 0, err
-	}
-	for i := range sums {
-		hb := heartbeats[sums[i].UID]
-		sums[i].Summary.Health.ObserveHeartbeat(hb.At, hb.AgentVersion)
-	}
-	return sums, total, nil
+	return s.store.ListClusterSummaries(ctx, listScope(c, opts))
 }
 
 // UsageSeries adds the cluster's usage series point by point (the workers and the control plane)
