@@ -111,7 +111,7 @@ func Open(ctx context.Context, url string) (Store, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8) // a connection closed would take its prepared statements with it
 	}
-	s := &sqlStore{queries: queries{ex: db, d: d}, db: db, lock: lock, url: url}
+	s := &sqlStore{queries: queries{ex: db, d: d, summaries: newSummaryCache()}, db: db, lock: lock, url: url}
 	if d.name == "sqlite" {
 		s.stmts = newStatements(db)
 		s.queries.ex = preparedDB{DB: db, stmts: s.stmts}
@@ -284,7 +284,7 @@ func (s *sqlStore) Tx(ctx context.Context, fn func(q Queries) error) error {
 	if s.stmts != nil {
 		ex = preparedTx{Tx: tx, stmts: s.stmts}
 	}
-	if err := fn(queries{ex: ex, d: s.d}); err != nil {
+	if err := fn(queries{ex: ex, d: s.d}); err != nil { // no summary cache: the writes may be rolled back
 		tx.Rollback()
 		return err
 	}

@@ -24,6 +24,8 @@ type execer interface {
 type queries struct {
 	ex execer
 	d  dialect
+	// summaries are the store's decoded cluster summaries; nil in a transaction (summaries.go).
+	summaries *summaryCache
 }
 
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }

@@ -340,3 +340,67 @@ func TestClusterSummariesTakeTheNewerHeartbeat(t *testing.T) {
 		}
 	})
 }
+
+// Listed summaries are kept decoded (the store's cache), never past their document: after a
+// change, after a transaction that listed its own change and was rolled back, and after the
+// cluster was deleted and a new one stored under its uid (whose versions start again).
+func TestListedSummariesAreNeverStale(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		rec := clusterRecord("c1", "t1", "p1", "alpha", clusterDoc(v1.ClusterStateProvisioning))
+		if err := s.CreateObject(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		withState := func(state string) {
+			t.Helper()
+			rec.Doc, rec.State = clusterDoc(state).Encode(), state
+		}
+		listed := func(want string) {
+			t.Helper()
+			for range 2 { // decoded, then from the cache
+				got, _, ok := summaryOf(t, s, "p1", "c1")
+				if !ok || got.Summary.State != want {
+					t.Fatalf("listed=%v with state %q; want %q", ok, got.Summary.State, want)
+				}
+				wantSummary(t, s, got)
+			}
+		}
+		listed(v1.ClusterStateProvisioning)
+		withState(v1.ClusterStateRunning)
+		if err := s.UpdateObject(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		listed(v1.ClusterStateRunning)
+
+		rolledBack := errors.New("rolled back")
+		err := s.Tx(ctx, func(q store.Queries) error {
+			withState(v1.ClusterStateDeleting)
+			if err := q.UpdateObject(ctx, rec); err != nil {
+				return err
+			}
+			sums, _, err := q.ListClusterSummaries(ctx, store.ListOptions{TenantUID: "t1"})
+			if err != nil || len(sums) != 1 || sums[0].Summary.State != v1.ClusterStateDeleting {
+				t.Errorf("the transaction's own list = %+v, %v; want its change", sums, err)
+			}
+			return rolledBack
+		})
+		if !errors.Is(err, rolledBack) {
+			t.Fatal(err)
+		}
+		rec.ResourceVersion-- // the rolled-back write's version goes to the next one
+		withState(v1.ClusterStatePending)
+		if err := s.UpdateObject(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		listed(v1.ClusterStatePending)
+
+		if err := s.DeleteObject(ctx, clusters.Kind, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		rec = clusterRecord("c1", "t1", "p1", "alpha", clusterDoc(v1.ClusterStateProvisioning))
+		if err := s.CreateObject(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		listed(v1.ClusterStateProvisioning)
+	})
+}
