@@ -171,7 +171,12 @@ func (s *Server) searchClusters(w http.ResponseWriter, r *http.Request, c *call)
 	return nil
 }
 
+// projectNames are the names of the projects whose clusters the call lists: its project's, read
+// with the call, or every project the caller sees.
 func (s *Server) projectNames(r *http.Request, c *call) (map[string]string, error) {
+	if c.Project != "" {
+		return map[string]string{c.Project: c.projectName}, nil
+	}
 	recs, err := s.projects.List(r.Context(), &c.Call)
 	if err != nil {
 		return nil, err

@@ -58,5 +58,13 @@ func TestSearchShowsWhatTheClusterShows(t *testing.T) {
 			t.Fatalf("search shows %+v; want the row's heartbeat at %s (agent 1.0.1), Unhealthy, 1 healthy worker, 0.5 cores, label site",
 				got, rowBeat)
 		}
+		// The cluster's project by name, in the project's scope and in the tenant's.
+		var tenantPage v1.SpectroClustersSummary
+		h.admin().must(200, "POST", "/v1/dashboard/spectroclusters/search", map[string]any{}, &tenantPage)
+		for scope, p := range map[string]v1.SpectroClustersSummary{"project": page, "tenant": tenantPage} {
+			if len(p.Items) != 1 || p.Items[0].SpecSummary.ProjectMeta.UID != h.defaultPrj || p.Items[0].SpecSummary.ProjectMeta.Name != "default" {
+				t.Errorf("in the %s's scope, search shows the project as %+v; want %s named default", scope, p.Items, h.defaultPrj)
+			}
+		}
 	})
 }

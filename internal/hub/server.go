@@ -150,6 +150,8 @@ func (s *Server) Stopping() { s.stoppingOnce.Do(func() { close(s.stopping) }) }
 type call struct {
 	service.Call
 	perm service.Permission
+	// projectName is the name of the ProjectUid header's project (Call.Project), if any.
+	projectName string
 }
 
 // authorize checks that the caller has the route's permission in projectUID, the project of the
@@ -259,10 +261,11 @@ func (s *Server) wrap(perm service.Permission, h handler) http.HandlerFunc {
 		}
 		c := &call{Call: service.Call{Caller: p}, perm: perm}
 		if project := r.Header.Get("ProjectUid"); project != "" {
-			if _, err := s.projects.Get(r.Context(), &c.Call, project); err != nil {
+			rec, err := s.projects.Get(r.Context(), &c.Call, project)
+			if err != nil {
 				return err
 			}
-			c.Project = project
+			c.Project, c.projectName = project, rec.Name
 		}
 		return h(w, r, c)
 	})
