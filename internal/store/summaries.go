@@ -39,18 +39,21 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 	if err != nil || l.none {
 		return nil, 0, err
 	}
-	total, err := q.countClusters(ctx, o, l)
-	if err != nil {
-		return nil, 0, err
-	}
-	// One query with the heartbeats (a seek each): a second one, of 50 uids, cost a tenth of a page.
-	rows, err := q.query(ctx, "SELECT "+summaryColumns+", heartbeats.at, heartbeats.agent_version FROM cluster_summaries "+
-		"LEFT JOIN heartbeats ON heartbeats.cluster_uid = cluster_summaries.uid"+l.where+l.order, l.args...)
+	// One query: the heartbeats joined (a seek each), and the total as a column (an uncorrelated
+	// subquery, run once). A query of 50 heartbeats, and one of the total, were each a tenth of a
+	// first page; the total is asked apart only of a page that is empty.
+	count, countArgs := countClusters(o, l)
+	rows, err := q.query(ctx, "SELECT "+summaryColumns+", heartbeats.at, heartbeats.agent_version, ("+count+") "+
+		"FROM cluster_summaries LEFT JOIN heartbeats ON heartbeats.cluster_uid = cluster_summaries.uid"+l.where+l.order,
+		append(countArgs, l.args...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing cluster summaries: %w", err)
 	}
 	defer rows.Close()
-	var out []ClusterSummary
+	var (
+		out   []ClusterSummary
+		total int
+	)
 	for rows.Next() {
 		var (
 			summary          sql.RawBytes
@@ -61,7 +64,7 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 		cs := ClusterSummary{Record: Record{Kind: clusters.Kind}}
 		r := &cs.Record
 		if err := rows.Scan(&r.UID, &r.AltUID, &r.TenantUID, &r.ProjectUID, &r.Name, &r.Version, &r.State, &r.Category,
-			&summary, &r.Generation, &r.ResourceVersion, &created, &updated, &heartbeat, &agentVersion); err != nil {
+			&summary, &r.Generation, &r.ResourceVersion, &created, &updated, &heartbeat, &agentVersion, &total); err != nil {
 			return nil, 0, fmt.Errorf("reading cluster summaries: %w", err)
 		}
 		r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -73,7 +76,15 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 		}
 		out = append(out, cs)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("listing cluster summaries: %w", err)
+	}
+	if len(out) == 0 {
+		if err := q.queryRow(ctx, count, countArgs...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("counting clusters: %w", err)
+		}
+	}
+	return out, total, nil
 }
 
 // summaryCacheSize is how many decoded summaries a store keeps: a page of 50 costs a tenth of what
@@ -113,27 +124,20 @@ func (c *summaryCache) decode(r *Record, raw []byte) (clusters.Summary, error) {
 	return key.summary, nil
 }
 
-// countClusters is the total of a list of clusters. Unfiltered (the dashboard's and the grid's
-// first page), it sums the kept per-project counts: a COUNT(*) reads an index entry per cluster,
-// which over 10,000 clusters cost more than the rest of the page together. A filtered list counts
-// its matches over the narrow summaries.
-func (q queries) countClusters(ctx context.Context, o ListOptions, l listQuery) (int, error) {
-	var total int
+// countClusters is the query of the total of a list of clusters, and its arguments. Unfiltered
+// (the dashboard's and the grid's first page), it sums the kept per-project counts: a COUNT(*)
+// reads an index entry per cluster, which over 10,000 clusters cost more than the rest of the page
+// together. A filtered list counts its matches over the narrow summaries.
+func countClusters(o ListOptions, l listQuery) (string, []any) {
 	if len(o.Conditions) > 0 || len(o.AnyOf) > 0 {
-		if err := q.queryRow(ctx, "SELECT COUNT(*)"+l.from, l.args...).Scan(&total); err != nil {
-			return 0, fmt.Errorf("counting clusters: %w", err)
-		}
-		return total, nil
+		return "SELECT COUNT(*)" + l.from, l.args
 	}
 	// l.args are the tenant and then the projects, as in l.from.
 	query := "SELECT COALESCE(SUM(clusters), 0) FROM cluster_counts WHERE tenant_uid = ?"
 	if len(o.ProjectUIDs) > 0 {
 		query += " AND project_uid IN (" + placeholders("?", len(o.ProjectUIDs)) + ")"
 	}
-	if err := q.queryRow(ctx, query, l.args...).Scan(&total); err != nil {
-		return 0, fmt.Errorf("counting clusters: %w", err)
-	}
-	return total, nil
+	return query, l.args
 }
 
 // summaryOf is the stored summary of a cluster's document.
