@@ -500,6 +500,31 @@ func (q queries) GetCredentialByHash(ctx context.Context, hash string) (Credenti
 	return scanCredential(q.queryRow(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE hash = ?`, hash))
 }
 
+// Each authenticated call reads its credential and its user: one query, not two.
+func (q queries) GetCredentialAndHolder(ctx context.Context, hash, holderKind string) (Credential, Record, error) {
+	var (
+		tenant, doc sql.NullString
+		holder      Record
+	)
+	row := q.queryRow(ctx, `SELECT c.uid, c.kind, c.tenant_uid, c.user_uid, c.name, c.hash, c.expires_at, c.active,
+		c.annotations, c.created_at, o.tenant_uid, o.doc
+		FROM credentials c LEFT JOIN objects o ON o.kind = ? AND o.uid = c.user_uid WHERE c.hash = ?`, holderKind, hash)
+	cred, err := scanCredential(scanAlso{row, []any{&tenant, &doc}})
+	if err != nil || !doc.Valid {
+		return cred, holder, err
+	}
+	holder = Record{Kind: holderKind, UID: cred.UserUID, TenantUID: tenant.String, Doc: []byte(doc.String)}
+	return cred, holder, nil
+}
+
+// scanAlso scans the columns a scan function knows, then the extra ones after them.
+type scanAlso struct {
+	scanner
+	extra []any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.scanner.Scan(append(dest, s.extra...)...) }
+
 func (q queries) ListCredentials(ctx context.Context, tenantUID, kind string) ([]Credential, error) {
 	rows, err := q.query(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE tenant_uid = ? AND kind = ?
 		ORDER BY created_at, uid`, tenantUID, kind)

@@ -285,6 +285,46 @@ func TestCredentialsAndSettings(t *testing.T) {
 	})
 }
 
+// A credential is read with the user who holds it, in one query: a user's key with the user's
+// document; an agent's (held by a cluster, not a user), or one whose user is gone, with none.
+func TestCredentialAndHolder(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		user := &store.Record{Kind: "user", UID: "u1", TenantUID: "t1", Name: "ada@example.com", Doc: []byte(`{"email":"ada@example.com"}`)}
+		if err := s.CreateObject(ctx, user); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateObject(ctx, cluster("c1", "p1", "web")); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []store.Credential{
+			{UID: "k1", Kind: store.CredentialAPIKey, TenantUID: "t1", UserUID: "u1", Hash: "h-user", Active: true},
+			{UID: "k2", Kind: store.CredentialAgent, TenantUID: "t1", UserUID: "c1", Hash: "h-agent", Active: true},
+		} {
+			if err := s.CreateCredential(ctx, &c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cred, holder, err := s.GetCredentialAndHolder(ctx, "h-user", "user")
+		if err != nil || cred.UID != "k1" || holder.UID != "u1" || holder.Kind != "user" || holder.TenantUID != "t1" ||
+			string(holder.Doc) != `{"email":"ada@example.com"}` {
+			t.Fatalf("the user's key = %+v held by %+v, %v; want k1 held by u1 with its document", cred, holder, err)
+		}
+		if cred, holder, err := s.GetCredentialAndHolder(ctx, "h-agent", "user"); err != nil || cred.UID != "k2" || holder.UID != "" {
+			t.Fatalf("the agent's token = %+v held by %+v, %v; want k2 and no user", cred, holder, err)
+		}
+		if _, _, err := s.GetCredentialAndHolder(ctx, "h-none", "user"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("an unknown hash: %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteObject(ctx, "user", "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if cred, holder, err := s.GetCredentialAndHolder(ctx, "h-user", "user"); err != nil || cred.UID != "k1" || holder.UID != "" {
+			t.Fatalf("the key of a deleted user = %+v held by %+v, %v; want k1 and no user", cred, holder, err)
+		}
+	})
+}
+
 // Concurrent writers on one store all land (SQLite serialises them; nobody sees "database is locked").
 func TestConcurrentWriters(t *testing.T) {
 	eachStore(t, func(t *testing.T, s store.Store) {

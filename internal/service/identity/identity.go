@@ -89,7 +89,7 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (service.Cal
 	if token == "" {
 		return service.Caller{}, service.Unauthorized("no credentials: send an ApiKey header, or an Authorization header with a token from POST /v1/auth/authenticate")
 	}
-	cred, err := s.store.GetCredentialByHash(ctx, secret.Hash(token))
+	cred, rec, err := s.store.GetCredentialAndHolder(ctx, secret.Hash(token), KindUser)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !slices.Contains(kinds, cred.Kind) {
 		return service.Caller{}, service.Unauthorized("invalid credentials")
 	}
@@ -105,12 +105,8 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (service.Cal
 	if cred.Kind == store.CredentialAgent {
 		return service.AgentCaller(cred.TenantUID, cred.UserUID), nil
 	}
-	rec, err := s.store.GetObject(ctx, KindUser, cred.UserUID)
-	if errors.Is(err, store.ErrNotFound) {
+	if rec.UID == "" {
 		return service.Caller{}, service.Unauthorized("the user of these credentials no longer exists")
-	}
-	if err != nil {
-		return service.Caller{}, err
 	}
 	var u user
 	if err := json.Unmarshal(rec.Doc, &u); err != nil {
