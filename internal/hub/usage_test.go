@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/easelhq/easel/api/v1"
+
 	"github.com/easelhq/easel/internal/secret"
 )
 
@@ -107,6 +109,25 @@ func TestUsageReports(t *testing.T) {
 		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 2 {
 			t.Fatalf("bad reports changed the series: %+v", got)
 		}
+		// A sample writes the cluster's current usage row, not its document; the search lists it.
+		before, err := h.store.GetObject(context.Background(), "spectrocluster", mine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, body := agent(usagePath, usageReport("run-a", 3, 1.75)); status != 204 {
+			t.Fatalf("usage report 3: %d %s", status, body)
+		}
+		if after, err := h.store.GetObject(context.Background(), "spectrocluster", mine); err != nil || after.ResourceVersion != before.ResourceVersion {
+			t.Fatalf("the cluster's document went from version %d to %d (%v) with a usage sample; want it untouched",
+				before.ResourceVersion, after.ResourceVersion, err)
+		}
+		var found v1.SpectroClustersSummary
+		c.must(200, "POST", "/v1/dashboard/spectroclusters/search", map[string]any{}, &found)
+		for _, it := range found.Items {
+			if it.Metadata.UID == mine && (it.Status.Metrics == nil || it.Status.Metrics.CPU.Usage != 1.75) {
+				t.Fatalf("the search lists %s with metrics %+v; want the newest sample's 1.75 cores", mine, it.Status.Metrics)
+			}
+		}
 		// A sample in two pages is applied once both have arrived, whatever their order; a
 		// retried page changes nothing.
 		page := func(i int, node string, cpu float64) map[string]any {
@@ -116,7 +137,7 @@ func TestUsageReports(t *testing.T) {
 		if status, body := agent(usagePath, page(1, "w-2", 0.5)); status != 202 {
 			t.Fatalf("first of two pages: %d %s; want 202 (held)", status, body)
 		}
-		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 2 {
+		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 3 {
 			t.Fatalf("half a sample changed the series: %+v", got)
 		}
 		for range 2 {
@@ -125,9 +146,9 @@ func TestUsageReports(t *testing.T) {
 			}
 		}
 		c.must(200, "GET", "/v1/dashboard/spectroclusters/"+mine+"/overview", nil, &sum)
-		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 3 || sum.Status.Metrics.CPU.Usage != 1.5 ||
+		if got := values("metricKind=cpuUsage"); got.Items[0].Points[0].Count != 4 || sum.Status.Metrics.CPU.Usage != 1.5 ||
 			len(sum.Status.NodeUsage) != 2 {
-			t.Fatalf("after the paged sample: series %+v, metrics %+v, nodes %+v; want 3 samples and 1+0.5 cores", got, sum.Status.Metrics, sum.Status.NodeUsage)
+			t.Fatalf("after the paged sample: series %+v, metrics %+v, nodes %+v; want 4 samples and 1+0.5 cores", got, sum.Status.Metrics, sum.Status.NodeUsage)
 		}
 		if status, _, _ := (client{h: h}).do("PUT", usagePath, strings.Repeat(" ", 1<<20+1), "Authorization", "Bearer "+token); status != 413 {
 			t.Fatalf("a usage message over 1 MiB: %d; want 413", status)

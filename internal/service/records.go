@@ -71,16 +71,23 @@ func (r Records) TxRetrying(ctx context.Context, fn func(q store.Queries) error)
 	}
 }
 
-// DecodeCluster decodes a stored cluster with its agent's newest heartbeat, which most heartbeats
-// write in a row of their own instead of the cluster (reports.Service.Heartbeat).
+// DecodeCluster decodes a stored cluster with its agent's newest heartbeat and its current usage,
+// which most heartbeats and every usage sample write in rows of their own instead of the cluster
+// (reports.Service.Heartbeat and Usage).
 func DecodeCluster(ctx context.Context, q store.Queries, rec store.Record) (clusters.Cluster, error) {
 	cl, err := clusters.Decode(rec.Doc)
 	if err != nil {
 		return cl, err
 	}
-	hb, err := q.Heartbeat(ctx, rec.UID)
-	cl.Status.Health.ObserveHeartbeat(hb.At, hb.AgentVersion)
-	return cl, err
+	live, err := q.Live(ctx, rec.UID)
+	if err != nil {
+		return cl, err
+	}
+	cl.Status.Health.ObserveHeartbeat(live.Heartbeat.At, live.Heartbeat.AgentVersion)
+	if live.Usage != nil {
+		cl.Status.Usage = *live.Usage
+	}
+	return cl, nil
 }
 
 // Version is an object's version as the ETag and If-Match headers carry it.

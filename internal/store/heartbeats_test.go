@@ -14,8 +14,8 @@ func TestHeartbeats(t *testing.T) {
 	eachStore(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
-		if hb, err := s.Heartbeat(ctx, "c1"); err != nil || !hb.At.IsZero() {
-			t.Fatalf("the heartbeat of a cluster that never sent one = %+v, %v; want none", hb, err)
+		if live, err := s.Live(ctx, "c1"); err != nil || !live.Heartbeat.At.IsZero() || live.Usage != nil {
+			t.Fatalf("what the agent of a cluster that never sent anything said = %+v, %v; want nothing", live, err)
 		}
 		for _, hb := range []store.Heartbeat{
 			{ClusterUID: "c1", At: t0, AgentVersion: "0.1.0"},
@@ -27,15 +27,15 @@ func TestHeartbeats(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		hb, err := s.Heartbeat(ctx, "c1")
-		if err != nil || !hb.At.Equal(t0.Add(30*time.Second)) || hb.AgentVersion != "0.2.0" {
+		live, err := s.Live(ctx, "c1")
+		if hb := live.Heartbeat; err != nil || !hb.At.Equal(t0.Add(30*time.Second)) || hb.AgentVersion != "0.2.0" {
 			t.Fatalf("c1's heartbeat = %+v, %v; want the newest (0.2.0 at +30s)", hb, err)
 		}
 		if err := s.DeleteClusterReports(ctx, "c1"); err != nil {
 			t.Fatal(err)
 		}
-		if hb, err := s.Heartbeat(ctx, "c1"); err != nil || !hb.At.IsZero() {
-			t.Fatalf("c1's heartbeat after its reports were deleted = %+v, %v; want none", hb, err)
+		if live, err := s.Live(ctx, "c1"); err != nil || !live.Heartbeat.At.IsZero() {
+			t.Fatalf("c1's heartbeat after its reports were deleted = %+v, %v; want none", live.Heartbeat, err)
 		}
 	})
 }

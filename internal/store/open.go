@@ -205,7 +205,8 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 // migrationSteps are the parts of migrations that SQL cannot do, run after the migration's script
 // in its transaction.
 var migrationSteps = map[int]func(ctx context.Context, q queries) error{
-	5: backfillSummaries, // 0005_cluster_summaries: summaries are derived from documents by Go code
+	5: backfillSummaries,    // 0005_cluster_summaries: summaries are derived from documents by Go code
+	8: backfillCurrentUsage, // 0008_current_usage: the usage kept in documents until then
 }
 
 // stripComments drops the script's comment lines (they may hold semicolons).

@@ -214,7 +214,11 @@ type Queries interface {
 	RecordUsage(ctx context.Context, clusterUID string, at time.Time, samples map[string]usage.Values) error
 	// UsagePoints returns a series' points at one resolution in [from, to), oldest first.
 	UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error)
+	// DeleteUsage drops a cluster's series and its current usage.
 	DeleteUsage(ctx context.Context, clusterUID string) error
+	// PutCurrentUsage keeps a cluster's current usage (the agent's last sample and what is over
+	// its threshold) in its row of its own, with the workers' figures that lists show.
+	PutCurrentUsage(ctx context.Context, clusterUID string, st usage.State) error
 	// DeleteLease deletes a cluster's lease (hub replicas, PostgreSQL) with the cluster.
 	DeleteLease(ctx context.Context, clusterUID string) error
 	// Serialize makes the transaction wait until no other holds name, and hold it until it ends:

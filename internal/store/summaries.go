@@ -43,8 +43,10 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 	// subquery, run once). A query of 50 heartbeats, and one of the total, were each a tenth of a
 	// first page; the total is asked apart only of a page that is empty.
 	count, countArgs := countClusters(o, l)
-	rows, err := q.query(ctx, "SELECT "+summaryColumns+", heartbeats.at, heartbeats.agent_version, ("+count+") "+
-		"FROM cluster_summaries LEFT JOIN heartbeats ON heartbeats.cluster_uid = cluster_summaries.uid"+l.where+l.order,
+	rows, err := q.query(ctx, "SELECT "+summaryColumns+", heartbeats.at, heartbeats.agent_version, current_usage.received_at, "+
+		"current_usage.metrics, ("+count+") FROM cluster_summaries "+
+		"LEFT JOIN heartbeats ON heartbeats.cluster_uid = cluster_summaries.uid "+
+		"LEFT JOIN current_usage ON current_usage.cluster_uid = cluster_summaries.uid"+l.where+l.order,
 		append(countArgs, l.args...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing cluster summaries: %w", err)
@@ -60,15 +62,17 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 			created, updated int64
 			heartbeat        sql.NullInt64
 			agentVersion     sql.NullString
+			usageAt          sql.NullInt64
+			metrics          sql.RawBytes
 		)
 		cs := ClusterSummary{Record: Record{Kind: clusters.Kind}}
 		r := &cs.Record
 		if err := rows.Scan(&r.UID, &r.AltUID, &r.TenantUID, &r.ProjectUID, &r.Name, &r.Version, &r.State, &r.Category,
-			&summary, &r.Generation, &r.ResourceVersion, &created, &updated, &heartbeat, &agentVersion, &total); err != nil {
+			&summary, &r.Generation, &r.ResourceVersion, &created, &updated, &heartbeat, &agentVersion, &usageAt, &metrics, &total); err != nil {
 			return nil, 0, fmt.Errorf("reading cluster summaries: %w", err)
 		}
 		r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
-		if cs.Summary, err = q.summaries.decode(r, summary); err != nil {
+		if cs.Summary, err = q.summaries.decode(r, summary, usageAt.Int64, metrics); err != nil {
 			return nil, 0, err
 		}
 		if heartbeat.Valid {
@@ -92,31 +96,42 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 const summaryCacheSize = 10_000
 
 // summaryCache keeps the decoded summaries of the clusters listed last, each with the creation
-// time and resource version of the document it summarizes: a listed cluster whose document did
-// not change since is not decoded again (a dashboard asks for the same first page over and over).
-// Only committed summaries are kept: a transaction's own write may still be rolled back, and the
-// version it had would then be given to another document.
+// time and resource version of the document it summarizes and the time of the usage sample whose
+// metrics it shows: a listed cluster that did not change since is not decoded again (a dashboard
+// asks for the same first page over and over). Only committed summaries are kept: a transaction's
+// own write may still be rolled back, and the version it had would then be given to another
+// document.
 type summaryCache struct{ lru *lru.Cache }
 
 type cachedSummary struct {
-	createdAt, resourceVersion int64
-	summary                    clusters.Summary
+	createdAt, resourceVersion, usageAt int64
+	summary                             clusters.Summary
 }
 
 func newSummaryCache() *summaryCache { return &summaryCache{lru: lru.New(summaryCacheSize)} }
 
-// decode is the summary stored as raw for r's version of its cluster (c may be nil: none kept).
-// Summaries share their maps and slices with the cache: their readers only read them.
-func (c *summaryCache) decode(r *Record, raw []byte) (clusters.Summary, error) {
-	key := cachedSummary{createdAt: micros(r.CreatedAt), resourceVersion: r.ResourceVersion}
+// decode is the summary stored as raw for r's version of its cluster, with the metrics of its
+// current usage row (received at usageAt; none if metrics is nil: the document's are kept). c may
+// be nil: none kept. Summaries share their maps and slices with the cache: their readers only read
+// them.
+func (c *summaryCache) decode(r *Record, raw []byte, usageAt int64, metrics []byte) (clusters.Summary, error) {
+	key := cachedSummary{createdAt: micros(r.CreatedAt), resourceVersion: r.ResourceVersion, usageAt: usageAt}
 	if c != nil {
-		if v, ok := c.lru.Get(r.UID); ok && v.(cachedSummary).createdAt == key.createdAt &&
-			v.(cachedSummary).resourceVersion == key.resourceVersion {
-			return v.(cachedSummary).summary, nil
+		if v, ok := c.lru.Get(r.UID); ok {
+			if cached := v.(cachedSummary); cached.createdAt == key.createdAt && cached.resourceVersion == key.resourceVersion &&
+				cached.usageAt == key.usageAt {
+				return cached.summary, nil
+			}
 		}
 	}
 	if err := json.Unmarshal(raw, &key.summary); err != nil {
 		return key.summary, fmt.Errorf("decoding the summary of cluster %s: %w", r.UID, err)
+	}
+	if metrics != nil {
+		key.summary.Metrics = nil
+		if err := json.Unmarshal(metrics, &key.summary.Metrics); err != nil {
+			return key.summary, fmt.Errorf("decoding the usage of cluster %s: %w", r.UID, err)
+		}
 	}
 	if c != nil {
 		c.lru.Add(r.UID, key)
@@ -238,32 +253,38 @@ func (q queries) countCluster(ctx context.Context, tenantUID, projectUID, cluste
 }
 
 // backfillSummaries writes the summary of every cluster stored before summaries were kept
-// (migration 0005, whose SQL made the table and the counts), a page of documents at a time.
+// (migration 0005, whose SQL made the table and the counts).
 func backfillSummaries(ctx context.Context, q queries) error {
+	return eachCluster(ctx, q, "summarizing them", func(r *Record) error { return q.insertSummaryRow(ctx, r) })
+}
+
+// eachCluster calls fn with every stored cluster, reading a page of documents at a time (a
+// migration's step, doing what; it names the errors).
+func eachCluster(ctx context.Context, q queries, doing string, fn func(r *Record) error) error {
 	const page = 500
 	after := ""
 	for {
 		rows, err := q.query(ctx, `SELECT `+objectColumns+` FROM objects WHERE kind = ? AND uid > ? ORDER BY uid LIMIT ?`,
 			clusters.Kind, after, page)
 		if err != nil {
-			return fmt.Errorf("reading clusters to summarize: %w", err)
+			return fmt.Errorf("reading clusters, %s: %w", doing, err)
 		}
 		var recs []Record
 		for rows.Next() {
 			r, err := scanRecord(rows)
 			if err != nil {
 				rows.Close()
-				return fmt.Errorf("reading clusters to summarize: %w", err)
+				return fmt.Errorf("reading clusters, %s: %w", doing, err)
 			}
 			recs = append(recs, r)
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return fmt.Errorf("reading clusters to summarize: %w", err)
+			return fmt.Errorf("reading clusters, %s: %w", doing, err)
 		}
 		for i := range recs {
-			if err := q.insertSummaryRow(ctx, &recs[i]); err != nil {
+			if err := fn(&recs[i]); err != nil {
 				return err
 			}
 		}

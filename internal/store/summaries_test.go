@@ -265,21 +265,7 @@ func TestMigrationSummarizesExistingClusters(t *testing.T) {
 			}
 		}
 		s.Close()
-		driver := "sqlite"
-		if strings.HasPrefix(url, "postgres") {
-			driver = "pgx"
-		}
-		db, err := sql.Open(driver, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, stmt := range []string{`DROP TABLE cluster_summaries`, `DROP TABLE cluster_counts`,
-			`DELETE FROM schema_migrations WHERE version = 5`} {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				t.Fatalf("%s: %v", stmt, err)
-			}
-		}
-		db.Close()
+		undoMigration(t, url, `DROP TABLE cluster_summaries`, `DROP TABLE cluster_counts`, `DELETE FROM schema_migrations WHERE version = 5`)
 
 		s, err = store.Open(ctx, url)
 		if err != nil {
@@ -403,4 +389,23 @@ func TestListedSummariesAreNeverStale(t *testing.T) {
 		}
 		listed(v1.ClusterStateProvisioning)
 	})
+}
+
+// undoMigration takes the closed store at url back to before a migration with stmts.
+func undoMigration(t *testing.T, url string, stmts ...string) {
+	t.Helper()
+	driver := "sqlite"
+	if strings.HasPrefix(url, "postgres") {
+		driver = "pgx"
+	}
+	db, err := sql.Open(driver, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range stmts {
+		if _, err := db.ExecContext(context.Background(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
 }

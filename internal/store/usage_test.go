@@ -2,8 +2,13 @@ package store_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
+
+	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/testenv/pgtest"
 
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
@@ -100,6 +105,79 @@ func TestUsageSeriesAreMeansPerBucketAndExpire(t *testing.T) {
 		}
 		if other, _ := s.UsagePoints(ctx, "c2", "cluster/worker", time.Minute, t0, t0.Add(time.Hour)); len(other) != 1 || other[0].Values.CPUUsage != 9 {
 			t.Fatalf("another cluster's series changed: %+v", other)
+		}
+	})
+}
+
+// A cluster's current usage has a row of its own: what its readers (Live) and its listed summary
+// show, instead of the usage its document holds, and deleted with its series.
+func TestCurrentUsageRow(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		doc := clusterDoc(v1.ClusterStateRunning) // its document's usage: 1.5 cores of 4
+		if err := s.CreateObject(ctx, clusterRecord("c1", "t1", "p1", "web", doc)); err != nil {
+			t.Fatal(err)
+		}
+		if live, err := s.Live(ctx, "c1"); err != nil || live.Usage != nil {
+			t.Fatalf("the current usage of a cluster before its first sample = %+v, %v; want none", live.Usage, err)
+		}
+		if cs, _, _ := summaryOf(t, s, "p1", "c1"); cs.Summary.Metrics == nil || cs.Summary.Metrics.CPU.Usage != 1.5 {
+			t.Fatalf("listed metrics before a sample = %+v; want the document's 1.5 cores", cs.Summary.Metrics)
+		}
+		at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+		now := usage.State{Run: "r", Seq: 7, ReceivedAt: at, Nodes: []v1.NodeUsage{{Name: "m2", CPUUsage: 3, CPUAllocatable: 4}},
+			Over: []usage.Over{{Node: "m2", Resource: usage.CPU, Since: at}}}
+		if err := s.PutCurrentUsage(ctx, "c1", now); err != nil {
+			t.Fatal(err)
+		}
+		live, err := s.Live(ctx, "c1")
+		if err != nil || live.Usage == nil || live.Usage.Seq != 7 || len(live.Usage.Over) != 1 || !live.Usage.ReceivedAt.Equal(at) {
+			t.Fatalf("the current usage = %+v, %v; want sample 7 with m2's CPU over", live.Usage, err)
+		}
+		if cs, _, _ := summaryOf(t, s, "p1", "c1"); cs.Summary.Metrics == nil || cs.Summary.Metrics.CPU.Usage != 3 {
+			t.Fatalf("listed metrics after a sample = %+v; want the row's 3 cores", cs.Summary.Metrics)
+		}
+		if err := s.DeleteUsage(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if live, err := s.Live(ctx, "c1"); err != nil || live.Usage != nil {
+			t.Fatalf("the current usage once deleted = %+v, %v; want none", live.Usage, err)
+		}
+	})
+}
+
+// TestMigrationKeepsTheUsageOfExistingClusters takes a store back to before migration 0008 (the
+// usage in the documents only) and opens it again: each cluster's current usage is its document's.
+func TestMigrationKeepsTheUsageOfExistingClusters(t *testing.T) {
+	pgtest.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withUsage := clusterDoc(v1.ClusterStateRunning)
+		withUsage.Status.Usage.Over = []usage.Over{{Node: "m2", Resource: usage.Memory, Since: withUsage.Status.Usage.ReceivedAt}}
+		without := clusterDoc(v1.ClusterStatePending)
+		without.Status.Usage = usage.State{}
+		for uid, cl := range map[string]clusters.Cluster{"with": withUsage, "without": without} {
+			if err := s.CreateObject(ctx, clusterRecord(uid, "t1", "p1", uid, cl)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		undoMigration(t, url, `DROP TABLE current_usage`, `DELETE FROM schema_migrations WHERE version = 8`)
+
+		s, err = store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		live, err := s.Live(ctx, "with")
+		if err != nil || live.Usage == nil || !reflect.DeepEqual(*live.Usage, withUsage.Status.Usage) {
+			t.Fatalf("the current usage after the migration = %+v, %v; want the document's %+v", live.Usage, err, withUsage.Status.Usage)
+		}
+		if live, err := s.Live(ctx, "without"); err != nil || live.Usage != nil {
+			t.Fatalf("the current usage of a cluster without a sample = %+v, %v; want none", live.Usage, err)
 		}
 	})
 }

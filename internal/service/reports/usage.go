@@ -1,20 +1,21 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
 	v1 "github.com/easelhq/easel/api/v1"
-	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/service"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/usage"
 )
 
-// Usage records one page of a usage sample (v1.AgentUsageReport): the cluster's current figures,
-// its series, and which nodes are over a threshold. A sample is applied once: a retried, repeated
-// or late one changes nothing.
+// Usage records one page of a usage sample (v1.AgentUsageReport): the cluster's current figures
+// and which nodes are over a threshold, in the cluster's current usage row (not its document), and
+// its series. A sample is applied once: a retried, repeated or late one changes nothing. The engine
+// is woken only when a resource went over its threshold or came back.
 func (s *Service) Usage(ctx context.Context, rec store.Record, body []byte) (applied bool, err error) {
 	in, err := decodeUsagePage(body)
 	if err != nil {
@@ -43,15 +44,21 @@ func (s *Service) Usage(ctx context.Context, rec store.Record, body []byte) (app
 		if err := validateUsage(sample); err != nil { // the pages together: the bound, unique names
 			return err
 		}
-		return updateClusterStatus(ctx, q, rec.UID, func(cl *clusters.Cluster) error {
-			if cl.Status.Usage.Applied(sample) {
-				return nil // a late sample: newer figures are already there
-			}
-			before := overKeys(cl.Status.Usage.Over)
-			cl.Status.Usage.Record(sample, th, now)
-			wake = !slices.Equal(before, overKeys(cl.Status.Usage.Over))
-			return q.RecordUsage(ctx, rec.UID, now, usage.Samples(sample.Nodes))
-		})
+		live, err := q.Live(ctx, rec.UID)
+		if err != nil {
+			return err
+		}
+		current := cmp.Or(live.Usage, new(usage.State))
+		if current.Applied(sample) {
+			return nil // a late sample: newer figures are already there
+		}
+		before := overKeys(current.Over)
+		current.Record(sample, th, now)
+		wake = !slices.Equal(before, overKeys(current.Over))
+		if err := q.PutCurrentUsage(ctx, rec.UID, *current); err != nil {
+			return err
+		}
+		return q.RecordUsage(ctx, rec.UID, now, usage.Samples(sample.Nodes))
 	})
 	if err == nil && wake {
 		s.notify(rec.UID) // a resource went over or came back: the health verdict may change
