@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	v1 "github.com/easelhq/easel/api/v1"
-
 	"github.com/easelhq/easel/internal/secret"
 )
 
@@ -157,6 +157,38 @@ func TestUsageReports(t *testing.T) {
 		// Another cluster's uid with this cluster's token.
 		if status, body := agent("/v1/spectroclusters/"+other+"/agent/usage", usageReport("run-a", 5, 1)); status != 403 {
 			t.Fatalf("usage for another cluster: %d %s; want 403", status, body)
+		}
+	})
+}
+
+// Samples of one cluster that arrive together (an agent that moved to another hub replica while
+// one was on its way) are applied one after the other: the newest stays the cluster's current
+// usage, whatever order they land in.
+func TestConcurrentUsageSamplesKeepTheNewest(t *testing.T) {
+	eachStore(t, func(t *testing.T, h *testHub) {
+		c := h.admin().in(h.defaultPrj)
+		uid := c.createCluster("busy", c.publishedProfile("base"))
+		token, err := secret.IssueAgentToken(context.Background(), h.store, mustTenant(t, h), uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for seq := 1; seq <= 8; seq++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status, data, _ := client{h: h}.do("PUT", "/v1/spectroclusters/"+uid+"/agent/usage",
+					usageReport("run-a", seq, float64(seq)/10), "Authorization", "Bearer "+token)
+				if status != 204 {
+					t.Errorf("sample %d: %d %s", seq, status, data)
+				}
+			}()
+		}
+		wg.Wait()
+		var sum struct{ Status struct{ Metrics struct{ CPU struct{ Usage float64 } } } }
+		c.must(200, "GET", "/v1/dashboard/spectroclusters/"+uid+"/overview", nil, &sum)
+		if got := sum.Status.Metrics.CPU.Usage; got != 0.8 {
+			t.Fatalf("the current CPU usage after samples 1 to 8 at once = %v; want sample 8's 0.8", got)
 		}
 	})
 }

@@ -26,8 +26,9 @@ type ClusterSummary struct {
 type SummaryQueries interface {
 	// ListClusterSummaries is ListObjects for clusters (o.Kind is ignored) over their summaries:
 	// the same matches in the same order, without the documents. Each summary's health has the
-	// newer heartbeat of the summary and the heartbeat row (clusters.Health.ObserveHeartbeat), read
-	// in the same query.
+	// newer heartbeat of the summary and the heartbeat row (clusters.Health.ObserveHeartbeat), and
+	// its metrics are those of the cluster's current usage row when it has one, read in the same
+	// query.
 	ListClusterSummaries(ctx context.Context, o ListOptions) ([]ClusterSummary, int, error)
 }
 
@@ -39,8 +40,8 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 	if err != nil || l.none {
 		return nil, 0, err
 	}
-	// One query: the heartbeats joined (a seek each), and the total as a column (an uncorrelated
-	// subquery, run once). A query of 50 heartbeats, and one of the total, were each a tenth of a
+	// One query: the heartbeats and current usage joined (a seek each), and the total as a column
+	// (an uncorrelated subquery, run once). A query of 50 heartbeats, and one of the total, were each a tenth of a
 	// first page; the total is asked apart only of a page that is empty.
 	count, countArgs := countClusters(o, l)
 	rows, err := q.query(ctx, "SELECT "+summaryColumns+", heartbeats.at, heartbeats.agent_version, current_usage.received_at, "+
@@ -91,8 +92,8 @@ func (q queries) ListClusterSummaries(ctx context.Context, o ListOptions) ([]Clu
 	return out, total, nil
 }
 
-// summaryCacheSize is how many decoded summaries a store keeps: a page of 50 costs a tenth of what
-// it would if each were decoded again, and 10,000 of them take about 10 MiB.
+// summaryCacheSize is how many decoded summaries a store keeps (a summary is a few hundred bytes
+// of JSON, decoded about a kilobyte).
 const summaryCacheSize = 10_000
 
 // summaryCache keeps the decoded summaries of the clusters listed last, each with the creation

@@ -44,6 +44,11 @@ func (s *Service) Usage(ctx context.Context, rec store.Record, body []byte) (app
 		if err := validateUsage(sample); err != nil { // the pages together: the bound, unique names
 			return err
 		}
+		// Two samples of one cluster (an agent that moved to another hub replica while one was on
+		// its way) read and write its current usage one after the other: neither's is lost.
+		if err := q.Serialize(ctx, "usage of cluster "+rec.UID); err != nil {
+			return err
+		}
 		live, err := q.Live(ctx, rec.UID)
 		if err != nil {
 			return err
