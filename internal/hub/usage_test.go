@@ -185,7 +185,11 @@ func TestConcurrentUsageSamplesKeepTheNewest(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		var sum struct{ Status struct{ Metrics struct{ CPU struct{ Usage float64 } } } }
+		var sum struct {
+			Status struct {
+				Metrics struct{ CPU struct{ Usage float64 } }
+			}
+		}
 		c.must(200, "GET", "/v1/dashboard/spectroclusters/"+uid+"/overview", nil, &sum)
 		if got := sum.Status.Metrics.CPU.Usage; got != 0.8 {
 			t.Fatalf("the current CPU usage after samples 1 to 8 at once = %v; want sample 8's 0.8", got)
