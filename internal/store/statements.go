@@ -26,6 +26,11 @@ type statements struct {
 	mu        sync.Mutex
 	stmts     map[string]*sql.Stmt
 	preparing map[string]bool // by transactions, in the background
+	// background are the preparations in the background, which close waits for: one still
+	// opening a connection when the database closed would open the database's files again after
+	// the store was closed. closed: none starts any more.
+	background sync.WaitGroup
+	closed     bool
 }
 
 func newStatements(db *sql.DB) *statements {
@@ -45,16 +50,20 @@ func (s *statements) prepared(ctx context.Context, query string, args int, inTx 
 	}
 	s.mu.Lock()
 	st, ok := s.stmts[query]
-	skip := ok || len(s.stmts)+len(s.preparing) >= maxPreparedStatements || s.preparing[query]
+	skip := ok || s.closed || len(s.stmts)+len(s.preparing) >= maxPreparedStatements || s.preparing[query]
 	if !skip && inTx {
 		s.preparing[query] = true
+		s.background.Add(1)
 	}
 	s.mu.Unlock()
 	switch {
 	case skip:
 		return st
 	case inTx:
-		go s.prepare(context.WithoutCancel(ctx), query)
+		go func() {
+			defer s.background.Done()
+			s.prepare(context.WithoutCancel(ctx), query)
+		}()
 		return nil
 	}
 	return s.prepare(ctx, query)
@@ -95,7 +104,13 @@ func isDML(query string) bool {
 	return false
 }
 
+// close waits for the preparations in the background, then closes every kept statement; the
+// database is closed after it.
 func (s *statements) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.background.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for q, st := range s.stmts {
