@@ -19,8 +19,12 @@ const (
 
 // authenticate finds the caller of a request from its ApiKey or Authorization header.
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (service.Caller, error) {
-	return s.identity.Authenticate(ctx, identitysvc.Credentials{APIKey: r.Header.Get("ApiKey"),
-		Bearer: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+	return s.identity.Authenticate(ctx, credentials(r))
+}
+
+// credentials are what the request authenticates with.
+func credentials(r *http.Request) identitysvc.Credentials {
+	return identitysvc.Credentials{APIKey: r.Header.Get("ApiKey"), Bearer: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")}
 }
 
 // clientAddress is the address a request came from: the connection's peer, never a header the

@@ -278,11 +278,11 @@ type agentHandler func(w http.ResponseWriter, r *http.Request, p service.Caller,
 // audit entry (a leaked or misconfigured token is worth an operator's attention).
 func (s *Server) wrapAgent(h agentHandler) http.HandlerFunc {
 	return s.wrapPublic(func(w http.ResponseWriter, r *http.Request) error {
-		p, err := s.authenticate(r.Context(), r)
+		p, held, err := s.identity.AuthenticateHolder(r.Context(), credentials(r))
 		if err != nil {
 			return err
 		}
-		rec, err := s.reports.Agent(r.Context(), p, r.PathValue("uid"), r.PathValue("configUid"))
+		rec, err := s.reports.Agent(r.Context(), p, held, r.PathValue("uid"), r.PathValue("configUid"))
 		if err != nil {
 			return err
 		}

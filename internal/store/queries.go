@@ -500,20 +500,32 @@ func (q queries) GetCredentialByHash(ctx context.Context, hash string) (Credenti
 	return scanCredential(q.queryRow(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE hash = ?`, hash))
 }
 
-// Each authenticated call reads its credential and its user: one query, not two.
-func (q queries) GetCredentialAndHolder(ctx context.Context, hash, holderKind string) (Credential, Record, error) {
+// Each authenticated call reads its credential and its holder (a user, or an agent's cluster): one
+// query, not two.
+func (q queries) GetCredentialAndHolder(ctx context.Context, hash string, holderKinds ...string) (Credential, Record, error) {
 	var (
-		tenant, doc sql.NullString
-		holder      Record
+		kind, uid, altUID, tenant, project, name, version, state, category, doc sql.NullString
+		generation, resourceVersion, created, updated                           sql.NullInt64
+		holder                                                                  Record
 	)
+	args := []any{}
+	for _, k := range holderKinds {
+		args = append(args, k)
+	}
 	row := q.queryRow(ctx, `SELECT c.uid, c.kind, c.tenant_uid, c.user_uid, c.name, c.hash, c.expires_at, c.active,
-		c.annotations, c.created_at, o.tenant_uid, o.doc
-		FROM credentials c LEFT JOIN objects o ON o.kind = ? AND o.uid = c.user_uid WHERE c.hash = ?`, holderKind, hash)
-	cred, err := scanCredential(scanAlso{row, []any{&tenant, &doc}})
-	if err != nil || !doc.Valid {
+		c.annotations, c.created_at, o.kind, o.uid, o.alt_uid, o.tenant_uid, o.project_uid, o.name, o.version, o.state,
+		o.category, o.doc, o.generation, o.resource_version, o.created_at, o.updated_at
+		FROM credentials c LEFT JOIN objects o ON o.uid = c.user_uid AND o.kind IN (`+placeholders("?", len(holderKinds))+`)
+		WHERE c.hash = ?`, append(args, hash)...)
+	cred, err := scanCredential(scanAlso{row, []any{&kind, &uid, &altUID, &tenant, &project, &name, &version, &state,
+		&category, &doc, &generation, &resourceVersion, &created, &updated}})
+	if err != nil || !kind.Valid {
 		return cred, holder, err
 	}
-	holder = Record{Kind: holderKind, UID: cred.UserUID, TenantUID: tenant.String, Doc: []byte(doc.String)}
+	holder = Record{Kind: kind.String, UID: uid.String, AltUID: altUID.String, TenantUID: tenant.String, ProjectUID: project.String,
+		Name: name.String, Version: version.String, State: state.String, Category: category.String, Doc: []byte(doc.String),
+		Generation: generation.Int64, ResourceVersion: resourceVersion.Int64, CreatedAt: fromMicros(created.Int64),
+		UpdatedAt: fromMicros(updated.Int64)}
 	return cred, holder, nil
 }
 

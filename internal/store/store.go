@@ -195,10 +195,10 @@ type Queries interface {
 	CreateCredential(ctx context.Context, c *Credential) error
 	GetCredential(ctx context.Context, uid string) (Credential, error)
 	GetCredentialByHash(ctx context.Context, hash string) (Credential, error)
-	// GetCredentialAndHolder is GetCredentialByHash with, in the same query, the object of kind
-	// holderKind that holds the credential (its Kind, UID, TenantUID and Doc); the zero Record when
-	// there is none (another kind's credential, or a holder gone).
-	GetCredentialAndHolder(ctx context.Context, hash, holderKind string) (Credential, Record, error)
+	// GetCredentialAndHolder is GetCredentialByHash with, in the same query, the object that holds
+	// the credential, if it is of one of holderKinds; the zero Record when there is none (another
+	// kind's credential, or a holder gone).
+	GetCredentialAndHolder(ctx context.Context, hash string, holderKinds ...string) (Credential, Record, error)
 	ListCredentials(ctx context.Context, tenantUID, kind string) ([]Credential, error)
 	UpdateCredential(ctx context.Context, c *Credential) error
 	DeleteCredential(ctx context.Context, uid string) error

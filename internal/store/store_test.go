@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -285,8 +286,8 @@ func TestCredentialsAndSettings(t *testing.T) {
 	})
 }
 
-// A credential is read with the user who holds it, in one query: a user's key with the user's
-// document; an agent's (held by a cluster, not a user), or one whose user is gone, with none.
+// A credential is read with what holds it, in one query: a user's key with the user, an agent's
+// token with its cluster; one whose holder is gone, or of another kind than asked, with none.
 func TestCredentialAndHolder(t *testing.T) {
 	eachStore(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
@@ -305,13 +306,21 @@ func TestCredentialAndHolder(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		cred, holder, err := s.GetCredentialAndHolder(ctx, "h-user", "user")
+		cred, holder, err := s.GetCredentialAndHolder(ctx, "h-user", "user", "cluster")
 		if err != nil || cred.UID != "k1" || holder.UID != "u1" || holder.Kind != "user" || holder.TenantUID != "t1" ||
 			string(holder.Doc) != `{"email":"ada@example.com"}` {
 			t.Fatalf("the user's key = %+v held by %+v, %v; want k1 held by u1 with its document", cred, holder, err)
 		}
+		stored, err := s.GetObject(ctx, "cluster", "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cred, holder, err := s.GetCredentialAndHolder(ctx, "h-agent", "user", "cluster"); err != nil || cred.UID != "k2" ||
+			!reflect.DeepEqual(holder, stored) {
+			t.Fatalf("the agent's token = %+v held by %+v, %v; want k2 held by its cluster %+v", cred, holder, err, stored)
+		}
 		if cred, holder, err := s.GetCredentialAndHolder(ctx, "h-agent", "user"); err != nil || cred.UID != "k2" || holder.UID != "" {
-			t.Fatalf("the agent's token = %+v held by %+v, %v; want k2 and no user", cred, holder, err)
+			t.Fatalf("the agent's token, asking for users only = %+v held by %+v, %v; want k2 and no holder", cred, holder, err)
 		}
 		if _, _, err := s.GetCredentialAndHolder(ctx, "h-none", "user"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("an unknown hash: %v, want ErrNotFound", err)

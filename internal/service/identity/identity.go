@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1 "github.com/easelhq/easel/api/v1"
+	"github.com/easelhq/easel/internal/clusters"
 	"github.com/easelhq/easel/internal/projects"
 	"github.com/easelhq/easel/internal/secret"
 	"github.com/easelhq/easel/internal/service"
@@ -82,37 +83,45 @@ type Credentials struct {
 
 // Authenticate returns who the credentials belong to.
 func (s *Service) Authenticate(ctx context.Context, cr Credentials) (service.Caller, error) {
+	c, _, err := s.AuthenticateHolder(ctx, cr)
+	return c, err
+}
+
+// AuthenticateHolder is Authenticate that also returns what holds the credentials, read in the
+// same query: the user, or an agent's cluster (the zero Record if the cluster is gone). An agent's
+// call then needs no second read of its cluster.
+func (s *Service) AuthenticateHolder(ctx context.Context, cr Credentials) (service.Caller, store.Record, error) {
 	token, kinds := cr.APIKey, []string{store.CredentialAPIKey}
 	if token == "" {
 		token, kinds = cr.Bearer, []string{store.CredentialSession, store.CredentialAgent}
 	}
 	if token == "" {
-		return service.Caller{}, service.Unauthorized("no credentials: send an ApiKey header, or an Authorization header with a token from POST /v1/auth/authenticate")
+		return service.Caller{}, store.Record{}, service.Unauthorized("no credentials: send an ApiKey header, or an Authorization header with a token from POST /v1/auth/authenticate")
 	}
-	cred, rec, err := s.store.GetCredentialAndHolder(ctx, secret.Hash(token), KindUser)
+	cred, rec, err := s.store.GetCredentialAndHolder(ctx, secret.Hash(token), KindUser, clusters.Kind)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !slices.Contains(kinds, cred.Kind) {
-		return service.Caller{}, service.Unauthorized("invalid credentials")
+		return service.Caller{}, store.Record{}, service.Unauthorized("invalid credentials")
 	}
 	if err != nil {
-		return service.Caller{}, err
+		return service.Caller{}, store.Record{}, err
 	}
 	if !cred.Active {
-		return service.Caller{}, service.Unauthorized("credentials are revoked")
+		return service.Caller{}, store.Record{}, service.Unauthorized("credentials are revoked")
 	}
 	if !cred.ExpiresAt.IsZero() && s.clock.Now().After(cred.ExpiresAt) {
-		return service.Caller{}, service.Unauthorized("credentials expired at " + cred.ExpiresAt.Format(time.RFC3339))
+		return service.Caller{}, store.Record{}, service.Unauthorized("credentials expired at " + cred.ExpiresAt.Format(time.RFC3339))
 	}
 	if cred.Kind == store.CredentialAgent {
-		return service.AgentCaller(cred.TenantUID, cred.UserUID), nil
+		return service.AgentCaller(cred.TenantUID, cred.UserUID), rec, nil
 	}
-	if rec.UID == "" {
-		return service.Caller{}, service.Unauthorized("the user of these credentials no longer exists")
+	if rec.Kind != KindUser {
+		return service.Caller{}, store.Record{}, service.Unauthorized("the user of these credentials no longer exists")
 	}
 	var u user
 	if err := json.Unmarshal(rec.Doc, &u); err != nil {
-		return service.Caller{}, err
+		return service.Caller{}, store.Record{}, err
 	}
-	return service.UserCaller(rec.TenantUID, rec.UID, u.Email, u.TenantRoles, u.ProjectRoles), nil
+	return service.UserCaller(rec.TenantUID, rec.UID, u.Email, u.TenantRoles, u.ProjectRoles), rec, nil
 }
 
 // Login checks an email and password (v1.AuthLogin) from a client at address and issues a session

@@ -108,8 +108,10 @@ func New(st store.Store, catalog *packs.Catalog, o Options) *Service {
 
 // Agent returns the cluster an agent's operation names — by uid, or by its cloud config's uid —
 // once the caller is that cluster's agent. Another cluster's token is refused and is an audit
-// entry (a leaked or misconfigured token is worth an operator's attention).
-func (s *Service) Agent(ctx context.Context, c service.Caller, clusterUID, configUID string) (store.Record, error) {
+// entry (a leaked or misconfigured token is worth an operator's attention). held is what holds the
+// caller's credentials, read with them (identity.Service.AuthenticateHolder): the agent's cluster,
+// not read again.
+func (s *Service) Agent(ctx context.Context, c service.Caller, held store.Record, clusterUID, configUID string) (store.Record, error) {
 	if c.ActorType != "agent" {
 		return store.Record{}, service.Forbidden("this operation is for the cluster's agent; it needs the agent's token")
 	}
@@ -131,6 +133,9 @@ func (s *Service) Agent(ctx context.Context, c service.Caller, clusterUID, confi
 			return store.Record{}, err
 		}
 		return store.Record{}, service.Forbidden("this agent token belongs to another cluster")
+	}
+	if held.Kind == kindCluster && held.UID == clusterUID {
+		return held, nil
 	}
 	rec, err := s.store.GetObject(ctx, kindCluster, clusterUID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -61,16 +61,26 @@ func TestOnlyTheClustersOwnAgent(t *testing.T) {
 	eachStore(t, func(t *testing.T, f *fixture) {
 		f.imported("a")
 		f.imported("b")
-		if _, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), "a", ""); err != nil {
+		none := store.Record{}
+		if _, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), none, "a", ""); err != nil {
 			t.Fatalf("a's agent on a: %v", err)
 		}
-		if rec, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), "", "cc-a"); err != nil || rec.UID != "a" {
+		if rec, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), none, "", "cc-a"); err != nil || rec.UID != "a" {
 			t.Fatalf("a's agent on a's cloud config: %v %v", rec.UID, err)
 		}
-		if _, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), "b", ""); service.KindOf(err) != service.KindForbidden {
+		// The cluster read with the agent's token is the one the operation gets, not read again.
+		held, err := f.store.GetObject(f.ctx, "spectrocluster", "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held.Name = "as read with the token"
+		if rec, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), held, "a", ""); err != nil || rec.Name != held.Name {
+			t.Fatalf("a's agent on a, its cluster read with its token: %q %v; want that record", rec.Name, err)
+		}
+		if _, err := f.svc.Agent(f.ctx, service.AgentCaller(tenant, "a"), held, "b", ""); service.KindOf(err) != service.KindForbidden {
 			t.Fatalf("a's agent on b: %v, want Forbidden", err)
 		}
-		if _, err := f.svc.Agent(f.ctx, service.UserCaller(tenant, "u", "admin@x", []string{v1.RoleTenantAdmin}, nil), "a", ""); service.KindOf(err) != service.KindForbidden {
+		if _, err := f.svc.Agent(f.ctx, service.UserCaller(tenant, "u", "admin@x", []string{v1.RoleTenantAdmin}, nil), held, "a", ""); service.KindOf(err) != service.KindForbidden {
 			t.Fatalf("a user on an agent operation: %v, want Forbidden", err)
 		}
 		audits, _, err := f.store.ListAudits(f.ctx, store.AuditFilter{TenantUID: tenant, Limit: 10})
