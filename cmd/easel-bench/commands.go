@@ -443,6 +443,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	}
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL (an empty PostgreSQL database); default a fresh SQLite file")
 	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1000, "imported clusters, one virtual agent each (at most 20000)")
+	cmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve HTTPS (the hub's self-signed certificate, pinned): one HTTP/2 connection per agent, as a hub agents reach over the network has")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 10, "nodes per cluster")
 	cmd.Flags().IntVar(&cfg.Pods, "pods", 300, "pods per cluster (its workload report)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 3*time.Minute, "how long the fleet runs and the hub is measured (at most 1h)")
@@ -460,13 +461,24 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 // printFleet prints the fleet simulator's result: the hub, the agents' calls, the user calls, and
 // last the machine-readable fleet line.
 func printFleet(out io.Writer, store string, r bench.FleetResult) {
-	fmt.Fprintf(out, "\nFleet of %d clusters × %d nodes, %d pods (%s), %s, %d CPUs (%s/%s)\n\n", r.Clusters, r.Nodes, r.Pods,
+	transport := "plain HTTP"
+	if r.TLS {
+		transport = "HTTPS, HTTP/2"
+	}
+	fmt.Fprintf(out, "\nFleet of %d clusters × %d nodes, %d pods (%s, %s), %s, %d CPUs (%s/%s)\n\n", r.Clusters, r.Nodes, r.Pods, transport,
 		store, r.Duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintln(out, "| hub | value |\n|---|---:|")
 	fmt.Fprintf(out, "| CPU average (%% of one core) | %.1f %% |\n", r.CPUAverage)
 	fmt.Fprintf(out, "| CPU p95 of %d 10 s windows | %.1f %% |\n", r.Windows, r.CPUP95)
 	fmt.Fprintf(out, "| CPU average / p95 of %d windows after every agent started | %.1f / %.1f %% |\n", r.SteadyWindows,
 		r.SteadyAverage, r.SteadyP95)
+	if r.Settled > 0 {
+		fmt.Fprintf(out, "| every agent's first reports accepted after | %.0f s |\n", r.Settled.Seconds())
+		fmt.Fprintf(out, "| CPU average / p95 of %d windows after that | %.1f / %.1f %% |\n", r.SettledWindows,
+			r.SettledAverage, r.SettledP95)
+	} else {
+		fmt.Fprintf(out, "| every agent's first reports accepted after | not within the run |\n")
+	}
 	fmt.Fprintf(out, "| RSS (max) | %d MiB |\n", r.PeakRSS>>20)
 	fmt.Fprintf(out, "| store at start / all agents started / end | %.1f / %.1f / %.1f MiB |\n",
 		mib(r.StoreStart), mib(r.StoreWarm), mib(r.StoreEnd))

@@ -19,6 +19,7 @@ import (
 
 	v1 "github.com/easelhq/easel/api/v1"
 	"github.com/easelhq/easel/internal/agent"
+	"github.com/easelhq/easel/internal/hubtrust"
 )
 
 // FleetConfig is one run of the fleet simulator.
@@ -30,6 +31,11 @@ type FleetConfig struct {
 	Nodes    int           // nodes per cluster
 	Pods     int           // pods per cluster, in its workload report
 	Duration time.Duration // how long the agents run and the hub is measured
+	// TLS serves HTTPS with the hub's self-signed certificate, as a hub that agents reach over the
+	// network does; each agent then has its own HTTP/2 connection, which carries its long-poll
+	// and its reports, as a real agent's does. Without it the agents share one plain HTTP
+	// transport and each holds about two connections: its long-poll's and one for its reports.
+	TLS bool
 
 	// The virtual agents' intervals. Heartbeat also spreads the agents' starts: each starts at a
 	// random moment of the first heartbeat interval.
@@ -80,6 +86,7 @@ func (c AgentCalls) Refused() int64 { return c.TooMany + c.Unavailable + c.Other
 // FleetResult is what the fleet simulator measured.
 type FleetResult struct {
 	Clusters, Nodes, Pods int
+	TLS                   bool
 	Duration              time.Duration
 	// CPU is the hub process's CPU (user+system) as a percentage of one core: the average over the
 	// run, and the 95th percentile of its windows.
@@ -90,7 +97,14 @@ type FleetResult struct {
 	// then on. SteadyWindows is how many.
 	SteadyAverage, SteadyP95 float64
 	SteadyWindows            int
-	PeakRSS                  int64 // the hub's largest resident set size (VmHWM), seeding included
+	// Settled is when every agent's first reports had been accepted — its full workload report
+	// the last, which waits its turn behind the others' — from the agents' start; zero if not
+	// within the run. SettledAverage, SettledP95 and SettledWindows are the CPU over the windows
+	// that began after it: what the fleet costs once the start's storm of full reports is over.
+	Settled                    time.Duration
+	SettledAverage, SettledP95 float64
+	SettledWindows             int
+	PeakRSS                    int64 // the hub's largest resident set size (VmHWM), seeding included
 	// SimulatorCPU is this process's CPU over the run (% of one core): it shares the machine.
 	SimulatorCPU float64
 	// The store's size when the agents start, once every agent has started (a heartbeat interval
@@ -133,9 +147,9 @@ func (r FleetResult) WorstP99() time.Duration {
 // reports — for cfg.Duration, while user clients call the API and the console at a steady rate.
 // It measures the hub's CPU and memory, the store's size and every call's outcome.
 func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
-	res := FleetResult{Clusters: cfg.Clusters, Nodes: cfg.Nodes, Pods: cfg.Pods, Duration: cfg.Duration}
+	res := FleetResult{Clusters: cfg.Clusters, Nodes: cfg.Nodes, Pods: cfg.Pods, TLS: cfg.TLS, Duration: cfg.Duration}
 	cfg.Window = cmp.Or(cfg.Window, 10*time.Second)
-	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress})
+	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress, tls: cfg.TLS})
 	if err != nil {
 		return res, err
 	}
@@ -164,16 +178,16 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	f := newFleet(cfg)
-	// One transport for every agent: each long-poll holds a connection, and the other calls reuse
-	// the idle ones, so the hub serves about one connection per agent, as with real agents.
-	hc := &http.Client{Timeout: cfg.PollWait + 30*time.Second, Transport: &http.Transport{
-		MaxIdleConns: 2*len(uids) + 64, MaxIdleConnsPerHost: 2*len(uids) + 64, IdleConnTimeout: 2 * time.Minute}}
-	defer hc.CloseIdleConnections()
+	agentHTTP, closeAgentHTTP, err := agentClients(cfg, h.pin, len(uids))
+	if err != nil {
+		return res, err
+	}
+	defer closeAgentHTTP()
 	quiet := slog.New(slog.DiscardHandler)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // on an early return too: no agent outlives the run
 	for i, uid := range uids {
-		c, err := agent.NewClient([]string{h.c.base}, uid, tokens[i], hc, cfg.PollWait, quiet)
+		c, err := agent.NewClient([]string{h.c.base}, uid, tokens[i], agentHTTP(), cfg.PollWait, quiet)
 		if err != nil {
 			return res, err
 		}
@@ -192,6 +206,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		windowErr error
 		sampled   = make(chan struct{})
 	)
+	sampleStart := time.Now()
 	go func() {
 		defer close(sampled)
 		// Bounded by the duration itself: the run's context would end it before its last window.
@@ -217,15 +232,14 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	res.SimulatorCPU = 100 * (simEnd - simStart) / cfg.Duration.Seconds()
 	res.Windows = len(windows)
 	res.CPUAverage, res.CPUP95 = cpuPercents(windows)
-	var began time.Duration
-	for i, w := range windows {
-		if began >= cfg.Heartbeat {
-			steady := windows[i:]
-			res.SteadyWindows = len(steady)
-			res.SteadyAverage, res.SteadyP95 = cpuPercents(steady)
-			break
-		}
-		began += w.wall
+	steady := windowsFrom(windows, cfg.Heartbeat)
+	res.SteadyWindows = len(steady)
+	res.SteadyAverage, res.SteadyP95 = cpuPercents(steady)
+	if at := f.settledAt.Load(); at != nil {
+		res.Settled = at.Sub(sampleStart)
+		settled := windowsFrom(windows, res.Settled)
+		res.SettledWindows = len(settled)
+		res.SettledAverage, res.SettledP95 = cpuPercents(settled)
 	}
 	res.PeakRSS = peakRSS(h.pid())
 	if res.StoreEnd, err = storeSize(); err != nil {
@@ -241,6 +255,48 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	return res, nil
 }
 
+// agentClients makes the virtual agents' HTTP clients. Over plain HTTP they share one transport:
+// each long-poll holds a connection and the other calls reuse the idle ones, so the hub serves
+// about two connections per agent. Over HTTPS each agent has the transport the agent itself
+// builds (Go's default one, pinning the hub's certificate), so one HTTP/2 connection per agent.
+func agentClients(cfg FleetConfig, pin string, agents int) (next func() *http.Client, closeAll func(), err error) {
+	timeout := cfg.PollWait + 30*time.Second
+	if !cfg.TLS {
+		hc := &http.Client{Timeout: timeout, Transport: &http.Transport{
+			MaxIdleConns: 2*agents + 64, MaxIdleConnsPerHost: 2*agents + 64, IdleConnTimeout: 2 * time.Minute}}
+		return func() *http.Client { return hc }, hc.CloseIdleConnections, nil
+	}
+	tlsConfig, err := hubtrust.Options{Fingerprint: pin}.TLSConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	var made []*http.Client
+	next = func() *http.Client {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tlsConfig
+		hc := &http.Client{Timeout: timeout, Transport: t}
+		made = append(made, hc)
+		return hc
+	}
+	return next, func() {
+		for _, hc := range made {
+			hc.CloseIdleConnections()
+		}
+	}, nil
+}
+
+// windowsFrom is the windows that began at least `from` after the first one did.
+func windowsFrom(windows []cpuWindow, from time.Duration) []cpuWindow {
+	var began time.Duration
+	for i, w := range windows {
+		if began >= from {
+			return windows[i:]
+		}
+		began += w.wall
+	}
+	return nil
+}
+
 // fleet is what the virtual agents share: immutable report contents and the call counters.
 type fleet struct {
 	cfg FleetConfig
@@ -251,6 +307,10 @@ type fleet struct {
 	workloads       []v1.WorkloadItem
 	firstPod        int // the index of the first pod in workloads
 	calls           [callKinds]callCounter
+	// settled counts the agents whose first full workload report was accepted; settledAt is when
+	// the last one's was.
+	settled   atomic.Int64
+	settledAt atomic.Pointer[time.Time]
 }
 
 func newFleet(cfg FleetConfig) *fleet {
@@ -336,6 +396,7 @@ type virtualAgent struct {
 	base     string        // the last workload report the hub accepted, "" for none
 	restarts map[int]int32 // pods (by index) that restarted, with their restart counts
 	reports  int64         // numbers report ids
+	settled  bool          // its first full workload report was accepted
 }
 
 // run starts the agent after delay, then sends its first reports and its periodic ones until ctx
@@ -482,6 +543,13 @@ func (v *virtualAgent) sendWorkloads(ctx context.Context) {
 	v.f.count(ctx, callWorkloads, status, err)
 	switch {
 	case err == nil:
+		if v.base == "" && !v.settled {
+			v.settled = true
+			if v.f.settled.Add(1) == int64(v.f.cfg.Clusters) {
+				now := time.Now()
+				v.f.settledAt.Store(&now)
+			}
+		}
 		v.base = id
 	case status == http.StatusConflict:
 		v.base = ""

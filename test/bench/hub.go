@@ -23,6 +23,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/easelhq/easel/internal/hubtrust"
 )
 
 // benchKey is the API key the child hub's first start gives its tenant admin (EASEL_ADMIN_API_KEY).
@@ -38,7 +40,10 @@ type hubOptions struct {
 	db          string   // store URL; empty means a fresh SQLite file in the data dir
 	args        []string // further `easel server` flags
 	concurrency int      // clients that share the API client's connections
-	progress    io.Writer
+	// tls serves HTTPS with the hub's self-signed certificate (--tls=on), as a hub that agents
+	// reach over the network does; the API client trusts that certificate.
+	tls      bool
+	progress io.Writer
 }
 
 // hubProcess is `easel server` running as a child process on loopback with its own data dir, and
@@ -49,6 +54,9 @@ type hubProcess struct {
 	dataDir  string
 	exited   chan struct{} // closed once the process has been waited for
 	progress io.Writer
+	// pin is the fingerprint of the hub's self-signed certificate when it serves HTTPS: what an
+	// agent's manifest pins.
+	pin string
 	// local are the local clusters the benchmark created: their control planes outlive the hub by
 	// design, so stop deletes them through the API first.
 	local []string
@@ -75,6 +83,10 @@ func startHub(ctx context.Context, o hubOptions) (*hubProcess, error) {
 	}
 	defer logFile.Close() // the child holds its own descriptor
 	args := append([]string{"server", "--listen", addr, "--data-dir", dataDir}, o.args...)
+	scheme := "http://"
+	if o.tls {
+		args, scheme = append(args, "--tls=on"), "https://"
+	}
 	if o.db != "" {
 		args = append(args, "--db", o.db)
 	}
@@ -87,10 +99,10 @@ func startHub(ctx context.Context, o hubOptions) (*hubProcess, error) {
 		return nil, fmt.Errorf("starting %s server: %w", o.easel, err)
 	}
 	h := &hubProcess{cmd: cmd, dataDir: dataDir, exited: make(chan struct{}), progress: o.progress,
-		c: &apiClient{base: "http://" + addr, http: &http.Client{Timeout: time.Minute,
+		c: &apiClient{base: scheme + addr, http: &http.Client{Timeout: time.Minute,
 			Transport: &http.Transport{MaxIdleConnsPerHost: max(o.concurrency*2, 2)}}}}
 	go func() { cmd.Wait(); close(h.exited) }()
-	if err := h.waitReady(ctx); err != nil {
+	if err := h.waitReady(ctx, o.tls); err != nil {
 		h.stop()
 		return nil, err
 	}
@@ -109,15 +121,21 @@ func startHub(ctx context.Context, o hubOptions) (*hubProcess, error) {
 	return h, nil
 }
 
-// waitReady polls /readyz until the hub answers, it exits, or a minute passes.
-func (h *hubProcess) waitReady(ctx context.Context) error {
+// waitReady polls /readyz until the hub answers, it exits, or a minute passes. A hub serving
+// HTTPS is asked once its certificate is written, which the API client then pins.
+func (h *hubProcess) waitReady(ctx context.Context, secure bool) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", h.c.base+"/readyz", nil)
-		if resp, err := h.c.http.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+		if secure && h.pin == "" {
+			h.trustCertificate()
+		}
+		if !secure || h.pin != "" {
+			req, _ := http.NewRequestWithContext(ctx, "GET", h.c.base+"/readyz", nil)
+			if resp, err := h.c.http.Do(req); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return nil
+				}
 			}
 		}
 		select {
@@ -131,6 +149,21 @@ func (h *hubProcess) waitReady(ctx context.Context) error {
 			return fmt.Errorf("easel server did not serve within a minute: %s", h.logTail())
 		}
 	}
+}
+
+// trustCertificate pins the hub's self-signed certificate in the API client, once the hub has
+// written it (the key first, then the certificate, each whole).
+func (h *hubProcess) trustCertificate() {
+	pin, err := hubtrust.FingerprintFile(filepath.Join(h.dataDir, "tls", "hub.crt"))
+	if err != nil {
+		return
+	}
+	cfg, err := hubtrust.Options{Fingerprint: pin}.TLSConfig()
+	if err != nil {
+		return
+	}
+	h.c.http.Transport.(*http.Transport).TLSClientConfig = cfg
+	h.pin = pin
 }
 
 // logTail is the end of the hub's log, for an error message.
