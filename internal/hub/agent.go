@@ -21,11 +21,7 @@ import (
 // turn (turns.go): 204.
 func (s *Server) agentReport(report func(context.Context, store.Record, []byte) error) agentHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return err // a MaxBytesError becomes 413
-		}
-		release, err := s.reportTurns.take(r.Context())
+		body, release, err := s.reportTurns.read(w, r, MaxBodyBytes)
 		if err != nil {
 			return err
 		}
@@ -40,11 +36,7 @@ func (s *Server) agentReport(report func(context.Context, store.Record, []byte) 
 // global limit. Pages, too, are applied in their turn.
 func (s *Server) agentPage(report func(context.Context, store.Record, []byte) (bool, error)) agentHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ service.Caller, rec store.Record) error {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, v1.MaxAgentMessageBytes))
-		if err != nil {
-			return err // a MaxBytesError becomes 413
-		}
-		release, err := s.reportTurns.take(r.Context())
+		body, release, err := s.reportTurns.read(w, r, v1.MaxAgentMessageBytes)
 		if err != nil {
 			return err
 		}

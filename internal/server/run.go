@@ -281,6 +281,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		HTTP2:             hub.HTTP2(),
 		// The server's own messages are mostly TLS handshakes that clients refused (a wrong pin):
 		// the client says why, so they are debug noise here.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
