@@ -210,8 +210,9 @@ type Queries interface {
 	GetSetting(ctx context.Context, name string) (string, error)
 	PutSetting(ctx context.Context, name, value string) error
 
-	// RecordUsage adds one usage sample to the series it names, at every resolution.
-	RecordUsage(ctx context.Context, clusterUID string, at time.Time, samples map[string]usage.Values) error
+	// RecordUsage adds one usage sample to the series it names; previous is when the cluster's
+	// sample before it was taken (zero for its first).
+	RecordUsage(ctx context.Context, clusterUID string, at, previous time.Time, samples map[string]usage.Values) error
 	// UsagePoints returns a series' points at one resolution in [from, to), oldest first.
 	UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error)
 	// DeleteUsage drops a cluster's series and its current usage.

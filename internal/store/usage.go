@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -36,9 +37,13 @@ const usageColumns = `cpu_usage, cpu_request, cpu_total, memory_usage, memory_re
 // databases' limits).
 const usageRowsPerStatement = 500
 
-// RecordUsage adds one sample taken at `at` to every series it names, at every resolution, and
-// drops the cluster's points older than their retention.
-func (q queries) RecordUsage(ctx context.Context, clusterUID string, at time.Time, samples map[string]usage.Values) error {
+// RecordUsage adds one sample taken at `at` to the minute points of every series it names.
+// previous is when the cluster's sample before it was taken (zero for its first): once an hour,
+// a sample rolls the minute points of the hours before its own up into hour points and drops the
+// cluster's points past their retention (rollUpUsage). A sample writes one row per
+// series, not two and a prune: with a point per series and resolution written by every sample, a
+// usage sample was the largest part of what a fleet's agents cost the hub.
+func (q queries) RecordUsage(ctx context.Context, clusterUID string, at, previous time.Time, samples map[string]usage.Values) error {
 	names := make([]string, 0, len(samples))
 	for name := range samples {
 		names = append(names, name)
@@ -50,64 +55,145 @@ func (q queries) RecordUsage(ctx context.Context, clusterUID string, at time.Tim
 	}
 	conflict := ` ON CONFLICT (cluster_uid, series, step, ts) DO UPDATE SET ` + strings.Join(set, ", ") +
 		`, samples = usage_points.samples + 1`
-	for _, res := range UsageResolutions {
-		step := int64(res.Step / time.Second)
-		bucket := at.Unix() / step * step
-		for chunk := range slices.Chunk(names, usageRowsPerStatement) {
-			rows := make([]string, len(chunk))
-			args := make([]any, 0, 12*len(chunk))
-			for i, name := range chunk {
-				v := samples[name]
-				rows[i] = "(?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"
-				args = append(args, clusterUID, name, step, bucket, v.CPUUsage, v.CPURequest, v.CPUTotal,
-					v.MemoryUsage, v.MemoryRequest, v.MemoryTotal, v.DiskUsage, v.DiskTotal)
-			}
-			if _, err := q.exec(ctx, `INSERT INTO usage_points (cluster_uid, series, step, ts, samples, `+usageColumns+`)
-				VALUES `+strings.Join(rows, ", ")+conflict, args...); err != nil {
-				return fmt.Errorf("recording usage of cluster %s: %w", clusterUID, err)
-			}
+	step := int64(UsageResolutions[0].Step / time.Second)
+	bucket := at.Unix() / step * step
+	for chunk := range slices.Chunk(names, usageRowsPerStatement) {
+		rows := make([]string, len(chunk))
+		args := make([]any, 0, 12*len(chunk))
+		for i, name := range chunk {
+			v := samples[name]
+			rows[i] = "(?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, clusterUID, name, step, bucket, v.CPUUsage, v.CPURequest, v.CPUTotal,
+				v.MemoryUsage, v.MemoryRequest, v.MemoryTotal, v.DiskUsage, v.DiskTotal)
+		}
+		if _, err := q.exec(ctx, `INSERT INTO usage_points (cluster_uid, series, step, ts, samples, `+usageColumns+`)
+			VALUES `+strings.Join(rows, ", ")+conflict, args...); err != nil {
+			return fmt.Errorf("recording usage of cluster %s: %w", clusterUID, err)
 		}
 	}
-	return q.pruneUsage(ctx, clusterUID, at, names)
+	// A cluster's hours are rolled up at a moment of the hour of its own (its uid's), so that a
+	// fleet's clusters are not all rolled up in the hour's first minute. The hours rolled up are
+	// those since the hour the previous sample's period began: an hour rolled up twice is made
+	// again from the same minute points, which are dropped only after a day.
+	hour := int64(UsageResolutions[1].Step / time.Second)
+	h := fnv.New32a()
+	h.Write([]byte(clusterUID))
+	offset := int64(h.Sum32()) % hour
+	period := func(t time.Time) int64 { return (t.Unix() - offset) / hour }
+	if !previous.IsZero() && period(previous) < period(at) {
+		began := period(previous)*hour + offset
+		return q.rollUpUsage(ctx, clusterUID, began/hour*hour, at.Unix()/hour*hour, at)
+	}
+	return nil
 }
 
-// pruneUsage drops the points past their retention. With every sample, the old minute points of
-// the series it names go: a seek per series on the primary key, which a delete by the cluster
-// alone is not (it reads every point the cluster keeps, about 26,000 for a 10-node cluster after a
-// day, with each sample). With the sample in each hour's first minute, every series of the cluster
-// is pruned at every resolution, so the series of a node gone from the cluster go too.
-func (q queries) pruneUsage(ctx context.Context, clusterUID string, at time.Time, series []string) error {
-	if at.Unix()%3600 < 60 {
-		var expired []string
-		args := []any{clusterUID}
-		for _, res := range UsageResolutions {
-			expired = append(expired, "(step = ? AND ts < ?)")
-			args = append(args, int64(res.Step/time.Second), at.Add(-res.Retention).Unix())
-		}
-		if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND (`+strings.Join(expired, " OR ")+`)`, args...); err != nil {
-			return fmt.Errorf("dropping old usage points: %w", err)
-		}
-		return nil
+// rollUpUsage makes the hour points of the hours in [from, to) (Unix seconds) from their minute
+// points, for every series of the cluster, and drops the points past their retention. The hour
+// points it writes replace any there: the minute points, kept a day, hold every sample of their
+// hour. A node gone from the cluster is among its series as long as it has points, so its points
+// expire too.
+func (q queries) rollUpUsage(ctx context.Context, clusterUID string, from, to int64, at time.Time) error {
+	series, err := q.usageSeries(ctx, clusterUID)
+	if err != nil {
+		return err
 	}
-	minutes := UsageResolutions[0]
+	minutes, hours := UsageResolutions[0], UsageResolutions[1]
+	var set []string
+	for _, col := range strings.Split(usageColumns, ", ") {
+		set = append(set, fmt.Sprintf("%[1]s = excluded.%[1]s", col))
+	}
 	for chunk := range slices.Chunk(series, usageRowsPerStatement) {
-		args := []any{clusterUID}
+		in := placeholders("?", len(chunk))
+		keys := []any{clusterUID}
 		for _, name := range chunk {
-			args = append(args, name)
+			keys = append(keys, name)
 		}
-		if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND series IN (`+placeholders("?", len(chunk))+`)
-			AND step = ? AND ts < ?`, append(args, int64(minutes.Step/time.Second), at.Add(-minutes.Retention).Unix())...); err != nil {
-			return fmt.Errorf("dropping old usage points: %w", err)
+		// WHERE before ON CONFLICT: SQLite's upsert needs it to parse an INSERT … SELECT.
+		if _, err := q.exec(ctx, `INSERT INTO usage_points (cluster_uid, series, step, ts, samples, `+usageColumns+`)
+			SELECT cluster_uid, series, `+fmt.Sprint(int64(hours.Step/time.Second))+`, `+means(hours.Step)+`
+			FROM usage_points WHERE cluster_uid = ? AND series IN (`+in+`) AND step = ? AND ts >= ? AND ts < ?
+			GROUP BY cluster_uid, series, `+bucketOf(hours.Step)+`
+			ON CONFLICT (cluster_uid, series, step, ts) DO UPDATE SET `+strings.Join(set, ", ")+`, samples = excluded.samples`,
+			slices.Concat(keys, []any{int64(minutes.Step / time.Second), from, to})...); err != nil {
+			return fmt.Errorf("rolling the usage of cluster %s up into hours: %w", clusterUID, err)
+		}
+		// A seek per series and resolution on the primary key: a delete by the cluster alone
+		// would read every point it keeps (some 26,000 for a 10-node cluster).
+		for _, res := range UsageResolutions {
+			if _, err := q.exec(ctx, `DELETE FROM usage_points WHERE cluster_uid = ? AND series IN (`+in+`) AND step = ? AND ts < ?`,
+				slices.Concat(keys, []any{int64(res.Step / time.Second), at.Add(-res.Retention).Unix()})...); err != nil {
+				return fmt.Errorf("dropping old usage points: %w", err)
+			}
 		}
 	}
 	return nil
 }
 
-// UsagePoints returns a series' points at one resolution in [from, to), oldest first.
+// bucketOf is the SQL of the start of a point's bucket at a coarser resolution (step).
+func bucketOf(step time.Duration) string {
+	return fmt.Sprintf("ts - ts %% %d", int64(step/time.Second))
+}
+
+// means is the SQL of the columns of the points of a coarser resolution (step) made from finer
+// ones, grouped by bucketOf(step): the bucket, the samples and each value's mean over every sample.
+func means(step time.Duration) string {
+	cols := []string{bucketOf(step), "CAST(SUM(samples) AS BIGINT)"}
+	for _, col := range strings.Split(usageColumns, ", ") {
+		cols = append(cols, fmt.Sprintf("SUM(%s * samples) / CAST(SUM(samples) AS DOUBLE PRECISION)", col))
+	}
+	return strings.Join(cols, ", ")
+}
+
+// usageSeries is the names of the cluster's series, read by skipping from one to the next on the
+// primary key: a seek per series, not a read of every point.
+func (q queries) usageSeries(ctx context.Context, clusterUID string) ([]string, error) {
+	rows, err := q.query(ctx, `WITH RECURSIVE s(name) AS (
+			SELECT MIN(series) FROM usage_points WHERE cluster_uid = ?
+			UNION ALL
+			SELECT (SELECT MIN(series) FROM usage_points WHERE cluster_uid = ? AND series > s.name) FROM s WHERE s.name IS NOT NULL
+		) SELECT name FROM s WHERE name IS NOT NULL`, clusterUID, clusterUID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the usage series of cluster %s: %w", clusterUID, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("listing the usage series of cluster %s: %w", clusterUID, err)
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// UsagePoints returns a series' points at one resolution in [from, to), oldest first. The hours
+// not rolled up yet (since the cluster's latest sample's hour began) are the means of their
+// minute points.
 func (q queries) UsagePoints(ctx context.Context, clusterUID, series string, step time.Duration, from, to time.Time) ([]UsagePoint, error) {
-	rows, err := q.query(ctx, `SELECT ts, samples, `+usageColumns+` FROM usage_points
+	end := to.Add(time.Second - 1).Unix() // to rounded up: a bucket that began in to's second counts
+	sec := int64(step / time.Second)
+	out, err := q.usagePoints(ctx, series, step, `SELECT ts, samples, `+usageColumns+` FROM usage_points
 		WHERE cluster_uid = ? AND series = ? AND step = ? AND ts >= ? AND ts < ? ORDER BY ts`,
-		clusterUID, series, int64(step/time.Second), from.Unix(), to.Add(time.Second-1).Unix()) // to rounded up: a bucket that began in to's second counts
+		clusterUID, series, sec, from.Unix(), end)
+	if err != nil || step != UsageResolutions[1].Step {
+		return out, err
+	}
+	start := from.Unix()
+	if n := len(out); n > 0 {
+		start = max(start, out[n-1].At.Unix()+sec)
+	}
+	start = (start + sec - 1) / sec * sec // the first hour that begins at or after it
+	recent, err := q.usagePoints(ctx, series, step, `SELECT `+means(step)+`
+		FROM usage_points WHERE cluster_uid = ? AND series = ? AND step = ? AND ts >= ? AND `+bucketOf(step)+` < ?
+		GROUP BY `+bucketOf(step)+` ORDER BY 1`,
+		clusterUID, series, int64(UsageResolutions[0].Step/time.Second), start, end)
+	return append(out, recent...), err
+}
+
+// usagePoints reads the points a query selects: the bucket's start, its samples and its values.
+func (q queries) usagePoints(ctx context.Context, series string, step time.Duration, query string, args ...any) ([]UsagePoint, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading usage of %s: %w", series, err)
 	}

@@ -18,92 +18,113 @@ func TestUsageSeriesAreMeansPerBucketAndExpire(t *testing.T) {
 	eachStore(t, func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+		previous := map[string]time.Time{} // each cluster's latest sample, as its current usage row says
+		sample := func(cluster string, at time.Time, values map[string]usage.Values) {
+			t.Helper()
+			if err := s.RecordUsage(ctx, cluster, at, previous[cluster], values); err != nil {
+				t.Fatal(err)
+			}
+			previous[cluster] = at
+		}
 		record := func(at time.Time, cpu float64) {
 			t.Helper()
-			err := s.RecordUsage(ctx, "c1", at, map[string]usage.Values{
+			sample("c1", at, map[string]usage.Values{
 				"cluster/worker": {CPUUsage: cpu, CPUTotal: 4, MemoryUsage: 1 << 30},
 				"node/w1":        {CPUUsage: cpu / 2, CPUTotal: 2},
 			})
+		}
+		points := func(cluster, series string, step time.Duration, from, to time.Time) []store.UsagePoint {
+			t.Helper()
+			pts, err := s.UsagePoints(ctx, cluster, series, step, from, to)
 			if err != nil {
 				t.Fatal(err)
 			}
+			return pts
 		}
 		record(t0.Add(10*time.Second), 1)
 		record(t0.Add(40*time.Second), 3) // same minute: the mean is 2
 		record(t0.Add(70*time.Second), 4)
-		if err := s.RecordUsage(ctx, "c2", t0, map[string]usage.Values{"cluster/worker": {CPUUsage: 9}}); err != nil {
-			t.Fatal(err)
-		}
+		sample("c2", t0, map[string]usage.Values{"cluster/worker": {CPUUsage: 9}})
 
-		minutes, err := s.UsagePoints(ctx, "c1", "cluster/worker", time.Minute, t0, t0.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
+		minutes := points("c1", "cluster/worker", time.Minute, t0, t0.Add(time.Hour))
 		if len(minutes) != 2 || minutes[0].Values.CPUUsage != 2 || minutes[0].Samples != 2 || minutes[1].Values.CPUUsage != 4 ||
 			!minutes[0].At.Equal(t0) || minutes[0].Values.MemoryUsage != 1<<30 {
 			t.Fatalf("1-minute points = %+v, want means 2 (2 samples at %s) and 4", minutes, t0)
 		}
 		// A range ending within the second a bucket began still has that bucket.
-		if early, _ := s.UsagePoints(ctx, "c1", "cluster/worker", time.Minute, t0.Add(-time.Hour), t0.Add(300*time.Millisecond)); len(early) != 1 {
+		if early := points("c1", "cluster/worker", time.Minute, t0.Add(-time.Hour), t0.Add(300*time.Millisecond)); len(early) != 1 {
 			t.Fatalf("points up to 300ms into the first bucket = %+v; want that bucket", early)
 		}
-		hours, err := s.UsagePoints(ctx, "c1", "cluster/worker", time.Hour, t0, t0.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
+		// The hour in progress is the mean of its minutes; once the next hour's first sample has
+		// rolled it up, its stored point says the same.
+		wantHour := func(when string, hours []store.UsagePoint) {
+			t.Helper()
+			if len(hours) == 0 || hours[0].Values.CPUUsage != 8.0/3 || hours[0].Samples != 3 || !hours[0].At.Equal(t0) ||
+				hours[0].Values.MemoryUsage != 1<<30 {
+				t.Fatalf("%s: 1-hour points = %+v, want the first with the mean of 1, 3, 4 at %s", when, hours, t0)
+			}
 		}
-		if len(hours) != 1 || hours[0].Values.CPUUsage != 8.0/3 || hours[0].Samples != 3 {
-			t.Fatalf("1-hour points = %+v, want one with the mean of 1, 3, 4", hours)
+		hours := points("c1", "cluster/worker", time.Hour, t0, t0.Add(time.Hour))
+		wantHour("within the hour", hours)
+		if len(hours) != 1 {
+			t.Fatalf("within the hour: %d hour points, want 1", len(hours))
 		}
-		node, _ := s.UsagePoints(ctx, "c1", "node/w1", time.Minute, t0, t0.Add(time.Hour))
-		if len(node) != 2 || node[1].Values.CPUUsage != 2 {
+		if late := points("c1", "cluster/worker", time.Hour, t0.Add(time.Second), t0.Add(time.Hour)); len(late) != 0 {
+			t.Fatalf("hour points from a second into the hour = %+v; want none (the hour began before)", late)
+		}
+		if node := points("c1", "node/w1", time.Minute, t0, t0.Add(time.Hour)); len(node) != 2 || node[1].Values.CPUUsage != 2 {
 			t.Fatalf("node points = %+v", node)
+		}
+		record(t0.Add(time.Hour+5*time.Second), 7)
+		hours = points("c1", "cluster/worker", time.Hour, t0, t0.Add(2*time.Hour))
+		wantHour("rolled up", hours)
+		if len(hours) != 2 || hours[1].Values.CPUUsage != 7 || hours[1].Samples != 1 {
+			t.Fatalf("after the next hour's first sample: hour points = %+v, want the first hour's and 7", hours)
 		}
 
 		// A day later the minute points of the first day are gone; the hour points stay.
-		record(t0.Add(25*time.Hour), 1)
-		minutes, _ = s.UsagePoints(ctx, "c1", "cluster/worker", time.Minute, t0, t0.Add(48*time.Hour))
-		hours, _ = s.UsagePoints(ctx, "c1", "cluster/worker", time.Hour, t0, t0.Add(48*time.Hour))
-		if len(minutes) != 1 || len(hours) != 2 {
-			t.Fatalf("after a day: %d minute points (want 1), %d hour points (want 2)", len(minutes), len(hours))
+		record(t0.Add(25*time.Hour+2*time.Minute), 1)
+		minutes = points("c1", "cluster/worker", time.Minute, t0, t0.Add(48*time.Hour))
+		hours = points("c1", "cluster/worker", time.Hour, t0, t0.Add(48*time.Hour))
+		if len(minutes) != 1 || len(hours) != 3 {
+			t.Fatalf("after a day: %d minute points (want 1), %d hour points (want 3)", len(minutes), len(hours))
 		}
+		wantHour("a day later", hours)
 
-		// Each sample prunes the series it names; the sample in an hour's first minute prunes every
-		// series of the cluster, so a node no longer reported leaves no points behind.
-		sample := func(at time.Time, series ...string) {
+		// The first sample of an hour drops every series' old points, so a node no longer
+		// reported leaves no points behind.
+		nodes := func(at time.Time, series ...string) {
 			t.Helper()
 			values := map[string]usage.Values{}
 			for _, name := range series {
 				values[name] = usage.Values{CPUUsage: 1}
 			}
-			if err := s.RecordUsage(ctx, "c3", at, values); err != nil {
-				t.Fatal(err)
-			}
+			sample("c3", at, values)
 		}
 		minutePoints := func(series string) int {
 			t.Helper()
-			pts, err := s.UsagePoints(ctx, "c3", series, time.Minute, t0, t0.Add(48*time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return len(pts)
+			return len(points("c3", series, time.Minute, t0, t0.Add(48*time.Hour)))
 		}
-		sample(t0.Add(30*time.Minute), "node/a", "node/gone")
-		sample(t0.Add(25*time.Hour+30*time.Minute), "node/a")
-		if a, gone := minutePoints("node/a"), minutePoints("node/gone"); a != 1 || gone != 1 {
-			t.Fatalf("a day later, mid-hour: node/a has %d minute points (want 1, today's), node/gone %d (want 1, kept till the hour)", a, gone)
+		nodes(t0.Add(30*time.Minute), "node/a", "node/gone")
+		nodes(t0.Add(25*time.Hour+30*time.Minute), "node/a")
+		if a, gone := minutePoints("node/a"), minutePoints("node/gone"); a != 1 || gone != 0 {
+			t.Fatalf("a day later: node/a has %d minute points (want 1, today's), node/gone %d (want 0)", a, gone)
 		}
-		sample(t0.Add(26*time.Hour+10*time.Second), "node/a")
-		if gone := minutePoints("node/gone"); gone != 0 {
-			t.Fatalf("after the sample in the hour's first minute, node/gone still has %d minute points", gone)
+		if gone := points("c3", "node/gone", time.Hour, t0, t0.Add(48*time.Hour)); len(gone) != 1 {
+			t.Fatalf("node/gone's hour points = %+v; want its hour, kept 30 days", gone)
+		}
+		nodes(t0.Add(31*24*time.Hour), "node/a")
+		if gone := points("c3", "node/gone", time.Hour, t0, t0.Add(32*24*time.Hour)); len(gone) != 0 {
+			t.Fatalf("31 days later node/gone still has hour points: %+v", gone)
 		}
 
 		if err := s.DeleteUsage(ctx, "c1"); err != nil {
 			t.Fatal(err)
 		}
-		if left, _ := s.UsagePoints(ctx, "c1", "cluster/worker", time.Hour, t0, t0.Add(48*time.Hour)); len(left) != 0 {
+		if left := points("c1", "cluster/worker", time.Hour, t0, t0.Add(48*time.Hour)); len(left) != 0 {
 			t.Fatalf("%d points left after DeleteUsage", len(left))
 		}
-		if other, _ := s.UsagePoints(ctx, "c2", "cluster/worker", time.Minute, t0, t0.Add(time.Hour)); len(other) != 1 || other[0].Values.CPUUsage != 9 {
+		if other := points("c2", "cluster/worker", time.Minute, t0, t0.Add(time.Hour)); len(other) != 1 || other[0].Values.CPUUsage != 9 {
 			t.Fatalf("another cluster's series changed: %+v", other)
 		}
 	})

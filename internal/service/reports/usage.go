@@ -57,13 +57,13 @@ func (s *Service) Usage(ctx context.Context, rec store.Record, body []byte) (app
 		if current.Applied(sample) {
 			return nil // a late sample: newer figures are already there
 		}
-		before := overKeys(current.Over)
+		before, previous := overKeys(current.Over), current.ReceivedAt
 		current.Record(sample, th, now)
 		wake = !slices.Equal(before, overKeys(current.Over))
 		if err := q.PutCurrentUsage(ctx, rec.UID, *current); err != nil {
 			return err
 		}
-		return q.RecordUsage(ctx, rec.UID, now, usage.Samples(sample.Nodes))
+		return q.RecordUsage(ctx, rec.UID, now, previous, usage.Samples(sample.Nodes))
 	})
 	if err == nil && wake {
 		s.notify(rec.UID) // a resource went over or came back: the health verdict may change
