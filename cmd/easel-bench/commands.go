@@ -444,6 +444,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL (an empty PostgreSQL database); default a fresh SQLite file")
 	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1000, "imported clusters, one virtual agent each (at most 20000)")
 	cmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve HTTPS (the hub's self-signed certificate, pinned): one HTTP/2 connection per agent, as a hub agents reach over the network has")
+	cmd.Flags().StringVar(&cfg.HubMemoryLimit, "hub-memory-limit", "", "the hub's GOMEMLIMIT, Go's soft memory limit (such as 1800MiB); default none")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 10, "nodes per cluster")
 	cmd.Flags().IntVar(&cfg.Pods, "pods", 300, "pods per cluster (its workload report)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 3*time.Minute, "how long the fleet runs and the hub is measured (at most 1h)")
@@ -464,6 +465,9 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 	transport := "plain HTTP"
 	if r.TLS {
 		transport = "HTTPS, HTTP/2"
+	}
+	if r.HubMemoryLimit != "" {
+		transport += ", GOMEMLIMIT=" + r.HubMemoryLimit
 	}
 	fmt.Fprintf(out, "\nFleet of %d clusters × %d nodes, %d pods (%s, %s), %s, %d CPUs (%s/%s)\n\n", r.Clusters, r.Nodes, r.Pods, transport,
 		store, r.Duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
@@ -490,10 +494,15 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 		fmt.Fprintf(out, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", c.Kind, c.Sent, c.Accepted, c.TooMany, c.Unavailable,
 			c.Other4xx, c.Other5xx, c.Lost)
 	}
-	fmt.Fprintln(out, "\n| user call | calls/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|")
-	for _, u := range r.Users {
-		fmt.Fprintf(out, "| %s | %.1f | %s | %s | %d |\n", u.Operation, u.PerSecond, u.P50.Round(10*time.Microsecond),
-			u.P99.Round(10*time.Microsecond), u.Errors)
+	fmt.Fprintln(out, "\n| user call | calls/s | p50 | p99 | errors | p50 / p99 after every agent's first reports |\n|---|---:|---:|---:|---:|---:|")
+	for i, u := range r.Users {
+		settled := "—"
+		if i < len(r.SettledUsers) {
+			s := r.SettledUsers[i]
+			settled = fmt.Sprintf("%s / %s", s.P50.Round(10*time.Microsecond), s.P99.Round(10*time.Microsecond))
+		}
+		fmt.Fprintf(out, "| %s | %.1f | %s | %s | %d | %s |\n", u.Operation, u.PerSecond, u.P50.Round(10*time.Microsecond),
+			u.P99.Round(10*time.Microsecond), u.Errors, settled)
 	}
 	t := r.Total()
 	fmt.Fprintf(out, "\nfleet: clusters=%d cpu_avg=%.1f%% p99_ms=%.1f accepted=%d refused=%d lost=%d\n", r.Clusters, r.CPUAverage,

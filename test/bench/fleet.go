@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,10 @@ type FleetConfig struct {
 	// and its reports, as a real agent's does. Without it the agents share one plain HTTP
 	// transport and each holds about two connections: its long-poll's and one for its reports.
 	TLS bool
+	// HubMemoryLimit, if set, is the hub's GOMEMLIMIT (Go's soft memory limit, such as 1800MiB):
+	// its garbage collector then runs more often as the hub nears it, instead of letting the heap
+	// grow to twice what is live.
+	HubMemoryLimit string
 
 	// The virtual agents' intervals. Heartbeat also spreads the agents' starts: each starts at a
 	// random moment of the first heartbeat interval.
@@ -87,6 +92,7 @@ func (c AgentCalls) Refused() int64 { return c.TooMany + c.Unavailable + c.Other
 type FleetResult struct {
 	Clusters, Nodes, Pods int
 	TLS                   bool
+	HubMemoryLimit        string
 	Duration              time.Duration
 	// CPU is the hub process's CPU (user+system) as a percentage of one core: the average over the
 	// run, and the 95th percentile of its windows.
@@ -113,6 +119,9 @@ type FleetResult struct {
 	GrowthPerHour                   float64
 	Agents                          []AgentCalls // by kind
 	Users                           []Result     // each user call
+	// SettledUsers is each user call made after Settled, with no errors counted; empty if the
+	// agents' first reports were not all accepted within the run.
+	SettledUsers []Result
 }
 
 // Total is every agent call together.
@@ -134,9 +143,15 @@ func totalCalls(calls []AgentCalls) AgentCalls {
 }
 
 // WorstP99 is the largest p99 of the user calls.
-func (r FleetResult) WorstP99() time.Duration {
+func (r FleetResult) WorstP99() time.Duration { return worstP99(r.Users) }
+
+// WorstSettledP99 is the largest p99 of the user calls made after every agent's first reports
+// were accepted.
+func (r FleetResult) WorstSettledP99() time.Duration { return worstP99(r.SettledUsers) }
+
+func worstP99(results []Result) time.Duration {
 	var worst time.Duration
-	for _, u := range r.Users {
+	for _, u := range results {
 		worst = max(worst, u.P99)
 	}
 	return worst
@@ -147,9 +162,11 @@ func (r FleetResult) WorstP99() time.Duration {
 // reports — for cfg.Duration, while user clients call the API and the console at a steady rate.
 // It measures the hub's CPU and memory, the store's size and every call's outcome.
 func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
-	res := FleetResult{Clusters: cfg.Clusters, Nodes: cfg.Nodes, Pods: cfg.Pods, TLS: cfg.TLS, Duration: cfg.Duration}
+	res := FleetResult{Clusters: cfg.Clusters, Nodes: cfg.Nodes, Pods: cfg.Pods, TLS: cfg.TLS, HubMemoryLimit: cfg.HubMemoryLimit,
+		Duration: cfg.Duration}
 	cfg.Window = cmp.Or(cfg.Window, 10*time.Second)
-	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress, tls: cfg.TLS})
+	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress, tls: cfg.TLS,
+		env: hubMemoryLimit(cfg.HubMemoryLimit)})
 	if err != nil {
 		return res, err
 	}
@@ -251,8 +268,16 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	for k := range callKinds {
 		res.Agents = append(res.Agents, f.calls[k].snapshot(callNames[k]))
 	}
-	res.Users = users()
+	res.Users, res.SettledUsers = users()
 	return res, nil
+}
+
+// hubMemoryLimit is the hub's environment for a GOMEMLIMIT, none when limit is empty.
+func hubMemoryLimit(limit string) []string {
+	if limit == "" {
+		return nil
+	}
+	return []string{"GOMEMLIMIT=" + limit}
 }
 
 // agentClients makes the virtual agents' HTTP clients. Over plain HTTP they share one transport:
@@ -557,9 +582,10 @@ func (v *virtualAgent) sendWorkloads(ctx context.Context) {
 }
 
 // userCalls starts a client per call a person makes, each at cfg.UserRate calls per second until
-// ctx ends; the returned function, called once they are done (wg), summarises each one's calls.
+// ctx ends; the returned function, called once they are done (wg), summarises each one's calls:
+// all of them, and those made once every agent's first reports were accepted (if they were).
 func (f *fleet) userCalls(ctx context.Context, c *apiClient, console func(context.Context, string) ([]byte, error),
-	uids []string, wg *sync.WaitGroup) func() []Result {
+	uids []string, wg *sync.WaitGroup) func() (all, settled []Result) {
 	search := []byte(`{"sort":[{"field":"clusterName","order":"asc"}]}`)
 	some := func() string { return uids[rand.IntN(len(uids))] }
 	calls := []struct {
@@ -575,27 +601,37 @@ func (f *fleet) userCalls(ctx context.Context, c *apiClient, console func(contex
 		}},
 		{"GET /clusters (console grid, first page)", func() error { _, err := console(ctx, "/clusters?project="+c.project); return err }},
 	}
-	results := make([]Result, len(calls))
+	results, settled := make([]Result, len(calls)), make([]Result, len(calls))
 	start := time.Now()
 	for i, call := range calls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var latencies []time.Duration
+			var began []time.Time
 			errs := 0
 			tick := time.NewTicker(time.Duration(float64(time.Second) / f.cfg.UserRate))
 			defer tick.Stop()
 			for {
 				select {
 				case <-ctx.Done():
-					results[i] = summarize(call.name, latencies, errs, time.Since(start))
+					results[i] = summarize(call.name, slices.Clone(latencies), errs, time.Since(start))
+					if at := f.settledAt.Load(); at != nil {
+						var after []time.Duration
+						for j, t := range began {
+							if !t.Before(*at) {
+								after = append(after, latencies[j])
+							}
+						}
+						settled[i] = summarize(call.name, after, 0, time.Since(*at))
+					}
 					return
 				case <-tick.C:
 				}
 				t := time.Now()
 				switch err := call.do(); {
 				case err == nil:
-					latencies = append(latencies, time.Since(t))
+					latencies, began = append(latencies, time.Since(t)), append(began, t)
 				case ctx.Err() == nil:
 					errs++
 					if errs <= 3 {
@@ -605,7 +641,12 @@ func (f *fleet) userCalls(ctx context.Context, c *apiClient, console func(contex
 			}
 		}()
 	}
-	return func() []Result { return results }
+	return func() ([]Result, []Result) {
+		if f.settledAt.Load() == nil {
+			return results, nil
+		}
+		return results, settled
+	}
 }
 
 // storeSize is the size of the hub's store: its SQLite files, or its PostgreSQL database.

@@ -43,6 +43,7 @@ type hubOptions struct {
 	// tls serves HTTPS with the hub's self-signed certificate (--tls=on), as a hub that agents
 	// reach over the network does; the API client trusts that certificate.
 	tls      bool
+	env      []string // further environment variables of the hub's process
 	progress io.Writer
 }
 
@@ -92,7 +93,7 @@ func startHub(ctx context.Context, o hubOptions) (*hubProcess, error) {
 	}
 	// Not CommandContext: the hub is stopped with SIGTERM, so that it shuts down as in production.
 	cmd := exec.Command(o.easel, args...)
-	cmd.Env = append(os.Environ(), "EASEL_ADMIN_API_KEY="+benchKey)
+	cmd.Env = append(append(os.Environ(), "EASEL_ADMIN_API_KEY="+benchKey), o.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dataDir)
