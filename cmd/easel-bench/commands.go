@@ -419,9 +419,9 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Clusters < 1 || cfg.Clusters > 20_000 || cfg.Nodes < 0 || cfg.Nodes > 1000 || cfg.Pods < 0 || cfg.Pods > 10_000 ||
 				cfg.Duration < time.Second || cfg.Duration > time.Hour || cfg.Concurrency < 1 || cfg.Concurrency > 256 ||
-				cfg.UserRate <= 0 || cfg.UserRate > 100 {
+				cfg.UserRate <= 0 || cfg.UserRate > 100 || cfg.IdleConns < 0 {
 				return fmt.Errorf("--clusters must be 1–20000, --nodes 0–1000, --pods 0–10000, --duration 1s–1h, " +
-					"--concurrency 1–256, --user-rate above 0 and at most 100")
+					"--concurrency 1–256, --user-rate above 0 and at most 100, --idle-conns 0 or more")
 			}
 			for name, d := range map[string]time.Duration{"--heartbeat": cfg.Heartbeat, "--poll-wait": cfg.PollWait,
 				"--usage-interval": cfg.UsageInterval, "--workload-interval": cfg.WorkloadInterval} {
@@ -445,6 +445,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1000, "imported clusters, one virtual agent each (at most 20000)")
 	cmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve HTTPS (the hub's self-signed certificate, pinned): one HTTP/2 connection per agent, as a hub agents reach over the network has")
 	cmd.Flags().StringVar(&cfg.HubMemoryLimit, "hub-memory-limit", "", "the hub's GOMEMLIMIT, Go's soft memory limit (such as 1800MiB); default none")
+	cmd.Flags().IntVar(&cfg.IdleConns, "idle-conns", 0, "without --tls: at most this many idle connections in the agents' shared transport (default two per agent)")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 10, "nodes per cluster")
 	cmd.Flags().IntVar(&cfg.Pods, "pods", 300, "pods per cluster (its workload report)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 3*time.Minute, "how long the fleet runs and the hub is measured (at most 1h)")
@@ -465,6 +466,9 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 	transport := "plain HTTP"
 	if r.TLS {
 		transport = "HTTPS, HTTP/2"
+	}
+	if r.IdleConns > 0 && !r.TLS {
+		transport += fmt.Sprintf(", at most %d idle agent connections", r.IdleConns)
 	}
 	if r.HubMemoryLimit != "" {
 		transport += ", GOMEMLIMIT=" + r.HubMemoryLimit

@@ -41,6 +41,10 @@ type FleetConfig struct {
 	// its garbage collector then runs more often as the hub nears it, instead of letting the heap
 	// grow to twice what is live.
 	HubMemoryLimit string
+	// IdleConns bounds the idle connections the agents' shared plain-HTTP transport keeps
+	// (default two per agent): fewer let a fleet fit in the machine's open files, at the price of
+	// a new connection for a call that finds none idle. Unused with TLS.
+	IdleConns int
 
 	// The virtual agents' intervals. Heartbeat also spreads the agents' starts: each starts at a
 	// random moment of the first heartbeat interval.
@@ -93,6 +97,7 @@ type FleetResult struct {
 	Clusters, Nodes, Pods int
 	TLS                   bool
 	HubMemoryLimit        string
+	IdleConns             int
 	Duration              time.Duration
 	// CPU is the hub process's CPU (user+system) as a percentage of one core: the average over the
 	// run, and the 95th percentile of its windows.
@@ -163,7 +168,7 @@ func worstP99(results []Result) time.Duration {
 // It measures the hub's CPU and memory, the store's size and every call's outcome.
 func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	res := FleetResult{Clusters: cfg.Clusters, Nodes: cfg.Nodes, Pods: cfg.Pods, TLS: cfg.TLS, HubMemoryLimit: cfg.HubMemoryLimit,
-		Duration: cfg.Duration}
+		IdleConns: cfg.IdleConns, Duration: cfg.Duration}
 	cfg.Window = cmp.Or(cfg.Window, 10*time.Second)
 	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress, tls: cfg.TLS,
 		env: hubMemoryLimit(cfg.HubMemoryLimit)})
@@ -287,8 +292,9 @@ func hubMemoryLimit(limit string) []string {
 func agentClients(cfg FleetConfig, pin string, agents int) (next func() *http.Client, closeAll func(), err error) {
 	timeout := cfg.PollWait + 30*time.Second
 	if !cfg.TLS {
+		idle := cmp.Or(cfg.IdleConns, 2*agents+64)
 		hc := &http.Client{Timeout: timeout, Transport: &http.Transport{
-			MaxIdleConns: 2*agents + 64, MaxIdleConnsPerHost: 2*agents + 64, IdleConnTimeout: 2 * time.Minute}}
+			MaxIdleConns: idle, MaxIdleConnsPerHost: idle, IdleConnTimeout: 2 * time.Minute}}
 		return func() *http.Client { return hc }, hc.CloseIdleConnections, nil
 	}
 	tlsConfig, err := hubtrust.Options{Fingerprint: pin}.TLSConfig()
