@@ -488,9 +488,13 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 		fmt.Fprintf(out, "| every agent's first reports accepted after | not within the run |\n")
 	}
 	fmt.Fprintf(out, "| RSS (max) | %d MiB |\n", r.PeakRSS>>20)
-	fmt.Fprintf(out, "| store at start / all agents started / end | %.1f / %.1f / %.1f MiB |\n",
-		mib(r.StoreStart), mib(r.StoreWarm), mib(r.StoreEnd))
-	fmt.Fprintf(out, "| store growth per hour (after all agents started) | %.1f MiB |\n", r.GrowthPerHour/(1<<20))
+	fmt.Fprintf(out, "| store at start / all agents started / first reports all in / end | %.1f / %.1f / %.1f / %.1f MiB |\n",
+		mib(r.StoreStart), mib(r.StoreWarm), mib(r.StoreSettled), mib(r.StoreEnd))
+	since := "all agents' first reports were in"
+	if r.StoreSettled == 0 {
+		since = "all agents started; their first reports still arriving"
+	}
+	fmt.Fprintf(out, "| store growth per hour (after %s) | %.1f MiB |\n", since, r.GrowthPerHour/(1<<20))
 	fmt.Fprintf(out, "| the simulator's own CPU (same machine) | %.1f %% |\n", r.SimulatorCPU)
 	fmt.Fprintln(out, "\n| agent call | sent | accepted | refused 429 | refused 503 | refused other 4xx | refused other 5xx | lost |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|")

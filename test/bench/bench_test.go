@@ -147,16 +147,26 @@ func TestRunConsole(t *testing.T) {
 	}
 }
 
-// The fleet simulator runs end to end on both stores with short intervals: every kind of agent
-// call is sent and accepted, none is lost, and every user call is made (speed is not asserted).
+// The fleet simulator runs end to end on both stores, and over HTTPS, with short intervals: every
+// kind of agent call is sent and accepted, none is lost, every user call is made, and every
+// agent's first reports are accepted within the run (speed is not asserted).
 func TestRunFleet(t *testing.T) {
-	for _, db := range []string{"", pgtest.DSN(t)} {
-		res, err := bench.RunFleet(context.Background(), bench.FleetConfig{Easel: easelbin.Path(t), DB: db, Clusters: 5, Nodes: 3,
-			Pods: 20, Duration: 4 * time.Second, Heartbeat: time.Second, PollWait: time.Second, NodeChange: 2 * time.Second,
-			UsageInterval: time.Second, WorkloadInterval: time.Second, UserRate: 5, Window: time.Second, Concurrency: 2,
-			Progress: io.Discard})
+	for _, run := range []struct {
+		db  string
+		tls bool
+	}{{"", false}, {pgtest.DSN(t), false}, {"", true}} {
+		db := run.db
+		res, err := bench.RunFleet(context.Background(), bench.FleetConfig{Easel: easelbin.Path(t), DB: db, TLS: run.tls,
+			Clusters: 5, Nodes: 3, Pods: 20, Duration: 5 * time.Second, Heartbeat: time.Second, PollWait: time.Second,
+			NodeChange: 2 * time.Second, UsageInterval: time.Second, WorkloadInterval: time.Second, UserRate: 5,
+			Window: time.Second, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if res.TLS != run.tls || res.Settled <= 0 || len(res.SettledUsers) != 4 || res.StoreSettled <= 0 {
+			t.Errorf("db %q, TLS %v: TLS %v, first reports all in after %s, %d user calls after, store then %d bytes; want "+
+				"the run's transport, and the first reports all in within the run", db, run.tls, res.TLS, res.Settled,
+				len(res.SettledUsers), res.StoreSettled)
 		}
 		if len(res.Agents) != 5 {
 			t.Fatalf("%d kinds of agent calls, want heartbeats, long-polls, node, usage and workload reports", len(res.Agents))

@@ -119,11 +119,14 @@ type FleetResult struct {
 	// SimulatorCPU is this process's CPU over the run (% of one core): it shares the machine.
 	SimulatorCPU float64
 	// The store's size when the agents start, once every agent has started (a heartbeat interval
-	// later) and at the end; GrowthPerHour is the growth from the second to the third, per hour.
-	StoreStart, StoreWarm, StoreEnd int64
-	GrowthPerHour                   float64
-	Agents                          []AgentCalls // by kind
-	Users                           []Result     // each user call
+	// later), once every agent's first reports were accepted (zero if not within the run) and at
+	// the end. GrowthPerHour is the growth to the end from the third, or from the second when
+	// there is no third, per hour: the first is the fleet's steady growth, the second holds the
+	// first reports still arriving.
+	StoreStart, StoreWarm, StoreSettled, StoreEnd int64
+	GrowthPerHour                                 float64
+	Agents                                        []AgentCalls // by kind
+	Users                                         []Result     // each user call
 	// SettledUsers is each user call made after Settled, with no errors counted; empty if the
 	// agents' first reports were not all accepted within the run.
 	SettledUsers []Result
@@ -234,12 +237,25 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		// Bounded by the duration itself: the run's context would end it before its last window.
 		windows, windowErr = cpuWindows(ctx, h.pid(), cfg.Duration, cfg.Window)
 	}()
-	warmAt := time.Now()
+	growthFrom, fromSize := time.Now(), int64(0)
 	if err := sleep(runCtx, min(cfg.Heartbeat, cfg.Duration/2)); err == nil {
-		warmAt = time.Now()
+		growthFrom = time.Now()
 		if res.StoreWarm, err = storeSize(); err != nil {
 			return res, err
 		}
+		fromSize = res.StoreWarm
+	}
+	for f.settledAt.Load() == nil {
+		if sleep(runCtx, time.Second) != nil {
+			break
+		}
+	}
+	if runCtx.Err() == nil {
+		growthFrom = time.Now()
+		if res.StoreSettled, err = storeSize(); err != nil {
+			return res, err
+		}
+		fromSize = res.StoreSettled
 	}
 	<-runCtx.Done()
 	<-sampled
@@ -267,8 +283,8 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	if res.StoreEnd, err = storeSize(); err != nil {
 		return res, err
 	}
-	if warm := time.Since(warmAt); res.StoreWarm > 0 && warm > 0 {
-		res.GrowthPerHour = float64(res.StoreEnd-res.StoreWarm) / warm.Hours()
+	if d := time.Since(growthFrom); fromSize > 0 && d > 0 {
+		res.GrowthPerHour = float64(res.StoreEnd-fromSize) / d.Hours()
 	}
 	for k := range callKinds {
 		res.Agents = append(res.Agents, f.calls[k].snapshot(callNames[k]))
