@@ -360,7 +360,7 @@ func TestUsageJSON(t *testing.T) {
 	f.cluster("web", v1.ClusterStateRunning, 1, 1)
 	ctx := context.Background()
 	at := time.Now().Add(-10 * time.Minute)
-	if err := f.store.RecordUsage(ctx, "web-uid", at, map[string]usage.Values{
+	if err := f.store.RecordUsage(ctx, "web-uid", at, time.Time{}, map[string]usage.Values{
 		usage.SeriesWorkers:      {CPUUsage: 1.5, CPURequest: 2, CPUTotal: 8, MemoryUsage: 3 << 30, MemoryRequest: 4 << 30, MemoryTotal: 16 << 30},
 		usage.SeriesControlPlane: {CPUUsage: 0.5, CPUTotal: 4},
 	}); err != nil {
