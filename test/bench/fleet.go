@@ -320,7 +320,7 @@ func agentClients(cfg FleetConfig, pin string, agents int) (next func() *http.Cl
 	var made []*http.Client
 	next = func() *http.Client {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = tlsConfig
+		t.TLSClientConfig = tlsConfig.Clone() // each transport adds "h2" to its own
 		hc := &http.Client{Timeout: timeout, Transport: t}
 		made = append(made, hc)
 		return hc
