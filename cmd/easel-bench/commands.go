@@ -128,16 +128,16 @@ func benchIngestCommand(easel *string) *cobra.Command {
 	cfg := bench.IngestConfig{Progress: os.Stderr}
 	cmd := &cobra.Command{
 		Use:   "ingest",
-		Short: "Measure how many agent reports (heartbeats, node reports, usage samples) the hub absorbs",
+		Short: "Measure how many agent reports (heartbeats, node reports, usage samples, workloads) the hub absorbs",
 		Long: `Starts a hub on 127.0.0.1 over a fresh store (SQLite, or the empty PostgreSQL database --db
 names), imports --agents clusters through the API and takes each one's agent token from its import
 manifest, then has these virtual agents send heartbeats, node reports and usage samples of --nodes
-nodes as fast as the hub absorbs them, for --duration each.`,
+nodes and full workload reports of --pods pods as fast as the hub absorbs them, for --duration each.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.Agents < 1 || cfg.Agents > 10_000 || cfg.Nodes < 0 || cfg.Nodes > 5_000 || cfg.Concurrency < 1 ||
-				cfg.Concurrency > 256 || cfg.Duration <= 0 || cfg.Duration > 10*time.Minute {
-				return fmt.Errorf("--agents must be 1–10000, --nodes 0–5000, --concurrency 1–256, --duration up to 10m")
+			if cfg.Agents < 1 || cfg.Agents > 10_000 || cfg.Nodes < 0 || cfg.Nodes > 5_000 || cfg.Pods < 0 || cfg.Pods > 2_000 ||
+				cfg.Concurrency < 1 || cfg.Concurrency > 256 || cfg.Duration <= 0 || cfg.Duration > 10*time.Minute {
+				return fmt.Errorf("--agents must be 1–10000, --nodes 0–5000, --pods 0–2000, --concurrency 1–256, --duration up to 10m")
 			}
 			cfg.Easel = *easel
 			results, err := bench.RunIngest(cmd.Context(), cfg)
@@ -152,6 +152,7 @@ nodes as fast as the hub absorbs them, for --duration each.`,
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL (an empty PostgreSQL database); default a fresh SQLite file")
 	cmd.Flags().IntVar(&cfg.Agents, "agents", 200, "virtual agents (one cluster each)")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 10, "nodes in each node report")
+	cmd.Flags().IntVar(&cfg.Pods, "pods", 300, "pods in each full workload report (at most 2000: one message of at most 1 MiB)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long each report kind is measured")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent senders")
 	return cmd

@@ -24,7 +24,7 @@ type checkpointer struct {
 	done   chan struct{}
 }
 
-func startCheckpoints(db *sql.DB, wal string) *checkpointer {
+func startCheckpoints(db *sql.DB, wal string, writes *writeLock) *checkpointer {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &checkpointer{cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -38,8 +38,12 @@ func startCheckpoints(db *sql.DB, wal string) *checkpointer {
 			case <-tick.C:
 			}
 			if fi, err := os.Stat(wal); err == nil && fi.Size() > maxWALBytes {
-				// An error (the busy timeout) leaves the log as it is until the next try.
-				db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+				// In the writers' turn: it would hold them off anyway. An error (the busy
+				// timeout) leaves the log as it is until the next try.
+				if unlock, err := writes.lock(ctx); err == nil {
+					db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+					unlock()
+				}
 			}
 		}
 	}()

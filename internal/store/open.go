@@ -100,8 +100,9 @@ func Open(ctx context.Context, url string) (Store, error) {
 			return nil, err
 		}
 		// WAL lets readers run beside the writer; immediate transactions take the write lock up
-		// front so two writers wait (busy_timeout) instead of failing on lock upgrade.
-		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		// front, so a writer never fails on a lock upgrade. The store's writers take turns before
+		// that (writelock.go); busy_timeout is for anything else writing the file.
+		dsn := "file:" + path + fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()) + "&_pragma=journal_mode(WAL)" +
 			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
 		if err != nil {
@@ -114,8 +115,9 @@ func Open(ctx context.Context, url string) (Store, error) {
 	s := &sqlStore{queries: queries{ex: db, d: d, summaries: newSummaryCache()}, db: db, lock: lock, url: url}
 	if d.name == "sqlite" {
 		s.stmts = newStatements(db)
-		s.queries.ex = preparedDB{DB: db, stmts: s.stmts}
-		s.checkpoints = startCheckpoints(db, wal)
+		s.writes = newWriteLock()
+		s.queries.ex = preparedDB{DB: db, stmts: s.stmts, writes: s.writes}
+		s.checkpoints = startCheckpoints(db, wal, s.writes)
 	}
 	if d.name == "postgres" {
 		// Its own connection for the hub session's renewals: a pool busy with the API must not
@@ -228,6 +230,7 @@ type sqlStore struct {
 	// renewals is PostgreSQL's connection for the hub session's renewals alone (replicas.go).
 	renewals *sql.DB
 	stmts    *statements // SQLite: its prepared statements (statements.go)
+	writes   *writeLock  // SQLite: its writers, one at a time (writelock.go)
 	// checkpoints keeps SQLite's write-ahead log short (checkpoints.go).
 	checkpoints *checkpointer
 }
@@ -277,6 +280,11 @@ func (s *sqlStore) DeleteObject(ctx context.Context, kind, uid string) error {
 }
 
 func (s *sqlStore) Tx(ctx context.Context, fn func(q Queries) error) error {
+	unlock, err := s.writes.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)

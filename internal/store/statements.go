@@ -119,13 +119,20 @@ func (s *statements) close() {
 	}
 }
 
-// preparedDB runs the queries of a database through its prepared statements.
+// preparedDB runs the queries of a database through its prepared statements, its writes in
+// their turn (writeLock).
 type preparedDB struct {
 	*sql.DB
-	stmts *statements
+	stmts  *statements
+	writes *writeLock
 }
 
 func (p preparedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	unlock, err := p.writes.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if st := p.stmts.prepared(ctx, query, len(args), false); st != nil {
 		return st.ExecContext(ctx, args...)
 	}

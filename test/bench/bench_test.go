@@ -60,12 +60,12 @@ func TestRunProvision(t *testing.T) {
 func TestRunIngest(t *testing.T) {
 	for _, db := range []string{"", pgtest.DSN(t)} {
 		results, err := bench.RunIngest(context.Background(), bench.IngestConfig{Easel: easelbin.Path(t), DB: db, Agents: 5, Nodes: 3,
-			Duration: 200 * time.Millisecond, Concurrency: 2, Progress: io.Discard})
+			Pods: 20, Duration: 200 * time.Millisecond, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(results) != 3 {
-			t.Fatalf("%d results, want heartbeats, node reports and usage samples", len(results))
+		if len(results) != 4 {
+			t.Fatalf("%d results, want heartbeats, node reports, usage samples and workload reports", len(results))
 		}
 		for _, r := range results {
 			if r.Requests == 0 || r.Errors != 0 {

@@ -22,6 +22,7 @@ type IngestConfig struct {
 	DB          string        // store URL; empty means a fresh SQLite file (PostgreSQL: an empty database)
 	Agents      int           // virtual agents, one per cluster
 	Nodes       int           // nodes in each agent's node report
+	Pods        int           // pods in each full workload report
 	Duration    time.Duration // how long each report kind is measured
 	Concurrency int
 	Progress    io.Writer
@@ -29,7 +30,8 @@ type IngestConfig struct {
 
 // RunIngest starts a hub, imports cfg.Agents clusters through the API and takes each one's agent
 // token from its import manifest, as the agent installed by that manifest would; then these
-// virtual agents send heartbeats, node reports and usage samples as fast as the hub absorbs them.
+// virtual agents send heartbeats, node reports, usage samples and full workload reports as fast as
+// the hub absorbs them.
 func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress})
 	if err != nil {
@@ -55,6 +57,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 	}
 	same := func(b []byte) func() []byte { return func() []byte { return b } }
 	usage, usageSize := usageReports(cfg.Nodes)
+	workloads, workloadsSize := fullWorkloadReports(cfg.Pods, cfg.Nodes)
 	var results []Result
 	for _, op := range []struct {
 		name string
@@ -64,11 +67,24 @@ func RunIngest(ctx context.Context, cfg IngestConfig) ([]Result, error) {
 		{"PUT …/heartbeat", "/heartbeat", same(heartbeat)},
 		{fmt.Sprintf("PUT …/agent/nodes (%d nodes, %d KiB)", cfg.Nodes, nodesSize>>10), "/agent/nodes", nodes},
 		{fmt.Sprintf("PUT …/agent/usage (%d nodes, %d KiB)", cfg.Nodes, usageSize>>10), "/agent/usage", usage},
+		{fmt.Sprintf("PUT …/agent/workloads (full, %d pods, %d KiB)", cfg.Pods, workloadsSize>>10), "/agent/workloads", workloads},
 	} {
 		fmt.Fprintf(cfg.Progress, "Measuring %s from %d agents for %s with %d clients\n", op.name, cfg.Agents, cfg.Duration, cfg.Concurrency)
 		results = append(results, measure(op.name, cfg.Duration, cfg.Concurrency, func(i int) error { return agentCall(i, op.path, op.body()) }))
 	}
 	return results, nil
+}
+
+// fullWorkloadReports returns a builder of full workload reports of a cluster of pods pods on nodes
+// nodes (the fleet simulator's), each one page that replaces the cluster's workloads, and their size.
+func fullWorkloadReports(pods, nodes int) (func() []byte, int) {
+	items, _ := benchWorkloads(pods, nodes)
+	encoded, _ := json.Marshal(items)
+	var seq atomic.Int64
+	build := func() []byte {
+		return fmt.Appendf(nil, `{"reportId":"bench-%d","page":0,"pages":1,"items":%s}`, seq.Add(1), encoded)
+	}
+	return build, len(build())
 }
 
 // usageReports returns a builder of usage samples of n nodes, each one page and a new sample as the
