@@ -474,6 +474,9 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 	if r.HubMemoryLimit != "" {
 		transport += ", GOMEMLIMIT=" + r.HubMemoryLimit
 	}
+	if r.HubGODEBUG != "" {
+		transport += ", GODEBUG=" + r.HubGODEBUG
+	}
 	fmt.Fprintf(out, "\nFleet of %d clusters × %d nodes, %d pods (%s, %s), %s, %d CPUs (%s/%s)\n\n", r.Clusters, r.Nodes, r.Pods, transport,
 		store, r.Duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintln(out, "| hub | value |\n|---|---:|")

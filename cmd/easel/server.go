@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/easelhq/easel/internal/clusters"
+	"github.com/easelhq/easel/internal/procstart"
 	"github.com/easelhq/easel/internal/replica"
 	"github.com/easelhq/easel/internal/server"
 )
@@ -30,13 +31,21 @@ It serves HTTPS with --tls-cert-file and --tls-private-key-file. Without them it
 on a loopback address and, on any other address (or with --tls=on), HTTPS with a self-signed
 certificate generated at the first start and kept in --data-dir/tls; its SHA-256 fingerprint is
 printed and logged, and clients pin it (easel login --hub-fingerprint). SIGTERM or SIGINT shut it
-down gracefully.`,
+down gracefully.
+
+It runs with GODEBUG=adaptivestackstart=0 (new goroutines start with Go's smallest stack: less
+memory and shorter waits for a hub of thousands of agents), starting itself again with it at once,
+unless GODEBUG already sets adaptivestackstart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			reexecErr := procstart.Reexec() // returns only if the process was not replaced
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			cfg.AdminAPIKey = os.Getenv("EASEL_ADMIN_API_KEY")
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			if reexecErr != nil {
+				cfg.Logger.Warn("Running without the hub's Go runtime settings", "err", reexecErr)
+			}
 			return server.Run(ctx, cfg)
 		},
 	}

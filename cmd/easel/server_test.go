@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,4 +42,59 @@ func TestSecondServerOnOneSQLiteStoreIsRefused(t *testing.T) {
 	useConfig(t)
 	mustEasel(t, "login", "--hub", h.url, "--api-key", h.apiKey)
 	mustEasel(t, "cluster", "list")
+}
+
+// `easel server` runs with GODEBUG=adaptivestackstart=0, added to what GODEBUG already says, in
+// its own process (the same PID: it starts itself again in place); an operator who sets
+// adaptivestackstart keeps their choice.
+func TestServerRunsWithSmallStartingStacks(t *testing.T) {
+	for _, tc := range []struct {
+		godebug string // "" leaves GODEBUG unset
+		want    string
+	}{
+		{"", "GODEBUG=adaptivestackstart=0"},
+		{"gctrace=0", "GODEBUG=gctrace=0,adaptivestackstart=0"},
+		{"adaptivestackstart=1", "GODEBUG=adaptivestackstart=1"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			hub := exec.CommandContext(ctx, easelbin.Path(t), "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0")
+			hub.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GODEBUG=") })
+			if tc.godebug != "" {
+				hub.Env = append(hub.Env, "GODEBUG="+tc.godebug)
+			}
+			stdout, err := hub.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := hub.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				_ = hub.Process.Signal(syscall.SIGTERM)
+				_ = hub.Wait()
+			}()
+			lines := bufio.NewScanner(stdout)
+			for !strings.Contains(lines.Text(), "easel is ready") {
+				if !lines.Scan() {
+					t.Fatalf("the hub exited or closed its output before it was ready: %v", lines.Err())
+				}
+			}
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", hub.Process.Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var godebug []string
+			for kv := range strings.SplitSeq(string(environ), "\x00") {
+				if strings.HasPrefix(kv, "GODEBUG=") {
+					godebug = append(godebug, kv)
+				}
+			}
+			if !slices.Equal(godebug, []string{tc.want}) {
+				t.Errorf("the serving hub's environment has %q, want [%q]", godebug, tc.want)
+			}
+		})
+	}
 }

@@ -97,6 +97,7 @@ type FleetResult struct {
 	Clusters, Nodes, Pods int
 	TLS                   bool
 	HubMemoryLimit        string
+	HubGODEBUG            string // the GODEBUG the hub ran with, read from its process (easel server sets its own)
 	IdleConns             int
 	Duration              time.Duration
 	// CPU is the hub process's CPU (user+system) as a percentage of one core: the average over the
@@ -179,6 +180,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		return res, err
 	}
 	defer h.stop()
+	res.HubGODEBUG = procEnv(h.pid(), "GODEBUG")
 	uids, err := seed(ctx, h.c, cfg.Clusters, cfg.Concurrency, cfg.Progress)
 	if err != nil {
 		return res, err

@@ -391,6 +391,20 @@ func rss(pid int) int64 { return procStatusBytes(pid, "VmRSS:") }
 // peakRSS is the largest resident set size a process has had, in bytes (0 if it is gone).
 func peakRSS(pid int) int64 { return procStatusBytes(pid, "VmHWM:") }
 
+// procEnv is the value of the variable name in the environment of process pid, "" if it has none.
+func procEnv(pid int, name string) string {
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return ""
+	}
+	for kv := range strings.SplitSeq(string(environ), "\x00") {
+		if value, ok := strings.CutPrefix(kv, name+"="); ok {
+			return value
+		}
+	}
+	return ""
+}
+
 // procStatusBytes reads a size in kB of /proc/<pid>/status, in bytes.
 func procStatusBytes(pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
