@@ -412,8 +412,9 @@ a node goes NotReady or Ready again (on average every --node-change; with --node
 every interval, as today's agent does), a usage sample every --usage-interval and a workload delta
 (a few restarted pods) every --workload-interval. Meanwhile four user clients, --user-rate calls/s
 each, GET a cluster, the dashboard search's first page, a cluster's events and the console's
-cluster grid (signed in). Prints the hub's CPU (average and p95 of 10 s windows, /proc/<pid>/stat)
-and peak RSS, the store's size and growth, every agent call's outcome and each user call's
+cluster grid (signed in). Prints the hub's CPU (average and p95 of 10 s windows, /proc/<pid>/stat),
+peak RSS and, read from its runtime profiles after a collection at 95 % of the run, its live heap,
+goroutine stacks and goroutines (--heap-profile keeps the heap profile), the store's size and growth, every agent call's outcome and each user call's
 latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused=R lost=L
 (p99_ms is the worst user call's p99; accepted, refused and lost count every agent call).`,
 		Args: cobra.NoArgs,
@@ -446,6 +447,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().IntVar(&cfg.Clusters, "clusters", 1000, "imported clusters, one virtual agent each (at most 20000)")
 	cmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve HTTPS (the hub's self-signed certificate, pinned): one HTTP/2 connection per agent, as a hub agents reach over the network has")
 	cmd.Flags().StringVar(&cfg.HubMemoryLimit, "hub-memory-limit", "", "the hub's GOMEMLIMIT, Go's soft memory limit (such as 1800MiB); default none")
+	cmd.Flags().StringVar(&cfg.HeapProfile, "heap-profile", "", "write the hub's heap profile to this file when its memory is read, at 95 % of the run (go tool pprof -sample_index=inuse_space FILE)")
 	cmd.Flags().IntVar(&cfg.IdleConns, "idle-conns", 0, "without --tls: at most this many idle connections in the agents' shared transport (default two per agent)")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 10, "nodes per cluster")
 	cmd.Flags().IntVar(&cfg.Pods, "pods", 300, "pods per cluster (its workload report)")
@@ -492,6 +494,11 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 		fmt.Fprintf(out, "| every agent's first reports accepted after | not within the run |\n")
 	}
 	fmt.Fprintf(out, "| RSS (max) | %d MiB |\n", r.PeakRSS>>20)
+	if m := r.Memory; m != nil {
+		fmt.Fprintf(out, "| after a collection at %.0f s: live heap / heap in use / goroutine stacks | %d / %d / %d MiB |\n",
+			m.At.Seconds(), m.Live>>20, m.HeapInUse>>20, m.Stacks>>20)
+		fmt.Fprintf(out, "| goroutines then | %d |\n", m.Goroutines)
+	}
 	fmt.Fprintf(out, "| store at start / all agents started / first reports all in / end | %.1f / %.1f / %.1f / %.1f MiB |\n",
 		mib(r.StoreStart), mib(r.StoreWarm), mib(r.StoreSettled), mib(r.StoreEnd))
 	since := "all agents' first reports were in"

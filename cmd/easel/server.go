@@ -66,6 +66,7 @@ unless GODEBUG already sets adaptivestackstart.`,
 	cmd.Flags().StringVar(&cfg.TLSCAFile, "tls-ca-file", "", "PEM CA bundle that agents of imported clusters verify the hub with, written into import manifests (default: the self-signed certificate's pin, else their system roots)")
 	cmd.Flags().StringVar(&cfg.DB, "db", "", "store URL: postgres://… for PostgreSQL (default: SQLite in --data-dir)")
 	cmd.Flags().DurationVar(&cfg.HostGoneAfter, "host-gone-after", replica.DefaultHostGoneAfter, "with several hubs on one PostgreSQL: how long a hub may be gone before another says so in the conditions of the local clusters it runs (HostAvailable False, HostGone)")
+	cmd.Flags().StringVar(&cfg.ProfilingListen, "profiling-listen", "", "loopback address (such as 127.0.0.1:6060) to serve Go's runtime profiles on, at /debug/pprof/, without sign-in (default: not served)")
 	cmd.Flags().DurationVar(&cfg.Lease, "lease-duration", replica.DefaultLease, "with several hubs on one PostgreSQL: how long a hub keeps its clusters without renewing its session (a dead hub's clusters move to the others after this long; at least 3s)")
 	return cmd
 }

@@ -93,6 +93,9 @@ type Config struct {
 	// HostGoneAfter is how long a replica may be gone before its local clusters say so in their
 	// conditions (another replica observes them; default 2m).
 	HostGoneAfter time.Duration
+	// ProfilingListen, if set, is a loopback address to serve Go's runtime profiles on
+	// (net/http/pprof, no sign-in; profiling.go).
+	ProfilingListen string
 }
 
 // kubeconfigs reads kubeconfigs through the providers that built the clusters.
@@ -127,6 +130,11 @@ func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.ProfilingListen != "" {
+		if err := checkProfilingListen(cfg.ProfilingListen); err != nil {
+			return err
+		}
 	}
 	url := cfg.DB
 	if url == "" {
@@ -168,6 +176,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	defer ln.Close() // on an early return; Serve's shutdown closes it otherwise
+	if cfg.ProfilingListen != "" {
+		stopProfiles, err := serveProfiles(cfg.ProfilingListen, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiles()
+	}
 	addr := ln.Addr().String()
 	scheme := "http://"
 	if serving != nil {

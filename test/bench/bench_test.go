@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -156,8 +157,9 @@ func TestRunFleet(t *testing.T) {
 		tls bool
 	}{{"", false}, {pgtest.DSN(t), false}, {"", true}} {
 		db := run.db
+		heap := filepath.Join(t.TempDir(), "heap.pb.gz")
 		res, err := bench.RunFleet(context.Background(), bench.FleetConfig{Easel: easelbin.Path(t), DB: db, TLS: run.tls,
-			Clusters: 5, Nodes: 3, Pods: 20, Duration: 5 * time.Second, Heartbeat: time.Second, PollWait: time.Second,
+			HeapProfile: heap, Clusters: 5, Nodes: 3, Pods: 20, Duration: 5 * time.Second, Heartbeat: time.Second, PollWait: time.Second,
 			NodeChange: 2 * time.Second, UsageInterval: time.Second, WorkloadInterval: time.Second, UserRate: 5,
 			Window: time.Second, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
@@ -186,6 +188,14 @@ func TestRunFleet(t *testing.T) {
 		}
 		if res.Windows == 0 || res.PeakRSS <= 0 || res.StoreStart <= 0 || res.StoreEnd < res.StoreStart {
 			t.Errorf("db %q: result = %+v; want CPU windows, the hub's memory and the store's size", db, res)
+		}
+		// Read near the end, with every agent's long-poll held: a goroutine at least for each.
+		if m := res.Memory; m == nil || m.Live <= 0 || m.HeapInUse < m.Live || m.Stacks <= 0 || m.Goroutines < 5 ||
+			m.At < 4*time.Second {
+			t.Errorf("db %q: the hub's memory read from its profiles: %+v", db, m)
+		}
+		if profile, err := os.ReadFile(heap); err != nil || len(profile) < 2 || profile[0] != 0x1f || profile[1] != 0x8b {
+			t.Errorf("db %q: the heap profile is not a gzipped profile (%d bytes): %v", db, len(profile), err)
 		}
 	}
 }

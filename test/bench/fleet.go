@@ -45,6 +45,9 @@ type FleetConfig struct {
 	// (default two per agent): fewer let a fleet fit in the machine's open files, at the price of
 	// a new connection for a call that finds none idle. Unused with TLS.
 	IdleConns int
+	// HeapProfile, if set, is a file to write the hub's heap profile to when its memory is read,
+	// near the end of the run.
+	HeapProfile string
 
 	// The virtual agents' intervals. Heartbeat also spreads the agents' starts: each starts at a
 	// random moment of the first heartbeat interval.
@@ -117,6 +120,9 @@ type FleetResult struct {
 	SettledAverage, SettledP95 float64
 	SettledWindows             int
 	PeakRSS                    int64 // the hub's largest resident set size (VmHWM), seeding included
+	// Memory is the hub's memory after a collection, read from its runtime profiles at 95 % of
+	// the run, every agent still connected; nil if the run ended before.
+	Memory *HubMemory
 	// SimulatorCPU is this process's CPU over the run (% of one core): it shares the machine.
 	SimulatorCPU float64
 	// The store's size when the agents start, once every agent has started (a heartbeat interval
@@ -174,8 +180,12 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	res := FleetResult{Clusters: cfg.Clusters, Nodes: cfg.Nodes, Pods: cfg.Pods, TLS: cfg.TLS, HubMemoryLimit: cfg.HubMemoryLimit,
 		IdleConns: cfg.IdleConns, Duration: cfg.Duration}
 	cfg.Window = cmp.Or(cfg.Window, 10*time.Second)
+	profiles, err := freeAddr()
+	if err != nil {
+		return res, err
+	}
 	h, err := startHub(ctx, hubOptions{easel: cfg.Easel, db: cfg.DB, concurrency: cfg.Concurrency, progress: cfg.Progress, tls: cfg.TLS,
-		env: hubMemoryLimit(cfg.HubMemoryLimit)})
+		env: hubMemoryLimit(cfg.HubMemoryLimit), args: []string{"--profiling-listen", profiles}})
 	if err != nil {
 		return res, err
 	}
@@ -239,6 +249,21 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		// Bounded by the duration itself: the run's context would end it before its last window.
 		windows, windowErr = cpuWindows(ctx, h.pid(), cfg.Duration, cfg.Window)
 	}()
+	type memoryRead struct {
+		m   *HubMemory
+		err error
+	}
+	memory := make(chan memoryRead, 1)
+	go func() {
+		if sleep(runCtx, cfg.Duration-cfg.Duration/20) != nil {
+			memory <- memoryRead{}
+			return
+		}
+		at := time.Since(sampleStart)
+		m, err := readHubMemory(ctx, "http://"+profiles+"/debug/pprof/", cfg.HeapProfile)
+		m.At = at
+		memory <- memoryRead{&m, err}
+	}()
 	growthFrom, fromSize := time.Now(), int64(0)
 	if err := sleep(runCtx, min(cfg.Heartbeat, cfg.Duration/2)); err == nil {
 		growthFrom = time.Now()
@@ -262,6 +287,11 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	<-runCtx.Done()
 	<-sampled
 	wg.Wait()
+	read := <-memory
+	if read.err != nil {
+		return res, read.err
+	}
+	res.Memory = read.m
 	simEnd, err := cpuSeconds(os.Getpid())
 	if err != nil {
 		return res, err
