@@ -48,7 +48,8 @@ func WithStackSetting(environ []string) (env []string, changed bool) {
 			continue
 		}
 		for _, setting := range strings.Split(value, ",") {
-			if n, _, _ := strings.Cut(setting, "="); strings.TrimSpace(n) == name {
+			// Names are matched as Go's runtime reads them: " adaptivestackstart=1" is no setting.
+			if n, _, _ := strings.Cut(setting, "="); n == name {
 				return environ, false
 			}
 		}

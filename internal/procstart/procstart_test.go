@@ -19,6 +19,7 @@ func TestWithStackSetting(t *testing.T) {
 		{"other settings kept", []string{"GODEBUG=http2debug=1,gctrace=1"}, []string{"GODEBUG=http2debug=1,gctrace=1,adaptivestackstart=0"}, true},
 		{"the operator's choice kept", []string{"GODEBUG=gctrace=1,adaptivestackstart=1"}, []string{"GODEBUG=gctrace=1,adaptivestackstart=1"}, false},
 		{"already set", []string{"GODEBUG=adaptivestackstart=0"}, []string{"GODEBUG=adaptivestackstart=0"}, false},
+		{"a name with a space is no setting to Go", []string{"GODEBUG=gctrace=1, adaptivestackstart=1"}, []string{"GODEBUG=gctrace=1, adaptivestackstart=1,adaptivestackstart=0"}, true},
 		{"a longer name is another setting", []string{"GODEBUG=adaptivestackstartx=1"}, []string{"GODEBUG=adaptivestackstartx=1,adaptivestackstart=0"}, true},
 		{"GODEBUG as part of another name", []string{"XGODEBUG=adaptivestackstart=1"}, []string{"XGODEBUG=adaptivestackstart=1", "GODEBUG=adaptivestackstart=0"}, true},
 	} {
