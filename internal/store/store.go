@@ -223,7 +223,8 @@ type Queries interface {
 	// DeleteLease deletes a cluster's lease (hub replicas, PostgreSQL) with the cluster.
 	DeleteLease(ctx context.Context, clusterUID string) error
 	// Serialize makes the transaction wait until no other holds name, and hold it until it ends:
-	// for a check-then-create that must run once even with several hub replicas.
+	// for a check-then-create that must run once even with several hub replicas, and for writes
+	// of many rows that must not interleave.
 	Serialize(ctx context.Context, name string) error
 	ReportQueries
 	WorkloadQueries

@@ -28,6 +28,7 @@ type Result struct {
 	Operation     string
 	Requests      int
 	Errors        int
+	FirstError    string // the first failed call's error, if any failed
 	PerSecond     float64
 	P50, P95, P99 time.Duration
 }
@@ -119,6 +120,7 @@ func measure(name string, d time.Duration, concurrency int, do func(i int) error
 		mu        sync.Mutex
 		latencies []time.Duration
 		errs      int
+		firstErr  error
 		wg        sync.WaitGroup
 	)
 	deadline := time.Now().Add(d)
@@ -128,12 +130,17 @@ func measure(name string, d time.Duration, concurrency int, do func(i int) error
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 42))
-			var mine []time.Duration
-			failed := 0
+			var (
+				mine   []time.Duration
+				failed int
+				myErr  error
+			)
 			for time.Now().Before(deadline) {
 				t := time.Now()
 				if err := do(rng.IntN(1 << 30)); err != nil {
-					failed++
+					if failed++; myErr == nil {
+						myErr = err
+					}
 					continue
 				}
 				mine = append(mine, time.Since(t))
@@ -141,11 +148,18 @@ func measure(name string, d time.Duration, concurrency int, do func(i int) error
 			mu.Lock()
 			latencies = append(latencies, mine...)
 			errs += failed
+			if firstErr == nil {
+				firstErr = myErr
+			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	return summarize(name, latencies, errs, time.Since(start))
+	r := summarize(name, latencies, errs, time.Since(start))
+	if firstErr != nil {
+		r.FirstError = firstErr.Error()
+	}
+	return r
 }
 
 // summarize makes the Result of an operation's successful calls' latencies, its failed calls and

@@ -70,7 +70,7 @@ func TestRunIngest(t *testing.T) {
 		}
 		for _, r := range results {
 			if r.Requests == 0 || r.Errors != 0 {
-				t.Errorf("%s: %+v", r.Operation, r)
+				t.Errorf("db %q: %s: %+v", db, r.Operation, r)
 			}
 		}
 	}

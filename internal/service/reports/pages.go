@@ -65,8 +65,17 @@ func receivePage[P any](ctx context.Context, s *Service, clusterUID, report stri
 	s.reportPageBytes.WithLabelValues(report).Observe(float64(len(body)))
 	now := s.clock.Now()
 	one := func(fn func(P) error) error { return fn(page) }
+	// One report of a kind is applied at a time per cluster: two at once (an agent's retry while the
+	// hub still applies its first try, two agents during a rollout) would write the same rows in
+	// different orders, and PostgreSQL breaks such a deadlock only after a second, failing one.
+	serialized := "report " + report + " " + clusterUID
 	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
-		return true, s.records.TxRetrying(ctx, func(q store.Queries) error { return apply(q, one) })
+		return true, s.records.TxRetrying(ctx, func(q store.Queries) error {
+			if err := q.Serialize(ctx, serialized); err != nil {
+				return err
+			}
+			return apply(q, one)
+		})
 	}
 	if pg.Pages > 1 {
 		if done, err := s.store.ReportApplied(ctx, clusterUID, report, pg.ReportID); err != nil || done {
@@ -90,6 +99,9 @@ func receivePage[P any](ctx context.Context, s *Service, clusterUID, report stri
 		}
 	}
 	err = s.records.TxRetrying(ctx, func(q store.Queries) error {
+		if err := q.Serialize(ctx, serialized); err != nil {
+			return err
+		}
 		fresh, err := q.MarkReportApplied(ctx, clusterUID, report, pg.ReportID, now)
 		if err != nil {
 			return err

@@ -2,6 +2,8 @@ package reports_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -275,5 +277,57 @@ func TestDesiredLongPoll(t *testing.T) {
 			}
 		}
 		t.Fatal("the long-poll did not answer within 10 s of the change")
+	})
+}
+
+// Full workload reports of one cluster sent at once (an agent's retry while the hub still applies
+// its first try, two agents during a rollout) are all accepted, and the cluster then holds one of
+// them whole, not rows of several.
+func TestConcurrentFullReportsOfOneCluster(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		rec := f.imported("a")
+		const reports, pods = 8, 300
+		report := func(n int) []byte {
+			items := make([]v1.WorkloadItem, pods)
+			for i := range items {
+				items[i] = v1.WorkloadItem{Kind: v1.WorkloadPod, Namespace: "team", Name: fmt.Sprintf("pod-%02d", i),
+					Pod: &v1.PodItem{Phase: "Running", Node: fmt.Sprintf("from-report-%d", n)}}
+			}
+			body, err := json.Marshal(map[string]any{"reportId": fmt.Sprintf("r%d", n), "page": 0, "pages": 1, "items": items})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return body
+		}
+		errs, start := make(chan error, reports), make(chan struct{})
+		for n := range reports {
+			body := report(n)
+			go func() {
+				<-start
+				_, err := f.svc.Workloads(f.ctx, rec, body)
+				errs <- err
+			}()
+		}
+		close(start)
+		for range reports {
+			if err := <-errs; err != nil {
+				t.Errorf("a full report sent alongside others: %v", err)
+			}
+		}
+		stored, total, err := f.store.ListWorkloads(f.ctx, store.WorkloadFilter{ClusterUID: "a", Kind: v1.WorkloadPod, Limit: 1000})
+		if err != nil || total != pods {
+			t.Fatalf("%d pods stored (%v), want %d", total, err, pods)
+		}
+		from := map[string]int{}
+		for _, w := range stored {
+			var it v1.WorkloadItem
+			if err := json.Unmarshal(w.Doc, &it); err != nil || it.Pod == nil {
+				t.Fatalf("stored workload %s: %s (%v)", w.Name, w.Doc, err)
+			}
+			from[it.Pod.Node]++
+		}
+		if len(from) != 1 {
+			t.Fatalf("the cluster's pods come from several reports: %v", from)
+		}
 	})
 }
