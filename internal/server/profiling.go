@@ -22,8 +22,11 @@ import (
 // longer ?seconds= is refused.
 const maxProfileWrite = 10 * time.Minute
 
-// checkProfilingListen refuses an address other machines could reach.
+// checkProfilingListen refuses an address other machines could reach; "" (not served) is fine.
 func checkProfilingListen(addr string) error {
+	if addr == "" {
+		return nil
+	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("--profiling-listen %q: %w", addr, err)
 	}

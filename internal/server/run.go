@@ -131,10 +131,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	if cfg.ProfilingListen != "" {
-		if err := checkProfilingListen(cfg.ProfilingListen); err != nil {
-			return err
-		}
+	if err := checkProfilingListen(cfg.ProfilingListen); err != nil {
+		return err
 	}
 	url := cfg.DB
 	if url == "" {

@@ -68,14 +68,16 @@ func receivePage[P any](ctx context.Context, s *Service, clusterUID, report stri
 	// One report of a kind is applied at a time per cluster: two at once (an agent's retry while the
 	// hub still applies its first try, two agents during a rollout) would write the same rows in
 	// different orders, and PostgreSQL breaks such a deadlock only after a second, failing one.
-	serialized := "report " + report + " " + clusterUID
-	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
-		return true, s.records.TxRetrying(ctx, func(q store.Queries) error {
-			if err := q.Serialize(ctx, serialized); err != nil {
+	alone := func(fn func(q store.Queries) error) error {
+		return s.records.TxRetrying(ctx, func(q store.Queries) error {
+			if err := q.Serialize(ctx, "report "+report+" "+clusterUID); err != nil {
 				return err
 			}
-			return apply(q, one)
+			return fn(q)
 		})
+	}
+	if pg.ReportID == "" { // a whole report in one message, from an agent that does not name reports
+		return true, alone(func(q store.Queries) error { return apply(q, one) })
 	}
 	if pg.Pages > 1 {
 		if done, err := s.store.ReportApplied(ctx, clusterUID, report, pg.ReportID); err != nil || done {
@@ -98,10 +100,7 @@ func receivePage[P any](ctx context.Context, s *Service, clusterUID, report stri
 			return false, err
 		}
 	}
-	err = s.records.TxRetrying(ctx, func(q store.Queries) error {
-		if err := q.Serialize(ctx, serialized); err != nil {
-			return err
-		}
+	err = alone(func(q store.Queries) error {
 		fresh, err := q.MarkReportApplied(ctx, clusterUID, report, pg.ReportID, now)
 		if err != nil {
 			return err
