@@ -34,7 +34,8 @@ protocol. Results are Markdown tables on stdout, progress on stderr.`,
 	}
 	cmd.PersistentFlags().StringVar(&easel, "easel", "", "the easel binary to measure (default: easel beside this binary, else on PATH)")
 	cmd.AddCommand(benchConsoleCommand(&easel), benchAPICommand(&easel), benchProvisionCommand(&easel), benchIngestCommand(&easel), benchDrainCommand(&easel), benchFailoverCommand(&easel),
-		benchDay2Command(&easel), benchIdleCommand(&easel), benchTroubleshootCommand(&easel), benchFleetCommand(&easel))
+		benchDay2Command(&easel), benchIdleCommand(&easel), benchTroubleshootCommand(&easel), benchFleetCommand(&easel),
+		peopleCommand())
 	return cmd
 }
 
@@ -461,6 +462,22 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().Float64Var(&cfg.UserRate, "user-rate", 5, "calls per second of each user client")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and fetch their agent tokens")
 	return cmd
+}
+
+// peopleCommand is the process the fleet simulator's user clients call from (bench.RunPeople): it
+// reads its configuration on stdin and writes each call on stdout. fleet starts it; nobody else.
+func peopleCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    bench.PeopleCommand,
+		Short:  "The user clients of fleet, in a process of their own (started by fleet)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		// It needs no easel binary.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.RunPeople(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
 }
 
 // printFleet prints the fleet simulator's result: the hub, the agents' calls, the user calls, and

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +16,18 @@ import (
 	"github.com/easelhq/easel/test/bench"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain is also the fleet simulator's people's process when the fleet test starts this
+// binary as its own executable (bench.PeopleCommand).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == bench.PeopleCommand {
+		if err := bench.RunPeople(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 // needK8s fails a test of local clusters when the Kubernetes binaries are missing.
 func needK8s(t *testing.T) {

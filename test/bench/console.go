@@ -114,22 +114,36 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig) (ConsoleResult, error) {
 // client's project), signs in as them and returns a GET of console pages with their session
 // cookie, as a browser sends it.
 func consoleSession(ctx context.Context, c *apiClient) (func(ctx context.Context, path string) ([]byte, error), error) {
+	token, err := signInBenchUser(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return consolePages(c, token), nil
+}
+
+// signInBenchUser creates the bench's user and signs in as them: their session token.
+func signInBenchUser(ctx context.Context, c *apiClient) (string, error) {
 	user := fmt.Sprintf(`{"spec":{"emailId":"bench@example.com","password":%q,"projectRoles":[{"projectUid":%q,"role":"cluster-admin"}]}}`,
 		consolePassword, c.project)
 	if err := c.call(ctx, "POST", "/v1/users", []byte(user), nil); err != nil {
-		return nil, fmt.Errorf("creating the bench's user: %w", err)
+		return "", fmt.Errorf("creating the bench's user: %w", err)
 	}
 	var token struct{ Authorization string }
 	login := fmt.Sprintf(`{"emailId":"bench@example.com","password":%q}`, consolePassword)
 	if err := c.call(ctx, "POST", "/v1/auth/authenticate", []byte(login), &token); err != nil {
-		return nil, fmt.Errorf("signing in: %w", err)
+		return "", fmt.Errorf("signing in: %w", err)
 	}
+	return token.Authorization, nil
+}
+
+// consolePages is a GET of console pages through c with the session token's cookie.
+func consolePages(c *apiClient, token string) func(ctx context.Context, path string) ([]byte, error) {
 	return func(ctx context.Context, path string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
 		if err != nil {
 			return nil, err
 		}
-		req.AddCookie(&http.Cookie{Name: "easel_session", Value: token.Authorization})
+		req.AddCookie(&http.Cookie{Name: "easel_session", Value: token})
 		resp, err := c.http.Do(req)
 		if err != nil {
 			return nil, err
@@ -140,7 +154,7 @@ func consoleSession(ctx context.Context, c *apiClient) (func(ctx context.Context
 			err = fmt.Errorf("GET %s: %s", path, resp.Status)
 		}
 		return b, err
-	}, nil
+	}
 }
 
 var (

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,7 +61,10 @@ type FleetConfig struct {
 	UsageInterval    time.Duration // a usage sample of every node
 	WorkloadInterval time.Duration // a workload delta (a few pods restarted)
 
-	UserRate    float64       // calls per second of each user client
+	UserRate float64 // calls per second of each user client
+	// People is the command that runs RunPeople, the process the user clients call from;
+	// default this executable with PeopleCommand.
+	People      []string
 	Window      time.Duration // the hub CPU percentiles' window (default 10 s)
 	Concurrency int           // clients that import the clusters and fetch their agent tokens
 	Progress    io.Writer
@@ -202,9 +204,15 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	}); err != nil {
 		return res, err
 	}
-	session, err := consoleSession(ctx, h.c)
+	session, err := signInBenchUser(ctx, h.c)
 	if err != nil {
 		return res, err
+	}
+	people := cfg.People
+	if len(people) == 0 {
+		if people, err = selfCommand(); err != nil {
+			return res, err
+		}
 	}
 	storeSize := func() (int64, error) { return h.storeSize(ctx, cfg.DB) }
 	if res.StoreStart, err = storeSize(); err != nil {
@@ -232,7 +240,12 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); v.run(runCtx, rand.N(cfg.Heartbeat)) }()
 	}
-	users := f.userCalls(runCtx, h.c, session, uids, &wg)
+	peopleStart := time.Now()
+	peopleDone, err := startPeople(ctx, people, peopleConfig{Base: h.c.base, Project: h.c.project, Pin: h.pin, Session: session,
+		UIDs: uids, Rate: cfg.UserRate, Duration: cfg.Duration}, cfg.Progress)
+	if err != nil {
+		return res, err
+	}
 
 	simStart, err := cpuSeconds(os.Getpid())
 	if err != nil {
@@ -321,7 +334,15 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	for k := range callKinds {
 		res.Agents = append(res.Agents, f.calls[k].snapshot(callNames[k]))
 	}
-	res.Users, res.SettledUsers = users()
+	calls, err := peopleDone()
+	if err != nil {
+		return res, err
+	}
+	var settledAt time.Time
+	if at := f.settledAt.Load(); at != nil {
+		settledAt = *at
+	}
+	res.Users, res.SettledUsers = summarizePeople(calls, peopleStart, time.Now(), settledAt, cfg.Progress)
 	return res, nil
 }
 
@@ -632,74 +653,6 @@ func (v *virtualAgent) sendWorkloads(ctx context.Context) {
 		v.base = id
 	case status == http.StatusConflict:
 		v.base = ""
-	}
-}
-
-// userCalls starts a client per call a person makes, each at cfg.UserRate calls per second until
-// ctx ends; the returned function, called once they are done (wg), summarises each one's calls:
-// all of them, and those made once every agent's first reports were accepted (if they were).
-func (f *fleet) userCalls(ctx context.Context, c *apiClient, console func(context.Context, string) ([]byte, error),
-	uids []string, wg *sync.WaitGroup) func() (all, settled []Result) {
-	search := []byte(`{"sort":[{"field":"clusterName","order":"asc"}]}`)
-	some := func() string { return uids[rand.IntN(len(uids))] }
-	calls := []struct {
-		name string
-		do   func() error
-	}{
-		{"GET /v1/spectroclusters/{uid}", func() error { return c.call(ctx, "GET", "/v1/spectroclusters/"+some(), nil, nil) }},
-		{"POST /v1/dashboard/spectroclusters/search (first page of 50)", func() error {
-			return c.call(ctx, "POST", "/v1/dashboard/spectroclusters/search?limit=50", search, nil)
-		}},
-		{"GET /v1/events/components/spectrocluster/{uid} (50)", func() error {
-			return c.call(ctx, "GET", "/v1/events/components/spectrocluster/"+some()+"?limit=50", nil, nil)
-		}},
-		{"GET /clusters (console grid, first page)", func() error { _, err := console(ctx, "/clusters?project="+c.project); return err }},
-	}
-	results, settled := make([]Result, len(calls)), make([]Result, len(calls))
-	start := time.Now()
-	for i, call := range calls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var latencies []time.Duration
-			var began []time.Time
-			errs := 0
-			tick := time.NewTicker(time.Duration(float64(time.Second) / f.cfg.UserRate))
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					results[i] = summarize(call.name, slices.Clone(latencies), errs, time.Since(start))
-					if at := f.settledAt.Load(); at != nil {
-						var after []time.Duration
-						for j, t := range began {
-							if !t.Before(*at) {
-								after = append(after, latencies[j])
-							}
-						}
-						settled[i] = summarize(call.name, after, 0, time.Since(*at))
-					}
-					return
-				case <-tick.C:
-				}
-				t := time.Now()
-				switch err := call.do(); {
-				case err == nil:
-					latencies, began = append(latencies, time.Since(t)), append(began, t)
-				case ctx.Err() == nil:
-					errs++
-					if errs <= 3 {
-						fmt.Fprintf(f.cfg.Progress, "%s failed: %v\n", call.name, err)
-					}
-				}
-			}
-		}()
-	}
-	return func() ([]Result, []Result) {
-		if f.settledAt.Load() == nil {
-			return results, nil
-		}
-		return results, settled
 	}
 }
 
