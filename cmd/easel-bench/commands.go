@@ -413,7 +413,8 @@ a node goes NotReady or Ready again (on average every --node-change; with --node
 every interval, as today's agent does), a usage sample every --usage-interval and a workload delta
 (a few restarted pods) every --workload-interval. Meanwhile four user clients, --user-rate calls/s
 each, GET a cluster, the dashboard search's first page, a cluster's events and the console's
-cluster grid (signed in). Prints the hub's CPU (average and p95 of 10 s windows, /proc/<pid>/stat),
+cluster grid (signed in), from a process of their own; the agents run at --agents-nice, below the
+hub and the user clients, as agents on machines of their own would not take the hub's CPU. Prints the hub's CPU (average and p95 of 10 s windows, /proc/<pid>/stat),
 peak RSS and, read from its runtime profiles after a collection at 95 % of the run, its live heap,
 goroutine stacks and goroutines (--heap-profile keeps the heap profile), the store's size and growth, every agent call's outcome and each user call's
 latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused=R lost=L
@@ -422,9 +423,9 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Clusters < 1 || cfg.Clusters > 20_000 || cfg.Nodes < 0 || cfg.Nodes > 1000 || cfg.Pods < 0 || cfg.Pods > 10_000 ||
 				cfg.Duration < time.Second || cfg.Duration > time.Hour || cfg.Concurrency < 1 || cfg.Concurrency > 256 ||
-				cfg.UserRate <= 0 || cfg.UserRate > 100 || cfg.IdleConns < 0 {
+				cfg.UserRate <= 0 || cfg.UserRate > 100 || cfg.IdleConns < 0 || cfg.SimulatorNice < 0 || cfg.SimulatorNice > 19 {
 				return fmt.Errorf("--clusters must be 1–20000, --nodes 0–1000, --pods 0–10000, --duration 1s–1h, " +
-					"--concurrency 1–256, --user-rate above 0 and at most 100, --idle-conns 0 or more")
+					"--concurrency 1–256, --user-rate above 0 and at most 100, --idle-conns 0 or more, --agents-nice 0–19")
 			}
 			for name, d := range map[string]time.Duration{"--heartbeat": cfg.Heartbeat, "--poll-wait": cfg.PollWait,
 				"--usage-interval": cfg.UsageInterval, "--workload-interval": cfg.WorkloadInterval} {
@@ -460,6 +461,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().DurationVar(&cfg.UsageInterval, "usage-interval", time.Minute, "each agent's usage sample interval")
 	cmd.Flags().DurationVar(&cfg.WorkloadInterval, "workload-interval", time.Minute, "each agent's workload delta interval")
 	cmd.Flags().Float64Var(&cfg.UserRate, "user-rate", 5, "calls per second of each user client")
+	cmd.Flags().IntVar(&cfg.SimulatorNice, "agents-nice", 10, "the nice value the virtual agents run at, below the hub and the user clients (0: the hub's priority)")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and fetch their agent tokens")
 	return cmd
 }
@@ -523,7 +525,7 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 		since = "all agents started; their first reports still arriving"
 	}
 	fmt.Fprintf(out, "| store growth per hour (after %s) | %.1f MiB |\n", since, r.GrowthPerHour/(1<<20))
-	fmt.Fprintf(out, "| the simulator's own CPU (same machine) | %.1f %% |\n", r.SimulatorCPU)
+	fmt.Fprintf(out, "| the simulator's own CPU (same machine; its agents at nice %d) | %.1f %% |\n", r.SimulatorNice, r.SimulatorCPU)
 	fmt.Fprintln(out, "\n| agent call | sent | accepted | refused 429 | refused 503 | refused other 4xx | refused other 5xx | lost |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, c := range append(r.Agents, r.Total()) {

@@ -165,17 +165,21 @@ func TestRunConsole(t *testing.T) {
 // agent's first reports are accepted within the run (speed is not asserted).
 func TestRunFleet(t *testing.T) {
 	for _, run := range []struct {
-		db  string
-		tls bool
-	}{{"", false}, {pgtest.DSN(t), false}, {"", true}} {
+		db   string
+		tls  bool
+		nice int
+	}{{"", false, 0}, {pgtest.DSN(t), false, 0}, {"", true, 10}} {
 		db := run.db
 		heap := filepath.Join(t.TempDir(), "heap.pb.gz")
 		res, err := bench.RunFleet(context.Background(), bench.FleetConfig{Easel: easelbin.Path(t), DB: db, TLS: run.tls,
 			HeapProfile: heap, Clusters: 5, Nodes: 3, Pods: 20, Duration: 5 * time.Second, Heartbeat: time.Second, PollWait: time.Second,
 			NodeChange: 2 * time.Second, UsageInterval: time.Second, WorkloadInterval: time.Second, UserRate: 5,
-			Window: time.Second, Concurrency: 2, Progress: io.Discard})
+			SimulatorNice: run.nice, Window: time.Second, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if run.nice > 0 && res.SimulatorNice < run.nice {
+			t.Errorf("the agents ran at nice %d, want %d", res.SimulatorNice, run.nice)
 		}
 		if res.TLS != run.tls || res.Settled <= 0 || len(res.SettledUsers) != 4 || res.StoreSettled <= 0 {
 			t.Errorf("db %q, TLS %v: TLS %v, first reports all in after %s, %d user calls after, store then %d bytes; want "+
@@ -208,6 +212,16 @@ func TestRunFleet(t *testing.T) {
 		}
 		if profile, err := os.ReadFile(heap); err != nil || len(profile) < 2 || profile[0] != 0x1f || profile[1] != 0x8b {
 			t.Errorf("db %q: the heap profile is not a gzipped profile (%d bytes): %v", db, len(profile), err)
+		}
+	}
+}
+
+// The people's process refuses a configuration it cannot run, before making any call.
+func TestRunPeopleRefusesAnEmptyConfiguration(t *testing.T) {
+	for _, in := range []string{"", "{", `{"Base":"http://127.0.0.1:1","Rate":5}`, `{"Base":"http://127.0.0.1:1","UIDs":["a"]}`} {
+		var out strings.Builder
+		if err := bench.RunPeople(context.Background(), strings.NewReader(in), &out); err == nil || out.Len() != 0 {
+			t.Errorf("RunPeople(%q) = %v, wrote %q; want an error and no call", in, err, out.String())
 		}
 	}
 }

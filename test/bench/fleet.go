@@ -61,7 +61,9 @@ type FleetConfig struct {
 	UsageInterval    time.Duration // a usage sample of every node
 	WorkloadInterval time.Duration // a workload delta (a few pods restarted)
 
-	UserRate float64 // calls per second of each user client
+	// SimulatorNice is the nice value the virtual agents run at (nice.go); 0 leaves it alone.
+	SimulatorNice int
+	UserRate      float64 // calls per second of each user client
 	// People is the command that runs RunPeople, the process the user clients call from;
 	// default this executable with PeopleCommand.
 	People      []string
@@ -127,6 +129,8 @@ type FleetResult struct {
 	Memory *HubMemory
 	// SimulatorCPU is this process's CPU over the run (% of one core): it shares the machine.
 	SimulatorCPU float64
+	// SimulatorNice is the lowest nice value of this process's threads once the agents started.
+	SimulatorNice int
 	// The store's size when the agents start, once every agent has started (a heartbeat interval
 	// later), once every agent's first reports were accepted (zero if not within the run) and at
 	// the end. GrowthPerHour is the growth to the end from the third, or from the second when
@@ -228,6 +232,21 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		return res, err
 	}
 	defer closeAgentHTTP()
+	peopleCtx, stopPeople := context.WithCancel(ctx)
+	defer stopPeople() // on an early return; else the process has ended
+	peopleStart := time.Now()
+	peopleDone, err := startPeople(peopleCtx, people, peopleConfig{Base: h.c.base, Project: h.c.project, Pin: h.pin, Session: session,
+		UIDs: uids, Rate: cfg.UserRate, Duration: cfg.Duration}, cfg.Progress)
+	if err != nil {
+		return res, err
+	}
+	if cfg.SimulatorNice != 0 {
+		restore, err := setNice(cfg.SimulatorNice)
+		if err != nil {
+			return res, err
+		}
+		defer restore()
+	}
 	quiet := slog.New(slog.DiscardHandler)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // on an early return too: no agent outlives the run
@@ -240,10 +259,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); v.run(runCtx, rand.N(cfg.Heartbeat)) }()
 	}
-	peopleStart := time.Now()
-	peopleDone, err := startPeople(ctx, people, peopleConfig{Base: h.c.base, Project: h.c.project, Pin: h.pin, Session: session,
-		UIDs: uids, Rate: cfg.UserRate, Duration: cfg.Duration}, cfg.Progress)
-	if err != nil {
+	if res.SimulatorNice, err = threadsNice(); err != nil {
 		return res, err
 	}
 
