@@ -461,6 +461,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().DurationVar(&cfg.UsageInterval, "usage-interval", time.Minute, "each agent's usage sample interval")
 	cmd.Flags().DurationVar(&cfg.WorkloadInterval, "workload-interval", time.Minute, "each agent's workload delta interval")
 	cmd.Flags().Float64Var(&cfg.UserRate, "user-rate", 5, "calls per second of each user client")
+	cmd.Flags().StringVar(&cfg.UserCallsFile, "user-calls", "", "write every user call to this CSV file: when it began (s from the agents' start), its latency (ms), its error")
 	cmd.Flags().IntVar(&cfg.SimulatorNice, "agents-nice", 10, "the nice value the virtual agents run at, below the hub and the user clients (0: the hub's priority)")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and fetch their agent tokens")
 	return cmd

@@ -170,9 +170,9 @@ func TestRunFleet(t *testing.T) {
 		nice int
 	}{{"", false, 0}, {pgtest.DSN(t), false, 0}, {"", true, 10}} {
 		db := run.db
-		heap := filepath.Join(t.TempDir(), "heap.pb.gz")
+		heap, userCalls := filepath.Join(t.TempDir(), "heap.pb.gz"), filepath.Join(t.TempDir(), "calls.csv")
 		res, err := bench.RunFleet(context.Background(), bench.FleetConfig{Easel: easelbin.Path(t), DB: db, TLS: run.tls,
-			HeapProfile: heap, Clusters: 5, Nodes: 3, Pods: 20, Duration: 5 * time.Second, Heartbeat: time.Second, PollWait: time.Second,
+			HeapProfile: heap, UserCallsFile: userCalls, Clusters: 5, Nodes: 3, Pods: 20, Duration: 5 * time.Second, Heartbeat: time.Second, PollWait: time.Second,
 			NodeChange: 2 * time.Second, UsageInterval: time.Second, WorkloadInterval: time.Second, UserRate: 5,
 			SimulatorNice: run.nice, Window: time.Second, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
@@ -197,10 +197,15 @@ func TestRunFleet(t *testing.T) {
 		if len(res.Users) != 4 {
 			t.Fatalf("%d user calls, want 4", len(res.Users))
 		}
+		made := 0
 		for _, u := range res.Users {
 			if u.Requests == 0 || u.Errors != 0 || u.P99 < u.P50 {
 				t.Errorf("db %q: %s: %+v", db, u.Operation, u)
 			}
+			made += u.Requests
+		}
+		if csv, err := os.ReadFile(userCalls); err != nil || strings.Count(string(csv), "\n") != made+1 {
+			t.Errorf("db %q: the user calls' file has %d lines, want a header and %d calls (%v)", db, strings.Count(string(csv), "\n"), made, err)
 		}
 		if res.Windows == 0 || res.PeakRSS <= 0 || res.StoreStart <= 0 || res.StoreEnd < res.StoreStart {
 			t.Errorf("db %q: result = %+v; want CPU windows, the hub's memory and the store's size", db, res)

@@ -61,6 +61,9 @@ type FleetConfig struct {
 	UsageInterval    time.Duration // a usage sample of every node
 	WorkloadInterval time.Duration // a workload delta (a few pods restarted)
 
+	// UserCallsFile, if set, is a CSV file to write every user call to: when it began (seconds
+	// from the agents' start), its latency and its error.
+	UserCallsFile string
 	// SimulatorNice is the nice value the virtual agents run at (nice.go); 0 leaves it alone.
 	SimulatorNice int
 	UserRate      float64 // calls per second of each user client
@@ -359,6 +362,11 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		settledAt = *at
 	}
 	res.Users, res.SettledUsers = summarizePeople(calls, peopleStart, time.Now(), settledAt, cfg.Progress)
+	if cfg.UserCallsFile != "" {
+		if err := writePeopleCalls(cfg.UserCallsFile, calls, peopleStart); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 

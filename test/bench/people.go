@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,4 +222,18 @@ func selfCommand() ([]string, error) {
 		return nil, fmt.Errorf("finding this executable to run the people's process: %w", err)
 	}
 	return []string{self, PeopleCommand}, nil
+}
+
+// writePeopleCalls writes every person's call to a CSV file: the call, when it began (seconds
+// from start), its latency in milliseconds and its error, in the order they ended.
+func writePeopleCalls(path string, calls []personCall, start time.Time) error {
+	var b strings.Builder
+	b.WriteString("call,began_s,latency_ms,error\n")
+	w := csv.NewWriter(&b)
+	for _, c := range calls {
+		w.Write([]string{personCalls[c.Call].name, strconv.FormatFloat(time.Duration(c.Began-start.UnixNano()).Seconds(), 'f', 3, 64),
+			strconv.FormatFloat(float64(c.Latency.Microseconds())/1000, 'f', 3, 64), c.Error})
+	}
+	w.Flush()
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
