@@ -423,7 +423,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Clusters < 1 || cfg.Clusters > 20_000 || cfg.Nodes < 0 || cfg.Nodes > 1000 || cfg.Pods < 0 || cfg.Pods > 10_000 ||
 				cfg.Duration < time.Second || cfg.Duration > time.Hour || cfg.Concurrency < 1 || cfg.Concurrency > 256 ||
-				cfg.UserRate <= 0 || cfg.UserRate > 100 || cfg.IdleConns < 0 || cfg.SimulatorNice < 0 || cfg.SimulatorNice > 19 {
+				cfg.UserRate <= 0 || cfg.UserRate > 100 || cfg.IdleConns < 0 || cfg.AgentsNice < 0 || cfg.AgentsNice > 19 {
 				return fmt.Errorf("--clusters must be 1–20000, --nodes 0–1000, --pods 0–10000, --duration 1s–1h, " +
 					"--concurrency 1–256, --user-rate above 0 and at most 100, --idle-conns 0 or more, --agents-nice 0–19")
 			}
@@ -462,7 +462,7 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().DurationVar(&cfg.WorkloadInterval, "workload-interval", time.Minute, "each agent's workload delta interval")
 	cmd.Flags().Float64Var(&cfg.UserRate, "user-rate", 5, "calls per second of each user client")
 	cmd.Flags().StringVar(&cfg.UserCallsFile, "user-calls", "", "write every user call to this CSV file: when it began (s from the agents' start), its latency (ms), its error")
-	cmd.Flags().IntVar(&cfg.SimulatorNice, "agents-nice", 10, "the nice value the virtual agents run at, below the hub and the user clients (0: the hub's priority)")
+	cmd.Flags().IntVar(&cfg.AgentsNice, "agents-nice", 10, "the nice value the virtual agents run at, below the hub and the user clients (0: the hub's priority)")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and fetch their agent tokens")
 	return cmd
 }
@@ -526,7 +526,7 @@ func printFleet(out io.Writer, store string, r bench.FleetResult) {
 		since = "all agents started; their first reports still arriving"
 	}
 	fmt.Fprintf(out, "| store growth per hour (after %s) | %.1f MiB |\n", since, r.GrowthPerHour/(1<<20))
-	fmt.Fprintf(out, "| the simulator's own CPU (same machine; its agents at nice %d) | %.1f %% |\n", r.SimulatorNice, r.SimulatorCPU)
+	fmt.Fprintf(out, "| the simulator's own CPU (same machine; its agents at nice %d) | %.1f %% |\n", r.AgentsNice, r.SimulatorCPU)
 	fmt.Fprintln(out, "\n| agent call | sent | accepted | refused 429 | refused 503 | refused other 4xx | refused other 5xx | lost |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, c := range append(r.Agents, r.Total()) {

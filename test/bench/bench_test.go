@@ -174,12 +174,12 @@ func TestRunFleet(t *testing.T) {
 		res, err := bench.RunFleet(context.Background(), bench.FleetConfig{Easel: easelbin.Path(t), DB: db, TLS: run.tls,
 			HeapProfile: heap, UserCallsFile: userCalls, Clusters: 5, Nodes: 3, Pods: 20, Duration: 5 * time.Second, Heartbeat: time.Second, PollWait: time.Second,
 			NodeChange: 2 * time.Second, UsageInterval: time.Second, WorkloadInterval: time.Second, UserRate: 5,
-			SimulatorNice: run.nice, Window: time.Second, Concurrency: 2, Progress: io.Discard})
+			AgentsNice: run.nice, Window: time.Second, Concurrency: 2, Progress: io.Discard})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if run.nice > 0 && res.SimulatorNice < run.nice {
-			t.Errorf("the agents ran at nice %d, want %d", res.SimulatorNice, run.nice)
+		if run.nice > 0 && res.AgentsNice < run.nice {
+			t.Errorf("the agents ran at nice %d, want %d", res.AgentsNice, run.nice)
 		}
 		if res.TLS != run.tls || res.Settled <= 0 || len(res.SettledUsers) != 4 || res.StoreSettled <= 0 {
 			t.Errorf("db %q, TLS %v: TLS %v, first reports all in after %s, %d user calls after, store then %d bytes; want "+

@@ -64,9 +64,9 @@ type FleetConfig struct {
 	// UserCallsFile, if set, is a CSV file to write every user call to: when it began (seconds
 	// from the agents' start), its latency and its error.
 	UserCallsFile string
-	// SimulatorNice is the nice value the virtual agents run at (nice.go); 0 leaves it alone.
-	SimulatorNice int
-	UserRate      float64 // calls per second of each user client
+	// AgentsNice is the nice value the virtual agents run at (nice.go); 0 leaves it alone.
+	AgentsNice int
+	UserRate   float64 // calls per second of each user client
 	// People is the command that runs RunPeople, the process the user clients call from;
 	// default this executable with PeopleCommand.
 	People      []string
@@ -132,8 +132,8 @@ type FleetResult struct {
 	Memory *HubMemory
 	// SimulatorCPU is this process's CPU over the run (% of one core): it shares the machine.
 	SimulatorCPU float64
-	// SimulatorNice is the lowest nice value of this process's threads once the agents started.
-	SimulatorNice int
+	// AgentsNice is the lowest nice value of this process's threads once the agents started.
+	AgentsNice int
 	// The store's size when the agents start, once every agent has started (a heartbeat interval
 	// later), once every agent's first reports were accepted (zero if not within the run) and at
 	// the end. GrowthPerHour is the growth to the end from the third, or from the second when
@@ -243,8 +243,8 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if cfg.SimulatorNice != 0 {
-		restore, err := setNice(cfg.SimulatorNice)
+	if cfg.AgentsNice != 0 {
+		restore, err := setNice(cfg.AgentsNice)
 		if err != nil {
 			return res, err
 		}
@@ -262,7 +262,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); v.run(runCtx, rand.N(cfg.Heartbeat)) }()
 	}
-	if res.SimulatorNice, err = threadsNice(); err != nil {
+	if res.AgentsNice, err = threadsNice(); err != nil {
 		return res, err
 	}
 
