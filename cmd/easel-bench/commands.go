@@ -413,8 +413,8 @@ a node goes NotReady or Ready again (on average every --node-change; with --node
 every interval, as today's agent does), a usage sample every --usage-interval and a workload delta
 (a few restarted pods) every --workload-interval. Meanwhile four user clients, --user-rate calls/s
 each, GET a cluster, the dashboard search's first page, a cluster's events and the console's
-cluster grid (signed in), from a process of their own; the agents run at --agents-nice, below the
-hub and the user clients, as agents on machines of their own would not take the hub's CPU. Prints the hub's CPU (average and p95 of 10 s windows, /proc/<pid>/stat),
+cluster grid (signed in), from a process of their own; on SQLite the agents run at --agents-nice,
+below the hub and the user clients, as agents on machines of their own would not take the hub's CPU. Prints the hub's CPU (average and p95 of 10 s windows, /proc/<pid>/stat),
 peak RSS and, read from its runtime profiles after a collection at 95 % of the run, its live heap,
 goroutine stacks and goroutines (--heap-profile keeps the heap profile), the store's size and growth, every agent call's outcome and each user call's
 latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused=R lost=L
@@ -435,6 +435,9 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 			}
 			if cfg.NodeInterval < 0 || (cfg.NodeInterval > 0 && cfg.NodeInterval < time.Second) || cfg.NodeChange < 0 {
 				return fmt.Errorf("--node-interval must be 0 (on change only) or at least 1s, --node-change 0 (never) or more")
+			}
+			if cfg.DB != "" && !cmd.Flags().Changed("agents-nice") {
+				cfg.AgentsNice = 0
 			}
 			cfg.Easel = *easel
 			res, err := bench.RunFleet(cmd.Context(), cfg)
@@ -462,7 +465,8 @@ latency, then one line: fleet: clusters=N cpu_avg=X% p99_ms=Y accepted=A refused
 	cmd.Flags().DurationVar(&cfg.WorkloadInterval, "workload-interval", time.Minute, "each agent's workload delta interval")
 	cmd.Flags().Float64Var(&cfg.UserRate, "user-rate", 5, "calls per second of each user client")
 	cmd.Flags().StringVar(&cfg.UserCallsFile, "user-calls", "", "write every user call to this CSV file: when it began (s from the agents' start), its latency (ms), its error")
-	cmd.Flags().IntVar(&cfg.AgentsNice, "agents-nice", 10, "the nice value the virtual agents run at, below the hub and the user clients (0: the hub's priority)")
+	cmd.Flags().IntVar(&cfg.AgentsNice, "agents-nice", 10, "the nice value the virtual agents run at, below the hub and the user clients (0: the hub's priority); "+
+		"default 10 on SQLite and 0 with --db, where a PostgreSQL server on the same cores would leave niced agents too little CPU to answer in time")
 	cmd.Flags().IntVar(&cfg.Concurrency, "concurrency", 8, "clients that import the clusters and fetch their agent tokens")
 	return cmd
 }
