@@ -65,11 +65,8 @@ type FleetConfig struct {
 	// from the agents' start), its latency and its error.
 	UserCallsFile string
 	// AgentsNice is the nice value the virtual agents run at (nice.go); 0 leaves it alone.
-	AgentsNice int
-	UserRate   float64 // calls per second of each user client
-	// People is the command that runs RunPeople, the process the user clients call from;
-	// default this executable with PeopleCommand.
-	People      []string
+	AgentsNice  int
+	UserRate    float64       // calls per second of each user client
 	Window      time.Duration // the hub CPU percentiles' window (default 10 s)
 	Concurrency int           // clients that import the clusters and fetch their agent tokens
 	Progress    io.Writer
@@ -215,12 +212,6 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	if err != nil {
 		return res, err
 	}
-	people := cfg.People
-	if len(people) == 0 {
-		if people, err = selfCommand(); err != nil {
-			return res, err
-		}
-	}
 	storeSize := func() (int64, error) { return h.storeSize(ctx, cfg.DB) }
 	if res.StoreStart, err = storeSize(); err != nil {
 		return res, err
@@ -238,7 +229,7 @@ func RunFleet(ctx context.Context, cfg FleetConfig) (FleetResult, error) {
 	peopleCtx, stopPeople := context.WithCancel(ctx)
 	defer stopPeople() // on an early return; else the process has ended
 	peopleStart := time.Now()
-	peopleDone, err := startPeople(peopleCtx, people, peopleConfig{Base: h.c.base, Project: h.c.project, Pin: h.pin, Session: session,
+	peopleDone, err := startPeople(peopleCtx, peopleConfig{Base: h.c.base, Project: h.c.project, Pin: h.pin, Session: session,
 		UIDs: uids, Rate: cfg.UserRate, Duration: cfg.Duration}, cfg.Progress)
 	if err != nil {
 		return res, err

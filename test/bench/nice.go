@@ -41,15 +41,11 @@ func setNice(nice int) (restore func(), err error) {
 // the first pass ran is set too.
 func setThreadsNice(nice int) error {
 	for range 2 {
-		tasks, err := os.ReadDir("/proc/self/task")
+		tids, err := threadIDs()
 		if err != nil {
-			return fmt.Errorf("listing this process's threads: %w", err)
+			return err
 		}
-		for _, t := range tasks {
-			tid, err := strconv.Atoi(t.Name())
-			if err != nil {
-				continue
-			}
+		for _, tid := range tids {
 			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil && !errors.Is(err, syscall.ESRCH) {
 				return fmt.Errorf("setting thread %d to nice %d: %w", tid, nice, err)
 			}
@@ -61,16 +57,12 @@ func setThreadsNice(nice int) error {
 // threadsNice is the lowest nice value among this process's threads: the agents ran at that
 // or lower priority.
 func threadsNice() (int, error) {
-	tasks, err := os.ReadDir("/proc/self/task")
+	tids, err := threadIDs()
 	if err != nil {
 		return 0, err
 	}
 	lowest := 20
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
+	for _, tid := range tids {
 		p, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
 		if err != nil {
 			continue // the thread ended
@@ -78,4 +70,19 @@ func threadsNice() (int, error) {
 		lowest = min(lowest, 20-p)
 	}
 	return lowest, nil
+}
+
+// threadIDs lists this process's threads.
+func threadIDs() ([]int, error) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return nil, fmt.Errorf("listing this process's threads: %w", err)
+	}
+	tids := make([]int, 0, len(tasks))
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
 }

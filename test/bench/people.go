@@ -143,14 +143,18 @@ func RunPeople(ctx context.Context, in io.Reader, out io.Writer) error {
 	return written
 }
 
-// startPeople starts the people's process (command, which runs RunPeople) and returns a function
-// that waits for it and returns its calls.
-func startPeople(ctx context.Context, command []string, cfg peopleConfig, progress io.Writer) (wait func() ([]personCall, error), err error) {
+// startPeople starts the people's process (this executable with PeopleCommand, which runs
+// RunPeople) and returns a function that waits for it and returns its calls.
+func startPeople(ctx context.Context, cfg peopleConfig, progress io.Writer) (wait func() ([]personCall, error), err error) {
 	in, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding this executable to run the people's process: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, self, PeopleCommand)
 	cmd.Stdin, cmd.Stderr = bytes.NewReader(in), progress
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -215,21 +219,12 @@ func summarizePeople(calls []personCall, start, end, settled time.Time, progress
 	return all, after
 }
 
-// selfCommand is this executable run as the people's process.
-func selfCommand() ([]string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("finding this executable to run the people's process: %w", err)
-	}
-	return []string{self, PeopleCommand}, nil
-}
-
 // writePeopleCalls writes every person's call to a CSV file: the call, when it began (seconds
 // from start), its latency in milliseconds and its error, in the order they ended.
 func writePeopleCalls(path string, calls []personCall, start time.Time) error {
 	var b strings.Builder
-	b.WriteString("call,began_s,latency_ms,error\n")
 	w := csv.NewWriter(&b)
+	w.Write([]string{"call", "began_s", "latency_ms", "error"})
 	for _, c := range calls {
 		w.Write([]string{personCalls[c.Call].name, strconv.FormatFloat(time.Duration(c.Began-start.UnixNano()).Seconds(), 'f', 3, 64),
 			strconv.FormatFloat(float64(c.Latency.Microseconds())/1000, 'f', 3, 64), c.Error})
